@@ -1,0 +1,323 @@
+"""Derivatives on the graph, the seed's way and the fast way, and the check that they agree.
+
+- connection derivatives: one per edge (an input slot of a node; ``x*x`` has two edges into x),
+  built by the op table's rules as graph, so each has a symbolic form and, evaluated, a number;
+- paths: the exact number of paths from the output to each variable (dynamic programming over
+  the DAG, Python integers of any size) and a bounded listing of them with their products;
+- accumulation: reverse mode (every variable in one backward pass) and forward mode, numeric;
+- the symbolic derivative: reverse accumulation done on graph nodes, then simplified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ops
+from .graph import Graph, topological
+from .simplify import Simplifier
+
+
+@dataclass
+class Edge:
+    out: object  # the consuming node
+    index: int  # which input slot
+    rule: object  # d(out)/d(input), as built by the op's rule (a node)
+
+    @property
+    def inp(self):
+        return self.out.args[self.index]
+
+
+def live_set(order) -> set[int]:
+    """Ids of the nodes that depend on some input variable."""
+    live: set[int] = set()
+    for n in order:
+        if n.op == "var" or any(id(a) in live for a in n.args):
+            live.add(id(n))
+    return live
+
+
+def connection(builder, node, i):
+    """d(node)/d(node.args[i]) as a node, from the op table's rule."""
+    o = ops.OPS[node.op]
+    if o.variadic:
+        return o.rules[0](builder, node, i, *node.args)
+    return o.rules[i](builder, node, *node.args)
+
+
+def edges(graph: Graph, order=None) -> list[Edge]:
+    """Every connection into a node that depends on a variable, in topological order."""
+    order = order or graph.order
+    live = live_set(order)
+    b = graph.builder
+    return [Edge(n, i, connection(b, n, i)) for n in order for i, a in enumerate(n.args)
+            if id(a) in live]
+
+
+def path_counts(order, output) -> dict[int, int]:
+    """Number of paths from ``output`` to every node (exact integers)."""
+    live = live_set(order)
+    count: dict[int, int] = {id(output): 1}
+    for n in reversed(order):
+        c = count.get(id(n))
+        if not c:
+            continue
+        for a in n.args:
+            if id(a) in live:
+                count[id(a)] = count.get(id(a), 0) + c
+    return count
+
+
+def list_paths(order, output, target, limit: int):
+    """Up to ``limit`` paths from output to target, each as (nodes, slot indices). Iterative DFS."""
+    reach: set[int] = set()
+    for n in order:
+        if n is target or any(id(a) in reach for a in n.args):
+            reach.add(id(n))
+    found = []
+    if id(output) not in reach or limit <= 0:
+        return found
+    path, nxt, slots = [output], [0], []
+    while path:
+        node = path[-1]
+        if node is target:
+            found.append((list(path), list(slots)))
+            if len(found) >= limit:
+                break
+            path.pop(), nxt.pop()
+            if slots:
+                slots.pop()
+            continue
+        i = nxt[-1]
+        args = node.args
+        while i < len(args) and id(args[i]) not in reach:
+            i += 1
+        if i >= len(args):
+            path.pop(), nxt.pop()
+            if slots:
+                slots.pop()
+            continue
+        nxt[-1] = i + 1
+        path.append(args[i])
+        nxt.append(0)
+        slots.append(i)
+    return found
+
+
+def reverse_numeric(order, output, edge_value) -> dict[int, float]:
+    """d(output)/d(node) for every node: one backward pass, each edge adding its contribution."""
+    live = live_set(order)
+    adj: dict[int, float] = {id(output): 1.0}
+    for n in reversed(order):
+        g = adj.get(id(n))
+        if g is None:
+            continue
+        for i, a in enumerate(n.args):
+            if id(a) in live:
+                adj[id(a)] = adj.get(id(a), 0.0) + g * edge_value(n, i)
+    return adj
+
+
+def forward_numeric(order, var_node, edge_value) -> dict[int, float]:
+    """d(node)/d(var) for every node: one forward pass seeded at ``var_node``."""
+    live = live_set(order)
+    tan: dict[int, float] = {}
+    for n in order:
+        if n is var_node:
+            tan[id(n)] = 1.0
+        elif id(n) not in live or n.op == "var":
+            tan[id(n)] = 0.0
+        else:
+            t = 0.0
+            for i, a in enumerate(n.args):
+                ta = tan[id(a)]
+                if ta:
+                    t += edge_value(n, i) * ta
+            tan[id(n)] = t
+    return tan
+
+
+def reverse_symbolic(builder, order, output, var_nodes):
+    """The derivative of ``output`` w.r.t. each of ``var_nodes`` as (unsimplified) nodes."""
+    live = live_set(order)
+    adj: dict[int, object] = {id(output): builder.const(1)}
+    for n in reversed(order):
+        g = adj.get(id(n))
+        if g is None:
+            continue
+        for i, a in enumerate(n.args):
+            if id(a) not in live:
+                continue
+            d = connection(builder, n, i)
+            term = d if (g.op == "const" and g.value == 1) else builder.mul(g, d)
+            prev = adj.get(id(a))
+            adj[id(a)] = term if prev is None else builder.add(prev, term)
+    return [adj.get(id(v), builder.const(0)) for v in var_nodes]
+
+
+@dataclass
+class Derivative:
+    wrt: tuple  # the variables, in order of differentiation: ("x",) or ("x", "y")
+    node: object  # simplified symbolic derivative
+    text: str = ""  # printed, a valid cgcalc expression
+    value: float | None = None
+
+    @property
+    def key(self) -> str:
+        return ",".join(self.wrt)
+
+    @property
+    def label(self) -> str:
+        n = len(self.wrt)
+        if n == 1:
+            return f"d/d{self.wrt[0]}"
+        return f"d{n}/" + "".join(f"d{v}" for v in self.wrt)
+
+
+@dataclass
+class Analysis:
+    """Everything ``diff`` shows, computed on demand."""
+
+    graph: Graph
+    wrt: list
+    point: dict | None = None
+    order_n: int = 1
+    max_paths: int = 20
+    values: dict = field(default_factory=dict)
+    _simplifier: Simplifier | None = None
+    _edges: list | None = None
+    _edge_values: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from .evaluate import evaluate_point
+
+        g = self.graph
+        if self.point is not None:
+            evaluate_point(g.order, self.point, self.values, where=g.where, source=g.source,
+                           filename=g.filename, names=g.names)
+
+    # -- values -----------------------------------------------------------------------------
+    @property
+    def value(self):
+        return self.values.get(id(self.graph.output)) if self.point is not None else None
+
+    def eval_node(self, node):
+        from .evaluate import evaluate_point
+
+        g = self.graph
+        if id(node) not in self.values:
+            evaluate_point(topological([node]), self.point, self.values, where=g.where,
+                           source=g.source, filename=g.filename, names=g.names)
+        return self.values[id(node)]
+
+    def edge_value(self, node, i):
+        key = (id(node), i)
+        v = self._edge_values.get(key)
+        if v is None:
+            v = self.eval_node(connection(self.graph.builder, node, i))
+            self._edge_values[key] = v
+        return v
+
+    # -- the seed's view ------------------------------------------------------------------
+    @property
+    def simplifier(self) -> Simplifier:
+        if self._simplifier is None:
+            self._simplifier = Simplifier(self.graph.builder)
+        return self._simplifier
+
+    def edges(self) -> list[Edge]:
+        if self._edges is None:
+            self._edges = edges(self.graph)
+        return self._edges
+
+    def local_form(self, edge: Edge):
+        """The connection derivative simplified, in the names of the node's inputs."""
+        atoms = {id(a) for a in edge.out.args}
+        return Simplifier(self.graph.builder, atoms)(edge.rule)
+
+    def path_counts(self) -> dict[str, int]:
+        counts = path_counts(self.graph.order, self.graph.output)
+        return {v: counts.get(id(n), 0) for v, n in self.graph.var_nodes.items()
+                if v in self.first_order_vars}
+
+    @property
+    def first_order_vars(self):
+        seen = []
+        for w in self.wrt:
+            if w not in seen:
+                seen.append(w)
+        return seen
+
+    def paths(self, var):
+        """Listed paths to ``var``: (node list, slot list, product or None)."""
+        g = self.graph
+        found = list_paths(g.order, g.output, g.var_nodes[var], self.max_paths)
+        out = []
+        for nodes, slots in found:
+            product = None
+            if self.point is not None:
+                product = 1.0
+                for n, i in zip(nodes, slots):
+                    product *= self.edge_value(n, i)
+            out.append((nodes, slots, product))
+        return out
+
+    # -- accumulation ---------------------------------------------------------------------
+    def adjoints(self):
+        g = self.graph
+        return reverse_numeric(g.order, g.output, self.edge_value)
+
+    def tangents(self, var):
+        g = self.graph
+        return forward_numeric(g.order, g.var_nodes[var], self.edge_value)
+
+    def derivatives(self) -> list[Derivative]:
+        """Every requested derivative, symbolic (simplified, printed) and at the point."""
+        from itertools import combinations_with_replacement
+
+        from .printer import program_text
+
+        g, b = self.graph, self.graph.builder
+        simp = self.simplifier
+        variables = self.first_order_vars
+        # order 1: one backward pass for every variable
+        nodes = reverse_symbolic(b, g.order, g.output, [g.var_nodes[v] for v in variables])
+        current = {(v,): simp(n) for v, n in zip(variables, nodes)}
+        for _ in range(self.order_n - 1):
+            nxt = {}
+            for key, node in current.items():
+                order = topological([node])
+                present = {n.value: n for n in order if n.op == "var"}
+                targets = [v for v in variables if v >= key[-1] or True]
+                ds = reverse_symbolic(b, order, node,
+                                      [present.get(v, b.var(v)) for v in targets])
+                for v, d in zip(targets, ds):
+                    nxt[key + (v,)] = d
+            current = {}
+            for key, node in nxt.items():
+                canon_key = tuple(sorted(key, key=variables.index))
+                if canon_key not in current:
+                    current[canon_key] = simp(node)
+        if self.order_n > 1:
+            wanted = list(combinations_with_replacement(variables, self.order_n))
+            current = {k: current[k] for k in wanted}
+        names = self._canonical_names()
+        out = []
+        for key, node in current.items():
+            text = program_text(node, names=names, reserved=g.variables)
+            value = self.eval_node(node) if self.point is not None else None
+            out.append(Derivative(key, node, text, value))
+        return out
+
+    def _canonical_names(self):
+        """The user's names carried over to the simplified forms of their nodes."""
+        g = self.graph
+        simp = self.simplifier
+        names = {}
+        for n in g.order:
+            name = g.names.get(id(n))
+            if name and n.op not in ("var", "const") and name not in g.variables:
+                c = simp.memo.get(id(n))
+                if c is not None and c.op not in ("var", "const"):
+                    names.setdefault(id(c), name)
+        return names

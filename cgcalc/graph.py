@@ -1,0 +1,264 @@
+"""AST -> DAG. Identical subexpressions are one node; every walk uses an explicit stack.
+
+Nodes are immutable and hash by identity; a :class:`Builder` hash-conses them, so building
+``sin(x)`` twice gives the same object and derivative graphs share nodes with the function's graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from . import ops
+from .errors import CgcalcError, suggest
+from .parse import CALL, NAME, NUMBER
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Node:
+    op: str
+    args: tuple = ()
+    value: object = None  # const: the number (int, Fraction or float); var: the name
+    seq: int = 0  # creation order in its builder: a stable tie-break for sorting
+
+    def __repr__(self):
+        if self.op == "const":
+            return f"Node(const {self.value})"
+        if self.op == "var":
+            return f"Node(var {self.value})"
+        return f"Node({self.op}, {len(self.args)} args, #{self.seq})"
+
+    @property
+    def is_const(self):
+        return self.op == "const"
+
+
+class Builder:
+    """Makes nodes, one per distinct (op, value, inputs): the hash-consing table.
+
+    ``b.sin(a)``, ``b.mul(a, c)``, ``b.const(2)``, ``b.var("x")`` read like the math; any op in
+    the table is available this way.
+    """
+
+    def __init__(self):
+        self._table: dict = {}
+
+    def make(self, op: str, *args, value=None) -> Node:
+        key = (op, value, type(value)) + tuple(map(id, args))
+        node = self._table.get(key)
+        if node is None:
+            node = Node(op, args, value, len(self._table))
+            self._table[key] = node
+        return node
+
+    def const(self, v) -> Node:
+        if isinstance(v, Fraction) and v.denominator == 1:
+            v = int(v.numerator)
+        elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+            v = int(v)
+        elif isinstance(v, bool):
+            v = int(v)
+        return self.make("const", value=v)
+
+    def var(self, name: str) -> Node:
+        return self.make("var", value=name)
+
+    def __getattr__(self, name):
+        if name in ops.OPS:
+            return lambda *args: self.make(name, *args)
+        raise AttributeError(name)
+
+
+def topological(roots) -> list[Node]:
+    """Every node reachable from ``roots``, inputs before the nodes that use them. No recursion."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for a in reversed(node.args):
+                if id(a) not in seen:
+                    stack.append((a, False))
+    return order
+
+
+class Graph:
+    """A function as a DAG: its output node, nodes in topological order, names and positions."""
+
+    def __init__(self, builder, output, *, source="", filename=None, names=None, where=None,
+                 variables=None, output_name=None):
+        self.builder = builder
+        self.output = output
+        self.source = source
+        self.filename = filename
+        self.order = topological([output])
+        self.where = where or {}
+        user = names or {}
+        # variables in the order they first appear in the text
+        vars_in_graph = {n.value: n for n in self.order if n.op == "var"}
+        ordered = [v for v in (variables or []) if v in vars_in_graph]
+        ordered += sorted(set(vars_in_graph) - set(ordered))
+        self.variables: tuple[str, ...] = tuple(ordered)
+        self.var_nodes = {v: vars_in_graph[v] for v in self.variables}
+        self.names = self._name_nodes(user, output_name)
+
+    def _name_nodes(self, user, output_name):
+        """User names stay; the output is ``f`` unless named; other operations get n1, n2, ..."""
+        names: dict[int, str] = {}
+        taken = set(self.variables) | set(user.values()) | set(ops.CONSTANTS)
+        for n in self.order:
+            if n.op == "var":
+                names[id(n)] = n.value
+            elif id(n) in user:
+                names[id(n)] = user[id(n)]
+        if id(self.output) not in names and self.output.op != "const":
+            for candidate in (output_name, "f", "out", "output"):
+                if candidate and candidate not in taken:
+                    names[id(self.output)] = candidate
+                    taken.add(candidate)
+                    break
+        k = 0
+        for n in self.order:
+            if id(n) in names or n.op == "const":
+                continue
+            k += 1
+            while f"n{k}" in taken:
+                k += 1
+            names[id(n)] = f"n{k}"
+        return names
+
+    def name(self, node) -> str | None:
+        return self.names.get(id(node))
+
+    def consumers(self) -> dict[int, int]:
+        count: dict[int, int] = {}
+        for n in self.order:
+            for a in n.args:
+                count[id(a)] = count.get(id(a), 0) + 1
+        return count
+
+
+def _number(text: str):
+    if text.isdigit():
+        return int(text)
+    return float(text)
+
+
+def build(stmts, *, source="", filename=None, builder=None, extra_ops=None) -> Graph:
+    """Turn parsed statements into a :class:`Graph`. Raises CgcalcError naming the place."""
+    b = builder or Builder()
+    bound: dict[str, Node] = {}
+    bound_at: dict[str, object] = {}
+    names: dict[int, str] = {}
+    where: dict[int, tuple] = {}
+    first_seen_vars: list[str] = []
+    seen_vars: set[str] = set()
+
+    def fail(msg, ast, hint=None):
+        return CgcalcError(msg, source=source, filename=filename, line=ast.line,
+                           column=ast.column, width=ast.width, hint=hint)
+
+    all_bound = {s.name: s for s in stmts if s.name}
+
+    output = None
+    for stmt in stmts:
+        node = _build_expr(stmt.expr, b, bound, all_bound, fail, where, first_seen_vars,
+                           seen_vars)
+        if stmt.name:
+            if stmt.name in bound:
+                raise fail(f"{stmt.name!r} is bound twice (first on line "
+                           f"{bound_at[stmt.name].line})", stmt)
+            if stmt.name in ops.OPS or stmt.name in ops.ALIASES:
+                raise fail(f"{stmt.name!r} is a function name and cannot be bound", stmt)
+            bound[stmt.name] = node
+            bound_at[stmt.name] = stmt
+            if id(node) not in names and node.op not in ("var", "const"):
+                names[id(node)] = stmt.name
+        output = node
+    output_name = stmts[-1].name
+    return Graph(b, output, source=source, filename=filename, names=names, where=where,
+                 variables=first_seen_vars, output_name=output_name)
+
+
+def _build_expr(root, b, bound, all_bound, fail, where, first_seen_vars, seen_vars):
+    """Post-order over the AST with an explicit stack."""
+    done: dict[int, Node] = {}
+    stack = [(root, False)]
+    while stack:
+        ast, expanded = stack.pop()
+        if not expanded:
+            stack.append((ast, True))
+            for a in reversed(ast.args):
+                stack.append((a, False))
+            continue
+        args = [done.pop(id(a)) for a in ast.args]
+        kind = ast.kind
+        if kind == NUMBER:
+            node = b.const(_number(ast.text))
+        elif kind == NAME:
+            name = ast.text
+            if name in bound:
+                node = bound[name]
+            elif name in all_bound:
+                raise fail(f"{name!r} is used before it is bound (on line "
+                           f"{all_bound[name].line})", ast)
+            elif name in ops.CONSTANTS:
+                node = b.const(ops.CONSTANTS[name])
+            elif name in ops.OPS and ops.OPS[name].callable or name in ops.ALIASES:
+                raise fail(f"{name!r} is a function: call it as {name}(...)", ast)
+            else:
+                node = b.var(name)
+                if name not in seen_vars:
+                    seen_vars.add(name)
+                    first_seen_vars.append(name)
+        elif kind == CALL:
+            node = _call(ast, args, b, fail)
+        else:
+            node = b.make(kind, *args)
+        where.setdefault(id(node), (ast.line, ast.column, ast.width))
+        done[id(ast)] = node
+    return done[id(root)]
+
+
+def _call(ast, args, b, fail):
+    name = ast.text
+    if name == "pow":
+        _check_arity(ast, args, 2, 2, fail)
+        return b.pow(*args)
+    opname = ops.ALIASES.get(name, name)
+    o = ops.OPS.get(opname)
+    if o is None or not o.callable:
+        near = suggest(name, ops.callable_names() + ["pow"])
+        hint = f"did you mean {near}?" if near else None
+        raise fail(f"unknown function {name!r}", ast, hint=hint)
+    lo, hi = ops.arity_of_call(name)
+    _check_arity(ast, args, lo, hi, fail)
+    if opname == "log" and len(args) == 2:
+        return b.div(b.log(args[0]), b.log(args[1]))
+    return b.make(opname, *args)
+
+
+def _check_arity(ast, args, lo, hi, fail):
+    n = len(args)
+    if lo <= n <= hi:
+        return
+    want = f"{lo}" if lo == hi else f"{lo} or {hi}"
+    raise fail(f"{ast.text}() takes {want} argument{'s' if hi != 1 else ''}, "
+               f"got {n}", ast)
+
+
+def parse(text: str, filename: str | None = None) -> Graph:
+    """Text -> Graph: the two stages every command starts with."""
+    from .parse import parse_program
+
+    return build(parse_program(text, filename), source=text, filename=filename)

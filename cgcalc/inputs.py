@@ -1,0 +1,133 @@
+"""What the user hands the commands, read and checked: expression text or a file or standard
+input, ``--at`` points, ``--wrt`` names. Everything wrong raises CgcalcError with its place."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+from .errors import CgcalcError, suggest
+
+
+def read_source(arg: str, stdin=None) -> tuple[str, str]:
+    """(text, display name) for an expression argument: ``-`` reads standard input, a path that
+    exists is read as a file, anything else is the expression itself."""
+    if arg == "-":
+        data = (stdin or sys.stdin.buffer).read()
+        return decode(data, "<stdin>"), "<stdin>"
+    if len(arg) < 4096 and "\n" not in arg and os.path.isfile(arg):
+        try:
+            with open(arg, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise CgcalcError(f"cannot read {arg}: {exc.strerror}", filename=arg) from None
+        return decode(data, arg), arg
+    return arg, "<expr>"
+
+
+def decode(data: bytes, name: str) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        text = data.decode("utf-8", errors="replace")
+        raise CgcalcError(f"invalid UTF-8 (byte 0x{data[exc.start]:02x})", source=text,
+                          line=line, column=col, filename=name) from None
+
+
+def parse_number(text: str):
+    """A float from ``1.5``, ``-2``, ``1e-3``, ``pi/2``, ``sqrt(2)``: a constant expression,
+    evaluated by cgcalc itself (never ``eval``). Returns None when it is not a constant."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from .graph import parse
+    from .evaluate import evaluate_point
+
+    try:
+        g = parse(text)
+    except CgcalcError:
+        return None
+    if g.variables:
+        return None
+    try:
+        return evaluate_point(g.order, {})[id(g.output)]
+    except CgcalcError:
+        return None
+
+
+def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
+    """``--at x=1,y=2`` (repeatable) -> {"x": 1.0, "y": 2.0}, with each fault pointed at."""
+    point: dict[str, float] = {}
+    for raw in options:
+        pos = 0
+        for part in raw.split(","):
+            start = pos
+            pos += len(part) + 1
+            lead = len(part) - len(part.lstrip())
+            item = part.strip()
+
+            def fail(msg, offset=0, width=None, hint=None):
+                return CgcalcError(msg, source=f"{option} {raw}", line=1,
+                                   column=len(option) + 2 + start + lead + offset,
+                                   width=width or max(1, len(item) - offset), filename=option,
+                                   hint=hint)
+
+            if not item:
+                raise fail("empty assignment; write NAME=VALUE", width=1)
+            if "=" not in item:
+                raise fail(f"{item!r} is not NAME=VALUE")
+            name, value = (s.strip() for s in item.split("=", 1))
+            if variables and name not in variables:
+                near = suggest(name, variables)
+                raise fail(f"{name!r} is not an input variable "
+                           f"(inputs: {', '.join(variables)})", width=len(name),
+                           hint=f"did you mean {near}?" if near else None)
+            v = parse_number(value)
+            off = item.index("=") + 1 + (len(item.split("=", 1)[1]) -
+                                         len(item.split("=", 1)[1].lstrip()))
+            if v is None:
+                raise fail(f"{value!r} is not a number", offset=off)
+            if name in point:
+                raise fail(f"{name!r} is given twice", width=len(name))
+            point[name] = v
+    return point
+
+
+def check_wrt(wrt, graph, option="--wrt"):
+    """The variables to differentiate by, each an input of the graph; default all of them."""
+    if not wrt:
+        return list(graph.variables)
+    for name in wrt:
+        if name not in graph.variables:
+            near = suggest(name, graph.variables)
+            inputs = ", ".join(graph.variables) or "none"
+            raise CgcalcError(f"{name!r} is not an input variable (inputs: {inputs})",
+                              source=f"{option} {name}", line=1, column=len(option) + 2,
+                              width=len(name), filename=option,
+                              hint=f"did you mean {near}?" if near else None)
+    return list(wrt)
+
+
+def check_point(point, graph):
+    """Every input variable needs a value; the error points at the variable in the text."""
+    for v, node in graph.var_nodes.items():
+        if v not in point:
+            line = col = None
+            width = len(v)
+            if id(node) in graph.where:
+                line, col, width = graph.where[id(node)]
+            raise CgcalcError(f"{v!r} has no value; give one with --at {v}=VALUE",
+                              source=graph.source, filename=graph.filename, line=line,
+                              column=col, width=width)
+    return {v: point[v] for v in graph.variables}
+
+
+def finite(v) -> bool:
+    return math.isfinite(v)

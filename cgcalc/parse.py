@@ -1,0 +1,196 @@
+"""Lark parse -> AST. Every syntax error becomes one :class:`CgcalcError` with line, column and the
+source line with a caret.
+
+The transformer is handed to the LALR parser, so the AST is built bottom-up while parsing, with no
+recursion however deep the input nests.
+"""
+
+from __future__ import annotations
+
+from .errors import CgcalcError
+
+# AST kinds are the op names of cgcalc/ops.py for operators, plus these three.
+NUMBER, NAME, CALL = "number", "name", "call"
+
+
+class Ast:
+    """One expression node as written, with where it was written (``line``, ``column``, ``width``)."""
+
+    __slots__ = ("kind", "args", "text", "line", "column", "width")
+
+    def __init__(self, kind, args, text, tok):
+        self.kind = kind
+        self.args = args
+        self.text = text  # the name, the number's spelling, or the operator
+        self.line = tok.line
+        self.column = tok.column
+        self.width = len(tok.value) if tok.value else 1
+
+    def __repr__(self):
+        return f"Ast({self.kind}, {self.text!r}, {len(self.args)} args)"
+
+
+class Statement:
+    __slots__ = ("name", "expr", "line", "column", "width")
+
+    def __init__(self, name, expr, tok):
+        self.name = name
+        self.expr = expr
+        self.line, self.column = tok.line, tok.column
+        self.width = len(tok.value) if name else 1
+
+
+def _binary(kind):
+    def build(self, a, op, b):
+        return Ast(kind, (a, b), op.value, op)
+    return build
+
+
+def _make_transformer():
+    from lark import Transformer, v_args
+
+    @v_args(inline=True)
+    class ToAst(Transformer):
+        add = _binary("add")
+        sub = _binary("sub")
+        mul = _binary("mul")
+        div = _binary("div")
+        matmul = _binary("matmul")
+        pow = _binary("pow")
+
+        def neg(self, op, a):
+            return Ast("neg", (a,), "-", op)
+
+        def pos(self, op, a):
+            return a
+
+        def transpose(self, a, op):
+            return Ast("transpose", (a,), "'", op)
+
+        def number(self, tok):
+            return Ast(NUMBER, (), tok.value, tok)
+
+        def name(self, tok):
+            return Ast(NAME, (), tok.value, tok)
+
+        def call(self, tok, args):
+            return Ast(CALL, tuple(args or ()), tok.value, tok)
+
+        def join(self, bracket, args):
+            return Ast("join", tuple(args), "[", bracket)
+
+        def args(self, *items):
+            return list(items)
+
+        def assign(self, tok, expr):
+            return Statement(tok.value, expr, tok)
+
+        def bare(self, expr):
+            first = expr
+            return Statement(None, expr, _Pos(first.line, first.column))
+
+        def start(self, *stmts):
+            return list(stmts)
+
+    return ToAst
+
+
+class _Pos:
+    def __init__(self, line, column):
+        self.line, self.column, self.value = line, column, ""
+
+
+_TRANSFORMER = None
+
+
+def _transformer_cls():
+    global _TRANSFORMER
+    if _TRANSFORMER is None:
+        _TRANSFORMER = _make_transformer()
+    return _TRANSFORMER
+
+
+_HUMAN = {
+    "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
+    "RSQB": "']'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'",
+    "AT": "'@'", "POW": "'^'", "QUOTE": "\"'\"", "EQUAL": "'='", "_SEP": "';'",
+    "_NL": "a new line", "$END": "the end of the input",
+}
+
+
+def _describe_expected(expected) -> str:
+    exp = set(expected)
+    operand = {"NAME", "NUMBER", "LPAR"}
+    parts = []
+    if operand <= exp:
+        parts.append("an expression")
+        exp -= operand | {"MINUS", "PLUS", "LSQB"}
+    if {"PLUS", "MINUS", "STAR", "SLASH"} <= exp:
+        parts.append("an operator")
+        exp -= {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "QUOTE"}
+    parts += sorted(_HUMAN.get(e, e) for e in exp if e not in ("_NL", "_SEP", "$END"))
+    return ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1] if parts else ""
+
+
+def parse_program(text: str, filename: str | None = None, grammar: str = "expr"):
+    """Parse ``text`` into a list of :class:`Statement`. Raises CgcalcError on a syntax error."""
+    from lark.exceptions import UnexpectedInput
+
+    from .grammars import parser
+
+    if not text.strip() or all(not ln.split("#", 1)[0].strip() for ln in text.splitlines()):
+        raise CgcalcError("empty input: nothing to differentiate", source=text,
+                          filename=filename)
+    try:
+        stmts = parser(grammar, _transformer_cls()).parse(text)
+    except UnexpectedInput as u:
+        raise _syntax_error(u, text, filename) from None
+    except RecursionError:  # pragma: no cover - the LALR parser does not recurse
+        raise CgcalcError("input nests too deeply", source=text, filename=filename) from None
+    if not stmts:
+        raise CgcalcError("empty input: nothing to differentiate", source=text, filename=filename)
+    return stmts
+
+
+def _syntax_error(u, text, filename):
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+    line, column = getattr(u, "line", 1), getattr(u, "column", 1)
+    if line is None or line < 1:  # end of input: point just past the last character
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    width = 1
+    if isinstance(u, UnexpectedCharacters):
+        ch = text[u.pos_in_stream] if u.pos_in_stream < len(text) else ""
+        msg = f"unexpected character {ch!r}"
+    elif isinstance(u, UnexpectedToken):
+        tok = u.token
+        expected = set(getattr(u, "accepts", None) or u.expected)
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1].rstrip()) + 1
+            if "RPAR" in expected:
+                msg = "missing ')' at the end of the input"
+            elif "RSQB" in expected:
+                msg = "missing ']' at the end of the input"
+            else:
+                msg = "unexpected end of the input"
+        else:
+            line, column = tok.line, tok.column
+            width = len(tok.value) or 1
+            shown = "a new line" if tok.type == "_NL" else repr(tok.value)
+            msg = f"unexpected {shown}"
+            if tok.type == "_NL" or tok.type == "_SEP":
+                if "RPAR" in expected:
+                    msg += "; missing ')'"
+            if tok.type == "RPAR" and "RPAR" not in expected:
+                msg += "; no '(' to match it"
+            elif tok.type in ("NAME", "NUMBER", "LPAR") and "STAR" in expected:
+                msg += "; write '*' to multiply (as in 2*x)"
+        desc = _describe_expected(expected)
+        if desc and ";" not in msg and "missing" not in msg:
+            msg += f"; expected {desc}"
+    else:  # pragma: no cover
+        msg = "syntax error"
+    return CgcalcError(msg, source=text, line=line, column=column, width=width,
+                       filename=filename)

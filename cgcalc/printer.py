@@ -1,0 +1,409 @@
+"""Graph -> text, in cgcalc's own syntax (plain) or LaTeX. Iterative, so a 100,000-deep
+expression prints; linear in the size of what it prints.
+
+Every plain string printed is a valid cgcalc expression. Sums with negative terms print with
+``-``, negative powers as division, ``x^(1/2)`` as ``sqrt(x)``. Nodes listed in ``atoms`` print as
+their names: that is how a connection derivative prints "in node names", and how large derivatives
+print as statements (``a = ...; b = ...; expr``) instead of exponentially long text.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from . import ops
+from .ops import ATOM, POSTFIX, POWER, PRODUCT, SUM, UNARY
+
+_NAMED_CONSTANTS = {math.pi: "pi", math.e: "e"}
+
+
+def format_number(v, latex=False) -> str:
+    if isinstance(v, float):
+        if v in _NAMED_CONSTANTS:
+            name = _NAMED_CONSTANTS[v]
+            return "\\pi" if latex and name == "pi" else name
+        if math.isnan(v) or math.isinf(v):
+            text = "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+            return text if latex else f"({text})"
+        text = repr(v)
+        if latex and "e" in text:
+            m, ex = text.split("e")
+            return f"{m} \\cdot 10^{{{int(ex)}}}"
+        return text
+    if isinstance(v, Fraction):
+        if latex:
+            sign = "-" if v < 0 else ""
+            return f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+        return f"{v.numerator}/{v.denominator}"
+    return str(v)
+
+
+def _const_prec(v) -> int:
+    if isinstance(v, Fraction):
+        return PRODUCT
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return ATOM
+    return UNARY if v < 0 else ATOM
+
+
+def is_negative(node) -> bool:
+    """True when the node prints with a leading minus that a sum can turn into ``-``."""
+    if node.op == "const":
+        v = node.value
+        return not (isinstance(v, float) and math.isnan(v)) and v < 0
+    if node.op == "neg":
+        return True
+    if node.op == "mul" and node.args and node.args[0].op == "const":
+        return node.args[0].value < 0
+    return False
+
+
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi", "χ": "chi",
+    "ψ": "psi", "ω": "omega", "Δ": "Delta", "Θ": "Theta", "Σ": "Sigma", "Φ": "Phi",
+    "Ω": "Omega", "Γ": "Gamma", "Λ": "Lambda",
+}
+_GREEK_NAMES = set(_GREEK.values())
+
+
+def latex_name(name: str) -> str:
+    """theta1 -> \\theta_{1}, θ1 -> \\theta_{1}, L3 -> L_{3}, x_y -> x_{y}."""
+    base, sub = name, ""
+    if "_" in name.strip("_"):
+        base, sub = name.split("_", 1)
+    else:
+        i = len(name)
+        while i > 0 and name[i - 1].isdigit():
+            i -= 1
+        if 0 < i < len(name):
+            base, sub = name[:i], name[i:]
+    if base in _GREEK:
+        base = "\\" + _GREEK[base]
+    elif base in _GREEK_NAMES:
+        base = "\\" + base
+    elif len(base) > 1:
+        base = f"\\mathrm{{{base}}}"
+    base = base.replace("_", "\\_")
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+class _Style:
+    latex = False
+    lparen, rparen = "(", ")"
+    times = "*"
+
+    def name(self, s):
+        return s
+
+    def number(self, v):
+        return format_number(v)
+
+
+class _Latex(_Style):
+    latex = True
+    lparen, rparen = "\\left(", "\\right)"
+    times = " \\cdot "
+
+    def name(self, s):
+        return latex_name(s)
+
+    def number(self, v):
+        return format_number(v, latex=True)
+
+
+PLAIN, LATEX = _Style(), _Latex()
+
+
+def to_text(root, atoms: dict | None = None, style: _Style = PLAIN) -> str:
+    """Print ``root``; nodes whose ids are in ``atoms`` print as those names."""
+    atoms = atoms or {}
+    out: list[str] = []
+    stack: list = [("n", root, SUM, False)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        _, node, ctx, negate = item
+        prec, parts = _display(node, negate, atoms, style)
+        if prec < ctx:
+            parts = [style.lparen, *parts, style.rparen]
+        stack.extend(reversed(parts))
+    return "".join(out)
+
+
+def _n(node, ctx, negate=False):
+    return ("n", node, ctx, negate)
+
+
+def _display(node, negate, atoms, st):
+    """(precedence, parts) for one node: parts are strings and child items."""
+    name = atoms.get(id(node))
+    if name is not None:
+        return ATOM, [st.name(name)]
+    op = node.op
+    if op == "const":
+        v = -node.value if negate else node.value
+        return _const_prec(v), [st.number(v)]
+    if op == "var":
+        return ATOM, [st.name(node.value)]
+    if op == "neg":
+        if negate:
+            return ATOM, [_n(node.args[0], ATOM)] if False else _display_item(node.args[0], 0)
+        return UNARY, ["-", _n(node.args[0], UNARY)]
+    if op in ("add", "sub"):
+        return SUM, _sum_parts(node, st)
+    if op == "mul":
+        return _product(node, negate, st)
+    if op == "div":
+        a, b = node.args
+        if st.latex:
+            return ATOM, ["\\frac{", _n(a, SUM), "}{", _n(b, SUM), "}"]
+        return PRODUCT, [_n(a, PRODUCT), "/", _n(b, UNARY)]
+    if op == "pow":
+        return _power(node, st)
+    if op == "matmul":
+        a, b = node.args
+        return PRODUCT, [_n(a, PRODUCT), " \\, " if st.latex else " @ ", _n(b, UNARY)]
+    if op == "transpose":
+        return POSTFIX, [_n(node.args[0], POSTFIX), "^\\top" if st.latex else "'"]
+    if op == "join":
+        parts = ["\\left[" if st.latex else "["]
+        for i, a in enumerate(node.args):
+            if i:
+                parts.append(", ")
+            parts.append(_n(a, SUM))
+        parts.append("\\right]" if st.latex else "]")
+        return ATOM, parts
+    return ATOM, _call(node, st)
+
+
+def _display_item(node, _):
+    # print a neg's operand at the precedence the surrounding context asked for
+    return SUM, [_n(node, SUM)]
+
+
+def _call(node, st):
+    o = ops.OPS[node.op]
+    if st.latex:
+        if node.op == "sqrt":
+            return ["\\sqrt{", _n(node.args[0], SUM), "}"]
+        if node.op == "abs":
+            return ["\\left|", _n(node.args[0], SUM), "\\right|"]
+        parts = [(o.latex or f"\\operatorname{{{node.op}}}") + "\\left("]
+    else:
+        parts = [node.op + "("]
+    for i, a in enumerate(node.args):
+        if i:
+            parts.append(", ")
+        parts.append(_n(a, SUM))
+    parts.append(st.rparen if st.latex else ")")
+    return parts
+
+
+def _sum_parts(node, st):
+    if node.op == "sub":
+        terms = [(node.args[0], False), (node.args[1], True)]
+    else:
+        terms = [(a, False) for a in node.args]
+    parts = []
+    for i, (t, minus) in enumerate(terms):
+        neg = is_negative(t)
+        if minus:
+            # a - t: a negative t prints as a + |t|
+            sign, negate = (" + ", True) if neg else (" - ", False)
+        else:
+            sign, negate = (" - ", True) if neg else (" + ", False)
+        if i == 0:
+            parts.append("-" if sign == " - " else "")
+            parts.append(_n(t, PRODUCT if negate or minus else SUM, negate))
+        else:
+            parts.append(sign)
+            parts.append(_n(t, PRODUCT if (sign == " - ") else SUM, negate))
+    return parts
+
+
+def _factor_split(args):
+    """numerator and denominator factors of a product; negative constant powers go below."""
+    num, den = [], []
+    for a in args:
+        if a.op == "pow" and a.args[1].op == "const" and _negative_number(a.args[1].value):
+            den.append((a.args[0], -a.args[1].value))
+        else:
+            num.append(a)
+    return num, den
+
+
+def _negative_number(v):
+    return not (isinstance(v, float) and math.isnan(v)) and v < 0
+
+
+def _product(node, negate, st):
+    args = list(node.args)
+    coeff = 1
+    if args and args[0].op == "const":
+        coeff = args.pop(0).value
+    if negate:
+        coeff = -coeff
+    num, den = _factor_split(args)
+    parts: list = []
+    sign = ""
+    if _negative_number(coeff):
+        sign, coeff = "-", -coeff
+    top_coeff, bottom_coeff = coeff, 1
+    if isinstance(coeff, Fraction):
+        top_coeff, bottom_coeff = coeff.numerator, coeff.denominator
+    numer_items: list = []
+    if top_coeff != 1:
+        numer_items.append(("c", top_coeff))
+    numer_items += [("n", a) for a in num]
+    denom_items: list = []
+    if bottom_coeff != 1:
+        denom_items.append(("c", bottom_coeff))
+    denom_items += [("p", b, e) for b, e in den]
+
+    def factor_parts(item, ctx):
+        if item[0] == "c":
+            return [st.number(item[1])]
+        if item[0] == "n":
+            return [_n(item[1], ctx)]
+        _, base, e = item
+        if e == 1:
+            return [_n(base, ctx)]
+        if e == Fraction(1, 2):
+            return ["\\sqrt{" if st.latex else "sqrt(", _n(base, SUM), "}" if st.latex else ")"]
+        if st.latex:
+            return ["{", _n(base, POSTFIX), "}^{", st.number(e), "}"]
+        return [_n(base, POSTFIX), "^", _wrap_exp(st.number(e), e)]
+
+    def join(items, ctx_first, ctx_rest):
+        out = []
+        for i, it in enumerate(items):
+            if i:
+                out.append(st.times)
+            out += factor_parts(it, ctx_first if i == 0 else ctx_rest)
+        return out
+
+    if st.latex:
+        # implicit multiplication reads better: 2 x \cos(x)
+        def join(items, ctx_first, ctx_rest, _fp=factor_parts):  # noqa: F811
+            out = []
+            for i, it in enumerate(items):
+                if i:
+                    out.append(" \\cdot " if it[0] == "c" else " ")
+                out += _fp(it, ctx_first if i == 0 else UNARY)
+            return out
+
+    if not denom_items:
+        if len(numer_items) == 1 and not sign and numer_items[0][0] == "n":
+            return PRODUCT, [_n(numer_items[0][1], PRODUCT)]
+        body = join(numer_items or [("c", 1)], PRODUCT, UNARY)
+        return (UNARY if sign else PRODUCT), ([sign] if sign else []) + body
+    top = join(numer_items or [("c", 1)], PRODUCT, UNARY)
+    if st.latex:
+        bottom = join(denom_items, PRODUCT, UNARY)
+        return (UNARY if sign else ATOM), [sign, "\\frac{", *top, "}{", *bottom, "}"]
+    if len(denom_items) == 1:
+        bottom = factor_parts(denom_items[0], UNARY)
+    else:
+        bottom = ["(", *join(denom_items, PRODUCT, UNARY), ")"]
+    return (UNARY if sign else PRODUCT), [sign, *top, "/", *bottom]
+
+
+def _wrap_exp(text, e):
+    return f"({text})" if isinstance(e, Fraction) or _negative_number(e) else text
+
+
+def _power(node, st):
+    base, e = node.args
+    if e.op == "const":
+        v = e.value
+        if v == Fraction(1, 2):
+            if st.latex:
+                return ATOM, ["\\sqrt{", _n(base, SUM), "}"]
+            return ATOM, ["sqrt(", _n(base, SUM), ")"]
+        if _negative_number(v):
+            return _product_of_reciprocal(base, -v, st)
+    if st.latex:
+        return POWER, ["{", _n(base, POSTFIX), "}^{", _n(e, SUM), "}"]
+    return POWER, [_n(base, POSTFIX), "^", _n(e, UNARY)]
+
+
+def _product_of_reciprocal(base, e, st):
+    if st.latex:
+        if e == 1:
+            inner = [_n(base, SUM)]
+        elif e == Fraction(1, 2):
+            inner = ["\\sqrt{", _n(base, SUM), "}"]
+        else:
+            inner = ["{", _n(base, POSTFIX), "}^{", st.number(e), "}"]
+        return ATOM, ["\\frac{1}{", *inner, "}"]
+    if e == 1:
+        return PRODUCT, ["1/", _n(base, UNARY)]
+    if e == Fraction(1, 2):
+        return PRODUCT, ["1/sqrt(", _n(base, SUM), ")"]
+    return PRODUCT, ["1/", _n(base, POSTFIX), "^", _wrap_exp(st.number(e), e)]
+
+
+# -- whole programs: large shared graphs print as statements ------------------------------------
+
+def inline_sizes(order, cap):
+    """Printed length of each node if fully inlined, capped at ``cap`` (a DP over the DAG)."""
+    size: dict[int, int] = {}
+    for n in order:
+        s = 2 + len(n.op) if n.args else len(str(n.value))
+        for a in n.args:
+            s += size[id(a)] + 1
+            if s > cap:
+                s = cap
+                break
+        size[id(n)] = s
+    return size
+
+
+def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PLAIN,
+                 atoms=None) -> str:
+    """``root`` inline when short; otherwise statements binding the shared subexpressions.
+
+    ``names`` suggests a name for a node (the user's own names, by node id); ``reserved`` are
+    names the statements must not take (the input variables).
+    """
+    from .graph import topological
+
+    order = topological([root])
+    atoms = dict(atoms or {})
+    size = inline_sizes(order, limit + 1)
+    if size[id(root)] <= limit:
+        return to_text(root, atoms, style)
+    uses: dict[int, int] = {}
+    for n in order:
+        for a in n.args:
+            uses[id(a)] = uses.get(id(a), 0) + 1
+    taken = set(reserved) | set(ops.CONSTANTS) | set(ops.OPS)
+    names = names or {}
+    taken |= set(names.values())
+    bound = []
+    k = 0
+    for n in order:
+        if n is root or n.op in ("var", "const") or id(n) in atoms:
+            continue
+        if uses.get(id(n), 0) >= 2 and size[id(n)] > 6 or size[id(n)] >= limit:
+            name = names.get(id(n))
+            if name is None:
+                k += 1
+                while f"t{k}" in taken:
+                    k += 1
+                name = f"t{k}"
+                taken.add(name)
+            bound.append((name, n))
+    lines = []
+    for name, n in bound:
+        text = to_text(n, atoms, style)
+        atoms[id(n)] = name
+        lines.append(f"{style.name(name)} = {text}" if not style.latex
+                     else f"{style.name(name)} &= {text}")
+    lines.append(to_text(root, atoms, style))
+    return "; ".join(lines) if not style.latex else " \\\\\n".join(lines)

@@ -1,0 +1,70 @@
+"""What several output forms share: number formatting, labels, the node table."""
+
+from __future__ import annotations
+
+import math
+
+from ..printer import to_text
+
+
+def num(v) -> str:
+    """A float as text that reads back exactly (``repr``), ``nan``/``inf`` spelled out."""
+    if v is None:
+        return ""
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return repr(v)
+
+
+def json_num(v):
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def node_definition(graph, node) -> str:
+    """The node in the names of its inputs: ``sin(v)``."""
+    if node.op in ("var", "const"):
+        return to_text(node)
+    atoms = {id(a): graph.name(a) for a in node.args if graph.name(a)}
+    return to_text(node, atoms)
+
+
+def operation_nodes(graph):
+    """Nodes a user sees: variables and operations (constants appear inside definitions)."""
+    return [n for n in graph.order if n.op != "const"]
+
+
+def edge_label(graph, edge) -> str:
+    return f"∂{graph.name(edge.out)}/∂{graph.name(edge.inp)}"
+
+
+def local_text(analysis, edge) -> str:
+    g = analysis.graph
+    atoms = {id(a): g.name(a) for a in edge.out.args if g.name(a)}
+    return to_text(analysis.local_form(edge), atoms)
+
+
+def expanded_text(analysis, edge, cap=160):
+    """The connection derivative in the input variables, or None when it would be long."""
+    from ..printer import inline_sizes
+    from ..graph import topological
+
+    node = analysis.simplifier(edge.rule)
+    sizes = inline_sizes(_order_cached(analysis, node), cap + 1)
+    if sizes[id(node)] > cap:
+        return None
+    return to_text(node)
+
+
+def _order_cached(analysis, node):
+    from ..graph import topological
+    return topological([node])
+
+
+def path_text(graph, nodes) -> str:
+    return " → ".join(graph.name(n) or to_text(n) for n in nodes)

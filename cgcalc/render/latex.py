@@ -1,0 +1,60 @@
+"""``--format latex``: the seed's notation, an ``align`` block of the definitions, the connection
+derivatives, the chain rule as a sum over paths of products, and the simplified result."""
+
+from __future__ import annotations
+
+from ..printer import LATEX, latex_name, program_text, to_text
+from .common import num, operation_nodes
+
+
+def _partial(top, bottom):
+    return f"\\frac{{\\partial {latex_name(top)}}}{{\\partial {latex_name(bottom)}}}"
+
+
+def render(analysis, out, max_terms=8):
+    g = analysis.graph
+    lines = []
+    for n in operation_nodes(g):
+        if n.op == "var":
+            continue
+        atoms = {id(a): g.name(a) for a in n.args if g.name(a)}
+        lines.append(f"{latex_name(g.name(n))} &= {to_text(n, atoms, LATEX)}")
+    lines[-1:] = [lines[-1] + " \\\\[4pt]"] if lines else []
+    have_point = analysis.point is not None
+    for e in analysis.edges():
+        atoms = {id(a): g.name(a) for a in e.out.args if g.name(a)}
+        text = to_text(analysis.local_form(e), atoms, LATEX)
+        row = f"{_partial(g.name(e.out), g.name(e.inp))} &= {text}"
+        if len(e.out.args) > 1 and sum(a is e.inp for a in e.out.args) > 1:
+            row += f" \\quad \\text{{(input {e.index + 1})}}"
+        if have_point:
+            row += f" = {num(analysis.edge_value(e.out, e.index))}"
+        lines.append(row)
+    if lines:
+        lines[-1] += " \\\\[4pt]"
+    out_name = g.name(g.output)
+    counts = analysis.path_counts()
+    for d in analysis.derivatives():
+        if len(d.wrt) == 1:
+            v = d.wrt[0]
+            paths = analysis.paths(v)
+            terms = []
+            for nodes, slots, _ in paths[:max_terms]:
+                terms.append(" ".join(_partial(g.name(a), g.name(b))
+                                      for a, b in zip(nodes, nodes[1:])))
+            more = counts.get(v, 0) - len(terms)
+            chain = " + ".join(terms) + (f" + \\dots\\ (\\text{{{more} more paths}})"
+                                         if more > 0 else "")
+            lines.append(f"{_partial(out_name, v)} &= {chain or '0'}")
+            lead = "&= "
+        else:
+            lead = "\\frac{\\partial^" + str(len(d.wrt)) + " " + latex_name(out_name) + "}{" + \
+                " ".join(f"\\partial {latex_name(v)}" for v in d.wrt) + "} &= "
+        text = program_text(d.node, reserved=g.variables, style=LATEX)
+        if " \\\\\n" in text:  # statements: show the result line, definitions after
+            *defs, last = text.split(" \\\\\n")
+            lines.append(f"{lead}{last}" + (f" = {num(d.value)}" if d.value is not None else ""))
+            lines.extend(defs)
+        else:
+            lines.append(f"{lead}{text}" + (f" = {num(d.value)}" if d.value is not None else ""))
+    out.write("\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}\n")

@@ -1,0 +1,29 @@
+"""``d/dx = <symbolic> = <value>``: one line per derivative, for scripts and pipes."""
+
+from .common import num
+
+
+def render(analysis, out):
+    for d in analysis.derivatives():
+        line = f"{d.label} = {d.text}"
+        if d.value is not None:
+            line += f" = {num(d.value)}"
+        out.write(line + "\n")
+    if getattr(analysis, "mode", "reverse") == "forward":
+        _forward_table(analysis, out)
+
+
+def _forward_table(analysis, out):
+    g = analysis.graph
+    adj = analysis.adjoints()
+    variables = analysis.first_order_vars
+    tangents = {v: analysis.tangents(v) for v in variables}
+    out.write("node\tvalue\t" + "\t".join(f"d{{node}}/d{v}" for v in variables)
+              + f"\td{g.name(g.output)}/d{{node}}\n")
+    for n in g.order:
+        if n.op == "const":
+            continue
+        cells = [g.name(n), num(analysis.values.get(id(n)))]
+        cells += [num(tangents[v].get(id(n), 0.0)) for v in variables]
+        cells.append(num(adj.get(id(n), 0.0)))
+        out.write("\t".join(cells) + "\n")

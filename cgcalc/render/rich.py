@@ -1,0 +1,138 @@
+"""The terminal display: the seed's chain-rule story, top to bottom.
+
+1. the function and its graph (each node: name, operation, definition, value);
+2. the connection derivatives, one per arrow, symbolic and at the point;
+3. for each variable, the paths from the output down to it, each with its product, and their sum;
+4. the derivative: reverse-mode accumulation and the simplified symbolic form.
+"""
+
+from __future__ import annotations
+
+from .common import (edge_label, expanded_text, local_text, node_definition, num,
+                     operation_nodes, path_text)
+
+ROWS = 40  # rows shown per table before "… N more"
+
+
+def render(analysis, out=None, console=None):
+    from rich import box
+    from rich.console import Console, Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console or Console(highlight=False)
+    g = analysis.graph
+    have_point = analysis.point is not None
+    out_name = g.name(g.output)
+
+    title = Text.assemble(("f", "bold"), " = ", (g.source.strip(), "bold cyan"))
+    head = Text()
+    if have_point:
+        pt = ", ".join(f"{k} = {num(v)}" for k, v in analysis.point.items())
+        head.append(f"at {pt}:  {out_name} = {num(analysis.value)}")
+    con.print(Panel(Group(title, head) if have_point else title, box=box.ROUNDED,
+                    title="cgcalc diff", title_align="left", expand=False))
+
+    nodes = operation_nodes(g)
+    t = Table(title="1. The graph: every node is an operation", title_justify="left",
+              box=box.SIMPLE_HEAD, title_style="bold")
+    t.add_column("node", style="bold magenta")
+    t.add_column("op", style="dim")
+    t.add_column("definition")
+    if have_point:
+        t.add_column("value", justify="right", style="green")
+    for n in list(reversed(nodes))[:ROWS]:
+        row = [g.name(n), n.op, Text(node_definition(g, n))]
+        if have_point:
+            row.append(num(analysis.values.get(id(n))))
+        t.add_row(*row)
+    if len(nodes) > ROWS:
+        t.add_row("…", "", f"{len(nodes) - ROWS} more nodes", *([""] if have_point else []))
+    con.print(t)
+
+    edges = list(reversed(analysis.edges()))
+    t = Table(title="2. Connection derivatives: one per arrow", title_justify="left",
+              box=box.SIMPLE_HEAD, title_style="bold")
+    t.add_column("arrow", style="bold magenta")
+    t.add_column("in node names")
+    t.add_column("in the inputs", style="dim")
+    if have_point:
+        t.add_column("value", justify="right", style="green")
+    for e in edges[:ROWS]:
+        label = edge_label(g, e)
+        if sum(a is e.inp for a in e.out.args) > 1:
+            label += f" (input {e.index + 1})"
+        row = [label, Text(local_text(analysis, e)), Text(expanded_text(analysis, e) or "…")]
+        if have_point:
+            row.append(num(analysis.edge_value(e.out, e.index)))
+        t.add_row(*row)
+    if len(edges) > ROWS:
+        t.add_row("…", f"{len(edges) - ROWS} more arrows", "", *([""] if have_point else []))
+    con.print(t)
+
+    counts = analysis.path_counts()
+    derivs = {d.key: d for d in analysis.derivatives()}
+    adj = analysis.adjoints() if have_point else {}
+    for v in analysis.first_order_vars:
+        paths = analysis.paths(v)
+        count = counts.get(v, 0)
+        t = Table(title=f"3. Paths from {out_name} down to {v}: {count:,} in all"
+                  + (f", {len(paths)} listed" if len(paths) < count else ""),
+                  title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+        t.add_column("path")
+        t.add_column("product of the connection derivatives")
+        if have_point:
+            t.add_column("value", justify="right", style="green")
+        total = 0.0
+        for nodes, slots, product in paths:
+            factors = " · ".join(f"∂{g.name(a)}/∂{g.name(b)}" for a, b in zip(nodes, nodes[1:]))
+            row = [path_text(g, nodes), factors]
+            if have_point:
+                total += product
+                row.append(num(product))
+            t.add_row(*row)
+        if have_point:
+            label = "sum over the listed paths" if len(paths) < count else "sum over paths"
+            t.add_row("", Text(label, style="bold"), Text(num(total), style="bold green"))
+            t.add_row("", Text("reverse-mode accumulation", style="bold"),
+                      Text(num(adj.get(id(g.var_nodes[v]), 0.0)), style="bold green"))
+        con.print(t)
+
+    t = Table(title="4. The derivative", title_justify="left", box=box.SIMPLE_HEAD,
+              title_style="bold")
+    t.add_column("", style="bold magenta")
+    t.add_column("simplified")
+    if have_point:
+        t.add_column("value", justify="right", style="bold green")
+    for d in derivs.values():
+        row = [d.label.replace("d/", f"d{out_name}/", 1) if len(d.wrt) == 1 else d.label,
+               Text(d.text if len(d.text) < 2000 else d.text[:2000] + " …")]
+        if have_point:
+            row.append(num(d.value))
+        t.add_row(*row)
+    con.print(t)
+
+    if getattr(analysis, "mode", "reverse") == "forward" and have_point:
+        _forward(analysis, con, adj)
+
+
+def _forward(analysis, con, adj):
+    from rich import box
+    from rich.table import Table
+
+    g = analysis.graph
+    out_name = g.name(g.output)
+    variables = analysis.first_order_vars
+    tangents = {v: analysis.tangents(v) for v in variables}
+    t = Table(title="Forward mode (d node/d var, inputs up) beside reverse mode "
+              f"(d{out_name}/d node, output down)", title_justify="left", box=box.SIMPLE_HEAD,
+              title_style="bold")
+    t.add_column("node", style="bold magenta")
+    for v in variables:
+        t.add_column(f"d·/d{v}  forward", justify="right")
+    t.add_column(f"d{out_name}/d·  reverse", justify="right")
+    for n in list(reversed(operation_nodes(g)))[:ROWS]:
+        t.add_row(g.name(n), *[num(tangents[v].get(id(n), 0.0)) for v in variables],
+                  num(adj.get(id(n), 0.0)))
+    con.print(t)

@@ -1,0 +1,343 @@
+"""Algebraic simplification of graphs: a canonical form built on the same hash-consed nodes.
+
+Canonical nodes use only ``const``, ``var``, n-ary ``add`` and ``mul``, ``pow`` and functions:
+``a - b`` is ``a + (-1)*b``, ``a / b`` is ``a * b^-1``, ``sqrt(a)`` is ``a^(1/2)``. On the way:
+
+- constants fold (integers and fractions stay exact; ``pi`` and ``e`` stay symbols);
+- identities: ``x + 0``, ``1*x``, ``0*x``, ``x^1``, ``x^0``, ``exp(log(x))``, ``log(exp(x))``;
+- like terms collect (``x + 2*x`` is ``3*x``) and like factors collect (``x*x^2`` is ``x^3``),
+  so common factors cancel (``a*b/a`` is ``b``);
+- a product that holds a sum whose terms divide by the product's other factors is multiplied
+  out, so the seed's ``(L3 - y)/(L3*(1 - L3)) * L3*(1 - L3)`` becomes ``L3 - y``.
+
+Because equal canonical forms are the same node, "like" is an identity test. The walk is
+iterative; nested sums and products are flattened only up to ``FLATTEN`` terms, which keeps a
+20,000-deep chain linear instead of quadratic.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from . import ops
+
+FLATTEN = 24
+_NAMED = (math.pi, math.e)
+_RANK = {"const": 0, "var": 2, "pow": 3, "mul": 5, "add": 6}
+
+
+def is_number(node) -> bool:
+    """A plain number (named constants like pi are symbols here)."""
+    return node.op == "const" and not (isinstance(node.value, float) and node.value in _NAMED)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) or (isinstance(v, Fraction) and v.denominator == 1)
+
+
+class Simplifier:
+    """``Simplifier(builder)(node)`` -> the canonical node. Results are memoised per node."""
+
+    def __init__(self, builder, atoms=()):
+        self.b = builder
+        self.memo: dict[int, object] = {}
+        self.atoms = set(atoms)
+
+    # -- the walk --------------------------------------------------------------------------
+    def __call__(self, root):
+        memo = self.memo
+        if id(root) in memo:
+            return memo[id(root)]
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in memo:
+                continue
+            if id(node) in self.atoms:
+                memo[id(node)] = node
+                continue
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if id(a) not in memo)
+                continue
+            result = self._canon(node, [memo[id(a)] for a in node.args])
+            memo[id(node)] = result
+            memo.setdefault(id(result), result)
+        return memo[id(root)]
+
+    def _canon(self, node, args):
+        b, op = self.b, node.op
+        if op in ("const", "var"):
+            return node
+        if op == "add":
+            return self.add(args)
+        if op == "sub":
+            return self.add([args[0], self.mul([b.const(-1), args[1]])])
+        if op == "neg":
+            return self.mul([b.const(-1), args[0]])
+        if op == "mul":
+            return self.mul(args)
+        if op == "div":
+            return self.mul([args[0], self.pow(args[1], b.const(-1))])
+        if op == "pow":
+            return self.pow(*args)
+        if op == "sqrt":
+            return self.pow(args[0], b.const(Fraction(1, 2)))
+        return self.function(op, args)
+
+    # -- sums ------------------------------------------------------------------------------
+    def add(self, terms):
+        b = self.b
+        const = 0
+        coeffs: dict[int, list] = {}
+        for t in self._flatten("add", terms):
+            if is_number(t):
+                const = const + t.value
+                continue
+            c, rest = self._split_coeff(t)
+            slot = coeffs.get(id(rest))
+            if slot is None:
+                coeffs[id(rest)] = [rest, c]
+            else:
+                slot[1] = slot[1] + c
+        out = []
+        for rest, c in coeffs.values():
+            if c == 0:
+                continue
+            out.append(rest if c == 1 else self._scaled(c, rest))
+        out.sort(key=self.key)
+        if const != 0 or not out:
+            out.insert(0, b.const(const))
+        if len(out) == 1:
+            return out[0]
+        return b.add(*out)
+
+    def _split_coeff(self, t):
+        if t.op == "mul" and is_number(t.args[0]):
+            rest = t.args[1:]
+            return t.args[0].value, rest[0] if len(rest) == 1 else self.b.mul(*rest)
+        return 1, t
+
+    def _scaled(self, c, rest):
+        b = self.b
+        if rest.op == "mul":
+            return b.mul(b.const(c), *rest.args)
+        return b.mul(b.const(c), rest)
+
+    # -- products --------------------------------------------------------------------------
+    def mul(self, factors):
+        b = self.b
+        coeff = 1
+        pending = list(factors)
+        for _ in range(4):  # powers of products can expose new like factors; settle in few passes
+            exps: dict[int, list] = {}
+            for f in self._flatten("mul", pending):
+                if is_number(f):
+                    coeff = coeff * f.value
+                    continue
+                if f.op == "pow":
+                    base, e = f.args
+                else:
+                    base, e = f, b.const(1)
+                slot = exps.get(id(base))
+                if slot is None:
+                    exps[id(base)] = [base, [e]]
+                else:
+                    slot[1].append(e)
+            if coeff == 0:
+                return b.const(0)
+            pending, again = [], False
+            for base, es in exps.values():
+                if len(es) == 1:
+                    e = es[0]
+                    pending.append(base if is_number(e) and e.value == 1 else b.pow(base, e))
+                    continue
+                p = self.pow(base, self.add(es))
+                again = again or is_number(p) or p.op == "mul"
+                pending.append(p)
+            if not again:
+                break
+        factors = [f for f in pending if not (is_number(f) and f.value == 1)]
+        extra = [f for f in factors if is_number(f)]
+        for f in extra:
+            coeff = coeff * f.value
+        factors = [f for f in factors if not is_number(f)]
+        if coeff == 0:
+            return b.const(0)
+        factors.sort(key=self.key)
+        if not factors:
+            return b.const(coeff)
+        spread = self._cancel_into_sum(coeff, factors)
+        if spread is not None:
+            return spread
+        if coeff == 1:
+            return factors[0] if len(factors) == 1 else b.mul(*factors)
+        if len(factors) == 1 and factors[0].op == "add" and len(factors[0].args) <= FLATTEN:
+            return self.add([self.mul([b.const(coeff), t]) for t in factors[0].args])
+        return b.mul(b.const(coeff), *factors)
+
+    def _cancel_into_sum(self, coeff, factors):
+        """coeff * S * rest where S is a sum some of whose terms divide by a factor in rest:
+        multiply rest into each term so the factors cancel, and keep it only if it is shorter."""
+        sums = [f for f in factors if f.op == "add" and len(f.args) <= 8]
+        if not sums or len(factors) < 2:
+            return None
+        others = {id(f.args[0] if f.op == "pow" else f) for f in factors if f.op != "add"}
+        for s in sums:
+            denominators = set()
+            for t in s.args:
+                for f in (t.args if t.op == "mul" else (t,)):
+                    if f.op == "pow" and f.args[1].op == "const" and f.args[1].value < 0:
+                        denominators.add(id(f.args[0]))
+            if not denominators & (others | {id(f) for f in factors if f is not s}):
+                continue
+            rest = [f for f in factors if f is not s]
+            if coeff != 1:
+                rest.insert(0, self.b.const(coeff))
+            terms = [self._expand(self.mul([t, *rest])) for t in s.args]
+            result = self.add(terms)
+            before = sum(self.size(f) for f in factors)
+            if self.size(result) < before:
+                return result
+        return None
+
+    def _expand(self, node):
+        """Multiply out a product with small sums in it (only what the cancelling needs)."""
+        if node.op != "mul":
+            return node
+        sums = [f for f in node.args if f.op == "add" and len(f.args) <= 4]
+        if not sums:
+            return node
+        s = sums[0]
+        rest = [f for f in node.args if f is not s]
+        return self.add([self.mul([t, *rest]) for t in s.args])
+
+    def size(self, node, cap=200):
+        from .graph import topological
+        return min(cap, len(topological([node])))
+
+    # -- powers ----------------------------------------------------------------------------
+    def pow(self, base, e):
+        b = self.b
+        if is_number(e):
+            v = e.value
+            if v == 0:
+                return b.const(1)
+            if v == 1:
+                return base
+            if is_number(base):
+                folded = _fold_pow(base.value, v)
+                if folded is not None:
+                    return b.const(folded)
+            if _is_int(v):
+                if base.op == "pow":
+                    return self.pow(base.args[0], self.mul([base.args[1], e]))
+                if base.op == "mul" and len(base.args) <= FLATTEN:
+                    return self.mul([self.pow(f, e) for f in base.args])
+        if is_number(base) and base.value == 1:
+            return b.const(1)
+        if base.op == "pow" and base.args[1].op == "const" and is_number(e):
+            inner = base.args[1].value
+            if isinstance(inner, Fraction) and inner.numerator == 1 and _is_int(v * inner):
+                # (x^(1/2))^2 = x where defined
+                return self.pow(base.args[0], b.const(v * inner))
+        return b.pow(base, e)
+
+    # -- functions -------------------------------------------------------------------------
+    def function(self, op, args):
+        b = self.b
+        a = args[0] if args else None
+        if op == "exp" and a.op == "log":
+            return a.args[0]
+        if op == "log" and a.op == "exp":
+            return a.args[0]
+        if op == "log" and a.op == "const" and a.value == math.e:
+            return b.const(1)
+        if all(x.op == "const" for x in args):
+            folded = _fold_call(op, [x.value for x in args])
+            if folded is not None:
+                return b.const(folded)
+        return b.make(op, *args)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _flatten(self, op, items):
+        out = []
+        for t in items:
+            if t.op == op and len(t.args) <= FLATTEN:
+                out.extend(t.args)
+            else:
+                out.append(t)
+        return out
+
+    @staticmethod
+    def key(node):
+        rank = _RANK.get(node.op, 4)
+        if node.op == "const":
+            rank = 1
+        if node.op == "pow":
+            base = node.args[0]
+            return (_RANK.get(base.op, 4) if base.op != "const" else 1,
+                    base.value if base.op == "var" else "", base.seq, 1)
+        return (rank, node.value if node.op == "var" else "", node.seq, 0)
+
+
+def _fold_pow(a, v):
+    try:
+        if _is_int(v) and isinstance(a, (int, Fraction)):
+            v = int(v)
+            if abs(v) > 64 or (a != 0 and abs(v) * math.log2(abs(a) + 1) > 256):
+                return None
+            if v < 0:
+                return None if a == 0 else Fraction(1) / Fraction(a) ** -v
+            return a ** v
+        if isinstance(v, Fraction) and isinstance(a, (int, Fraction)) and a >= 0:
+            # exact roots only: 4^(1/2) = 2
+            root = _exact_root(Fraction(a), v.denominator)
+            if root is not None:
+                return _fold_pow(root, v.numerator)
+            return None
+        if isinstance(a, float) or isinstance(v, float):
+            r = math.pow(float(a), float(v))
+            return r
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None
+    return None
+
+
+def _exact_root(q: Fraction, n: int):
+    def iroot(k):
+        r = round(k ** (1.0 / n)) if k < 2**52 else None
+        if r is None:
+            return None
+        for c in (r - 1, r, r + 1):
+            if c >= 0 and c ** n == k:
+                return c
+        return None
+    p, d = iroot(q.numerator), iroot(q.denominator)
+    if p is None or d is None:
+        return None
+    return Fraction(p, d)
+
+
+def _fold_call(op, values):
+    """Fold f(constants) when a float is involved (not pi or e alone) or the result is exact."""
+    from .evaluate import MATH
+
+    o = ops.OPS[op]
+    try:
+        r = o.value(MATH, *[float(v) for v in values])
+    except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        return None
+    r = float(r)
+    if math.isnan(r) or math.isinf(r):
+        return None
+    if r.is_integer() and abs(r) < 2**53:
+        return int(r)
+    if any(isinstance(v, float) and v not in _NAMED for v in values):
+        return r
+    return None
+
+
+def simplify(builder, node, atoms=()):
+    return Simplifier(builder, atoms)(node)
