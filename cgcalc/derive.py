@@ -149,10 +149,25 @@ def reverse_symbolic(builder, order, output, var_nodes):
             if id(a) not in live:
                 continue
             d = connection(builder, n, i)
-            term = d if (g.op == "const" and g.value == 1) else builder.mul(g, d)
+            term = _times(builder, g, d)
             prev = adj.get(id(a))
             adj[id(a)] = term if prev is None else builder.add(prev, term)
     return [adj.get(id(v), builder.const(0)) for v in var_nodes]
+
+
+def _one(node):
+    return node.op == "const" and node.value == 1
+
+
+def _times(b, g, d):
+    """g * d without the multiplications by 1 and -1 that the rules of + and - would add."""
+    if _one(g):
+        return d
+    if _one(d):
+        return g
+    if d.op == "const" and d.value == -1:
+        return b.neg(g)
+    return b.mul(g, d)
 
 
 @dataclass
@@ -315,8 +330,8 @@ class Analysis:
         simp = self.simplifier
         names = {}
         for n in g.order:
-            name = g.names.get(id(n))
-            if name and n.op not in ("var", "const") and name not in g.variables:
+            name = g.user_names.get(id(n))
+            if name and n.op not in ("var", "const"):
                 c = simp.memo.get(id(n))
                 if c is not None and c.op not in ("var", "const"):
                     names.setdefault(id(c), name)

@@ -47,6 +47,7 @@ def parser(name: str, transformer_cls):
     return Lark(
         path.read_text(encoding="utf-8"),
         parser="lalr",
+        lexer="basic",
         transformer=transformer_cls(),
         postlex=_Continuation(),
         maybe_placeholders=True,

@@ -44,29 +44,56 @@ class Builder:
         self._table: dict = {}
 
     def make(self, op: str, *args, value=None) -> Node:
-        key = (op, value, type(value)) + tuple(map(id, args))
+        if value is not None:
+            return self._leaf(op, value)
+        key = (op, *map(id, args))
         node = self._table.get(key)
         if node is None:
-            node = Node(op, args, value, len(self._table))
+            node = Node(op, args, None, len(self._table))
+            self._table[key] = node
+        return node
+
+    def _leaf(self, op, value):
+        key = (op, value, type(value))
+        node = self._table.get(key)
+        if node is None:
+            node = Node(op, (), value, len(self._table))
             self._table[key] = node
         return node
 
     def const(self, v) -> Node:
-        if isinstance(v, Fraction) and v.denominator == 1:
-            v = int(v.numerator)
-        elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        t = type(v)
+        if t is float:
+            if v.is_integer() and abs(v) < 2**53:
+                v = int(v)
+        elif t is Fraction:
+            if v.denominator == 1:
+                v = int(v.numerator)
+        elif t is bool:
             v = int(v)
-        elif isinstance(v, bool):
-            v = int(v)
-        return self.make("const", value=v)
+        return self._leaf("const", v)
 
     def var(self, name: str) -> Node:
-        return self.make("var", value=name)
+        return self._leaf("var", name)
 
-    def __getattr__(self, name):
-        if name in ops.OPS:
-            return lambda *args: self.make(name, *args)
-        raise AttributeError(name)
+
+
+def _maker(name):
+    def make(self, *args):
+        key = (name, *map(id, args))
+        node = self._table.get(key)
+        if node is None:
+            node = Node(name, args, None, len(self._table))
+            self._table[key] = node
+        return node
+    make.__name__ = name
+    return make
+
+
+# b.sin(a), b.mul(a, c), ...: one method per op in the table
+for _name in ops.OPS:
+    if _name not in ("const", "var"):
+        setattr(Builder, _name, _maker(_name))
 
 
 def topological(roots) -> list[Node]:
@@ -111,6 +138,7 @@ class Graph:
         self.variables: tuple[str, ...] = tuple(ordered)
         self.var_nodes = {v: vars_in_graph[v] for v in self.variables}
         self.names = self._name_nodes(user, output_name)
+        self.user_names = {k: v for k, v in self.names.items() if k in user}
 
     def _name_nodes(self, user, output_name):
         """User names stay; the output is ``f`` unless named; other operations get n1, n2, ..."""

@@ -387,10 +387,15 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     taken |= set(names.values())
     bound = []
     k = 0
+    shown: dict[int, int] = {}  # printed length, counting bound inputs as their names
     for n in order:
+        s = 2 + len(n.op) if n.args else len(str(n.value))
+        for a in n.args:
+            s += shown[id(a)] + 1
+        shown[id(n)] = s
         if n is root or n.op in ("var", "const") or id(n) in atoms:
             continue
-        if uses.get(id(n), 0) >= 2 and size[id(n)] > 6 or size[id(n)] >= limit:
+        if uses.get(id(n), 0) >= 2 and s > 12 or s >= limit:
             name = names.get(id(n))
             if name is None:
                 k += 1
@@ -399,6 +404,7 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
                 name = f"t{k}"
                 taken.add(name)
             bound.append((name, n))
+            shown[id(n)] = len(name)
     lines = []
     for name, n in bound:
         text = to_text(n, atoms, style)

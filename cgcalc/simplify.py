@@ -22,7 +22,7 @@ from fractions import Fraction
 
 from . import ops
 
-FLATTEN = 24
+FLATTEN = 8
 _NAMED = (math.pi, math.e)
 _RANK = {"const": 0, "var": 2, "pow": 3, "mul": 5, "add": 6}
 
@@ -84,6 +84,8 @@ class Simplifier:
             return self.pow(*args)
         if op == "sqrt":
             return self.pow(args[0], b.const(Fraction(1, 2)))
+        if self._same(node, args) and args and args[0].op not in ("const", "exp", "log"):
+            return node  # a function of canonical inputs is canonical: no need to rebuild
         return self.function(op, args)
 
     # -- sums ------------------------------------------------------------------------------
@@ -129,40 +131,39 @@ class Simplifier:
     def mul(self, factors):
         b = self.b
         coeff = 1
-        pending = list(factors)
+        pending = factors
         for _ in range(4):  # powers of products can expose new like factors; settle in few passes
             exps: dict[int, list] = {}
             for f in self._flatten("mul", pending):
-                if is_number(f):
+                if f.op == "const" and is_number(f):
                     coeff = coeff * f.value
                     continue
                 if f.op == "pow":
                     base, e = f.args
                 else:
-                    base, e = f, b.const(1)
+                    base, e = f, None  # None: exponent 1, the common case, without a node
                 slot = exps.get(id(base))
                 if slot is None:
-                    exps[id(base)] = [base, [e]]
+                    exps[id(base)] = [base, f, [e]]
                 else:
-                    slot[1].append(e)
+                    slot[2].append(e)
             if coeff == 0:
                 return b.const(0)
             pending, again = [], False
-            for base, es in exps.values():
+            for base, f, es in exps.values():
                 if len(es) == 1:
-                    e = es[0]
-                    pending.append(base if is_number(e) and e.value == 1 else b.pow(base, e))
+                    pending.append(f)
                     continue
-                p = self.pow(base, self.add(es))
-                again = again or is_number(p) or p.op == "mul"
+                total = self.add([b.const(1) if e is None else e for e in es])
+                p = self.pow(base, total)
+                if p.op == "const" and is_number(p):
+                    coeff = coeff * p.value
+                    continue
+                again = again or p.op == "mul"
                 pending.append(p)
             if not again:
                 break
-        factors = [f for f in pending if not (is_number(f) and f.value == 1)]
-        extra = [f for f in factors if is_number(f)]
-        for f in extra:
-            coeff = coeff * f.value
-        factors = [f for f in factors if not is_number(f)]
+        factors = pending
         if coeff == 0:
             return b.const(0)
         factors.sort(key=self.key)
@@ -180,8 +181,10 @@ class Simplifier:
     def _cancel_into_sum(self, coeff, factors):
         """coeff * S * rest where S is a sum some of whose terms divide by a factor in rest:
         multiply rest into each term so the factors cancel, and keep it only if it is shorter."""
+        if len(factors) < 2:
+            return None
         sums = [f for f in factors if f.op == "add" and len(f.args) <= 8]
-        if not sums or len(factors) < 2:
+        if not sums:
             return None
         others = {id(f.args[0] if f.op == "pow" else f) for f in factors if f.op != "add"}
         for s in sums:
@@ -259,6 +262,9 @@ class Simplifier:
             if folded is not None:
                 return b.const(folded)
         return b.make(op, *args)
+
+    def _same(self, node, args):
+        return all(c is a for c, a in zip(args, node.args))
 
     # -- helpers ---------------------------------------------------------------------------
     def _flatten(self, op, items):

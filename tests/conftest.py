@@ -1,0 +1,23 @@
+import math
+import os
+import sys
+
+import pytest
+
+sys.setrecursionlimit(3000)  # cgcalc never recurses: deep inputs must not need a high limit
+
+
+def fd(f, x, h=1e-3):
+    """A fourth-order central difference: an oracle independent of cgcalc's derivative code."""
+    return (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h)
+
+
+def close(a, b, rel=1e-6, abs_=1e-8):
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+@pytest.fixture
+def no_color(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    return os.environ

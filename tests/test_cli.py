@@ -1,0 +1,192 @@
+"""The command line: every format, every class of bad input, exit statuses; and real processes
+for pipes."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cgcalc.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, input=None):
+    runner = CliRunner()
+    result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
+    return result
+
+
+def test_plain_one_line_per_derivative():
+    r = run("diff", "x*y + sin(x*y)", "--at", "x=1,y=2", "--format", "plain")
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    assert [ln.split(" = ")[0] for ln in lines] == ["d/dx", "d/dy"]
+    assert math.isclose(float(lines[0].rsplit(" = ", 1)[1]), 2 + 2 * math.cos(2), rel_tol=1e-12)
+
+
+def test_auto_is_plain_off_a_terminal_and_no_escape_codes():
+    r = run("diff", "exp(sin(x^2))", "--at", "x=1")
+    assert r.exit_code == 0
+    assert "\x1b[" not in r.stdout
+    assert r.stdout.startswith("d/dx = 2*x*exp(sin(x^2))*cos(x^2) = 2.50676153")
+
+
+def test_json_has_the_contract_keys():
+    r = run("diff", "v = x^2; u = sin(v); f = exp(u)", "--at", "x=1", "--format", "json")
+    doc = json.loads(r.stdout)
+    assert doc["output"] == "f" and doc["point"] == {"x": 1.0}
+    assert math.isclose(doc["value"], math.exp(math.sin(1)), rel_tol=1e-12)
+    assert math.isclose(doc["derivatives"]["x"]["value"], 2.5067615349868937, rel_tol=1e-12)
+    edge = {(e["output"], e["input"]): e for e in doc["edges"]}
+    assert edge[("f", "u")]["symbolic"] == "exp(u)"
+    assert edge[("u", "v")]["symbolic"] == "cos(v)"
+    assert edge[("v", "x")]["symbolic"] == "2*x"
+    assert doc["paths"]["x"]["count"] == 1
+    assert doc["paths"]["x"]["listed"][0]["nodes"] == ["f", "u", "v", "x"]
+    assert {n["id"] for n in doc["nodes"]} == {"x", "v", "u", "f"}
+
+
+def test_json_path_count_is_an_exact_integer():
+    lines = ["y0 = x"] + [f"y{i} = y{i-1}*y{i-1} + sin(y{i-1})" for i in range(1, 101)]
+    r = run("diff", "-", "--format", "json", "--max-paths", "3", input="\n".join(lines))
+    doc = json.loads(r.stdout)
+    assert doc["paths"]["x"]["count"] == 3 ** 100
+    assert len(doc["paths"]["x"]["listed"]) == 3
+
+
+def test_csv_header_and_row():
+    r = run("diff", "x^2*y", "--at", "x=3,y=2", "--format", "csv")
+    header, row = r.stdout.splitlines()
+    assert header == "x,y,value,d/dx,d/dy"
+    assert [float(c) for c in row.split(",")] == [3.0, 2.0, 18.0, 12.0, 9.0]
+
+
+def test_latex_and_dot():
+    r = run("diff", "v = x^2; u = sin(v); f = exp(u)", "--at", "x=1", "--format", "latex")
+    assert r.stdout.startswith("\\begin{align}") and r.stdout.rstrip().endswith("\\end{align}")
+    assert "\\frac{\\partial f}{\\partial u}" in r.stdout
+    r = run("diff", "sin(x)*cos(x) + sin(x)", "--format", "dot")
+    assert r.stdout.startswith("digraph") and r.stdout.count("->") == 6
+
+
+def test_rich_display_tells_the_story(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    r = run("diff", "sin(x)*cos(x) + sin(x)", "--at", "x=0.5", "--format", "rich")
+    out = r.stdout
+    for words in ("The graph", "Connection derivatives", "Paths from f down to x: 3",
+                  "sum over paths", "reverse-mode accumulation", "The derivative"):
+        assert words in out
+    assert "\x1b[" not in out
+
+
+def test_forward_mode_agrees_with_reverse():
+    r = run("diff", "x*y + sin(x*y)", "--at", "x=1,y=2", "--mode", "forward", "--format", "json")
+    doc = json.loads(r.stdout)
+    f = doc["output"]
+    for v in ("x", "y"):
+        assert math.isclose(doc["forward"][v][f], doc["reverse"][v], rel_tol=1e-12)
+
+
+def test_order_two():
+    r = run("diff", "x^3*y", "--order", "2", "--at", "x=1,y=2", "--format", "plain")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "d2/dxdx = 6*x*y = 12.0"
+    assert lines[1].startswith("d2/dxdy = 3*x^2 = 3.0")
+
+
+def test_expression_file_and_stdin(tmp_path):
+    p = tmp_path / "f.cg"
+    p.write_text("v = x^2\nu = sin(v)\nf = exp(u)\n")
+    r1 = run("diff", str(p), "--at", "x=1", "--format", "plain")
+    r2 = run("diff", "-", "--at", "x=1", "--format", "plain", input=p.read_text())
+    assert r1.stdout == r2.stdout and r1.stdout.startswith("d/dx")
+
+
+def test_at_accepts_constant_expressions():
+    r = run("diff", "sin(x)", "--at", "x=pi/2", "--format", "plain")
+    assert r.stdout.strip().endswith("= " + repr(math.cos(math.pi / 2)))
+
+
+# -- bad input: exit 2, error:, the place, no traceback ----------------------------------------
+@pytest.mark.parametrize("args, words", [
+    (["diff", "sin(x"], "missing ')'"),
+    (["diff", "sn(x)"], "unknown function 'sn'"),
+    (["diff", "sin(x, y)"], "takes 1 argument"),
+    (["diff", "x^2", "--wrt", "q"], "'q' is not an input variable"),
+    (["diff", "x^2", "--at", "q=1"], "'q' is not an input variable"),
+    (["diff", "x*y", "--at", "x=1"], "'y' has no value"),
+    (["diff", "x^2", "--at", "x=abc"], "'abc' is not a number"),
+    (["diff", "x^2", "--at", "x"], "is not NAME=VALUE"),
+    (["diff", ""], "empty input"),
+    (["diff", "x", "--format", "yaml"], "Invalid value"),
+    (["diff"], "Missing argument"),
+    (["dif", "x"], "No such command"),
+    (["diff", "x", "--bogus"], "No such option"),
+])
+def test_bad_input_exits_2_with_a_located_message(args, words):
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error:")
+    assert words in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_caret_under_the_fault():
+    r = run("diff", "exp(sigmod(x^2))")
+    lines = r.stderr.splitlines()
+    assert lines[0] == "error: <expr>:1:5: unknown function 'sigmod'"
+    src = lines[1]
+    assert lines[2].index("^") == src.index("sigmod")
+    assert "did you mean sigmoid?" in r.stderr
+
+
+def test_invalid_utf8_file(tmp_path):
+    p = tmp_path / "bad.cg"
+    p.write_bytes(b"x + \xff\xfe")
+    r = run("diff", str(p))
+    assert r.exit_code == 2 and "invalid UTF-8" in r.stderr and ":1:5:" in r.stderr
+
+
+def test_domain_error_exits_1_naming_the_node():
+    r = run("diff", "u = x - 2; f = log(u)", "--at", "x=1")
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error:") and "log(u)" in r.stderr and "^" in r.stderr
+    r = run("diff", "1/x", "--at", "x=0")
+    assert r.exit_code == 1 and "division by zero" in r.stderr
+
+
+# -- real processes ------------------------------------------------------------------------------
+def _cgcalc(*args, input=None, env=None):
+    return subprocess.run([sys.executable, "-m", "cgcalc", *args], input=input,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=60)
+
+
+def test_subprocess_pipe_and_exit_statuses():
+    p = _cgcalc("diff", "-", "--at", "x=1", input="exp(sin(x^2))\n")
+    assert p.returncode == 0 and p.stdout.startswith("d/dx = ")
+    p = _cgcalc("diff", "exp(sin(x^2)")
+    assert p.returncode == 2 and p.stderr.startswith("error:") and "Traceback" not in p.stderr
+    p = _cgcalc("diff", "log(x)", "--at", "x=-1")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+
+
+def test_version_and_help():
+    p = _cgcalc("--version")
+    assert p.returncode == 0 and "cgcalc" in p.stdout
+    p = _cgcalc("diff", "-h")
+    assert p.returncode == 0 and "--wrt" in p.stdout
+
+
+def test_start_up_does_not_import_numpy_or_rich():
+    code = ("import sys; from cgcalc.cli import main; sys.argv=['cgcalc','diff','exp(sin(x^2))',"
+            "'--at','x=1','--format','plain']\ntry: main()\nexcept SystemExit: pass\n"
+            "print('numpy' in sys.modules, 'rich' in sys.modules, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.stderr.strip() == "False False", p.stderr

@@ -1,0 +1,92 @@
+"""The op table: every row has a value and a rule per input, and each rule agrees with central
+finite differences of the row's own value function."""
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from cgcalc import ops
+from cgcalc.derive import connection
+from cgcalc.evaluate import MATH, evaluate_point
+from cgcalc.graph import Builder, topological
+from conftest import close, fd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# points inside each op's domain, away from kinks
+SAMPLES = {
+    "asin": [(0.3,), (-0.6,)], "acos": [(0.3,), (-0.6,)],
+    "log": [(0.7,), (2.5,)], "sqrt": [(0.7,), (4.0,)],
+    "abs": [(0.7,), (-1.3,)], "sign": [(0.7,), (-1.3,)], "step": [(0.7,), (-1.3,)],
+    "relu": [(0.7,), (-1.3,)], "pow": [(1.3, 2.0), (0.7, -1.5), (2.0, 0.5)],
+    "div": [(1.3, 2.0), (-0.7, 0.4)], "tan": [(0.3,), (-1.0,)],
+}
+DEFAULT = {1: [(0.3,), (-1.2,), (2.0,)], 2: [(0.3, -1.2), (1.5, 0.7)], 3: [(0.3, -1.2, 0.9)]}
+
+FUNCTION_OPS = [name for name, o in ops.OPS.items() if o.value is not None]
+
+
+def _arity(o):
+    return o.arity if isinstance(o.arity, int) else 3
+
+
+@pytest.mark.parametrize("name", FUNCTION_OPS)
+def test_connection_derivatives_match_finite_differences(name):
+    o = ops.OPS[name]
+    n = _arity(o)
+    b = Builder()
+    args = [b.var(f"a{i}") for i in range(n)]
+    node = b.make(name, *args)
+    for point in SAMPLES.get(name, DEFAULT[n]):
+        env = {f"a{i}": v for i, v in enumerate(point)}
+        for i in range(n):
+            rule = connection(b, node, i)
+            got = evaluate_point(topological([rule]), env)[id(rule)]
+
+            def f(t, i=i):
+                vals = list(point)
+                vals[i] = t
+                return o.value(MATH, *vals)
+
+            want = fd(f, point[i], h=1e-4)
+            assert close(got, want, rel=1e-6, abs_=1e-7), (name, i, point, got, want)
+
+
+@pytest.mark.parametrize("name", FUNCTION_OPS)
+def test_every_row_is_complete(name):
+    o = ops.OPS[name]
+    n = 1 if o.variadic else _arity(o)
+    assert len(o.rules) == n, f"{name}: {n} inputs but {len(o.rules)} rules"
+    assert o.value is not None
+
+
+def test_numpy_and_math_backends_agree():
+    np = pytest.importorskip("numpy")
+    for name in FUNCTION_OPS:
+        o = ops.OPS[name]
+        n = _arity(o)
+        for point in SAMPLES.get(name, DEFAULT[n]):
+            a = o.value(MATH, *point)
+            v = o.value(np, *[np.array([p]) for p in point])
+            assert close(float(a), float(v[0]), rel=1e-12, abs_=1e-15), name
+
+
+def test_grammar_aliases_and_function_names_have_rows():
+    text = (ROOT / "grammar" / "expr.lark").read_text()
+    aliases = set(re.findall(r"->\s*(\w+)", text))
+    syntax = {"number", "name", "call", "pos"}  # built by the parser, not operations
+    network = {"matmul", "transpose", "join"}  # arrays: network files
+    for alias in aliases - syntax:
+        assert alias in ops.OPS or alias in network, f"grammar alias {alias!r} has no op row"
+    for name in ops.callable_names():
+        assert ops.ALIASES.get(name, name) in ops.OPS, name
+
+
+def test_stable_sigmoid_and_softplus_at_extremes():
+    s = ops.OPS["sigmoid"].value
+    assert s(MATH, -1000.0) == 0.0 and s(MATH, 1000.0) == 1.0
+    sp = ops.OPS["softplus"].value
+    assert sp(MATH, 1000.0) == 1000.0
+    assert close(sp(MATH, -50.0), math.exp(-50.0), rel=1e-9, abs_=0)
