@@ -102,8 +102,8 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths):
     point = None
     if at:
         point = check_point(parse_assignments(at, variables=graph.variables), graph)
-    analysis = Analysis(graph, variables, point, order_n=order_n, max_paths=max_paths)
-    analysis.mode = mode
+    analysis = Analysis(graph, variables, point, order_n=order_n, max_paths=max_paths,
+                        mode=mode)
     fmt = _resolve_format(fmt)
     out = click.get_text_stream("stdout")
     renderer(fmt)(analysis, out)

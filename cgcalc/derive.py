@@ -10,18 +10,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from . import ops
 from .graph import Graph, topological
 from .simplify import Simplifier
 
 
-@dataclass
 class Edge:
-    out: object  # the consuming node
-    index: int  # which input slot
-    rule: object  # d(out)/d(input), as built by the op's rule (a node)
+    """One connection: input slot ``index`` of node ``out``; ``rule`` is d(out)/d(input)."""
+
+    __slots__ = ("out", "index", "rule")
+
+    def __init__(self, out, index, rule):
+        self.out, self.index, self.rule = out, index, rule
 
     @property
     def inp(self):
@@ -170,12 +170,14 @@ def _times(b, g, d):
     return b.mul(g, d)
 
 
-@dataclass
 class Derivative:
-    wrt: tuple  # the variables, in order of differentiation: ("x",) or ("x", "y")
-    node: object  # simplified symbolic derivative
-    text: str = ""  # printed, a valid cgcalc expression
-    value: float | None = None
+    """One derivative: ``wrt`` in order of differentiation (("x",) or ("x", "y")), the
+    simplified node, its text (a valid cgcalc expression) and its value at the point."""
+
+    __slots__ = ("wrt", "node", "text", "value")
+
+    def __init__(self, wrt, node, text="", value=None):
+        self.wrt, self.node, self.text, self.value = wrt, node, text, value
 
     @property
     def key(self) -> str:
@@ -189,27 +191,26 @@ class Derivative:
         return f"d{n}/" + "".join(f"d{v}" for v in self.wrt)
 
 
-@dataclass
 class Analysis:
-    """Everything ``diff`` shows, computed on demand."""
+    """Everything ``diff`` shows about a graph, computed on demand."""
 
-    graph: Graph
-    wrt: list
-    point: dict | None = None
-    order_n: int = 1
-    max_paths: int = 20
-    values: dict = field(default_factory=dict)
-    _simplifier: Simplifier | None = None
-    _edges: list | None = None
-    _edge_values: dict = field(default_factory=dict)
-
-    def __post_init__(self):
+    def __init__(self, graph: Graph, wrt, point=None, order_n=1, max_paths=20, mode="reverse"):
         from .evaluate import evaluate_point
 
-        g = self.graph
-        if self.point is not None:
-            evaluate_point(g.order, self.point, self.values, where=g.where, source=g.source,
-                           filename=g.filename, names=g.names)
+        self.graph = graph
+        self.wrt = list(wrt)
+        self.point = point
+        self.order_n = order_n
+        self.max_paths = max_paths
+        self.mode = mode
+        self.values: dict = {}
+        self._simplifier = None
+        self._edges = None
+        self._edge_values: dict = {}
+        self._derivatives = None
+        if point is not None:
+            evaluate_point(graph.order, point, self.values, where=graph.where,
+                           source=graph.source, filename=graph.filename, names=graph.names)
 
     # -- values -----------------------------------------------------------------------------
     @property
@@ -288,6 +289,11 @@ class Analysis:
 
     def derivatives(self) -> list[Derivative]:
         """Every requested derivative, symbolic (simplified, printed) and at the point."""
+        if self._derivatives is None:
+            self._derivatives = self._compute_derivatives()
+        return self._derivatives
+
+    def _compute_derivatives(self):
         from itertools import combinations_with_replacement
 
         from .printer import program_text

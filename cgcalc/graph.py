@@ -6,7 +6,6 @@ Nodes are immutable and hash by identity; a :class:`Builder` hash-conses them, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 from . import ops
@@ -14,12 +13,17 @@ from .errors import CgcalcError, suggest
 from .parse import CALL, NAME, NUMBER
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Node:
-    op: str
-    args: tuple = ()
-    value: object = None  # const: the number (int, Fraction or float); var: the name
-    seq: int = 0  # creation order in its builder: a stable tie-break for sorting
+    """An operation applied to input nodes. Immutable by convention; hashes by identity (the
+    default), so a deep graph never hashes recursively."""
+
+    __slots__ = ("op", "args", "value", "seq")
+
+    def __init__(self, op: str, args: tuple = (), value=None, seq: int = 0):
+        self.op = op
+        self.args = args
+        self.value = value  # const: the number (int, Fraction or float); var: the name
+        self.seq = seq  # creation order in its builder: a stable tie-break for sorting
 
     def __repr__(self):
         if self.op == "const":

@@ -16,26 +16,34 @@ if ``math`` spells it differently from numpy, and one test.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Callable
 
 # Precedence levels for printing, loosest first.
 SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 
 
-@dataclass(frozen=True)
 class Op:
-    name: str
-    arity: int | tuple[int, int | None]  # exact, or (min, max) with max None for "any"
-    value: Callable | None  # value(xp, *args)
-    rules: tuple = ()  # one rule per input; for variadic ops a single rule(g, out, i, *args)
-    infix: str | None = None  # "+" for binary/variadic infix ops, "-" for prefix neg
-    prec: int = ATOM
-    latex: str | None = None  # LaTeX name of a function, e.g. r"\sin"
-    doc: str = ""
-    elementwise: bool = True
-    variadic: bool = field(default=False)
-    callable: bool = True  # may be written as name(args) in an expression
+    """One row: name, arity, value(xp, *args), rules, and how it prints."""
+
+    __slots__ = ("name", "arity", "value", "rules", "infix", "prec", "latex", "doc",
+                 "elementwise", "variadic", "callable")
+
+    def __init__(self, name, arity, value, rules=(), *, infix=None, prec=ATOM, latex=None,
+                 doc="", elementwise=True, variadic=False, callable=True):
+        self.name = name
+        self.arity = arity  # exact, or (min, max) with max None for "any"
+        self.value = value  # value(xp, *args)
+        self.rules = rules  # one rule per input; variadic ops: one rule(g, out, i, *args)
+        self.infix = infix  # "+" for infix ops, "-" for prefix neg
+        self.prec = prec
+        self.latex = latex  # LaTeX name of a function, e.g. r"\sin"
+        self.doc = doc
+        self.elementwise = elementwise
+        self.variadic = variadic
+        self.callable = callable  # may be written as name(args) in an expression
+
+    def __repr__(self):
+        return f"Op({self.name!r})"
 
     def arity_ok(self, n: int) -> bool:
         if isinstance(self.arity, int):

@@ -151,8 +151,8 @@ def _display(node, negate, atoms, st):
     if op == "var":
         return ATOM, [st.name(node.value)]
     if op == "neg":
-        if negate:
-            return ATOM, [_n(node.args[0], ATOM)] if False else _display_item(node.args[0], 0)
+        if negate:  # -(-a) is a: one level, the operand's own display
+            return _display(node.args[0], False, atoms, st)
         return UNARY, ["-", _n(node.args[0], UNARY)]
     if op in ("add", "sub"):
         return SUM, _sum_parts(node, st)
@@ -179,11 +179,6 @@ def _display(node, negate, atoms, st):
         parts.append("\\right]" if st.latex else "]")
         return ATOM, parts
     return ATOM, _call(node, st)
-
-
-def _display_item(node, _):
-    # print a neg's operand at the precedence the surrounding context asked for
-    return SUM, [_n(node, SUM)]
 
 
 def _call(node, st):

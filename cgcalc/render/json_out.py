@@ -34,7 +34,7 @@ def document(analysis) -> dict:
                   for nodes, slots, product in analysis.paths(v)]
         paths[v] = {"count": counts.get(v, 0), "listed": listed}
     doc["paths"] = paths
-    if getattr(analysis, "mode", "reverse") == "forward" and have_point:
+    if analysis.mode == "forward" and have_point:
         adj = analysis.adjoints()
         doc["reverse"] = {g.name(n): json_num(adj.get(id(n), 0.0)) for n in operation_nodes(g)}
         doc["forward"] = {v: {g.name(n): json_num(t.get(id(n), 0.0))

@@ -9,7 +9,7 @@ def render(analysis, out):
         if d.value is not None:
             line += f" = {num(d.value)}"
         out.write(line + "\n")
-    if getattr(analysis, "mode", "reverse") == "forward":
+    if analysis.mode == "forward":
         _forward_table(analysis, out)
 
 

@@ -113,7 +113,7 @@ def render(analysis, out=None, console=None):
         t.add_row(*row)
     con.print(t)
 
-    if getattr(analysis, "mode", "reverse") == "forward" and have_point:
+    if analysis.mode == "forward" and have_point:
         _forward(analysis, con, adj)
 
 
