@@ -17,6 +17,10 @@ class _Group(click.Group):
     """click, with usage errors as ``error: ...`` (exit 2) and quiet broken pipes and Ctrl-C."""
 
     def main(self, args=None, prog_name=None, **kw):
+        # lark imports the third-party `regex` module when it is installed, for features our
+        # grammars do not use; in this process nothing else needs it, and it costs ~12 ms of
+        # start-up. (The library and the Python API leave it alone.)
+        sys.modules.setdefault("regex", None)
         try:
             rv = super().main(args=args, prog_name=prog_name or "cgcalc", standalone_mode=False,
                               **kw)

@@ -204,6 +204,11 @@ def _sum_parts(node, st):
         terms = [(node.args[0], False), (node.args[1], True)]
     else:
         terms = [(a, False) for a in node.args]
+        if is_negative(terms[0][0]):  # -2 + 2*x reads better as 2*x - 2
+            for i, (t, _) in enumerate(terms):
+                if not is_negative(t):
+                    terms.insert(0, terms.pop(i))
+                    break
     parts = []
     for i, (t, minus) in enumerate(terms):
         neg = is_negative(t)

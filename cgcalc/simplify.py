@@ -43,6 +43,7 @@ class Simplifier:
         self.b = builder
         self.memo: dict[int, object] = {}
         self.atoms = set(atoms)
+        self._expanding = 0  # while multiplying out to cancel, do not factor back
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
@@ -109,11 +110,31 @@ class Simplifier:
                 continue
             out.append(rest if c == 1 else self._scaled(c, rest))
         out.sort(key=self.key)
+        if const == 0 and 2 <= len(out) <= FLATTEN and not self._expanding:
+            common = self._common_factor(out)
+            if common is not None:
+                return common
         if const != 0 or not out:
             out.insert(0, b.const(const))
         if len(out) == 1:
             return out[0]
         return b.add(*out)
+
+    def _common_factor(self, terms):
+        """a*X + b*X -> (a + b)*X when every term has the factor X (a non-number)."""
+        def factors(t):
+            return t.args if t.op == "mul" else (t,)
+        shared = None
+        for t in terms:
+            ids = {id(f): f for f in factors(t) if not is_number(f)}
+            shared = ids if shared is None else {k: v for k, v in shared.items() if k in ids}
+            if not shared:
+                return None
+        rests = []
+        for t in terms:
+            rest = [f for f in factors(t) if id(f) not in shared]
+            rests.append(self.mul(rest) if rest else self.b.const(1))
+        return self.mul([*shared.values(), self.add(rests)])
 
     def _split_coeff(self, t):
         if t.op == "mul" and is_number(t.args[0]):
@@ -198,8 +219,12 @@ class Simplifier:
             rest = [f for f in factors if f is not s]
             if coeff != 1:
                 rest.insert(0, self.b.const(coeff))
-            terms = [self._expand(self.mul([t, *rest])) for t in s.args]
-            result = self.add(terms)
+            self._expanding += 1
+            try:
+                terms = [self._expand(self.mul([t, *rest])) for t in s.args]
+                result = self.add(terms)
+            finally:
+                self._expanding -= 1
             before = sum(self.size(f) for f in factors)
             if self.size(result) < before:
                 return result

@@ -1,0 +1,35 @@
+"""Shared by the bench scripts: time whole commands, side by side, in one run."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import time
+
+
+def time_command(argv, runs=15, warmup=2, input=None, shell=False):
+    """Median wall time (seconds) of a whole process, and its last output."""
+    out = None
+    for _ in range(warmup):
+        subprocess.run(argv, input=input, capture_output=True, shell=shell, check=False)
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        p = subprocess.run(argv, input=input, capture_output=True, shell=shell, check=False)
+        samples.append(time.perf_counter() - t)
+        out = p
+    return statistics.median(samples), out
+
+
+def have(program):
+    return shutil.which(program) is not None
+
+
+def table(rows, headers):
+    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
+    line = "  ".join(str(h).ljust(w) for h, w in zip(headers, widths))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))

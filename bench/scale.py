@@ -1,0 +1,79 @@
+"""Cost linear in graph size, whole process: `cgcalc diff FILE --at x=... --format plain` on
+
+- sin(sin(...sin(x)...)), N deep (20,000 by default), and
+- the chain y1 = x*x + sin(x); y2 = y1*y1 + sin(y1); ... (1,000 steps, 3^1000 paths),
+
+each at two sizes, so the ratio shows the growth; beside a hand-written numpy/Python loop that
+computes the same derivative value by the chain rule (the baseline, same run).
+
+    python3 bench/scale.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import table, time_command  # noqa: E402
+
+
+def sin_chain(n):
+    return "sin(" * n + "x" + ")" * n
+
+
+def y_chain(n):
+    return "\n".join(["y0 = x"] + [f"y{i} = y{i-1}*y{i-1} + sin(y{i-1})" for i in range(1, n + 1)])
+
+
+def by_hand_sin(n, x):
+    import math
+    d = 1.0
+    for _ in range(n):
+        d *= math.cos(x)
+        x = math.sin(x)
+    return d
+
+
+def by_hand_y(n, x):
+    import math
+    d = 1.0
+    for _ in range(n):
+        d *= 2 * x + math.cos(x)
+        x = x * x + math.sin(x)
+    return d
+
+
+def main():
+    cg = [sys.executable, "-m", "cgcalc"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, make, hand, sizes, x in [
+            ("sin chain", sin_chain, by_hand_sin, (10_000, 20_000), 0.3),
+            ("y chain", y_chain, by_hand_y, (500, 1_000), -0.5),
+        ]:
+            prev = None
+            for n in sizes:
+                path = os.path.join(tmp, f"{label.replace(' ', '_')}_{n}.cg")
+                with open(path, "w") as fh:
+                    fh.write(make(n))
+                t, p = time_command([*cg, "diff", path, "--at", f"x={x}", "--format", "plain"],
+                                    runs=3, warmup=1)
+                assert p.returncode == 0, p.stderr.decode()
+                value = float(p.stdout.decode().rsplit(" = ", 1)[1])
+                t0 = time.perf_counter()
+                want = hand(n, x)
+                t_hand = time.perf_counter() - t0
+                ok = abs(value - want) <= 1e-9 * max(1.0, abs(want))
+                growth = f"{t / prev:.2f}x for 2x size" if prev else ""
+                rows.append((f"{label} n={n:,}", f"{t:.3f} s", growth,
+                             f"{t_hand * 1000:.2f} ms", "yes" if ok else "NO"))
+                prev = t
+    table(rows, ["input", "cgcalc (whole process)", "growth", "hand loop (value only)",
+                 "same value"])
+
+
+if __name__ == "__main__":
+    main()
