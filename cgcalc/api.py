@@ -27,18 +27,12 @@ class Function:
 
     def tape(self, wrt=None):
         """The compiled tape computing [value, d/dwrt...] (cached per wrt tuple)."""
-        from .derive import reverse_symbolic
-        from .evaluate import Tape
-        from .graph import topological
+        from .derive import compile_outputs, derivative_outputs
 
         wrt = tuple(self.variables if wrt is None else wrt)
         tape = self._tapes.get(wrt)
         if tape is None:
-            g = self.graph
-            grads = reverse_symbolic(g.builder, g.order, g.output,
-                                     [g.var_nodes[v] for v in wrt])
-            outputs = [g.output, *grads]
-            tape = Tape(topological(outputs), outputs, self.variables)
+            tape = compile_outputs(self.graph, derivative_outputs(self.graph, wrt))
             self._tapes[wrt] = tape
         return tape
 

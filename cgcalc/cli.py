@@ -84,7 +84,12 @@ def _resolve_format(fmt: str) -> str:
               show_default=True, help="forward also shows d node/d var on every node.")
 @click.option("--max-paths", type=click.IntRange(0, None), default=20, show_default=True,
               help="How many paths to list per variable (the count is always exact).")
-def diff(source, wrt, at, fmt, order_n, mode, max_paths):
+@click.option("--points", metavar="PATH|-",
+              help="Many points: CSV with a header naming the variables, or JSON Lines; "
+                   "one output row per input row.")
+@click.option("--input-format", type=click.Choice(["auto", "csv", "jsonl"]), default="auto",
+              show_default=True, help="How --points is written.")
+def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format):
     """Differentiate EXPR (or the program in FILE, or - for standard input).
 
     Shows the graph, every connection derivative, the paths from the output to each variable
@@ -103,6 +108,10 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths):
     text, name = read_source(source)
     graph = parse(text, name)
     variables = check_wrt(wrt, graph)
+    if points is not None:
+        fixed = parse_assignments(at, variables=graph.variables) if at else {}
+        _points(graph, variables, fixed, points, input_format, _resolve_format(fmt), order_n)
+        return
     point = None
     if at:
         point = check_point(parse_assignments(at, variables=graph.variables), graph)
@@ -111,3 +120,24 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths):
     fmt = _resolve_format(fmt)
     out = click.get_text_stream("stdout")
     renderer(fmt)(analysis, out)
+
+
+def _points(graph, wrt, fixed, path, input_format, fmt, order_n):
+    from .derive import compile_outputs, derivative_outputs
+    from .inputs import open_points
+    from .points import PointReader, evaluate_stream
+    from .render.rows import WRITERS
+
+    if fmt not in WRITERS:
+        raise click.UsageError(f"--points writes rows: use --format csv, json, plain or rich, "
+                               f"not {fmt}")
+    outputs = derivative_outputs(graph, wrt, order_n)
+    tape = compile_outputs(graph, outputs)
+    stream, name = open_points(path)
+    reader = PointReader(stream, name, graph.variables, fmt=input_format, fixed=fixed)
+    writer = WRITERS[fmt](click.get_text_stream("stdout"), reader, [k for k, _ in outputs],
+                          graph.variables)
+    _, bad, first = evaluate_stream(reader, tape, graph.variables, writer)
+    if bad:
+        click.echo(f"warning: {bad} row{'s' if bad > 1 else ''} gave nan (a value outside a "
+                   f"function's domain); the first is line {first} of {name}", err=True)

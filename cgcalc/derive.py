@@ -155,6 +155,26 @@ def reverse_symbolic(builder, order, output, var_nodes):
     return [adj.get(id(v), builder.const(0)) for v in var_nodes]
 
 
+def derivative_outputs(graph: Graph, wrt, order_n=1):
+    """[(label, node)] for the value and each requested derivative, ready to compile into one
+    tape. First derivatives are the raw reverse-mode adjoints (every edge one multiply-add, the
+    backward pass itself); higher orders are the simplified symbolic derivatives."""
+    g = graph
+    if order_n == 1:
+        nodes = reverse_symbolic(g.builder, g.order, g.output, [g.var_nodes[v] for v in wrt])
+        pairs = [(f"d/d{v}", n) for v, n in zip(wrt, nodes)]
+    else:
+        pairs = [(d.label, d.node) for d in Analysis(g, wrt, order_n=order_n).derivatives()]
+    return [("value", g.output), *pairs]
+
+
+def compile_outputs(graph: Graph, outputs):
+    from .evaluate import Tape
+
+    nodes = [n for _, n in outputs]
+    return Tape(topological(nodes), nodes, graph.variables)
+
+
 def _one(node):
     return node.op == "const" and node.value == 1
 

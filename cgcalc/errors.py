@@ -28,6 +28,12 @@ class CgcalcError(Exception):
         self.hint = hint
         if status is not None:
             self.status = status
+        self.line_offset = 0  # source holds only this line of a longer input
+
+    def at_line(self, line):
+        """The fault is on ``line`` of a file whose one line is ``source``."""
+        self.line_offset = line - 1
+        return self
 
     def located(self, *, source=None, filename=None):
         """Fill in the text and file name where the raiser did not know them."""
@@ -40,9 +46,10 @@ class CgcalcError(Exception):
     def render(self) -> str:
         """``error: <where>: <message>``, then the source line and a caret under the fault."""
         where = ""
+        shown_line = None if self.line is None else self.line + self.line_offset
         if self.line is not None:
             name = self.filename or "<input>"
-            where = f"{name}:{self.line}:{self.column}: "
+            where = f"{name}:{shown_line}:{self.column}: "
         elif self.filename:
             where = f"{self.filename}: "
         lines = [f"error: {where}{self.message}"]
@@ -56,7 +63,7 @@ class CgcalcError(Exception):
                 shown = text[start:start + 100]
                 prefix = "…" if start else ""
                 suffix = "…" if start + 100 < len(text) else ""
-                gutter = f"{self.line} | "
+                gutter = f"{shown_line} | "
                 lines.append(f"  {gutter}{prefix}{shown}{suffix}")
                 pad = " " * (len(gutter) + len(prefix) + col - 1 - start)
                 lines.append(f"  {pad}{'^' * min(self.width, max(1, len(shown) - (col - 1 - start)))}")

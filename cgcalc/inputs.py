@@ -26,6 +26,16 @@ def read_source(arg: str, stdin=None) -> tuple[str, str]:
     return arg, "<expr>"
 
 
+def open_points(arg: str):
+    """(binary stream, display name) for --points: ``-`` is standard input."""
+    if arg == "-":
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(arg, "rb"), arg
+    except OSError as exc:
+        raise CgcalcError(f"cannot read {arg}: {exc.strerror}", filename=arg) from None
+
+
 def decode(data: bytes, name: str) -> str:
     if isinstance(data, str):
         return data

@@ -1,0 +1,117 @@
+"""Rows out, one per input point, in input order: CSV, JSON Lines, plain (tab-separated) or a
+rich table. Each writer gets chunks of inputs and their computed columns."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+
+def _texts(arr):
+    """Shortest round-trip text of each float (repr), done by the list's own C-level repr."""
+    if not len(arr):
+        return []
+    return repr(arr.tolist())[1:-1].split(", ")
+
+
+def _row_texts(outs):
+    """"v1,v2,..." per row, by the list repr in C (the shortest round-trip text of each)."""
+    import numpy as np
+
+    if len(outs[0]) == 0:
+        return []
+    text = repr(np.column_stack(outs).tolist())
+    return text[2:-2].replace(", ", ",").split("],[")
+
+
+class _Base:
+    def __init__(self, out, reader, labels, variables):
+        self.out = out
+        self.reader = reader
+        self.labels = labels  # "value", "d/dx", ...
+        self.variables = variables
+        self.started = False
+
+    def input_columns(self):
+        return self.reader.columns if self.reader.fmt == "csv" else list(self.variables)
+
+    def input_fields(self, chunk):
+        if chunk.raw is not None:
+            return chunk.fields
+        return list(zip(*[_texts(chunk.columns[v]) for v in self.variables]))
+
+    def close(self):
+        self.out.flush()
+
+
+class CsvRows(_Base):
+    def write(self, chunk, outs):
+        w = csv.writer(self.out, lineterminator="\n")
+        if not self.started:
+            header = self.reader.header_text
+            if header is not None:  # the user's header line as written, then ours
+                self.out.write(",".join([header, *self.labels]) + "\n")
+            else:
+                w.writerow([*self.input_columns(), *self.labels])
+            self.started = True
+        if chunk.raw is not None:  # CSV in: each input line as it was, then the results
+            self.out.write("\n".join(map(",".join, zip(chunk.raw, _row_texts(outs)))) + "\n")
+            self.out.flush()
+            return
+        cols = [_texts(o) for o in outs]
+        w.writerows([*f, *vals] for f, vals in zip(self.input_fields(chunk), zip(*cols)))
+        self.out.flush()
+
+
+class PlainRows(_Base):
+    def write(self, chunk, outs):
+        if not self.started:
+            self.out.write("\t".join([*self.input_columns(), *self.labels]) + "\n")
+            self.started = True
+        cols = [_texts(o) for o in outs]
+        self.out.write("".join("\t".join([*f, *vals]) + "\n"
+                               for f, vals in zip(self.input_fields(chunk), zip(*cols))))
+        self.out.flush()
+
+
+class JsonRows(_Base):
+    def write(self, chunk, outs):
+        lists = [o.tolist() for o in outs]
+        lines = []
+        if chunk.objects is not None:
+            base = chunk.objects
+        else:
+            cols = self.input_columns()
+            num = set(self.variables)
+            base = [{c: (float(x) if c in num else x) for c, x in zip(cols, f)}
+                    for f in self.input_fields(chunk)]
+        for obj, vals in zip(base, zip(*lists)):
+            row = dict(obj)
+            for label, v in zip(self.labels, vals):
+                row[label] = v if math.isfinite(v) else None
+            lines.append(json.dumps(row, ensure_ascii=False))
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+
+
+class RichRows(_Base):
+    """A table on the terminal: one per chunk of rows, so long inputs still stream."""
+
+    def write(self, chunk, outs):
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(show_header=not self.started, box=None, pad_edge=False)
+        for c in self.input_columns():
+            t.add_column(c, justify="right")
+        for label in self.labels:
+            t.add_column(label, justify="right", style="green")
+        cols = [_texts(o) for o in outs]
+        for f, vals in zip(self.input_fields(chunk), zip(*cols)):
+            t.add_row(*f, *vals)
+        Console(file=self.out, highlight=False).print(t)
+        self.started = True
+
+
+WRITERS = {"csv": CsvRows, "plain": PlainRows, "json": JsonRows, "rich": RichRows}
