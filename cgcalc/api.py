@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from .errors import CgcalcError
 
+BLOCK = 1 << 14  # points per slice of the tape: measured best in bench/grad.py
+
 
 class Function:
     def __init__(self, text: str, filename: str | None = None):
@@ -58,11 +60,12 @@ class Function:
 
         arrays, scalar = self._inputs(kw)
         shape = arrays[0].shape if arrays else ()
-        results = self.tape(wrt).run(arrays)
+        flat = [a.ravel() for a in arrays]
+        results = self.tape(wrt).run(flat, block=BLOCK)
         out = []
         for r in results:
-            r = np.broadcast_to(np.asarray(r, dtype=float), shape)
-            out.append(float(r) if scalar else np.array(r))
+            r = np.broadcast_to(np.asarray(r, dtype=float), (flat[0].size,) if flat else ())
+            out.append(float(r.reshape(shape)) if scalar else np.array(r).reshape(shape))
         return out
 
     def value(self, **kw):

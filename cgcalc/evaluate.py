@@ -143,8 +143,26 @@ class Tape:
                 self.steps.append((ops.OPS[n.op].value, i,
                                    tuple(slot[id(a)] for a in n.args), free))
 
-    def run(self, inputs):
-        """``inputs``: one array (or float) per variable, in ``variables`` order."""
+    def run(self, inputs, block=None):
+        """``inputs``: one array (or float) per variable, in ``variables`` order.
+
+        With ``block``, 1-d inputs are evaluated a slice at a time so intermediates stay in
+        cache; the results are the same."""
+        np = self.np
+        n = max((np.size(a) for a in inputs), default=0)
+        if block and n > block and all(np.ndim(a) <= 1 for a in inputs):
+            outs = None
+            for start in range(0, n, block):
+                part = [a[start:start + block] if np.ndim(a) else a for a in inputs]
+                res = self._run(part)
+                if outs is None:
+                    outs = [np.empty(n) for _ in res]
+                for o, r in zip(outs, res):
+                    o[start:start + block] = r
+            return outs
+        return self._run(inputs)
+
+    def _run(self, inputs):
         np = self.np
         mem: list = [None] * self.n_slots
         for i, k in self.var_slots:

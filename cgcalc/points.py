@@ -272,7 +272,7 @@ def evaluate_stream(reader, tape, variables, writer):
     first_bad = None
     for chunk in reader:
         n = len(chunk)
-        results = tape.run([chunk.columns[v] for v in variables])
+        results = tape.run([chunk.columns[v] for v in variables], block=1 << 14)
         outs = [np.broadcast_to(np.asarray(r, dtype=float), (n,)) for r in results]
         nan_out = np.zeros(n, dtype=bool)
         for o in outs:
