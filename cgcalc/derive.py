@@ -28,21 +28,74 @@ class Edge:
         return self.out.args[self.index]
 
 
-def live_set(order) -> set[int]:
-    """Ids of the nodes that depend on some input variable."""
+def live_set(order, sources=None) -> set[int]:
+    """Ids of the nodes that depend on some input variable (or on one of ``sources``)."""
     live: set[int] = set()
     for n in order:
-        if n.op == "var" or any(id(a) in live for a in n.args):
+        if (n.op == "var" if sources is None else id(n) in sources) or \
+                any(id(a) in live for a in n.args):
             live.add(id(n))
     return live
 
 
 def connection(builder, node, i):
-    """d(node)/d(node.args[i]) as a node, from the op table's rule."""
+    """d(node)/d(node.args[i]) as a node, from the op table's rule (elementwise ops)."""
     o = ops.OPS[node.op]
+    if not o.rules:
+        raise NotImplementedError(f"op {node.op!r} has no connection derivative rule")
     if o.variadic:
         return o.rules[0](builder, node, i, *node.args)
     return o.rules[i](builder, node, *node.args)
+
+
+def vjp(b, node, i, G):
+    """The adjoint that flows from ``node`` (whose adjoint is G) into its input ``i``.
+
+    Elementwise ops: G times the connection derivative, summed down to the input's shape where
+    the input was broadcast. Array ops: the table's vector-Jacobian product."""
+    o = ops.OPS[node.op]
+    arg = node.args[i]
+    if o.elementwise:
+        term = _times(b, G, connection(b, node, i))
+        if b.shape_of(arg) != b.shape_of(node):
+            term = b.sum_to(term, arg)
+        return term
+    rule = o.vjp if o.variadic else o.vjp[i]
+    if rule is None:
+        raise NotImplementedError(f"op {node.op!r} has no derivative rule for input {i + 1}")
+    return rule(b, node, i, G, *node.args) if o.variadic else rule(b, node, G, *node.args)
+
+
+def jvp(b, node, tangents):
+    """The tangent of ``node`` from its inputs' tangents (None where zero), or None."""
+    o = ops.OPS[node.op]
+    if o.elementwise:
+        terms = []
+        for i, (t, a) in enumerate(zip(tangents, node.args)):
+            if t is None:
+                continue
+            if b.shape_of(a) != b.shape_of(node):
+                t = b.like(t, node)
+            terms.append(_times(b, t, connection(b, node, i)))
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else b.add(*terms)
+    return o.jvp(b, node, tangents, *node.args)
+
+
+def forward_symbolic(b, order, seeds):
+    """Tangent nodes of every node given tangent nodes for some leaves (``seeds``: id -> node)."""
+    tan: dict[int, object] = {}
+    for n in order:
+        if id(n) in seeds:
+            tan[id(n)] = seeds[id(n)]
+        elif n.args:
+            ts = [tan.get(id(a)) for a in n.args]
+            if any(t is not None for t in ts):
+                t = jvp(b, n, ts)
+                if t is not None:
+                    tan[id(n)] = t
+    return tan
 
 
 def edges(graph: Graph, order=None) -> list[Edge]:
@@ -137,10 +190,12 @@ def forward_numeric(order, var_node, edge_value) -> dict[int, float]:
     return tan
 
 
-def reverse_symbolic(builder, order, output, var_nodes):
-    """The derivative of ``output`` w.r.t. each of ``var_nodes`` as (unsimplified) nodes."""
-    live = live_set(order)
-    adj: dict[int, object] = {id(output): builder.const(1)}
+def reverse_symbolic(builder, order, output, var_nodes, adjoints=None):
+    """The derivative of ``output`` w.r.t. each of ``var_nodes`` as (unsimplified) nodes:
+    one backward pass, each edge adding its contribution (the sum over paths)."""
+    live = live_set(order, {id(v) for v in var_nodes})
+    adj: dict[int, object] = {id(output): builder.const(1)} if adjoints is None else adjoints
+    adj.setdefault(id(output), builder.const(1))
     for n in reversed(order):
         g = adj.get(id(n))
         if g is None:
@@ -148,8 +203,7 @@ def reverse_symbolic(builder, order, output, var_nodes):
         for i, a in enumerate(n.args):
             if id(a) not in live:
                 continue
-            d = connection(builder, n, i)
-            term = _times(builder, g, d)
+            term = vjp(builder, n, i, g)
             prev = adj.get(id(a))
             adj[id(a)] = term if prev is None else builder.add(prev, term)
     return [adj.get(id(v), builder.const(0)) for v in var_nodes]

@@ -80,6 +80,10 @@ class Builder:
     def var(self, name: str) -> Node:
         return self._leaf("var", name)
 
+    def shape_of(self, node):
+        """Expressions are numbers: every shape is () (network files know better)."""
+        return ()
+
 
 
 def _maker(name):
@@ -186,8 +190,13 @@ def _number(text: str):
     return float(text)
 
 
-def build(stmts, *, source="", filename=None, builder=None, extra_ops=None) -> Graph:
-    """Turn parsed statements into a :class:`Graph`. Raises CgcalcError naming the place."""
+def build(stmts, *, source="", filename=None, builder=None, declared=None, arrays=False,
+          output=None) -> Graph:
+    """Turn parsed statements into a :class:`Graph`. Raises CgcalcError naming the place.
+
+    For a network file, ``declared`` maps the declared names (inputs, targets, params) to their
+    nodes, any other free name is an error, ``arrays`` allows the array operations, and
+    ``output`` names the node the graph ends at (else the last statement)."""
     b = builder or Builder()
     bound: dict[str, Node] = {}
     bound_at: dict[str, object] = {}
@@ -201,11 +210,13 @@ def build(stmts, *, source="", filename=None, builder=None, extra_ops=None) -> G
                            column=ast.column, width=ast.width, hint=hint)
 
     all_bound = {s.name: s for s in stmts if s.name}
+    scope = _Scope(b, bound, all_bound, declared, arrays, fail, first_seen_vars, seen_vars)
 
-    output = None
+    last = None
     for stmt in stmts:
-        node = _build_expr(stmt.expr, b, bound, all_bound, fail, where, first_seen_vars,
-                           seen_vars)
+        if declared and stmt.name in declared:
+            raise fail(f"{stmt.name!r} is declared above and cannot be bound again", stmt)
+        node = _build_expr(stmt.expr, scope, where)
         if stmt.name:
             if stmt.name in bound:
                 raise fail(f"{stmt.name!r} is bound twice (first on line "
@@ -216,13 +227,61 @@ def build(stmts, *, source="", filename=None, builder=None, extra_ops=None) -> G
             bound_at[stmt.name] = stmt
             if id(node) not in names and node.op not in ("var", "const"):
                 names[id(node)] = stmt.name
-        output = node
-    output_name = stmts[-1].name
-    return Graph(b, output, source=source, filename=filename, names=names, where=where,
-                 variables=first_seen_vars, output_name=output_name)
+        last = node
+    if output is None:
+        out_node, output_name = last, stmts[-1].name
+    else:
+        out_node, output_name = bound.get(output) or declared.get(output), output
+    g = Graph(b, out_node, source=source, filename=filename, names=names, where=where,
+              variables=first_seen_vars, output_name=output_name)
+    g.bound = bound
+    return g
 
 
-def _build_expr(root, b, bound, all_bound, fail, where, first_seen_vars, seen_vars):
+class _Scope:
+    """What a name in an expression means: bound, declared, a constant, or a new variable."""
+
+    def __init__(self, b, bound, all_bound, declared, arrays, fail, first_seen, seen):
+        self.b, self.bound, self.all_bound, self.declared = b, bound, all_bound, declared
+        self.arrays, self.fail, self.first_seen, self.seen = arrays, fail, first_seen, seen
+
+    def name(self, ast):
+        name = ast.text
+        if name in self.bound:
+            return self.bound[name]
+        if name in self.all_bound:
+            raise self.fail(f"{name!r} is used before it is bound (on line "
+                            f"{self.all_bound[name].line})", ast)
+        if self.declared is not None and name in self.declared:
+            node = self.declared[name]
+        elif name in ops.CONSTANTS:
+            return self.b.const(ops.CONSTANTS[name])
+        elif name in ops.OPS and ops.OPS[name].callable or name in ops.ALIASES:
+            raise self.fail(f"{name!r} is a function: call it as {name}(...)", ast)
+        elif self.declared is not None:
+            near = suggest(name, list(self.declared) + list(self.bound))
+            raise self.fail(f"unknown name {name!r}: not declared or bound above", ast,
+                            hint=f"did you mean {near}?" if near else
+                            "declare it with input, target or param")
+        else:
+            node = self.b.var(name)
+        if name not in self.seen:
+            self.seen.add(name)
+            self.first_seen.append(name)
+        return node
+
+    def operation(self, ast, kind, args):
+        o = ops.OPS.get(kind)
+        if o is not None and o.arrays and not self.arrays:
+            raise self.fail(f"{_SPELLING.get(kind, kind + '()')} works on arrays, in network "
+                            f"files (.net); here every value is a number", ast)
+        return self.b.make(kind, *args)
+
+
+_SPELLING = {"matmul": "'@'", "transpose": "transpose (')", "join": "[...]"}
+
+
+def _build_expr(root, scope, where):
     """Post-order over the AST with an explicit stack."""
     done: dict[int, Node] = {}
     stack = [(root, False)]
@@ -236,33 +295,20 @@ def _build_expr(root, b, bound, all_bound, fail, where, first_seen_vars, seen_va
         args = [done.pop(id(a)) for a in ast.args]
         kind = ast.kind
         if kind == NUMBER:
-            node = b.const(_number(ast.text))
+            node = scope.b.const(_number(ast.text))
         elif kind == NAME:
-            name = ast.text
-            if name in bound:
-                node = bound[name]
-            elif name in all_bound:
-                raise fail(f"{name!r} is used before it is bound (on line "
-                           f"{all_bound[name].line})", ast)
-            elif name in ops.CONSTANTS:
-                node = b.const(ops.CONSTANTS[name])
-            elif name in ops.OPS and ops.OPS[name].callable or name in ops.ALIASES:
-                raise fail(f"{name!r} is a function: call it as {name}(...)", ast)
-            else:
-                node = b.var(name)
-                if name not in seen_vars:
-                    seen_vars.add(name)
-                    first_seen_vars.append(name)
+            node = scope.name(ast)
         elif kind == CALL:
-            node = _call(ast, args, b, fail)
+            node = _call(ast, args, scope)
         else:
-            node = b.make(kind, *args)
+            node = scope.operation(ast, kind, args)
         where.setdefault(id(node), (ast.line, ast.column, ast.width))
         done[id(ast)] = node
     return done[id(root)]
 
 
-def _call(ast, args, b, fail):
+def _call(ast, args, scope):
+    b, fail = scope.b, scope.fail
     name = ast.text
     if name == "pow":
         _check_arity(ast, args, 2, 2, fail)
@@ -277,7 +323,7 @@ def _call(ast, args, b, fail):
     _check_arity(ast, args, lo, hi, fail)
     if opname == "log" and len(args) == 2:
         return b.div(b.log(args[0]), b.log(args[1]))
-    return b.make(opname, *args)
+    return scope.operation(ast, opname, args)
 
 
 def _check_arity(ast, args, lo, hi, fail):

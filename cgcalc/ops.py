@@ -9,6 +9,12 @@ A rule is called as ``rule(g, out, *args)`` where ``g`` is a graph builder (``g.
 ``g.mul(a, b)``, ``g.const(2)``), ``out`` the node itself and ``args`` its inputs; it returns the
 node d(out)/d(args[i]). Variadic ops (``add``, ``mul``) give one rule taking the index.
 
+Elementwise ops on arrays reuse that rule: the adjoint flowing back is multiplied by it
+elementwise (and summed down where an input was broadcast). The array ops of network files
+(``@``, ``'``, ``[A, B]``, ``sum``, ``mean``, the costs) are not elementwise: each gives its
+vector-Jacobian product ``vjp(g, out, G, *args)`` (G the adjoint of ``out``), its
+Jacobian-vector product ``jvp(g, out, tangents, *args)`` and its ``shape`` rule instead.
+
 Adding a function (say ``erf``) is one row here, one line in ``cgcalc/evaluate.py``'s math backend
 if ``math`` spells it differently from numpy, and one test.
 """
@@ -26,10 +32,11 @@ class Op:
     """One row: name, arity, value(xp, *args), rules, and how it prints."""
 
     __slots__ = ("name", "arity", "value", "rules", "infix", "prec", "latex", "doc",
-                 "elementwise", "variadic", "callable")
+                 "elementwise", "variadic", "callable", "vjp", "jvp", "shape", "arrays")
 
     def __init__(self, name, arity, value, rules=(), *, infix=None, prec=ATOM, latex=None,
-                 doc="", elementwise=True, variadic=False, callable=True):
+                 doc="", elementwise=True, variadic=False, callable=True, vjp=None, jvp=None,
+                 shape=None, arrays=False):
         self.name = name
         self.arity = arity  # exact, or (min, max) with max None for "any"
         self.value = value  # value(xp, *args)
@@ -41,6 +48,10 @@ class Op:
         self.elementwise = elementwise
         self.variadic = variadic
         self.callable = callable  # may be written as name(args) in an expression
+        self.vjp = vjp  # non-elementwise: one vjp(g, out, G, *args) per input (or variadic)
+        self.jvp = jvp  # non-elementwise: jvp(g, out, tangents, *args), None tangents are 0
+        self.shape = shape  # non-elementwise: shape(shapes, args) -> shape, or raises
+        self.arrays = arrays  # only meaningful on arrays: network files, not expressions
 
     def __repr__(self):
         return f"Op({self.name!r})"
@@ -134,6 +145,179 @@ op("relu", 1, lambda xp, a: xp.maximum(a, 0.0), lambda g, out, a: g.step(a),
    latex=r"\operatorname{relu}", doc="max(a, 0)")
 op("softplus", 1, lambda xp, a: xp.maximum(a, 0.0) + xp.log1p(xp.exp(-xp.abs(a))),
    lambda g, out, a: g.sigmoid(a), latex=r"\operatorname{softplus}", doc="log(1 + exp(a))")
+
+# -- arrays: network files ----------------------------------------------------------------------
+class ShapeError(ValueError):
+    """A shape rule's complaint; the caller adds the place."""
+
+
+def show(shape) -> str:
+    return "scalar" if not shape else "x".join(str(d) for d in shape)
+
+
+def broadcast(*shapes):
+    """numpy broadcasting of shapes whose dims are ints or a name (the batch size m)."""
+    n = max((len(s) for s in shapes), default=0)
+    out = []
+    for k in range(n):
+        dims = {s[len(s) - n + k] for s in shapes if len(s) - n + k >= 0} - {1}
+        if len(dims) > 1:
+            raise ShapeError("shapes " + " and ".join(show(s) for s in shapes) +
+                             " do not broadcast")
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def _matrix(shape, what):
+    if len(shape) != 2:
+        raise ShapeError(f"{what} must be a matrix, not {show(shape)}")
+    return shape
+
+
+def _matmul_shape(shapes, args):
+    (a, b), (c, d) = _matrix(shapes[0], "the left side of @"), _matrix(shapes[1],
+                                                                      "the right side of @")
+    if b != c:
+        raise ShapeError(f"{show(shapes[0])} @ {show(shapes[1])}: inner sizes {b} and {c} differ")
+    return (a, d)
+
+
+def _join_shape(shapes, args):
+    rows = {s[0] for s in shapes if s}
+    if len(rows) != 1 or any(len(s) not in (0, 2) for s in shapes):
+        raise ShapeError("[...] joins matrices with the same number of rows, and numbers; got "
+                         + ", ".join(show(s) for s in shapes))
+    cols = 0
+    for s in shapes:
+        if isinstance(cols, int) and isinstance(s[1] if s else 1, int):
+            cols += s[1] if s else 1
+        else:
+            cols = f"{cols}+{s[1] if s else 1}"
+    return (rows.pop(), cols)
+
+
+def _cost_shape(shapes, args):
+    if shapes[0] != shapes[1]:
+        raise ShapeError(f"prediction {show(shapes[0])} and target {show(shapes[1])} differ")
+    return ()
+
+
+def _join_value(xp, *args):
+    rows = next(a.shape[0] for a in args if xp.ndim(a))
+    return xp.column_stack([a if xp.ndim(a) else xp.full(rows, a) for a in args])
+
+
+def _join_vjp(g, out, i, G, *args):
+    widths = [g.shape_of(a)[1] if g.shape_of(a) else 1 for a in args]
+    start = sum(widths[:i])
+    return g.cols(G, g.const(start), g.const(start + widths[i]))
+
+
+def _join_jvp(g, out, tangents, *args):
+    parts = [t if t is not None else g.like(g.const(0), a) for t, a in zip(tangents, args)]
+    return g.join(*parts)
+
+
+def _sum_to(xp, G, a):
+    shape = xp.shape(a)
+    G = xp.asarray(G)
+    while G.ndim > len(shape):
+        G = G.sum(axis=0)
+    for k, d in enumerate(shape):
+        if d == 1 and G.shape[k] != 1:
+            G = G.sum(axis=k, keepdims=True)
+    return G
+
+
+def _ce_value(xp, p, y):
+    logp = xp.maximum(xp.log(p), -100.0)
+    log1mp = xp.maximum(xp.log(1 - p), -100.0)
+    rows = p.shape[0] if xp.ndim(p) else 1
+    return -xp.sum(y * logp + (1 - y) * log1mp) / rows
+
+
+def _ce_dp(g, p, y):
+    """d cross_entropy / dp, elementwise: (p - y) / (p (1 - p) m), the seed's L3' rule."""
+    return g.div(g.sub(p, y), g.mul(g.mul(g.safe(p), g.safe(g.sub(g.const(1), p))), g.rows(p)))
+
+
+def _ce_dy(g, p, y):
+    return g.div(g.sub(g.log(g.safe(g.sub(g.const(1), p))), g.log(g.safe(p))), g.rows(p))
+
+
+def _mse_value(xp, p, y):
+    rows = p.shape[0] if xp.ndim(p) else 1
+    return xp.sum((p - y) ** 2) / 2 / rows
+
+
+def _zero(g, *a):
+    return g.const(0)
+
+
+op("matmul", 2, lambda xp, a, b: xp.matmul(a, b), infix="@", prec=PRODUCT, callable=False,
+   elementwise=False, arrays=True, doc="A @ B, the matrix product",
+   vjp=(lambda g, out, G, a, b: g.matmul(G, g.transpose(b)),
+        lambda g, out, G, a, b: g.matmul(g.transpose(a), G)),
+   jvp=lambda g, out, t, a, b: _add_all(g, [None if t[0] is None else g.matmul(t[0], b),
+                                            None if t[1] is None else g.matmul(a, t[1])]),
+   shape=_matmul_shape)
+op("transpose", 1, lambda xp, a: xp.transpose(a), callable=True, elementwise=False, arrays=True,
+   doc="A' (also transpose(A))", vjp=(lambda g, out, G, a: g.transpose(G),),
+   jvp=lambda g, out, t, a: g.transpose(t[0]),
+   shape=lambda shapes, args: tuple(reversed(_matrix(shapes[0], "transpose's input"))))
+op("join", (1, None), _join_value, callable=False, elementwise=False, arrays=True, variadic=True,
+   doc="[A, B, 1]: columns side by side; a number is a column of that number",
+   vjp=_join_vjp, jvp=_join_jvp, shape=_join_shape)
+op("cols", 3, lambda xp, G, c0, c1: G[:, int(c0):int(c1)], elementwise=False, arrays=True,
+   doc="cols(A, i, j): columns i to j-1 (how [A, B] sends gradients back)",
+   vjp=(None, _zero, _zero), jvp=lambda g, out, t, G, c0, c1: g.cols(t[0], c0, c1),
+   shape=lambda shapes, args: (shapes[0][0], int(args[2].value) - int(args[1].value)))
+op("sum", 1, lambda xp, a: xp.sum(a), elementwise=False, arrays=True, doc="the sum of all entries",
+   vjp=(lambda g, out, G, a: g.like(G, a),), jvp=lambda g, out, t, a: g.sum(t[0]),
+   shape=lambda shapes, args: ())
+op("mean", 1, lambda xp, a: xp.mean(a), elementwise=False, arrays=True,
+   doc="the mean of all entries", vjp=(lambda g, out, G, a: g.div(g.like(G, a), g.size(a)),),
+   jvp=lambda g, out, t, a: g.mean(t[0]), shape=lambda shapes, args: ())
+op("like", 2, lambda xp, G, a: xp.broadcast_to(G, xp.shape(a)), elementwise=False, arrays=True,
+   doc="like(G, A): G repeated to the shape of A", vjp=(None, _zero),
+   jvp=lambda g, out, t, G, a: None if t[0] is None else g.like(t[0], a),
+   shape=lambda shapes, args: shapes[1])
+op("sum_to", 2, _sum_to, elementwise=False, arrays=True,
+   doc="sum_to(G, A): G summed down to the shape of A (undoes broadcasting)", vjp=(None, _zero),
+   jvp=lambda g, out, t, G, a: None if t[0] is None else g.sum_to(t[0], a),
+   shape=lambda shapes, args: shapes[1])
+op("size", 1, lambda xp, a: float(xp.size(a)), elementwise=False, arrays=True,
+   doc="the number of entries", vjp=(_zero,), jvp=lambda g, out, t, a: None,
+   shape=lambda shapes, args: ())
+op("rows", 1, lambda xp, a: float(xp.shape(a)[0]), elementwise=False, arrays=True,
+   doc="the number of rows (the batch size m)", vjp=(_zero,), jvp=lambda g, out, t, a: None,
+   shape=lambda shapes, args: ())
+op("safe", 1, lambda xp, a: xp.maximum(a, 1e-12), lambda g, out, a: g.step(g.sub(a, g.const(1e-12))),
+   doc="a, kept >= 1e-12 so that dividing by it stays finite")
+op("cross_entropy", 2, _ce_value, elementwise=False, arrays=True,
+   doc="mean over rows of sum(-y*log(p) - (1-y)*log(1-p)); logs clamped at -100",
+   vjp=(lambda g, out, G, p, y: g.mul(G, _ce_dp(g, p, y)),
+        lambda g, out, G, p, y: g.mul(G, _ce_dy(g, p, y))),
+   jvp=lambda g, out, t, p, y: _add_all(g, [
+       None if t[0] is None else g.sum(g.mul(t[0], _ce_dp(g, p, y))),
+       None if t[1] is None else g.sum(g.mul(t[1], _ce_dy(g, p, y)))]),
+   shape=_cost_shape)
+op("mse", 2, _mse_value, elementwise=False, arrays=True,
+   doc="mean over rows of sum((p - y)^2)/2",
+   vjp=(lambda g, out, G, p, y: g.mul(G, g.div(g.sub(p, y), g.rows(p))),
+        lambda g, out, G, p, y: g.mul(G, g.div(g.sub(y, p), g.rows(p)))),
+   jvp=lambda g, out, t, p, y: _add_all(g, [
+       None if t[0] is None else g.sum(g.mul(t[0], g.div(g.sub(p, y), g.rows(p)))),
+       None if t[1] is None else g.sum(g.mul(t[1], g.div(g.sub(y, p), g.rows(p))))]),
+   shape=_cost_shape)
+
+
+def _add_all(g, terms):
+    terms = [t for t in terms if t is not None]
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else g.add(*terms)
+
 
 # Names a user may write that build another op: ln(a) is log(a); log(a, b) and pow(a, b) below.
 ALIASES = {"ln": "log"}
