@@ -29,9 +29,9 @@ class _Continuation:
         depth = 0
         for tok in stream:
             kind = tok.type
-            if kind in ("LPAR", "LSQB"):
+            if kind.endswith(("LPAR", "LSQB")):
                 depth += 1
-            elif kind in ("RPAR", "RSQB"):
+            elif kind.endswith(("RPAR", "RSQB")):
                 depth = max(0, depth - 1)
             elif kind == "_NL" and depth:
                 continue
@@ -39,7 +39,7 @@ class _Continuation:
 
 
 @lru_cache(maxsize=None)
-def parser(name: str, transformer_cls):
+def parser(name: str, transformer_cls, lexer: str = "basic"):
     """The LALR parser for ``grammar/<name>.lark``, building with ``transformer_cls`` bottom-up."""
     from lark import Lark
 
@@ -47,7 +47,7 @@ def parser(name: str, transformer_cls):
     return Lark(
         path.read_text(encoding="utf-8"),
         parser="lalr",
-        lexer="basic",
+        lexer=lexer,
         transformer=transformer_cls(),
         postlex=_Continuation(),
         maybe_placeholders=True,

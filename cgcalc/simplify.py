@@ -23,6 +23,9 @@ from fractions import Fraction
 from . import ops
 
 FLATTEN = 8
+# array ops that are linear in these inputs (scalar factors can move outside)
+_LINEAR = {"matmul": (0, 1), "transpose": (0,), "cols": (0,), "sum": (0,), "like": (0,),
+           "sum_to": (0,), "mean": (0,)}
 _NAMED = (math.pi, math.e)
 _RANK = {"const": 0, "var": 2, "pow": 3, "mul": 5, "add": 6}
 
@@ -163,19 +166,26 @@ class Simplifier:
                     base, e = f.args
                 else:
                     base, e = f, None  # None: exponent 1, the common case, without a node
-                slot = exps.get(id(base))
+                # safe(A) divides like A (they differ only where A < 1e-12), so A/safe(A) is 1
+                key = id(base.args[0]) if base.op == "safe" else id(base)
+                slot = exps.get(key)
                 if slot is None:
-                    exps[id(base)] = [base, f, [e]]
+                    exps[key] = [base, f, [e]]
                 else:
+                    if base.op != "safe" and slot[0].op == "safe":
+                        slot[0] = base  # remember the plain base, for positive totals
+                    slot[1] = None
                     slot[2].append(e)
             if coeff == 0:
                 return b.const(0)
             pending, again = [], False
             for base, f, es in exps.values():
-                if len(es) == 1:
+                if len(es) == 1 and f is not None:
                     pending.append(f)
                     continue
                 total = self.add([b.const(1) if e is None else e for e in es])
+                if base.op == "safe" and not (is_number(total) and total.value < 0):
+                    base = base.args[0]
                 p = self.pow(base, total)
                 if p.op == "const" and is_number(p):
                     coeff = coeff * p.value
@@ -276,6 +286,12 @@ class Simplifier:
     def function(self, op, args):
         b = self.b
         a = args[0] if args else None
+        if op == "transpose" and a.op == "transpose":
+            return a.args[0]
+        if op in _LINEAR:
+            pulled = self._pull_scalars(op, args)
+            if pulled is not None:
+                return pulled
         if op == "exp" and a.op == "log":
             return a.args[0]
         if op == "log" and a.op == "exp":
@@ -290,6 +306,28 @@ class Simplifier:
 
     def _same(self, node, args):
         return all(c is a for c, a in zip(args, node.args))
+
+    def _pull_scalars(self, op, args):
+        """Linear array ops commute with scalar factors: A @ (B/m) is (A @ B)/m."""
+        b = self.b
+        scalars, new_args, changed = [], list(args), False
+        for k in _LINEAR[op]:
+            a = args[k]
+            if a.op != "mul":
+                continue
+            keep = [f for f in a.args if not self._scalar(f)]
+            if len(keep) == len(a.args) or not keep:
+                continue
+            scalars += [f for f in a.args if self._scalar(f)]
+            new_args[k] = keep[0] if len(keep) == 1 else b.mul(*keep)
+            changed = True
+        if not changed:
+            return None
+        return self.mul([*scalars, self.function(op, new_args)])
+
+    def _scalar(self, f):
+        return is_number(f) or self.b.shape_of(f) == () and (
+            f.op == "var" or f.op == "pow" and f.args[0].op == "var")
 
     # -- helpers ---------------------------------------------------------------------------
     def _flatten(self, op, items):
@@ -356,6 +394,8 @@ def _fold_call(op, values):
     from .evaluate import MATH
 
     o = ops.OPS[op]
+    if o.arrays:
+        return None
     try:
         r = o.value(MATH, *[float(v) for v in values])
     except (ValueError, OverflowError, ZeroDivisionError, TypeError):
