@@ -50,6 +50,12 @@ class _Group(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
+        except Exception as e:  # a bug: say so in one line; CGCALC_DEBUG=1 shows the traceback
+            if os.environ.get("CGCALC_DEBUG"):
+                raise
+            click.echo(f"error: internal error ({type(e).__name__}: {e}); please report it "
+                       f"(CGCALC_DEBUG=1 shows where)", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,7 +95,9 @@ def _resolve_format(fmt: str) -> str:
                    "one output row per input row.")
 @click.option("--input-format", type=click.Choice(["auto", "csv", "jsonl"]), default="auto",
               show_default=True, help="How --points is written.")
-def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format):
+@click.option("--params", type=click.Path(dir_okay=False), metavar="PATH",
+              help="For a .net file: the param values (JSON); default: the seeded start.")
+def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format, params):
     """Differentiate EXPR (or the program in FILE, or - for standard input).
 
     Shows the graph, every connection derivative, the paths from the output to each variable
@@ -106,6 +114,8 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format):
     from .render import renderer
 
     text, name = read_source(source)
+    if _is_net(name):
+        return _diff_net(text, name, wrt, _resolve_format(fmt), max_paths, params)
     graph = parse(text, name)
     variables = check_wrt(wrt, graph)
     if points is not None:
@@ -141,3 +151,241 @@ def _points(graph, wrt, fixed, path, input_format, fmt, order_n):
     if bad:
         click.echo(f"warning: {bad} row{'s' if bad > 1 else ''} gave nan (a value outside a "
                    f"function's domain); the first is line {first} of {name}", err=True)
+
+
+# -- network files ------------------------------------------------------------------------------
+
+def _is_net(name):
+    return name.endswith(".net")
+
+
+def _load_net(path):
+    from .inputs import read_source
+    from .net import Network
+
+    if not os.path.isfile(path):
+        raise CgcalcError(f"no such file: {path}", filename=path)
+    text, name = read_source(path)
+    return Network(text, name)
+
+
+def _start_params(net, params_path, seed=None):
+    return net.load_params(params_path) if params_path else net.initial_params(seed)
+
+
+def _diff_net(text, name, wrt, fmt, max_paths, params_path):
+    from .net import Network, NetDerivation
+    from .render import net as show
+
+    net = Network(text, name)
+    for w in wrt:
+        if w not in net.params:
+            from .inputs import check_wrt  # noqa: F401  (same message shape)
+            raise CgcalcError(f"{w!r} is not a param of {name} (params: {', '.join(net.params)})",
+                              source=f"--wrt {w}", line=1, column=7, width=len(w),
+                              filename="--wrt")
+    d = NetDerivation(net, _start_params(net, params_path), wrt or None, max_paths=max_paths)
+    out = click.get_text_stream("stdout")
+    {"rich": show.diff_rich, "json": show.diff_json, "plain": show.diff_plain,
+     "csv": show.diff_plain, "latex": show.diff_latex, "dot": _net_dot}[fmt](d, out)
+
+
+def _net_dot(d, out):
+    from .render.dot import render_net
+
+    render_net(d, out)
+
+
+@main.command()
+@click.argument("file", metavar="FILE.net")
+@click.option("--epochs", type=click.IntRange(0, None), help="Default: the file's train line.")
+@click.option("--rate", type=click.FloatRange(0, None, min_open=True),
+              help="Learning rate. Default: the file's train line.")
+@click.option("--seed", type=int, help="Seed for the initial params. Default: the file's.")
+@click.option("--save", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write the trained params here (JSON, atomically).")
+@click.option("--params", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Start from these params instead of the seeded start.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "rich", "plain", "json"]),
+              default="auto", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def train(file, epochs, rate, seed, save, params, fmt, quiet):
+    """Train FILE.net by full-batch gradient descent on its own graph.
+
+    \b
+      cgcalc train examples/xor.net
+      cgcalc train examples/xor.net --epochs 20000 --save xor.json
+      cgcalc predict examples/xor.net --params xor.json
+    """
+    from .net import train as run_training
+    from .render import net as show
+
+    net = _load_net(file)
+    net.load_data()
+    epochs = net.options["epochs"] if epochs is None else epochs
+    rate = net.options["rate"] if rate is None else rate
+    start = _start_params(net, params, seed)
+    with _progress(epochs, quiet) as progress:
+        result = run_training(net, start, epochs, rate, progress)
+    if save:
+        net.save_params(result.params, save)
+    fmt = _resolve_format(fmt)
+    out = click.get_text_stream("stdout")
+    {"rich": show.train_rich, "plain": show.train_plain, "json": show.train_json}[fmt](
+        net, result, out)
+    if result.interrupted:
+        click.echo(f"interrupted at epoch {result.epochs}"
+                   + (f"; params saved to {save}" if save else ""), err=True)
+        sys.exit(130)
+
+
+class _progress:
+    """A rich progress bar on standard error: epoch, cost, epochs per second, time left.
+    Off when standard error is not a terminal or with --quiet."""
+
+    def __init__(self, total, quiet):
+        self.total, self.quiet = total, quiet
+        self.bar = None
+
+    def __enter__(self):
+        if self.quiet or not sys.stderr.isatty() or not self.total:
+            return None
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
+
+        self.bar = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+                            TextColumn("cost {task.fields[cost]}"),
+                            TextColumn("{task.speed:>7.0f} epochs/s" if True else ""),
+                            TimeRemainingColumn(), console=Console(stderr=True),
+                            transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("train", total=self.total, cost="…")
+        return self.update
+
+    def update(self, epoch, cost):
+        self.bar.update(self.task, completed=epoch, cost=f"{cost:.5g}")
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
+@main.command()
+@click.argument("file", metavar="FILE.net")
+@click.option("--params", type=click.Path(dir_okay=False), metavar="PATH", required=True,
+              help="The trained params (JSON, as written by train --save).")
+@click.option("--points", metavar="PATH|-",
+              help="Rows of inputs, like the file's data rows (a header row optional). "
+                   "Default: the file's own data rows.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "rich", "plain", "json", "csv"]),
+              default="auto", show_default=True)
+def predict(file, params, points, fmt):
+    """Run the output node of FILE.net on rows of inputs, with trained params."""
+    import numpy as np
+
+    from .inputs import open_points
+    from .points import Chunk, PointReader
+    from .render.rows import WRITERS
+    from .render.net import _cols
+
+    net = _load_net(file)
+    values = net.load_params(params)
+    cols_in = _cols(net, net.inputs)
+    from math import prod
+
+    k_out = prod(net.builder.shape_of(net.output)[1:])
+    out_cols = [net.output_name] if k_out == 1 else \
+        [f"{net.output_name}{i + 1}" for i in range(k_out)]
+    tape = net.predict_tape()
+    fmt = _resolve_format(fmt)
+    out = click.get_text_stream("stdout")
+    if points is None:
+        X, _ = net.load_data()
+        chunks = [Chunk({c: X[:, k] for k, c in enumerate(cols_in)}, range(1, len(X) + 1))]
+        reader = _FixedColumns(cols_in)
+    else:
+        stream, name = open_points(points)
+        reader = PointReader(stream, name, cols_in, header=False)
+        chunks = reader
+    writer = WRITERS[fmt](out, reader, out_cols, cols_in)
+    for chunk in chunks:
+        X = np.column_stack([chunk.columns[c] for c in cols_in])
+        Y = np.zeros((X.shape[0], net.width(net.targets)))
+        P = np.asarray(tape.run(net.env(values, (X, Y)))[0]).reshape(X.shape[0], -1)
+        writer.write(chunk, [P[:, k] for k in range(k_out)])
+    writer.close()
+
+
+class _FixedColumns:
+    """A stand-in reader for the file's own data rows."""
+
+    fmt = "csv"
+    header_text = None
+
+    def __init__(self, columns):
+        self.columns = columns
+
+
+@main.command()
+@click.argument("source", metavar="FILE.net|EXPR")
+@click.option("--params", type=click.Path(dir_okay=False), metavar="PATH",
+              help="For a .net file: the params to check at (default: the seeded start).")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE[,...]",
+              help="For an expression: the point.")
+@click.option("--tolerance", type=float, default=1e-6, show_default=True,
+              help="Largest relative error allowed against finite differences.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "rich", "plain", "json"]),
+              default="auto", show_default=True)
+def check(source, params, at, tolerance, fmt):
+    """Check reverse-mode gradients against forward mode and central finite differences.
+
+    Exit status 1 when any entry is out of tolerance.
+
+    \b
+      cgcalc check examples/xor.net
+      cgcalc check 'exp(sin(x*y))' --at x=1,y=2
+    """
+    from .inputs import check_point, parse_assignments, read_source
+    from .render.net import check_render
+
+    text, name = read_source(source)
+    if _is_net(name):
+        from .net import Network, check as check_net
+
+        net = Network(text, name)
+        net.load_data()
+        rows = check_net(net, _start_params(net, params))
+    else:
+        from .derive import Analysis
+        from .graph import parse
+
+        graph = parse(text, name)
+        if not at and graph.variables:
+            raise click.UsageError("check of an expression needs a point: --at NAME=VALUE")
+        point = check_point(parse_assignments(at, variables=graph.variables), graph)
+        rows = _check_expression(graph, point)
+    ok = check_render(rows, _resolve_format(fmt), click.get_text_stream("stdout"), 1e-9,
+                      tolerance)
+    if not ok:
+        raise CgcalcError("gradient check out of tolerance (see the table above)",
+                          status=1)
+
+
+def _check_expression(graph, point):
+    from .derive import Analysis
+    from .evaluate import evaluate_point
+
+    a = Analysis(graph, list(graph.variables), point)
+    adj = a.adjoints()
+    rows = []
+    for v in graph.variables:
+        def f(t):
+            return evaluate_point(graph.order, {**point, v: t})[id(graph.output)]
+        h = 1e-3 * max(1.0, abs(point[v]))
+        numeric = (8 * (f(point[v] + h) - f(point[v] - h)) -
+                   (f(point[v] + 2 * h) - f(point[v] - 2 * h))) / (12 * h)
+        rows.append((v, (), adj.get(id(graph.var_nodes[v]), 0.0),
+                     a.tangents(v)[id(graph.output)], numeric))
+    return rows

@@ -98,13 +98,14 @@ def forward_symbolic(b, order, seeds):
     return tan
 
 
-def edges(graph: Graph, order=None) -> list[Edge]:
-    """Every connection into a node that depends on a variable, in topological order."""
+def edges(graph: Graph, order=None, sources=None) -> list[Edge]:
+    """Every connection into a node that depends on a variable (or on one of ``sources``), in
+    topological order. ``rule`` is the connection derivative for elementwise ops, else None."""
     order = order or graph.order
-    live = live_set(order)
+    live = live_set(order, sources)
     b = graph.builder
-    return [Edge(n, i, connection(b, n, i)) for n in order for i, a in enumerate(n.args)
-            if id(a) in live]
+    return [Edge(n, i, connection(b, n, i) if ops.OPS[n.op].elementwise else None)
+            for n in order for i, a in enumerate(n.args) if id(a) in live]
 
 
 def path_counts(order, output) -> dict[int, int]:

@@ -619,3 +619,126 @@ def check(net: Network, params, h=1e-6):
             numeric = (float(cost_tape.run(env_p)[0]) - float(cost_tape.run(env_m)[0])) / (2 * h)
             rows.append((p, idx, float(np.asarray(reverse[p])[idx]), forward, numeric))
     return rows
+
+
+# -- the seed's derivation, done by the tool: what `cgcalc diff FILE.net` shows ------------------------
+
+class NetDerivation:
+    """Nodes with shapes and values, every connection (its local derivative for elementwise ops,
+    its backward rule in terms of the adjoint δ flowing in), the paths from the cost to each
+    param, and the composed gradients simplified, all at given param values."""
+
+    def __init__(self, net: Network, params, wrt=None, max_paths=20):
+        import numpy as np
+
+        from .derive import edges as graph_edges
+        from .derive import path_counts, reverse_symbolic, vjp
+
+        self.net, self.params, self.max_paths = net, params, max_paths
+        self.wrt = list(wrt or net.params)
+        g, b = net.graph, net.builder
+        self.graph = g
+        self.names = {**{id(n): k for k, n in g.bound.items()},
+                      **{id(n): k for k, n in net.var_nodes.items()}}
+        for n in g.order:
+            if id(n) not in self.names and n.op != "const":
+                self.names[id(n)] = g.names.get(id(n))
+        self.edges = graph_edges(g, sources={id(net.var_nodes[p]) for p in net.params})
+        adj: dict = {}
+        grads = reverse_symbolic(b, g.order, net.cost, [net.var_nodes[p] for p in self.wrt],
+                                 adjoints=adj)
+        self.adjoint_nodes = adj
+        contributions = [vjp(b, e.out, e.index, adj[id(e.out)]) for e in self.edges]
+        outs = [*g.order, *grads, *contributions]
+        values = net.tape(outs).run(net.env(params))
+        k = len(g.order)
+        self.values = {id(n): np.asarray(v) for n, v in zip(g.order, values[:k])}
+        self.grad_values = dict(zip(self.wrt, [np.asarray(v) for v in values[k:k + len(grads)]]))
+        self.edge_values = [np.asarray(v) for v in values[k + len(grads):]]
+        simp = net.simplifier()
+        self.gradients = {p: simp(gnode) for p, gnode in zip(self.wrt, grads)}
+        self.counts = path_counts(g.order, net.cost)
+
+    def name(self, node):
+        return self.names.get(id(node))
+
+    def shape(self, node):
+        return self.net.builder.shape_of(node)
+
+    def text(self, node, matrix=False):
+        from .printer import to_text
+
+        return to_text(node, self.names, MATRIX if matrix else None) if matrix else \
+            to_text(node, self.names)
+
+    def definition(self, node):
+        from .printer import to_text
+
+        atoms = {id(a): self.name(a) for a in node.args if self.name(a)}
+        return to_text(node, atoms)
+
+    def local(self, edge, matrix=False):
+        """The elementwise connection derivative (None for array ops)."""
+        from .derive import connection
+        from .simplify import Simplifier
+
+        if not ops.OPS[edge.out.op].elementwise:
+            return None
+        atoms = {id(a) for a in edge.out.args} | {id(edge.out)}
+        node = Simplifier(self.net.builder, atoms)(connection(self.net.builder, edge.out,
+                                                              edge.index))
+        names = {id(a): self.name(a) for a in edge.out.args if self.name(a)}
+        names[id(edge.out)] = self.name(edge.out)  # sigmoid'(z) reads as L3 (1 - L3)
+        return self._print(node, names, matrix)
+
+    def backward(self, edge, matrix=False):
+        """δ(input) from this connection, in terms of δ(output)."""
+        from .derive import vjp
+        from .simplify import Simplifier
+
+        b = self.net.builder
+        out_name = self.name(edge.out)
+        delta = b.var(f"δ{out_name}")
+        b.declare(delta, self.shape(edge.out))
+        node = vjp(b, edge.out, edge.index, delta)
+        atoms = {id(a) for a in edge.out.args} | {id(delta), id(edge.out)}
+        node = Simplifier(b, atoms)(node)
+        names = {id(a): self.name(a) for a in edge.out.args if self.name(a)}
+        names[id(delta)] = f"δ{out_name}"
+        names[id(edge.out)] = out_name
+        return self._print(node, names, matrix)
+
+    def _print(self, node, names, matrix):
+        from .printer import to_text
+
+        return to_text(node, names, MATRIX) if matrix else to_text(node, names)
+
+    def paths(self, param):
+        from .derive import list_paths
+
+        g = self.graph
+        return list_paths(g.order, self.net.cost, self.net.var_nodes[param], self.max_paths)
+
+    def count(self, param):
+        return self.counts.get(id(self.net.var_nodes[param]), 0)
+
+    def gradient_text(self, param, matrix=False, own_names_only=False):
+        """The simplified gradient; ``own_names_only`` keeps just the file's names (inputs,
+        params, equations), so the text stands on its own as an expression in them."""
+        names = self.names
+        if own_names_only:
+            own = {*self.net.graph.bound, *self.net.var_nodes}
+            names = {k: v for k, v in names.items() if v in own}
+        return self._print(self.gradients[param], names, matrix)
+
+
+def _matrix_style():
+    from .printer import _Style
+
+    class Matrix(_Style):
+        times = " ⊙ "
+
+    return Matrix()
+
+
+MATRIX = _matrix_style()

@@ -59,6 +59,7 @@ class PointReader:
         self.line_no = 0
         self._pending = None
         self._partial = b""
+        self.spaces = False
 
     # -- blocks of lines -----------------------------------------------------------------------
     def _read_block(self, hint):
@@ -81,6 +82,8 @@ class PointReader:
         self.line_no += len(lines)
         if "\r" in text:
             lines = [ln.rstrip("\r") for ln in lines]
+        if self.spaces:  # rows like a .net file's data rows: numbers separated by spaces
+            lines = [",".join(ln.split()) for ln in lines]
         numbers = range(first, first + len(lines))
         if "" in lines or any(ln.isspace() for ln in lines):
             keep = [i for i, ln in enumerate(lines) if ln.strip()]
@@ -131,6 +134,10 @@ class PointReader:
         line_no, text = numbers[0], lines[0]
         if self.fmt == "auto":
             self.fmt = "jsonl" if text.lstrip().startswith("{") else "csv"
+        if not self.header and self.fmt == "csv" and "," not in text and len(text.split()) > 1:
+            self.spaces = True
+            lines = [",".join(ln.split()) for ln in lines]
+            text = lines[0]
         if self.fmt == "jsonl" or (not self.header and not _is_header(text)):
             self._pending = (numbers, lines)
             self.columns = list(self.variables)
@@ -173,9 +180,10 @@ class PointReader:
 
     def _csv_chunk(self, numbers, lines, np):
         n = len(lines)
-        width = len(self.columns) if self.header or self.header_text else len(self.need)
-        use = [self.columns.index(v) for v in self.need] if self.columns and \
-            (self.header or self.header_text) else list(range(len(self.need)))
+        if self.header:  # columns by name
+            width, use = len(self.columns), [self.columns.index(v) for v in self.need]
+        else:  # numbers in the order of the variables
+            width, use = len(self.need), list(range(len(self.need)))
         columns = {}
         try:  # numpy's C parser; any fault is found again, slowly, to point at it
             table = np.loadtxt(lines, delimiter=",", quotechar='"', dtype=float, ndmin=2,

@@ -46,3 +46,31 @@ def render(analysis, out, highlight=None):
         style = ", color=red, penwidth=2, fontcolor=red" if (id(e.out), e.index) in on_path else ""
         w(f"  {ids[id(e.inp)]} -> {ids[id(e.out)]} [label={_q(label)}{style}];\n")
     w("}\n")
+
+
+def render_net(d, out, highlight=None):
+    """The layer-level graph of a network file: shapes on the nodes, the backward rule on each
+    arrow; ``highlight`` (a param) marks the paths from the cost down to it."""
+    from ..ops import show
+
+    g = d.graph
+    on_path = set()
+    if highlight:
+        for nodes, slots in d.paths(highlight):
+            on_path.update(zip(map(id, nodes), slots))
+    w = out.write
+    w("digraph cgcalc {\n  rankdir=BT;\n  node [shape=box, style=rounded, fontname=Helvetica];\n"
+      "  edge [fontname=Helvetica, fontsize=10];\n")
+    ids = {}
+    for k, n in enumerate(x for x in g.order if x.op != "const"):
+        ids[id(n)] = f"n{k}"
+        name = d.name(n)
+        label = f"{name} [{show(d.shape(n))}]" if n.op == "var" else \
+            f"{name} = {d.definition(n)}\n[{show(d.shape(n))}]"
+        shape = ", shape=ellipse" if n.op == "var" else ""
+        w(f"  {ids[id(n)]} [label={_q(label)}{shape}];\n")
+    for e in d.edges:
+        style = ", color=red, penwidth=2, fontcolor=red" if (id(e.out), e.index) in on_path \
+            else ""
+        w(f"  {ids[id(e.inp)]} -> {ids[id(e.out)]} [label={_q(d.backward(e))}{style}];\n")
+    w("}\n")
