@@ -47,19 +47,25 @@ class Simplifier:
         self.memo: dict[int, object] = {}
         self.atoms = set(atoms)
         self._expanding = 0  # while multiplying out to cancel, do not factor back
+        self._placeholders: dict[int, object] = {}  # stand-in var id -> atom
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
         memo = self.memo
-        if id(root) in memo:
-            return memo[id(root)]
+        if id(root) not in memo:
+            self._walk(root)
+        result = memo[id(root)]
+        return self._restore(result) if self._placeholders else result
+
+    def _walk(self, root):
+        memo = self.memo
         stack = [(root, False)]
         while stack:
             node, expanded = stack.pop()
             if id(node) in memo:
                 continue
-            if id(node) in self.atoms:
-                memo[id(node)] = node
+            if id(node) in self.atoms and node.op not in ("const", "var"):
+                memo[id(node)] = self._placeholder(node)
                 continue
             if not expanded:
                 stack.append((node, True))
@@ -68,7 +74,31 @@ class Simplifier:
             result = self._canon(node, [memo[id(a)] for a in node.args])
             memo[id(node)] = result
             memo.setdefault(id(result), result)
-        return memo[id(root)]
+
+    def _placeholder(self, atom):
+        """An atom stands in as an opaque variable, so no rule looks inside it."""
+        ph = self.b.var(f"\0atom{atom.seq}")
+        if hasattr(self.b, "declare"):
+            self.b.declare(ph, self.b.shape_of(atom))
+        self._placeholders[id(ph)] = atom
+        return ph
+
+    def _restore(self, node):
+        """The result with each atom back in place of its stand-in."""
+        from .graph import topological
+
+        back = self._placeholders
+        done: dict[int, object] = {}
+        for n in topological([node]):
+            if id(n) in back:
+                done[id(n)] = back[id(n)]
+            elif n.args:
+                args = [done[id(a)] for a in n.args]
+                same = all(x is y for x, y in zip(args, n.args))
+                done[id(n)] = n if same else self.b.make(n.op, *args)
+            else:
+                done[id(n)] = n
+        return done[id(node)]
 
     def _canon(self, node, args):
         b, op = self.b, node.op

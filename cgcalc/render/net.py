@@ -114,12 +114,10 @@ def diff_rich(d, out=None):
     con.print(t)
     for p in d.wrt:
         paths = d.paths(p)
-        t = Table(title=f"3. Paths from {cost} down to {p}: {d.count(p):,}", title_justify="left",
-                  box=box.SIMPLE_HEAD, title_style="bold", show_header=False)
-        t.add_column("path")
+        con.print(Text(f"3. Paths from {cost} down to {p}: {d.count(p):,}", style="bold"))
         for nodes, _ in paths:
-            t.add_row(" → ".join(d.name(n) for n in nodes))
-        con.print(t)
+            con.print("   " + " → ".join(d.name(n) for n in nodes))
+        con.print()
     t = Table(title="4. The gradients, composed along the paths and simplified",
               title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
     t.add_column("", style="bold magenta")
