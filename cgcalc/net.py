@@ -127,13 +127,11 @@ def parse_spec(text: str, filename: str) -> Spec:
     if not text.strip():
         raise CgcalcError("empty network file", source=text, filename=filename)
     p = parser("net", _NET_TRANSFORMER, lexer="contextual")
+    p.options.transformer.spec = Spec()  # the cached parser's transformer collects into this
     try:
-        spec = p.parse(text)
+        return p.parse(text)
     except UnexpectedInput as u:
         raise _syntax_error(u, text, filename) from None
-    # the transformer instance is shared by the cached parser: take its spec, leave a new one
-    p.options.transformer.spec = Spec()
-    return spec
 
 
 # -- shapes -----------------------------------------------------------------------------------------
@@ -569,7 +567,7 @@ def train(net: Network, params, epochs, rate, progress=None):
                     progress(epoch, cost)
     except KeyboardInterrupt:
         interrupted = True
-    final = float(run(env)[0]) if done else cost
+    final = float(run(env)[0])
     return TrainResult(current, final, done, history, norms, interrupted, every)
 
 

@@ -1,0 +1,300 @@
+"""Network files: the seed's XOR net derived and trained on its own graph, checked against
+textbook backpropagation written out here in numpy, and every class of bad input."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cgcalc import ops
+from cgcalc.cli import main
+from cgcalc.errors import CgcalcError
+from cgcalc.net import Network, NetDerivation, check, predict, train
+
+ROOT = Path(__file__).resolve().parents[1]
+XOR = (ROOT / "examples" / "xor.net").read_text()
+
+
+def net_of(text, name="t.net"):
+    return Network(text, name)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def textbook_backprop(theta1, theta2, X, y):
+    """The seed's deltas: delta3 = L3 - y; delta2 = (delta3 theta2') * L2 (1 - L2)."""
+    m = X.shape[0]
+    L1 = np.hstack([X, np.ones((m, 1))])
+    A2 = sigmoid(L1 @ theta1)
+    L2 = np.hstack([A2, np.ones((m, 1))])
+    L3 = sigmoid(L2 @ theta2)
+    delta3 = L3 - y
+    delta2 = (delta3 @ theta2[:2].T) * A2 * (1 - A2)
+    return L1.T @ delta2 / m, L2.T @ delta3 / m
+
+
+def cost_of(net, params):
+    return float(net.tape([net.cost]).run(net.env(params))[0])
+
+
+def test_xor_gradients_equal_textbook_backprop_and_finite_differences():
+    net = net_of(XOR)
+    params = net.initial_params(7)
+    X, Y = net.load_data()
+    want1, want2 = textbook_backprop(params["theta1"], params["theta2"], X, Y)
+    got = dict(zip(net.params, net.tape(list(net.gradients().values())).run(net.env(params))))
+    assert np.allclose(got["theta1"], want1, rtol=1e-12, atol=1e-15)
+    assert np.allclose(got["theta2"], want2, rtol=1e-12, atol=1e-15)
+    h = 1e-6
+    for p in net.params:
+        for idx in np.ndindex(params[p].shape):
+            plus = {k: v.copy() for k, v in params.items()}
+            minus = {k: v.copy() for k, v in params.items()}
+            plus[p][idx] += h
+            minus[p][idx] -= h
+            numeric = (cost_of(net, plus) - cost_of(net, minus)) / (2 * h)
+            assert math.isclose(got[p][idx], numeric, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def test_seed_forms_of_the_gradients():
+    net = net_of(XOR)
+    d = NetDerivation(net, net.initial_params())
+    assert d.gradient_text("theta2") == "L2' @ (L3 - y)/m"
+    own = d.gradient_text("theta1", own_names_only=True)
+    assert own.startswith("L1' @ (") and "cols((L3 - y) @ theta2', 0, 2)" in own
+    assert own.count("sigmoid(L1 @ theta1)") == 2 and own.endswith("/m")
+    assert d.count("theta1") == 1 and d.count("theta2") == 1
+    local = {(d.name(e.out), d.name(e.inp)): d.local(e) for e in d.edges}
+    assert local[("L3", "n3")] == "L3*(1 - L3)"  # the seed's L3(1 - L3)
+
+
+def test_hand_written_cost_equals_cross_entropy():
+    hand = XOR.replace("C  = cross_entropy(L3, y)", "C  = mean(-y*log(L3) - (1-y)*log(1-L3))")
+    a, b = net_of(XOR), net_of(hand)
+    for seed in (0, 3, 9):
+        params = a.initial_params(seed)
+        assert math.isclose(cost_of(a, params), cost_of(b, params), rel_tol=1e-12)
+        ga = a.tape(list(a.gradients().values())).run(a.env(params))
+        gb = b.tape(list(b.gradients().values())).run(b.env(params))
+        for x, y in zip(ga, gb):
+            assert np.allclose(x, y, rtol=1e-10, atol=1e-14)
+
+
+def test_cross_entropy_stays_finite_when_a_prediction_saturates():
+    ce = ops.OPS["cross_entropy"].value
+    p = np.array([[0.0], [1.0], [0.5]])
+    y = np.array([[0.0], [1.0], [1.0]])
+    assert math.isclose(ce(np, p, y), math.log(2) / 3, rel_tol=1e-12)
+    assert math.isclose(ce(np, np.array([[0.0]]), np.array([[1.0]])), 100.0)
+    # a confident sigmoid: L3 is exactly 1.0 in float64; the gradient is still finite
+    net = net_of(XOR)
+    params = net.initial_params()
+    params["theta2"] = np.array([[50.0], [50.0], [50.0]])
+    g = net.tape(list(net.gradients().values())).run(net.env(params))
+    assert all(np.isfinite(x).all() for x in g)
+    assert np.isfinite(cost_of(net, params))
+
+
+@pytest.mark.parametrize("seed", [2, 3, 5])
+def test_training_learns_xor(seed):
+    net = net_of(XOR)
+    result = train(net, net.initial_params(seed), 10000, 0.5)
+    X, Y = net.load_data()
+    P = predict(net, result.params, X)
+    assert result.cost < 0.01
+    assert (P.round() == Y).all()
+    assert result.history[0] > result.history[-1]
+
+
+def test_initial_params_follow_one_generator_in_declared_order():
+    net = net_of(XOR)
+    rng = np.random.default_rng(2)
+    want1 = rng.uniform(-1, 1, size=(3, 2))
+    want2 = rng.uniform(-1, 1, size=(3, 1))
+    got = net.initial_params()  # the file's seed is 2
+    assert (got["theta1"] == want1).all() and (got["theta2"] == want2).all()
+
+
+def test_examples_train():
+    line = Network((ROOT / "examples" / "line.net").read_text(), str(ROOT / "examples/line.net"))
+    r = train(line, line.initial_params(), 5000, 0.05)
+    X, Y = line.load_data()
+    slope, intercept = np.polyfit(X.ravel(), Y.ravel(), 1)
+    assert math.isclose(r.params["a"][0, 0], slope, rel_tol=1e-4)
+    assert math.isclose(r.params["b"][0, 0], intercept, rel_tol=1e-4)
+    andnet = Network((ROOT / "examples" / "and.net").read_text(), "and.net")
+    r = train(andnet, andnet.initial_params(), 2000, 1.0)
+    X, Y = andnet.load_data()
+    assert (predict(andnet, r.params, X).round() == Y).all()
+
+
+@pytest.mark.parametrize("name", ["xor", "and", "line"])
+def test_check_agrees_on_the_examples(name):
+    path = ROOT / "examples" / f"{name}.net"
+    net = Network(path.read_text(), str(path))
+    for p, idx, rev, fwd, num in check(net, net.initial_params(11)):
+        assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12)
+        assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8)
+
+
+# -- array ops: vector-Jacobian and Jacobian-vector products against finite differences ----------
+def test_array_op_rules_against_finite_differences():
+    text = """
+input X[2]
+target y[1]
+param W[3, 2]
+param V[2, 1]
+param b[1, 2]
+H = tanh([X, 1] @ W + b)
+Z = sum(H * H) / 10 + mean(H)
+P = sigmoid(H @ V)
+C = cross_entropy(P, y) + mse(P, y) + Z + sum(transpose(H) @ H) / 100
+minimize C
+data {
+  0.1 0.2 -> 1
+  0.5 -0.3 -> 0
+  -0.4 0.9 -> 1
+}
+"""
+    net = net_of(text)
+    for p, idx, rev, fwd, num in check(net, net.initial_params(4)):
+        assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12), (p, idx)
+        assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8), (p, idx, rev, num)
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("edit, words, line", [
+    (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(theta2 @ L2)"), "inner sizes 1 and m", 9),
+    (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(L2 @ thet2)"), "unknown name 'thet2'", 9),
+    (("minimize C", ""), "missing 'minimize", None),
+    (("  0 1 -> 1", "  0 1 1 -> 1"), "data row has 3 -> 1", 17),
+    (("train epochs=10000", "train epoch=10000"), "unknown train option 'epoch'", 22),
+    (("train epochs=10000 rate=0.5", "train epochs=10000 rate=-1"), "rate must be > 0", 22),
+    (("L1 = [X, 1]", "L1 = [X, 1"), "expected ',', '-' or ']'", 8),
+    (("~ uniform(-1, 1)     # 2 inputs", "~ unifrm(-1, 1)     # 2 inputs"),
+     "unknown initialiser", 4),
+])
+def test_bad_network_files(edit, words, line):
+    text = XOR.replace(*edit)
+    with pytest.raises(CgcalcError) as info:
+        net = Network(text, "bad.net")
+        net.load_data()
+    e = info.value
+    assert words in e.message and e.status == 2
+    if line is not None:
+        assert e.line == line, e.render()
+    assert "bad.net" in e.render()
+
+
+def test_shape_mismatch_names_both_shapes_and_the_equation():
+    text = XOR.replace("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(theta2 @ L2)")
+    with pytest.raises(CgcalcError) as info:
+        Network(text, "bad.net")
+    r = info.value.render()
+    assert "3x1 @ mx3" in r
+    assert "L3 = sigmoid(theta2 @ L2)" in r and "^" in r
+
+
+def test_data_file_errors(tmp_path):
+    text = (ROOT / "examples" / "line.net").read_text()
+    (tmp_path / "line.net").write_text(text)
+    with pytest.raises(CgcalcError) as info:
+        Network(text, str(tmp_path / "line.net")).load_data()
+    assert "cannot read data file 'line.csv'" in info.value.message
+    (tmp_path / "line.csv").write_text("x,y\n1,2\n3,zz\n")
+    with pytest.raises(CgcalcError) as info:
+        Network(text, str(tmp_path / "line.net")).load_data()
+    assert info.value.line == 3 and "'zz' is not a number" in info.value.message
+    (tmp_path / "line.csv").write_text("x,y\n1,2,3\n")
+    with pytest.raises(CgcalcError) as info:
+        Network(text, str(tmp_path / "line.net")).load_data()
+    assert "expected 2 numbers" in info.value.message
+
+
+def test_params_file_that_does_not_fit(tmp_path):
+    net = net_of(XOR)
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps({"theta1": [[1, 2], [3, 4]], "theta2": [[1], [2], [3]]}))
+    with pytest.raises(CgcalcError) as info:
+        net.load_params(str(p))
+    assert "'theta1' has shape 2x2" in info.value.message and "3x2" in info.value.message
+
+
+# -- the commands ------------------------------------------------------------------------------------
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_train_json_save_and_predict_round_trip(tmp_path):
+    xor = str(ROOT / "examples" / "xor.net")
+    saved = tmp_path / "xor.json"
+    r = run("train", xor, "--format", "json", "--save", str(saved), "--quiet")
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    assert set(doc) >= {"cost", "epochs", "params", "predictions", "history"}
+    assert doc["epochs"] == 10000 and doc["cost"] < 0.01
+    assert json.loads(saved.read_text()) == doc["params"]
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".cgcalc-")]
+    r = run("predict", xor, "--params", str(saved), "--format", "csv")
+    preds = [float(line.split(",")[-1]) for line in r.stdout.splitlines()[1:]]
+    assert np.allclose(preds, np.array(doc["predictions"]).ravel(), rtol=1e-12)
+    r = run("predict", xor, "--params", str(saved), "--points", "-", "--format", "csv",
+            input="0 1\n1 1\n")
+    assert [round(float(x.split(",")[-1])) for x in r.stdout.splitlines()[1:]] == [1, 0]
+    r = run("train", xor, "--params", str(saved), "--epochs", "0", "--format", "json")
+    assert math.isclose(json.loads(r.stdout)["cost"], doc["cost"], rel_tol=1e-12)
+
+
+def test_diff_net_json_carries_the_seed_forms():
+    r = run("diff", str(ROOT / "examples" / "xor.net"), "--format", "json")
+    doc = json.loads(r.stdout)
+    assert doc["derivatives"]["theta2"]["symbolic"] == "L2' @ (L3 - y)/m"
+    assert np.array(doc["derivatives"]["theta1"]["value"]).shape == (3, 2)
+    assert doc["paths"]["theta1"]["count"] == 1
+    assert any(e["output"] == "L3" and e["local"] == "L3*(1 - L3)" for e in doc["edges"])
+
+
+def test_check_command_and_expression_check():
+    r = run("check", str(ROOT / "examples" / "xor.net"), "--format", "plain")
+    assert r.exit_code == 0 and r.stdout.strip().endswith("ok")
+    r = run("check", "exp(sin(x*y))", "--at", "x=1,y=2", "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["ok"] is True
+
+
+def test_divergence_exits_1_naming_the_epoch():
+    r = run("train", str(ROOT / "examples" / "line.net"), "--rate", "5", "--quiet")
+    assert r.exit_code == 1
+    assert "diverged" in r.stderr and "epoch" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_params_file_exit_2(tmp_path):
+    p = tmp_path / "p.json"
+    p.write_text("{not json")
+    r = run("predict", str(ROOT / "examples" / "xor.net"), "--params", str(p))
+    assert r.exit_code == 2 and r.stderr.startswith("error:")
+
+
+def test_ctrl_c_saves_the_params_reached(tmp_path):
+    saved = tmp_path / "p.json"
+    proc = subprocess.Popen([sys.executable, "-m", "cgcalc", "train",
+                             str(ROOT / "examples" / "xor.net"), "--epochs", "100000000",
+                             "--save", str(saved), "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import time
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"interrupted at epoch" in err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and 0 < doc["epochs"] < 100000000
+    assert json.loads(saved.read_text()) == doc["params"]
