@@ -36,6 +36,27 @@ class _MathBackend:
         return float((a > 0) - (a < 0)) if a == a else a
 
     @staticmethod
+    def logaddexp(a, b):
+        hi, lo = (a, b) if a >= b else (b, a)
+        return hi + math.log1p(math.exp(lo - hi))
+
+    @staticmethod
+    def add(a, b):
+        return a + b
+
+    @staticmethod
+    def subtract(a, b):
+        return a - b
+
+    @staticmethod
+    def multiply(a, b):
+        return a * b
+
+    @staticmethod
+    def negative(a):
+        return -a
+
+    @staticmethod
     def where(c, a, b):
         return a if c else b
 
@@ -74,7 +95,7 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
             values[key] = env[node.value]
         else:
             try:
-                v = table[op].value(MATH, *[values[id(a)] for a in node.args])
+                v = table[op].bind(MATH)(*[values[id(a)] for a in node.args])
             except (ValueError, ZeroDivisionError, OverflowError) as exc:
                 raise _failure(node, exc, [values[id(a)] for a in node.args], where, source,
                                filename, names) from None
@@ -108,40 +129,83 @@ def _fmt(v):
 # -- many points: a flat tape of numpy calls -----------------------------------------------------
 
 class Tape:
-    """A topological list compiled once into (function, input slots) steps over numpy arrays.
+    """A topological list compiled once into steps of numpy calls over numbered slots.
 
     ``run(inputs)`` evaluates every requested output for arrays of points; it is what the Python
-    API, ``--points`` and training use. Slots are freed as soon as their last consumer has run,
-    so memory follows the widest point of the graph, not its length.
+    API, ``--points`` and training use. Compiling picks the direct numpy function for each op
+    (``a - b`` rather than ``a + (-1)*b``, ``x*x`` for ``x^2``), drops steps nothing needs, and
+    frees each slot after its last use, so memory follows the widest point of the graph.
+
+    Variables named in ``static`` (training data) make every step that depends only on them
+    computed once by :meth:`prepare`; :meth:`run_prepared` then runs the rest.
     """
 
-    def __init__(self, order, outputs, variables):
+    def __init__(self, order, outputs, variables, static=()):
         import numpy as np
+        from operator import itemgetter
 
         self.np = np
         slot = {id(n): i for i, n in enumerate(order)}
         self.n_slots = len(order)
         self.variables = tuple(variables)
-        self.var_slots = []
-        self.consts = []
-        self.steps = []
-        last_use: dict[int, int] = {}
-        for i, n in enumerate(order):
-            for a in n.args:
-                last_use[slot[id(a)]] = i
-        self.outputs = [slot[id(o)] for o in outputs]
-        keep = set(self.outputs)
         var_index = {v: k for k, v in enumerate(self.variables)}
+        self.outputs = [slot[id(o)] for o in outputs]
+        plan = {}  # slot -> (function, input slots)
         for i, n in enumerate(order):
+            if n.op not in ("var", "const"):
+                plan[i] = _compiled(np, n, slot)
+        # keep only the steps an output needs
+        needed = set(self.outputs)
+        for i in range(len(order) - 1, -1, -1):
+            if i in needed and i in plan:
+                needed.update(plan[i][1])
+        static_slots = set()
+        for i, n in enumerate(order):
+            if (n.op == "var" and n.value in static) or n.op == "const" or \
+                    (i in plan and all(a in static_slots for a in plan[i][1])):
+                static_slots.add(i)
+        last_use: dict[int, int] = {}
+        for i in sorted(plan):
+            if i in needed:
+                for a in plan[i][1]:
+                    last_use[a] = i
+        keep = set(self.outputs) | static_slots
+        self.var_slots, self.static_var_slots, self.consts = [], [], []
+        self.static_steps, self.steps = [], []
+        for i, n in enumerate(order):
+            if i not in needed:
+                continue
             if n.op == "var":
-                self.var_slots.append((i, var_index[n.value]))
+                (self.static_var_slots if i in static_slots else self.var_slots).append(
+                    (i, var_index[n.value]))
             elif n.op == "const":
                 self.consts.append((i, float(n.value)))
             else:
-                free = tuple(s for s in {slot[id(a)] for a in n.args}
-                             if last_use.get(s) == i and s not in keep)
-                self.steps.append((ops.OPS[n.op].value, i,
-                                   tuple(slot[id(a)] for a in n.args), free))
+                fn, args = plan[i]
+                free = tuple(s for s in set(args) if last_use.get(s) == i and s not in keep)
+                get = itemgetter(*args)
+                step = (fn, i, get, len(args) == 1, free)
+                (self.static_steps if i in static_slots else self.steps).append(step)
+
+    def prepare(self, inputs):
+        """The slots that depend only on constants and static variables, filled in once."""
+        np = self.np
+        mem: list = [None] * self.n_slots
+        for i, v in self.consts:
+            mem[i] = v
+        for i, k in self.static_var_slots:
+            mem[i] = inputs[k]
+        with np.errstate(all="ignore"):
+            _execute(self.static_steps, mem)
+        return mem
+
+    def run_prepared(self, template, inputs):
+        mem = template.copy()
+        for i, k in self.var_slots:
+            mem[i] = inputs[k]
+        with self.np.errstate(all="ignore"):
+            _execute(self.steps, mem)
+        return [mem[o] for o in self.outputs]
 
     def run(self, inputs, block=None):
         """``inputs``: one array (or float) per variable, in ``variables`` order.
@@ -163,15 +227,56 @@ class Tape:
         return self._run(inputs)
 
     def _run(self, inputs):
-        np = self.np
-        mem: list = [None] * self.n_slots
-        for i, k in self.var_slots:
-            mem[i] = inputs[k]
-        for i, v in self.consts:
-            mem[i] = v
-        with np.errstate(all="ignore"):
-            for fn, out, args, free in self.steps:
-                mem[out] = fn(np, *[mem[a] for a in args])
-                for s in free:
-                    mem[s] = None
-        return [mem[o] for o in self.outputs]
+        return self.run_prepared(self.prepare(inputs), inputs)
+
+    @property
+    def size(self):
+        return len(self.steps) + len(self.static_steps)
+
+
+def _execute(steps, mem):
+    for fn, out, get, single, free in steps:
+        mem[out] = fn(get(mem)) if single else fn(*get(mem))
+        for s in free:
+            mem[s] = None
+
+
+def _minus_one(node):
+    return node.op == "const" and node.value == -1
+
+
+def _compiled(np, n, slot):
+    """(function, input slots) for node ``n``: the op's own numpy function, or a cheaper one
+    for the shapes the simplifier leaves (``a + (-1)*b``, ``x^2``, ``x^-1``, ``(-1)*x``)."""
+    op, args = n.op, n.args
+    if op == "add" and len(args) == 2:
+        a, b = args
+        if b.op == "mul" and len(b.args) == 2 and _minus_one(b.args[0]):
+            return np.subtract, (slot[id(a)], slot[id(b.args[1])])
+        return np.add, (slot[id(a)], slot[id(b)])
+    if op == "mul" and len(args) == 2:
+        if _minus_one(args[0]):
+            return np.negative, (slot[id(args[1])],)
+        return np.multiply, (slot[id(args[0])], slot[id(args[1])])
+    if op == "pow" and args[1].op == "const":
+        if args[1].value == 2:
+            return np.square, (slot[id(args[0])],)
+        if args[1].value == -1:
+            return (lambda x: 1.0 / x), (slot[id(args[0])],)
+    if op in ("add", "mul"):  # three or more inputs: one pass of binary ufunc calls
+        return (_sum if op == "add" else _product), tuple(slot[id(a)] for a in args)
+    return ops.OPS[op].bind(np), tuple(slot[id(a)] for a in args)
+
+
+def _sum(*xs):
+    r = xs[0] + xs[1]
+    for x in xs[2:]:
+        r = r + x
+    return r
+
+
+def _product(*xs):
+    r = xs[0] * xs[1]
+    for x in xs[2:]:
+        r = r * x
+    return r

@@ -486,14 +486,18 @@ class Network:
             nodes = [s(n) for n in nodes]
         return dict(zip(self.params, nodes))
 
-    def tape(self, outputs):
+    def tape(self, outputs, static=False):
+        """``outputs`` compiled; with ``static``, what depends on the data alone (the bias
+        columns, transposes of inputs, 1/m) is computed once per data set, not per run."""
         from .evaluate import Tape
 
-        return Tape(topological(outputs), outputs, self.variables())
+        data = (*self.inputs, *self.targets, BATCH) if static else ()
+        return Tape(topological(outputs), outputs, self.variables(), static=data)
 
-    def train_tape(self):
-        grads = self.gradients()
-        return self.tape([self.cost, *[grads[p] for p in self.params]])
+    def train_tapes(self):
+        """(cost and gradients, gradients alone): the second runs on most epochs."""
+        grads = [self.gradients()[p] for p in self.params]
+        return self.tape([self.cost, *grads], static=True), self.tape(grads, static=True)
 
     def predict_tape(self):
         return self.tape([self.output])
@@ -536,38 +540,45 @@ def train(net: Network, params, epochs, rate, progress=None):
     """
     import numpy as np
 
-    tape = net.train_tape()
+    full, grads_only = net.train_tapes()
     env = net.env(params)
     names = net.variables()
     slots = [names.index(p) for p in net.params]
     current = {p: np.array(params[p], dtype=float) for p in net.params}
     for p, k in zip(net.params, slots):
         env[k] = current[p]
+    full_data, grads_data = full.prepare(env), grads_only.prepare(env)
     every = max(1, epochs // 200)
     history, norms = [], {p: [] for p in net.params}
     cost = float("nan")
     done = 0
     interrupted = False
-    run = tape._run
+    pairs = list(zip(net.params, [current[p] for p in net.params]))
     try:
         for epoch in range(1, epochs + 1):
-            out = run(env)
-            cost = float(out[0])
-            if not np.isfinite(cost):
-                raise CgcalcError(f"training diverged: the cost is {cost} at epoch {epoch} "
-                                  f"(try a smaller --rate)", status=FAILURE)
-            for p, grad in zip(net.params, out[1:]):
-                current[p] -= rate * grad
-            done = epoch
-            if epoch % every == 0 or epoch == 1:
+            watch = epoch % every == 0 or epoch == 1
+            if watch:  # the cost too, for the history and to stop on NaN
+                out = full.run_prepared(full_data, env)
+                cost, grads = float(out[0]), out[1:]
+                if not np.isfinite(cost):
+                    raise CgcalcError(f"training diverged: the cost is {cost} at epoch {epoch} "
+                                      f"(try a smaller --rate)", status=FAILURE)
                 history.append(cost)
-                for p, grad in zip(net.params, out[1:]):
+                for p, grad in zip(net.params, grads):
                     norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
-                if progress is not None:
-                    progress(epoch, cost)
+            else:
+                grads = grads_only.run_prepared(grads_data, env)
+            for (p, value), grad in zip(pairs, grads):
+                value -= rate * grad
+            done = epoch
+            if watch and progress is not None:
+                progress(epoch, cost)
     except KeyboardInterrupt:
         interrupted = True
-    final = float(run(env)[0])
+    final = float(full.run_prepared(full_data, env)[0])
+    if not np.isfinite(final):
+        raise CgcalcError(f"training diverged: the cost is {final} after epoch {done} "
+                          f"(try a smaller --rate)", status=FAILURE)
     return TrainResult(current, final, done, history, norms, interrupted, every)
 
 

@@ -427,7 +427,7 @@ def _fold_call(op, values):
     if o.arrays:
         return None
     try:
-        r = o.value(MATH, *[float(v) for v in values])
+        r = o.bind(MATH)(*[float(v) for v in values])
     except (ValueError, OverflowError, ZeroDivisionError, TypeError):
         return None
     r = float(r)

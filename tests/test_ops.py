@@ -49,7 +49,7 @@ def test_connection_derivatives_match_finite_differences(name):
             def f(t, i=i):
                 vals = list(point)
                 vals[i] = t
-                return o.value(MATH, *vals)
+                return o.bind(MATH)(*vals)
 
             want = fd(f, point[i], h=1e-4)
             assert close(got, want, rel=1e-6, abs_=1e-7), (name, i, point, got, want)
@@ -77,8 +77,8 @@ def test_numpy_and_math_backends_agree():
         o = ops.OPS[name]
         n = _arity(o)
         for point in SAMPLES.get(name, DEFAULT[n]):
-            a = o.value(MATH, *point)
-            v = o.value(np, *[np.array([p]) for p in point])
+            a = o.bind(MATH)(*point)
+            v = o.bind(np)(*[np.array([p]) for p in point])
             assert close(float(a), float(v[0]), rel=1e-12, abs_=1e-15), name
 
 
