@@ -548,6 +548,8 @@ def train(net: Network, params, epochs, rate, progress=None):
     for p, k in zip(net.params, slots):
         env[k] = current[p]
     full_data, grads_data = full.prepare(env), grads_only.prepare(env)
+    buffers: dict | None = {}  # arrays reused from epoch to epoch
+    full_buffers: dict = {}
     every = max(1, epochs // 200)
     history, norms = [], {p: [] for p in net.params}
     cost = float("nan")
@@ -558,7 +560,7 @@ def train(net: Network, params, epochs, rate, progress=None):
         for epoch in range(1, epochs + 1):
             watch = epoch % every == 0 or epoch == 1
             if watch:  # the cost too, for the history and to stop on NaN
-                out = full.run_prepared(full_data, env)
+                out = full.run_prepared(full_data, env, full_buffers)
                 cost, grads = float(out[0]), out[1:]
                 if not np.isfinite(cost):
                     raise CgcalcError(f"training diverged: the cost is {cost} at epoch {epoch} "
@@ -567,7 +569,9 @@ def train(net: Network, params, epochs, rate, progress=None):
                 for p, grad in zip(net.params, grads):
                     norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
             else:
-                grads = grads_only.run_prepared(grads_data, env)
+                grads = grads_only.run_prepared(grads_data, env, buffers)
+                if not buffers:  # nothing large enough to be worth keeping: plain runs
+                    buffers = None
             for (p, value), grad in zip(pairs, grads):
                 value -= rate * grad
             done = epoch

@@ -63,8 +63,11 @@ class Op:
             if isinstance(self.value, str):
                 fn = getattr(xp, self.value)
             else:
+                import inspect
                 from functools import partial
                 fn = partial(self.value, xp)
+                # a value that can write into a given array says so (the tape reuses arrays)
+                fn.writes_into = "out" in inspect.signature(self.value).parameters
             self._bound[id(xp)] = fn
         return fn
 
@@ -217,13 +220,24 @@ def _cost_shape(shapes, args):
     return ()
 
 
-def _join_value(xp, *args):
-    rows = next(a.shape[0] for a in args if xp.ndim(a))
-    widths = [a.shape[1] if xp.ndim(a) == 2 else 1 for a in args]
-    out = xp.empty((rows, sum(widths)))
+def _join_value(xp, *args, out=None):
+    rows, total = 0, 0
+    for a in args:
+        nd = getattr(a, "ndim", 0)
+        total += a.shape[1] if nd == 2 else 1
+        if nd:
+            rows = a.shape[0]
+    if out is None or out.shape != (rows, total):
+        out = xp.empty((rows, total))
     col = 0
-    for a, w in zip(args, widths):
-        out[:, col:col + w] = a if xp.ndim(a) == 2 else xp.reshape(a, (-1, 1))
+    for a in args:
+        nd = getattr(a, "ndim", 0)
+        if nd == 2:
+            w = a.shape[1]
+            out[:, col:col + w] = a
+        else:
+            w = 1
+            out[:, col] = a
         col += w
     return out
 
