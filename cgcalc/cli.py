@@ -389,3 +389,112 @@ def _check_expression(graph, point):
         rows.append((v, (), adj.get(id(graph.var_nodes[v]), 0.0),
                      a.tangents(v)[id(graph.output)], numeric))
     return rows
+
+
+# -- pictures --------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("source", metavar="EXPR|FILE")
+@click.option("--wrt", metavar="NAME", help="Mark every path from the output down to NAME.")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE[,...]",
+              help="Values on the nodes and arrows.")
+@click.option("--params", type=click.Path(dir_okay=False), metavar="PATH",
+              help="For a .net file: the param values (default: the seeded start).")
+@click.option("--format", "fmt", type=click.Choice(["tree", "dot", "mermaid", "svg", "png"]),
+              default="tree", show_default=True)
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write here instead of standard output (svg and png need it on a terminal).")
+def graph(source, wrt, at, params, fmt, output):
+    """Draw the graph as the seed does: operations as nodes, connection derivatives on the
+    arrows, the paths to --wrt marked.
+
+    \b
+      cgcalc graph 'sin(x)*cos(x) + sin(x)' --wrt x --at x=0.5
+      cgcalc graph 'exp(sin(x^2))' --format dot | dot -Tsvg > f.svg
+      cgcalc graph examples/xor.net --wrt theta1 --format svg -o xor.svg
+    """
+    from .inputs import check_point, check_wrt, parse_assignments, read_source
+    from .render import picture
+
+    text, name = read_source(source)
+    if _is_net(name):
+        from .net import NetDerivation, Network
+
+        net = Network(text, name)
+        if wrt and wrt not in net.params:
+            raise CgcalcError(f"{wrt!r} is not a param of {name} (params: "
+                              f"{', '.join(net.params)})", source=f"--wrt {wrt}", line=1,
+                              column=7, width=len(wrt), filename="--wrt")
+        d = NetDerivation(net, _start_params(net, params), [wrt] if wrt else None)
+        pic = picture.from_net(d, wrt)
+    else:
+        from .derive import Analysis
+        from .graph import parse
+
+        g = parse(text, name)
+        variables = check_wrt([wrt] if wrt else [], g)
+        point = check_point(parse_assignments(at, variables=g.variables), g) if at else None
+        pic = picture.from_analysis(Analysis(g, variables, point), wrt)
+    _write_picture(pic, fmt, output)
+
+
+def _write_picture(pic, fmt, output):
+    import io
+
+    from .render import picture
+
+    if fmt == "tree":
+        from rich.console import Console
+
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                picture.write_tree(pic, Console(file=fh, width=120, color_system=None))
+        else:
+            picture.write_tree(pic, Console(highlight=False))
+        return
+    buf = io.StringIO()
+    (picture.write_mermaid if fmt == "mermaid" else picture.write_dot)(pic, buf)
+    text = buf.getvalue()
+    if fmt in ("dot", "mermaid"):
+        if output:
+            _write_file(output, text.encode())
+        else:
+            click.echo(text, nl=False)
+        return
+    data = _graphviz(text, fmt, output)
+    if output:
+        _write_file(output, data)
+    elif sys.stdout.isatty():
+        raise click.UsageError(f"--format {fmt} writes a file: give -o PATH")
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def _graphviz(dot_text, fmt, output):
+    """Render with Graphviz's dot program; without it, keep the DOT text and say how to get dot."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("dot")
+    if exe is None:
+        kept = ""
+        if output:
+            base = output.rsplit(".", 1)[0] if "." in os.path.basename(output) else output
+            _write_file(base + ".dot", dot_text.encode())
+            kept = f"; the DOT text is in {base}.dot"
+        raise CgcalcError(f"--format {fmt} needs Graphviz's dot program, which is not installed"
+                          f"{kept}", hint="install it (Debian/Ubuntu: apt-get install graphviz; "
+                          "macOS: brew install graphviz), or use --format dot")
+    p = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode(), capture_output=True)
+    if p.returncode != 0:
+        raise CgcalcError(f"dot failed: {p.stderr.decode(errors='replace').strip()}",
+                          status=1)
+    return p.stdout
+
+
+def _write_file(path, data: bytes):
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise CgcalcError(f"cannot write {path}: {exc.strerror}", filename=path) from None

@@ -1,0 +1,205 @@
+"""The graph as a picture, the way the seed draws it: nodes are operations, arrows carry inputs
+up to the operations that use them, every arrow is labelled with its connection derivative, and
+``wrt`` marks every arrow on a path from the output down to that variable.
+
+One neutral :class:`Picture` is built from an expression's analysis or a network's derivation;
+``dot``, ``mermaid`` and ``tree`` write it. Every walk is iterative.
+"""
+
+from __future__ import annotations
+
+from .common import local_text, node_definition, num, operation_nodes
+
+LABEL_MAX = 48
+
+
+def shorten(text: str, limit: int = LABEL_MAX) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+class Picture:
+    def __init__(self):
+        self.nodes = []  # (key, label, kind) kind: "var", "op", "output"
+        self.edges = []  # (from key, to key, label, on_path)
+        self.notes = []  # lines for a caption: paths and their products
+        self.root = None
+
+
+def _reach(order, target):
+    """Ids of the nodes from which ``target`` can be reached (target included)."""
+    reach = set()
+    for n in order:
+        if n is target or any(id(a) in reach for a in n.args):
+            reach.add(id(n))
+    return reach
+
+
+def from_analysis(a, wrt=None) -> Picture:
+    g = a.graph
+    pic = Picture()
+    have_point = a.point is not None
+    keys = {}
+    for k, n in enumerate(operation_nodes(g)):
+        keys[id(n)] = f"n{k}"
+        name = g.name(n)
+        label = name if n.op == "var" else f"{name} = {node_definition(g, n)}"
+        if have_point:
+            label += f"\n= {num(a.values.get(id(n)))}"
+        kind = "var" if n.op == "var" else ("output" if n is g.output else "op")
+        pic.nodes.append((keys[id(n)], label, kind))
+    pic.root = keys[id(g.output)]
+    reach = _reach(g.order, g.var_nodes[wrt]) if wrt else set()
+    for e in a.edges():
+        label = local_text(a, e)
+        if have_point:
+            label += f" = {num(a.edge_value(e.out, e.index))}"
+        pic.edges.append((keys[id(e.inp)], keys[id(e.out)], label, id(e.inp) in reach))
+    if wrt:
+        out = g.name(g.output)
+        count = a.path_counts().get(wrt, 0)
+        pic.notes.append(f"{count:,} path{'s' if count != 1 else ''} from {out} down to {wrt}")
+        total = 0.0
+        for nodes, _, product in a.paths(wrt):
+            line = " → ".join(g.name(n) for n in nodes)
+            if product is not None:
+                total += product
+                line += f": product {num(product)}"
+            pic.notes.append(line)
+        if have_point:
+            adj = a.adjoints().get(id(g.var_nodes[wrt]), 0.0)
+            pic.notes.append(f"sum over paths = d{out}/d{wrt} = {num(adj)}")
+    return pic
+
+
+def from_net(d, wrt=None) -> Picture:
+    from ..ops import show
+
+    g = d.graph
+    pic = Picture()
+    keys = {}
+    for k, n in enumerate(x for x in g.order if x.op != "const"):
+        keys[id(n)] = f"n{k}"
+        name = d.name(n)
+        shape = show(d.shape(n))
+        if n.op == "var":
+            label, kind = f"{name}\n[{shape}]", "var"
+        else:
+            label = f"{name} = {d.definition(n)}\n[{shape}]"
+            kind = "output" if n is d.net.cost else "op"
+        pic.nodes.append((keys[id(n)], label, kind))
+    pic.root = keys[id(d.net.cost)]
+    reach = _reach(g.order, d.net.var_nodes[wrt]) if wrt else set()
+    live = {(id(e.out), e.index): e for e in d.edges}
+    for n in g.order:  # every arrow of the seed's figure; data arrows carry no gradient
+        for i, a in enumerate(n.args):
+            if a.op == "const":
+                continue
+            e = live.get((id(n), i))
+            label = f"δ{d.name(a)} += {d.backward(e)}" if e is not None else ""
+            pic.edges.append((keys[id(a)], keys[id(n)], label, id(a) in reach))
+    if wrt:
+        cost = d.net.spec.minimize.value
+        pic.notes.append(f"{d.count(wrt):,} path(s) from {cost} down to {wrt}")
+        for nodes, _ in d.paths(wrt):
+            pic.notes.append(" → ".join(d.name(n) for n in nodes))
+        pic.notes.append(f"d{cost}/d{wrt} = {d.gradient_text(wrt)}")
+    return pic
+
+
+# -- writers -----------------------------------------------------------------------------------------
+def _q(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def write_dot(pic: Picture, out):
+    w = out.write
+    w("digraph cgcalc {\n  rankdir=BT;\n  node [shape=box, style=rounded, fontname=Helvetica];\n"
+      "  edge [fontname=Helvetica, fontsize=10];\n")
+    if pic.notes:
+        caption = "\n".join(shorten(x, 90) for x in pic.notes[:24])
+        w(f"  labelloc=t;\n  label={_q(caption)};\n")
+    for key, label, kind in pic.nodes:
+        style = {"var": ", shape=ellipse", "output": ", penwidth=2"}.get(kind, "")
+        lines = "\n".join(shorten(x) for x in label.split("\n"))
+        w(f"  {key} [label={_q(lines)}{style}];\n")
+    for src, dst, label, on in pic.edges:
+        style = ", color=red, penwidth=2, fontcolor=red" if on else (
+            "" if label else ", color=gray, style=dashed")
+        w(f"  {src} -> {dst} [label={_q(shorten(label))}{style}];\n")
+    w("}\n")
+
+
+def _mq(s: str) -> str:
+    s = shorten(s).replace('"', "#quot;").replace("\n", "<br/>")
+    return f'"{s}"'
+
+
+def write_mermaid(pic: Picture, out):
+    w = out.write
+    w("flowchart BT\n")
+    for key, label, kind in pic.nodes:
+        text = "<br/>".join(shorten(x) for x in label.split("\n"))
+        text = text.replace('"', "#quot;")
+        w(f'  {key}(["{text}"])\n' if kind == "var" else f'  {key}["{text}"]\n')
+    marked = []
+    for k, (src, dst, label, on) in enumerate(pic.edges):
+        w(f"  {src} -->|{_mq(label)}| {dst}\n" if label else f"  {src} -.-> {dst}\n")
+        if on:
+            marked.append(str(k))
+    if marked:
+        w(f"  linkStyle {','.join(marked)} stroke:red,stroke-width:3px\n")
+    for key, _, kind in pic.nodes:
+        if kind == "output":
+            w(f"  style {key} stroke-width:3px\n")
+
+
+def write_tree(pic: Picture, console):
+    """The output at the root, each node's inputs below it, the arrow's derivative beside each
+    input; a node with several consumers is drawn once and then referred to."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    label = {k: lab for k, lab, _ in pic.nodes}
+    kind = {k: kd for k, _, kd in pic.nodes}
+    inputs: dict = {}
+    for src, dst, lab, on in pic.edges:
+        inputs.setdefault(dst, []).append((src, lab, on))
+    consumers: dict = {}
+    for src, dst, _, _ in pic.edges:
+        consumers[src] = consumers.get(src, 0) + 1
+
+    def name(key):
+        return label[key].split("\n")[0].split(" = ")[0]
+
+    def node_text(key, edge_label=None, on=False, seen=False, consumer=None):
+        t = Text()
+        if edge_label:
+            t.append(f"∂{name(consumer)}/∂{name(key)} = {shorten(edge_label, 60)}  ",
+                     style="red bold" if on else "yellow")
+        first = label[key].split("\n")
+        t.append(first[0], style="bold magenta" if kind[key] != "var" else "bold cyan")
+        if len(first) > 1:
+            t.append("  " + " ".join(first[1:]), style="green")
+        if seen:
+            t.append("  (shared: shown above)", style="dim")
+        elif consumers.get(key, 0) > 1:
+            t.append(f"  (used {consumers[key]} times)", style="dim")
+        return t
+
+    root = Tree(node_text(pic.root), guide_style="dim")
+    shown = {pic.root}
+    # preorder, as it reads top to bottom: a node is drawn in full where it first appears
+    stack = [(root, pic.root, src, lab, on)
+             for src, lab, on in reversed(inputs.get(pic.root, []))]
+    while stack:
+        parent, consumer, key, lab, on = stack.pop()
+        seen = key in shown and bool(inputs.get(key))
+        branch = parent.add(node_text(key, lab, on, seen, consumer))
+        if seen:
+            continue
+        shown.add(key)
+        stack.extend((branch, key, src, l2, on2)
+                     for src, l2, on2 in reversed(inputs.get(key, [])))
+    console.print(root)
+    for line in pic.notes:
+        console.print(Text(line, style="bold"))
