@@ -1,0 +1,119 @@
+"""Pictures: DOT that Graphviz accepts, SVG with the edge labels, highlighted arrows exactly the
+paths diff lists, Mermaid with the expected nodes and edges, big graphs, no Graphviz."""
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cgcalc.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPRESSIONS = ["exp(sin(x^2))", "sin(x)*cos(x) + sin(x)", "x*y + sin(x*y)",
+               "y1 = x*x + sin(x); y2 = y1*y1 + sin(y1); y2", 'p = sigmoid(w*x + b); -log(p)']
+NETS = ["xor", "and", "line"]
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def highlighted(dot_text):
+    """(from, to) of the red arrows, by node label."""
+    labels = dict(re.findall(r'^\s*(n\d+) \[label="([^"\\]*)', dot_text, re.M))
+    name = {k: v.split(" = ")[0].split("\\n")[0] for k, v in labels.items()}
+    return {(name[a], name[b]) for a, b in
+            re.findall(r"^\s*(n\d+) -> (n\d+) \[.*color=red", dot_text, re.M)}
+
+
+@needs_dot
+@pytest.mark.parametrize("source", EXPRESSIONS + [str(ROOT / "examples" / f"{n}.net")
+                                                  for n in NETS])
+def test_graphviz_accepts_the_dot_and_the_svg_carries_edge_labels(source):
+    r = run("graph", source, "--format", "dot")
+    assert r.exit_code == 0
+    svg = subprocess.run(["dot", "-Tsvg"], input=r.stdout.encode(), capture_output=True)
+    assert svg.returncode == 0, svg.stderr
+    labels = re.findall(r'-> n\d+ \[label="([^"]+)"', r.stdout)
+    assert labels
+    text = html.unescape(svg.stdout.decode())
+    for label in labels:
+        assert label.split("\\n")[0] in text, label
+
+
+@pytest.mark.parametrize("text, var", [("sin(x)*cos(x) + sin(x)", "x"), ("x*y + sin(x*y)", "y"),
+                                       ("u = x*y; v = u + x; w = v*u; w + y", "x")])
+def test_highlighted_arrows_are_exactly_the_listed_paths(text, var):
+    dot = run("graph", text, "--wrt", var, "--format", "dot").stdout
+    doc = json.loads(run("diff", text, "--format", "json", "--max-paths", "1000").stdout)
+    listed = doc["paths"][var]["listed"]
+    assert len(listed) == doc["paths"][var]["count"]
+    on_paths = {(b, a) for p in listed for a, b in zip(p["nodes"], p["nodes"][1:])}
+    assert highlighted(dot) == on_paths
+
+
+def test_net_highlight_follows_the_seeds_path():
+    dot = run("graph", str(ROOT / "examples" / "xor.net"), "--wrt", "theta1",
+              "--format", "dot").stdout
+    assert highlighted(dot) == {("theta1", "n1"), ("n1", "n2"), ("n2", "L2"), ("L2", "n3"),
+                                ("n3", "L3"), ("L3", "C")}
+    assert "[mx3]" in dot and "[3x2]" in dot
+
+
+def test_mermaid_nodes_and_edges():
+    out = run("graph", "v = x^2; u = sin(v); f = exp(u)", "--format", "mermaid",
+              "--wrt", "x").stdout
+    assert out.startswith("flowchart BT\n")
+    nodes = dict(re.findall(r'^\s*(n\d+)\(?\["?([^"\]<]*)', out, re.M))
+    assert sorted(v.split(" = ")[0] for v in nodes.values()) == ["f", "u", "v", "x"]
+    edges = re.findall(r"^\s*(n\d+) -->\|\"([^\"]*)\"\| (n\d+)", out, re.M)
+    named = {(nodes[a].split(" = ")[0], nodes[b].split(" = ")[0]): lab for a, lab, b in edges}
+    assert named == {("x", "v"): "2*x", ("v", "u"): "cos(v)", ("u", "f"): "exp(u)"}
+    assert "linkStyle 0,1,2 stroke:red" in out
+
+
+def test_tree_marks_shared_nodes():
+    out = run("graph", "sin(x)*cos(x) + sin(x)", "--at", "x=0.5", "--wrt", "x").stdout
+    assert out.count("n1 = sin(x)") == 2 and "(shared: shown above)" in out
+    assert "3 paths from f down to x" in out and "sum over paths" in out
+
+
+@needs_dot
+def test_svg_and_png_files(tmp_path):
+    svg, png = tmp_path / "g.svg", tmp_path / "g.png"
+    assert run("graph", "exp(sin(x^2))", "--format", "svg", "-o", str(svg)).exit_code == 0
+    assert svg.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert run("graph", str(ROOT / "examples" / "xor.net"), "--format", "png",
+               "-o", str(png)).exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_graphviz_exit_2_and_keep_the_dot(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}  # nowhere to find dot
+    out = tmp_path / "g.svg"
+    p = subprocess.run([sys.executable, "-m", "cgcalc", "graph", "exp(x)", "--format", "svg",
+                        "-o", str(out)], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 2
+    assert p.stderr.startswith("error:") and "graphviz" in p.stderr.lower()
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_thousands_of_nodes():
+    lines = ["y0 = x"] + [f"y{i} = y{i-1}*y{i-1} + sin(y{i-1}) + " + "cos(" * 3 + f"y{i-1}" +
+                          ")" * 3 for i in range(1, 600)]
+    r = run("graph", "-", "--format", "dot", input="\n".join(lines))
+    assert r.exit_code == 0
+    assert r.stdout.count("->") > 3000
+    assert max(len(m) for m in re.findall(r'label="([^"]*)"', r.stdout)) <= 100
+    if shutil.which("dot"):
+        svg = subprocess.run(["dot", "-Tsvg"], input=r.stdout.encode(), capture_output=True,
+                             timeout=300)
+        assert svg.returncode == 0
