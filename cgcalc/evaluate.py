@@ -14,7 +14,11 @@ from .errors import EvaluationError
 
 
 class _MathBackend:
-    """The few numpy names the op table uses, for Python floats. Domain faults raise."""
+    """The numpy names the op table uses, for Python floats; names numpy and math share
+    (``cbrt``, ``expm1``, ...) come straight from math. Domain faults raise."""
+
+    def __getattr__(self, name):
+        return getattr(math, name)
 
     sin, cos, tan = staticmethod(math.sin), staticmethod(math.cos), staticmethod(math.tan)
     arcsin, arccos, arctan = staticmethod(math.asin), staticmethod(math.acos), staticmethod(math.atan)

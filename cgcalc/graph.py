@@ -176,6 +176,12 @@ class Graph:
     def name(self, node) -> str | None:
         return self.names.get(id(node))
 
+    @property
+    def program(self) -> str:
+        """The source on one line: comments and blank lines dropped, statements joined by ';'."""
+        lines = [ln.split("#", 1)[0].strip() for ln in self.source.splitlines()]
+        return "; ".join(ln for ln in lines if ln)
+
     def consumers(self) -> dict[int, int]:
         count: dict[int, int] = {}
         for n in self.order:

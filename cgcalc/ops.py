@@ -33,11 +33,11 @@ class Op:
 
     __slots__ = ("name", "arity", "value", "rules", "infix", "prec", "latex", "doc",
                  "elementwise", "variadic", "callable", "vjp", "jvp", "shape", "arrays",
-                 "_bound")
+                 "writes_into", "_bound")
 
     def __init__(self, name, arity, value, rules=(), *, infix=None, prec=ATOM, latex=None,
                  doc="", elementwise=True, variadic=False, callable=True, vjp=None, jvp=None,
-                 shape=None, arrays=False):
+                 shape=None, arrays=False, writes_into=False):
         self.name = name
         self.arity = arity  # exact, or (min, max) with max None for "any"
         self.value = value  # value(xp, *args)
@@ -53,6 +53,7 @@ class Op:
         self.jvp = jvp  # non-elementwise: jvp(g, out, tangents, *args), None tangents are 0
         self.shape = shape  # non-elementwise: shape(shapes, args) -> shape, or raises
         self.arrays = arrays  # only meaningful on arrays: network files, not expressions
+        self.writes_into = writes_into  # value(..., out=array) fills a given array
         self._bound: dict = {}
 
     def bind(self, xp):
@@ -63,11 +64,9 @@ class Op:
             if isinstance(self.value, str):
                 fn = getattr(xp, self.value)
             else:
-                import inspect
                 from functools import partial
                 fn = partial(self.value, xp)
-                # a value that can write into a given array says so (the tape reuses arrays)
-                fn.writes_into = "out" in inspect.signature(self.value).parameters
+                fn.writes_into = self.writes_into
             self._bound[id(xp)] = fn
         return fn
 
@@ -302,7 +301,7 @@ op("transpose", 1, "transpose", callable=True, elementwise=False, arrays=True,
    shape=lambda shapes, args: tuple(reversed(_matrix(shapes[0], "transpose's input"))))
 op("join", (1, None), _join_value, callable=False, elementwise=False, arrays=True, variadic=True,
    doc="[A, B, 1]: columns side by side; a number is a column of that number",
-   vjp=_join_vjp, jvp=_join_jvp, shape=_join_shape)
+   vjp=_join_vjp, jvp=_join_jvp, shape=_join_shape, writes_into=True)
 op("cols", 3, lambda xp, G, c0, c1: G[:, int(c0):int(c1)], elementwise=False, arrays=True,
    doc="cols(A, i, j): columns i to j-1 (how [A, B] sends gradients back)",
    vjp=(None, _zero, _zero), jvp=lambda g, out, t, G, c0, c1: g.cols(t[0], c0, c1),

@@ -9,7 +9,7 @@ from .common import expanded_text, json_num, local_text, node_definition, operat
 
 def document(analysis) -> dict:
     g = analysis.graph
-    doc: dict = {"expression": g.source.strip(), "output": g.name(g.output) or
+    doc: dict = {"expression": g.program, "output": g.name(g.output) or
                  node_definition(g, g.output)}
     if analysis.point is not None:
         doc["point"] = {k: analysis.point[k] for k in g.variables if k in analysis.point}

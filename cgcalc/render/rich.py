@@ -26,7 +26,7 @@ def render(analysis, out=None, console=None):
     have_point = analysis.point is not None
     out_name = g.name(g.output)
 
-    title = Text.assemble(("f", "bold"), " = ", (g.source.strip(), "bold cyan"))
+    title = Text(g.program, style="bold cyan")
     head = Text()
     if have_point:
         pt = ", ".join(f"{k} = {num(v)}" for k, v in analysis.point.items())
