@@ -180,7 +180,6 @@ def _diff_net(text, name, wrt, fmt, max_paths, params_path):
     net = Network(text, name)
     for w in wrt:
         if w not in net.params:
-            from .inputs import check_wrt  # noqa: F401  (same message shape)
             raise CgcalcError(f"{w!r} is not a param of {name} (params: {', '.join(net.params)})",
                               source=f"--wrt {w}", line=1, column=7, width=len(w),
                               filename="--wrt")
@@ -256,15 +255,17 @@ class _progress:
 
         self.bar = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
                             TextColumn("cost {task.fields[cost]}"),
-                            TextColumn("{task.speed:>7.0f} epochs/s" if True else ""),
+                            TextColumn("{task.fields[speed]} epochs/s"),
                             TimeRemainingColumn(), console=Console(stderr=True),
                             transient=True)
         self.bar.start()
-        self.task = self.bar.add_task("train", total=self.total, cost="…")
+        self.task = self.bar.add_task("train", total=self.total, cost="…", speed="…")
         return self.update
 
     def update(self, epoch, cost):
-        self.bar.update(self.task, completed=epoch, cost=f"{cost:.5g}")
+        speed = self.bar.tasks[0].speed
+        self.bar.update(self.task, completed=epoch, cost=f"{cost:.5g}",
+                        speed=f"{speed:,.0f}" if speed else "…")
 
     def __exit__(self, *exc):
         if self.bar is not None:

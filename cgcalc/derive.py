@@ -384,10 +384,9 @@ class Analysis:
             for key, node in current.items():
                 order = topological([node])
                 present = {n.value: n for n in order if n.op == "var"}
-                targets = [v for v in variables if v >= key[-1] or True]
                 ds = reverse_symbolic(b, order, node,
-                                      [present.get(v, b.var(v)) for v in targets])
-                for v, d in zip(targets, ds):
+                                      [present.get(v, b.var(v)) for v in variables])
+                for v, d in zip(variables, ds):
                     nxt[key + (v,)] = d
             current = {}
             for key, node in nxt.items():

@@ -35,14 +35,6 @@ class CgcalcError(Exception):
         self.line_offset = line - 1
         return self
 
-    def located(self, *, source=None, filename=None):
-        """Fill in the text and file name where the raiser did not know them."""
-        if self.source is None:
-            self.source = source
-        if self.filename is None:
-            self.filename = filename
-        return self
-
     def render(self) -> str:
         """``error: <where>: <message>``, then the source line and a caret under the fault."""
         where = ""

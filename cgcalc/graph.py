@@ -48,14 +48,11 @@ class Builder:
         self._table: dict = {}
 
     def make(self, op: str, *args, value=None) -> Node:
+        """The node ``op(*args)`` (or the leaf ``op`` with ``value``): ``b.make("sin", a)`` is
+        ``b.sin(a)``."""
         if value is not None:
             return self._leaf(op, value)
-        key = (op, *map(id, args))
-        node = self._table.get(key)
-        if node is None:
-            node = Node(op, args, None, len(self._table))
-            self._table[key] = node
-        return node
+        return getattr(self, op)(*args)
 
     def _leaf(self, op, value):
         key = (op, value, type(value))

@@ -3,7 +3,6 @@ input, ``--at`` points, ``--wrt`` names. Everything wrong raises CgcalcError wit
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -138,6 +137,3 @@ def check_point(point, graph):
                               column=col, width=width)
     return {v: point[v] for v in graph.variables}
 
-
-def finite(v) -> bool:
-    return math.isfinite(v)

@@ -213,9 +213,8 @@ class Network:
             raise CgcalcError("missing 'minimize NAME': which node is the cost?", source=text,
                               filename=filename, line=len(text.splitlines()), column=1,
                               hint="add a line such as: minimize C")
-        declared_and_m = dict(declared)
         self.graph = build(spec.equations, source=text, filename=filename, builder=b,
-                           declared=declared_and_m, arrays=True)
+                           declared=declared, arrays=True)
         bound = self.graph.bound
         self.cost = self._named(spec.minimize, bound, declared)
         self.output = self._named(spec.output, bound, declared) if spec.output else self.cost
@@ -229,7 +228,7 @@ class Network:
                              f"function", spec.minimize)
         # the graph the derivatives are taken on ends at the cost
         self.graph = build(spec.equations, source=text, filename=filename, builder=b,
-                           declared=declared_and_m, arrays=True, output=spec.minimize.value)
+                           declared=declared, arrays=True, output=spec.minimize.value)
         for name, node in self.var_nodes.items():
             self.graph.names[id(node)] = name
         self.options = self._options()
@@ -269,7 +268,6 @@ class Network:
         b = self.builder
         order = topological([self.cost, self.output])
         where = self.graph.where
-        stmts = {id(self.graph.bound[s.name]): s for s in self.spec.equations}
         for n in order:
             if id(n) in b.shapes:
                 continue
@@ -282,7 +280,6 @@ class Network:
                 raise CgcalcError(f"shape mismatch: {exc}", source=self.source,
                                   filename=self.filename, line=line, column=col, width=width,
                                   hint=hint) from None
-        del stmts
 
     def _options(self):
         opts = {"epochs": 1000, "rate": 0.1, "seed": 0}
@@ -365,18 +362,10 @@ class Network:
             rows.append(values)
         return rows
 
-    def split_inputs(self, table):
-        """Columns of a data table -> {input name: m x k array}."""
+    def split(self, names, table):
+        """Columns of a data table -> {name: m x k array}, for the inputs or the targets."""
         out, start = {}, 0
-        for n in self.inputs:
-            k = prod(self.shape(n)[1:])
-            out[n] = table[:, start:start + k]
-            start += k
-        return out
-
-    def split_targets(self, table):
-        out, start = {}, 0
-        for n in self.targets:
+        for n in names:
             k = prod(self.shape(n)[1:])
             out[n] = table[:, start:start + k]
             start += k
@@ -462,7 +451,7 @@ class Network:
             X, Y = self.load_data()
         else:
             X, Y = table
-        ins, tgs = self.split_inputs(X), self.split_targets(Y)
+        ins, tgs = self.split(self.inputs, X), self.split(self.targets, Y)
         values = {**ins, **tgs, **params, BATCH: float(X.shape[0])}
         return [values[v] for v in self.variables()]
 

@@ -73,18 +73,6 @@ class Op:
     def __repr__(self):
         return f"Op({self.name!r})"
 
-    def arity_ok(self, n: int) -> bool:
-        if isinstance(self.arity, int):
-            return n == self.arity
-        lo, hi = self.arity
-        return n >= lo and (hi is None or n <= hi)
-
-    def arity_text(self) -> str:
-        if isinstance(self.arity, int):
-            return f"{self.arity} argument{'s' if self.arity != 1 else ''}"
-        lo, hi = self.arity
-        return f"{lo} or more arguments" if hi is None else f"{lo} to {hi} arguments"
-
 
 OPS: dict[str, Op] = {}
 
@@ -293,7 +281,7 @@ def _zero(g, *a):
     return g.const(0)
 
 
-op("matmul", 2, "matmul", infix="@", prec=PRODUCT, callable=False,
+op("matmul", 2, "matmul", infix="@", prec=PRODUCT, callable=False, latex=" \\, ",
    elementwise=False, arrays=True, doc="A @ B, the matrix product",
    vjp=(lambda g, out, G, a, b: g.matmul(G, g.transpose(b)),
         lambda g, out, G, a, b: g.matmul(g.transpose(a), G)),

@@ -158,16 +158,16 @@ def _display(node, negate, atoms, st):
         return SUM, _sum_parts(node, st)
     if op == "mul":
         return _product(node, negate, st)
-    if op == "div":
+    if op == "div" and st.latex:
         a, b = node.args
-        if st.latex:
-            return ATOM, ["\\frac{", _n(a, SUM), "}{", _n(b, SUM), "}"]
-        return PRODUCT, [_n(a, PRODUCT), "/", _n(b, UNARY)]
+        return ATOM, ["\\frac{", _n(a, SUM), "}{", _n(b, SUM), "}"]
     if op == "pow":
         return _power(node, st)
-    if op == "matmul":
+    o = ops.OPS[op]
+    if o.infix and len(node.args) == 2:  # the table's operator and precedence: a / b, A @ B
         a, b = node.args
-        return PRODUCT, [_n(a, PRODUCT), " \\, " if st.latex else " @ ", _n(b, UNARY)]
+        sym = o.latex if st.latex and o.latex else (o.infix if o.infix != "@" else " @ ")
+        return o.prec, [_n(a, o.prec), sym, _n(b, o.prec + 1)]
     if op == "transpose":
         return POSTFIX, [_n(node.args[0], POSTFIX), "^\\top" if st.latex else "'"]
     if op == "join":
@@ -282,20 +282,10 @@ def _product(node, negate, st):
     def join(items, ctx_first, ctx_rest):
         out = []
         for i, it in enumerate(items):
-            if i:
-                out.append(st.times)
+            if i:  # LaTeX multiplies by juxtaposition (2 x \cos(x)), except before a number
+                out.append((" \\cdot " if it[0] == "c" else " ") if st.latex else st.times)
             out += factor_parts(it, ctx_first if i == 0 else ctx_rest)
         return out
-
-    if st.latex:
-        # implicit multiplication reads better: 2 x \cos(x)
-        def join(items, ctx_first, ctx_rest, _fp=factor_parts):  # noqa: F811
-            out = []
-            for i, it in enumerate(items):
-                if i:
-                    out.append(" \\cdot " if it[0] == "c" else " ")
-                out += _fp(it, ctx_first if i == 0 else UNARY)
-            return out
 
     if not denom_items:
         if len(numer_items) == 1 and not sign and numer_items[0][0] == "n":

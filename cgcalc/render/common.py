@@ -51,19 +51,14 @@ def local_text(analysis, edge) -> str:
 
 def expanded_text(analysis, edge, cap=160):
     """The connection derivative in the input variables, or None when it would be long."""
-    from ..printer import inline_sizes
     from ..graph import topological
+    from ..printer import inline_sizes
 
     node = analysis.simplifier(edge.rule)
-    sizes = inline_sizes(_order_cached(analysis, node), cap + 1)
+    sizes = inline_sizes(topological([node]), cap + 1)
     if sizes[id(node)] > cap:
         return None
     return to_text(node)
-
-
-def _order_cached(analysis, node):
-    from ..graph import topological
-    return topological([node])
 
 
 def path_text(graph, nodes) -> str:
