@@ -193,13 +193,14 @@ def sparkline(values, width=48, log=True):
 def train_rich(net, result, out=None):
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     con = Console(highlight=False)
     X, Y, P = predictions_table(net, result)
-    t = Table(title=f"{net.filename}: {result.epochs:,} epochs"
-              + (" (interrupted)" if result.interrupted else ""), title_justify="left",
-              box=box.SIMPLE_HEAD, title_style="bold")
+    con.print(f"[bold]{escape(net.filename)}[/]: {result.epochs:,} epochs"
+              + (" [yellow](interrupted)[/]" if result.interrupted else ""))
+    t = Table(box=box.SIMPLE_HEAD)
     for c in _cols(net, net.inputs):
         t.add_column(c, justify="right")
     for c in _cols(net, net.targets):
@@ -215,8 +216,9 @@ def train_rich(net, result, out=None):
     if result.history:
         con.print(f"[bold]cost[/]        {sparkline(result.history)}  "
                   f"{result.history[0]:.3g} → {result.history[-1]:.3g} (log scale)")
-    g = Table(title="gradient size |dC/dθ| over training (colah's lens on vanishing gradients)",
-              title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    con.print("[bold]gradient size |dC/dθ| over training[/] (colah's lens on vanishing "
+              "gradients)")
+    g = Table(box=box.SIMPLE_HEAD)
     g.add_column("param", style="bold magenta")
     g.add_column("over training")
     g.add_column("first", justify="right")
