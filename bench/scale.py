@@ -73,6 +73,32 @@ def main():
                 prev = t
     table(rows, ["input", "cgcalc (whole process)", "growth", "hand loop (value only)",
                  "same value"])
+    print("\nwhere the time goes, in process (largest sizes):")
+    for label, make, x in [("sin chain n=20,000", lambda: sin_chain(20_000), 0.3),
+                           ("y chain n=1,000", lambda: y_chain(1_000), -0.5)]:
+        print(f"  {label}: " + ", ".join(f"{k} {v * 1000:.0f} ms"
+                                          for k, v in stages(make(), x).items()))
+
+
+def stages(text, x):
+    """Seconds per stage: Lark's parse, the graph, the derivative (backward pass, simplify,
+    values), printing."""
+    from cgcalc.derive import Analysis
+    from cgcalc.graph import build
+    from cgcalc.parse import parse_program
+
+    out = {}
+    t = time.perf_counter()
+    stmts = parse_program(text)
+    out["parse (Lark LALR)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    g = build(stmts, source=text)
+    out["graph"] = time.perf_counter() - t
+    t = time.perf_counter()
+    a = Analysis(g, ["x"], {"x": x})
+    (d,) = a.derivatives()
+    out["derivative + print"] = time.perf_counter() - t
+    return out
 
 
 if __name__ == "__main__":

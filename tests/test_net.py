@@ -271,6 +271,13 @@ def test_check_command_and_expression_check():
     assert r.exit_code == 0 and json.loads(r.stdout)["ok"] is True
 
 
+def test_check_out_of_tolerance_exits_1():
+    r = run("check", str(ROOT / "examples" / "xor.net"), "--tolerance", "1e-30",
+            "--format", "plain")
+    assert r.exit_code == 1
+    assert r.stdout.strip().endswith("out of tolerance") and r.stderr.startswith("error:")
+
+
 def test_divergence_exits_1_naming_the_epoch():
     r = run("train", str(ROOT / "examples" / "line.net"), "--rate", "5", "--quiet")
     assert r.exit_code == 1

@@ -7,6 +7,9 @@ from .picture import from_analysis, from_net, write_dot
 
 
 def render(analysis, out, highlight=None):
+    """With one variable to differentiate by, its paths are marked, as in ``cgcalc graph``."""
+    if highlight is None and len(set(analysis.wrt)) == 1:
+        highlight = analysis.wrt[0]
     write_dot(from_analysis(analysis, highlight), out)
 
 
