@@ -117,6 +117,13 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format, p
     if _is_net(name):
         return _diff_net(text, name, wrt, _resolve_format(fmt), max_paths, params)
     graph = parse(text, name)
+    if not graph.variables:
+        from .evaluate import evaluate_point
+
+        value = evaluate_point(graph.order, {})[id(graph.output)]
+        raise CgcalcError(f"nothing to differentiate: no input variables (the value is "
+                          f"{value!r})", source=text, filename=name, line=1, column=1,
+                          width=len(text.splitlines()[0]) if text.strip() else 1)
     variables = check_wrt(wrt, graph)
     if points is not None:
         fixed = parse_assignments(at, variables=graph.variables) if at else {}

@@ -9,12 +9,20 @@ import sys
 from .errors import CgcalcError, suggest
 
 
+FILE_SUFFIXES = (".net", ".cg", ".txt", ".expr", ".csv", ".json")
+
+
 def read_source(arg: str, stdin=None) -> tuple[str, str]:
     """(text, display name) for an expression argument: ``-`` reads standard input, a path that
     exists is read as a file, anything else is the expression itself."""
     if arg == "-":
         data = (stdin or sys.stdin.buffer).read()
         return decode(data, "<stdin>"), "<stdin>"
+    looks_like_path = arg.endswith(FILE_SUFFIXES)  # a "/" may be a division: not a clue
+    if len(arg) < 4096 and "\n" not in arg and looks_like_path and not os.path.exists(arg):
+        raise CgcalcError(f"no such file: {arg}", filename=arg,
+                          hint="an argument that is not a file is read as an expression; "
+                          "this one looks like a file name")
     if len(arg) < 4096 and "\n" not in arg and os.path.isfile(arg):
         try:
             with open(arg, "rb") as fh:
@@ -103,6 +111,8 @@ def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
                                          len(item.split("=", 1)[1].lstrip()))
             if v is None:
                 raise fail(f"{value!r} is not a number", offset=off)
+            if v != v or v in (float("inf"), float("-inf")):
+                raise fail(f"{value!r} is not a finite number", offset=off)
             if name in point:
                 raise fail(f"{name!r} is given twice", width=len(name))
             point[name] = v

@@ -128,6 +128,9 @@ def test_at_accepts_constant_expressions():
     (["diff"], "Missing argument"),
     (["dif", "x"], "No such command"),
     (["diff", "x", "--bogus"], "No such option"),
+    (["diff", "missing.net"], "no such file: missing.net"),
+    (["diff", "1 + 2"], "no input variables (the value is 3.0)"),
+    (["diff", "x", "--at", "x=1e999"], "not a finite number"),
 ])
 def test_bad_input_exits_2_with_a_located_message(args, words):
     r = run(*args)
