@@ -73,6 +73,20 @@ def main():
                 prev = t
     table(rows, ["input", "cgcalc (whole process)", "growth", "hand loop (value only)",
                  "same value"])
+    print("\nevery output form stays linear (sin chain, whole process):")
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in ("json", "rich", "latex", "dot"):
+            times = []
+            for n in (5_000, 10_000):
+                path = os.path.join(tmp, f"s{n}.cg")
+                with open(path, "w") as fh:
+                    fh.write(sin_chain(n))
+                t, p = time_command([*cg, "diff", path, "--at", "x=0.3", "--format", fmt],
+                                    runs=1, warmup=0)
+                assert p.returncode == 0, p.stderr.decode()
+                times.append(t)
+            print(f"  --format {fmt:5s}  n=5,000 {times[0]:.2f} s   n=10,000 {times[1]:.2f} s   "
+                  f"growth {times[1] / times[0]:.2f}x for 2x size")
     print("\nwhere the time goes, in process (largest sizes):")
     for label, make, x in [("sin chain n=20,000", lambda: sin_chain(20_000), 0.3),
                            ("y chain n=1,000", lambda: y_chain(1_000), -0.5)]:

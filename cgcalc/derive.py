@@ -296,9 +296,9 @@ class Analysis:
         from .evaluate import evaluate_point
 
         g = self.graph
-        if id(node) not in self.values:
-            evaluate_point(topological([node]), self.point, self.values, where=g.where,
-                           source=g.source, filename=g.filename, names=g.names)
+        if id(node) not in self.values:  # walk only what is not known yet: linear in all
+            evaluate_point(topological([node], skip=self.values), self.point, self.values,
+                           where=g.where, source=g.source, filename=g.filename, names=g.names)
         return self.values[id(node)]
 
     def edge_value(self, node, i):

@@ -101,12 +101,15 @@ for _name in ops.OPS:
         setattr(Builder, _name, _maker(_name))
 
 
-def topological(roots) -> list[Node]:
-    """Every node reachable from ``roots``, inputs before the nodes that use them. No recursion."""
+def topological(roots, skip=None) -> list[Node]:
+    """Every node reachable from ``roots``, inputs before the nodes that use them. No recursion.
+
+    Nodes whose ids are in ``skip`` (values already known, say) are left out and not entered."""
     order: list[Node] = []
     seen: set[int] = set()
+    skip = skip if skip is not None else ()
     for root in roots:
-        if id(root) in seen:
+        if id(root) in seen or id(root) in skip:
             continue
         stack = [(root, False)]
         while stack:
@@ -119,7 +122,7 @@ def topological(roots) -> list[Node]:
             seen.add(id(node))
             stack.append((node, True))
             for a in reversed(node.args):
-                if id(a) not in seen:
+                if id(a) not in seen and id(a) not in skip:
                     stack.append((a, False))
     return order
 

@@ -340,6 +340,27 @@ def _product_of_reciprocal(base, e, st):
 
 # -- whole programs: large shared graphs print as statements ------------------------------------
 
+def inline_size(root, memo: dict, cap: int) -> int:
+    """Printed length of ``root`` fully inlined, capped at ``cap``; ``memo`` (id -> size) is
+    shared between calls, so sizing every edge of a deep graph stays linear in all."""
+    if id(root) in memo:
+        return memo[id(root)]
+    stack = [(root, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if id(n) in memo:
+            continue
+        if not expanded:
+            stack.append((n, True))
+            stack.extend((a, False) for a in n.args if id(a) not in memo)
+            continue
+        s = 2 + len(n.op) if n.args else len(str(n.value))
+        for a in n.args:
+            s = min(cap, s + memo[id(a)] + 1)
+        memo[id(n)] = s
+    return memo[id(root)]
+
+
 def inline_sizes(order, cap):
     """Printed length of each node if fully inlined, capped at ``cap`` (a DP over the DAG)."""
     size: dict[int, int] = {}

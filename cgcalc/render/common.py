@@ -51,12 +51,11 @@ def local_text(analysis, edge) -> str:
 
 def expanded_text(analysis, edge, cap=160):
     """The connection derivative in the input variables, or None when it would be long."""
-    from ..graph import topological
-    from ..printer import inline_sizes
+    from ..printer import inline_size
 
     node = analysis.simplifier(edge.rule)
-    sizes = inline_sizes(topological([node]), cap + 1)
-    if sizes[id(node)] > cap:
+    memo = analysis.__dict__.setdefault("_inline_sizes", {})
+    if inline_size(node, memo, cap + 1) > cap:
         return None
     return to_text(node)
 

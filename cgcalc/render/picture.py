@@ -153,6 +153,9 @@ def write_mermaid(pic: Picture, out):
             w(f"  style {key} stroke-width:3px\n")
 
 
+TREE_DEPTH = 60  # deeper levels would indent past any screen
+
+
 def write_tree(pic: Picture, console):
     """The output at the root, each node's inputs below it, the arrow's derivative beside each
     input; a node with several consumers is drawn once and then referred to."""
@@ -189,16 +192,21 @@ def write_tree(pic: Picture, console):
     root = Tree(node_text(pic.root), guide_style="dim")
     shown = {pic.root}
     # preorder, as it reads top to bottom: a node is drawn in full where it first appears
-    stack = [(root, pic.root, src, lab, on)
+    stack = [(root, pic.root, src, lab, on, 1)
              for src, lab, on in reversed(inputs.get(pic.root, []))]
+    cut = 0
     while stack:
-        parent, consumer, key, lab, on = stack.pop()
+        parent, consumer, key, lab, on, depth = stack.pop()
         seen = key in shown and bool(inputs.get(key))
         branch = parent.add(node_text(key, lab, on, seen, consumer))
         if seen:
             continue
         shown.add(key)
-        stack.extend((branch, key, src, l2, on2)
+        if depth >= TREE_DEPTH and inputs.get(key):
+            branch.add(Text("… deeper levels not drawn (see --format dot)", style="dim"))
+            cut += 1
+            continue
+        stack.extend((branch, key, src, l2, on2, depth + 1)
                      for src, l2, on2 in reversed(inputs.get(key, [])))
     console.print(root)
     for line in pic.notes:
