@@ -117,13 +117,6 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format, p
     if _is_net(name):
         return _diff_net(text, name, wrt, _resolve_format(fmt), max_paths, params)
     graph = parse(text, name)
-    if not graph.variables:
-        from .evaluate import evaluate_point
-
-        value = evaluate_point(graph.order, {})[id(graph.output)]
-        raise CgcalcError(f"nothing to differentiate: no input variables (the value is "
-                          f"{value!r})", source=text, filename=name, line=1, column=1,
-                          width=len(text.splitlines()[0]) if text.strip() else 1)
     variables = check_wrt(wrt, graph)
     if points is not None:
         fixed = parse_assignments(at, variables=graph.variables) if at else {}
@@ -291,9 +284,8 @@ class _progress:
               default="auto", show_default=True)
 def predict(file, params, points, fmt):
     """Run the output node of FILE.net on rows of inputs, with trained params."""
-    import numpy as np
-
     from .inputs import open_points
+    from .net import predict_columns
     from .points import Chunk, PointReader
     from .render.rows import WRITERS
     from .render.net import _cols
@@ -306,7 +298,6 @@ def predict(file, params, points, fmt):
     k_out = prod(net.builder.shape_of(net.output)[1:])
     out_cols = [net.output_name] if k_out == 1 else \
         [f"{net.output_name}{i + 1}" for i in range(k_out)]
-    tape = net.predict_tape()
     fmt = _resolve_format(fmt)
     out = click.get_text_stream("stdout")
     if points is None:
@@ -319,10 +310,7 @@ def predict(file, params, points, fmt):
         chunks = reader
     writer = WRITERS[fmt](out, reader, out_cols, cols_in)
     for chunk in chunks:
-        X = np.column_stack([chunk.columns[c] for c in cols_in])
-        Y = np.zeros((X.shape[0], net.width(net.targets)))
-        P = np.asarray(tape.run(net.env(values, (X, Y)))[0]).reshape(X.shape[0], -1)
-        writer.write(chunk, [P[:, k] for k in range(k_out)])
+        writer.write(chunk, predict_columns(net, values, chunk, cols_in))
     writer.close()
 
 
@@ -366,37 +354,19 @@ def check(source, params, at, tolerance, fmt):
         net.load_data()
         rows = check_net(net, _start_params(net, params))
     else:
-        from .derive import Analysis
+        from .derive import check_gradients
         from .graph import parse
 
         graph = parse(text, name)
         if not at and graph.variables:
             raise click.UsageError("check of an expression needs a point: --at NAME=VALUE")
         point = check_point(parse_assignments(at, variables=graph.variables), graph)
-        rows = _check_expression(graph, point)
+        rows = check_gradients(graph, point)
     ok = check_render(rows, _resolve_format(fmt), click.get_text_stream("stdout"), 1e-9,
                       tolerance)
     if not ok:
         raise CgcalcError("gradient check out of tolerance (see the table above)",
                           status=1)
-
-
-def _check_expression(graph, point):
-    from .derive import Analysis
-    from .evaluate import evaluate_point
-
-    a = Analysis(graph, list(graph.variables), point)
-    adj = a.adjoints()
-    rows = []
-    for v in graph.variables:
-        def f(t):
-            return evaluate_point(graph.order, {**point, v: t})[id(graph.output)]
-        h = 1e-3 * max(1.0, abs(point[v]))
-        numeric = (8 * (f(point[v] + h) - f(point[v] - h)) -
-                   (f(point[v] + 2 * h) - f(point[v] - 2 * h))) / (12 * h)
-        rows.append((v, (), adj.get(id(graph.var_nodes[v]), 0.0),
-                     a.tangents(v)[id(graph.output)], numeric))
-    return rows
 
 
 # -- pictures --------------------------------------------------------------------------------------

@@ -121,6 +121,14 @@ def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
 
 def check_wrt(wrt, graph, option="--wrt"):
     """The variables to differentiate by, each an input of the graph; default all of them."""
+    if not graph.variables:
+        from .evaluate import evaluate_point
+
+        value = evaluate_point(graph.order, {})[id(graph.output)]
+        first = graph.source.splitlines()[0] if graph.source.strip() else " "
+        raise CgcalcError(f"nothing to differentiate: no input variables (the value is "
+                          f"{value!r})", source=graph.source, filename=graph.filename, line=1,
+                          column=1, width=len(first))
     if not wrt:
         return list(graph.variables)
     for name in wrt:

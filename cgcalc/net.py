@@ -575,6 +575,15 @@ def train(net: Network, params, epochs, rate, progress=None):
     return TrainResult(current, final, done, history, norms, interrupted, every)
 
 
+def predict_columns(net: Network, params, chunk, columns):
+    """The output node's columns for a chunk of input rows (``columns`` in input order)."""
+    import numpy as np
+
+    X = np.column_stack([chunk.columns[c] for c in columns])
+    P = predict(net, params, X).reshape(X.shape[0], -1)
+    return [P[:, k] for k in range(P.shape[1])]
+
+
 def predict(net: Network, params, X):
     import numpy as np
 
