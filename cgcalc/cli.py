@@ -186,7 +186,7 @@ def _diff_net(text, name, wrt, fmt, max_paths, params_path):
     d = NetDerivation(net, _start_params(net, params_path), wrt or None, max_paths=max_paths)
     out = click.get_text_stream("stdout")
     {"rich": show.diff_rich, "json": show.diff_json, "plain": show.diff_plain,
-     "csv": show.diff_plain, "latex": show.diff_latex, "dot": _net_dot}[fmt](d, out)
+     "csv": show.diff_csv, "latex": show.diff_latex, "dot": _net_dot}[fmt](d, out)
 
 
 def _net_dot(d, out):

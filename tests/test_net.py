@@ -264,6 +264,15 @@ def test_diff_net_json_carries_the_seed_forms():
     assert any(e["output"] == "L3" and e["local"] == "L3*(1 - L3)" for e in doc["edges"])
 
 
+def test_diff_net_csv_has_one_row_per_param_entry():
+    r = run("diff", str(ROOT / "examples" / "xor.net"), "--format", "csv")
+    rows = r.stdout.splitlines()
+    assert rows[0] == "param,entry,value,dC/dparam" and len(rows) == 1 + 6 + 3
+    net = net_of(XOR)
+    want = net.tape([net.gradients()["theta2"]]).run(net.env(net.initial_params()))[0]
+    assert float(rows[-1].split(",")[-1]) == want[2, 0]
+
+
 def test_check_command_and_expression_check():
     r = run("check", str(ROOT / "examples" / "xor.net"), "--format", "plain")
     assert r.exit_code == 0 and r.stdout.strip().endswith("ok")

@@ -61,6 +61,21 @@ def diff_plain(d, out):
                   f" = {json.dumps(tolist(d.grad_values[p]))}\n")
 
 
+def diff_csv(d, out):
+    """One row per param entry: the gradient of the cost there."""
+    import csv
+
+    import numpy as np
+
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["param", "entry", "value", f"d{d.net.spec.minimize.value}/dparam"])
+    for p in d.wrt:
+        values, grads = np.asarray(d.params[p]), np.asarray(d.grad_values[p])
+        for idx in np.ndindex(grads.shape):
+            w.writerow([p, " ".join(map(str, idx)), repr(float(values[idx])),
+                        repr(float(grads[idx]))])
+
+
 def diff_latex(d, out):
     from ..printer import LATEX, latex_name, to_text
 
