@@ -69,7 +69,9 @@ class Simplifier:
                 continue
             if not expanded:
                 stack.append((node, True))
-                stack.extend((a, False) for a in node.args if id(a) not in memo)
+                for a in node.args:
+                    if id(a) not in memo:
+                        stack.append((a, False))
                 continue
             result = self._canon(node, [memo[id(a)] for a in node.args])
             memo[id(node)] = result
