@@ -115,7 +115,7 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format, p
 
     text, name = read_source(source)
     if _is_net(name):
-        return _diff_net(text, name, wrt, _resolve_format(fmt), max_paths, params)
+        return _diff_net(text, name, wrt, _resolve_format(fmt), max_paths, params, points)
     graph = parse(text, name)
     variables = check_wrt(wrt, graph)
     if points is not None:
@@ -173,11 +173,16 @@ def _start_params(net, params_path, seed=None):
     return net.load_params(params_path) if params_path else net.initial_params(seed)
 
 
-def _diff_net(text, name, wrt, fmt, max_paths, params_path):
+def _diff_net(text, name, wrt, fmt, max_paths, params_path, points=None):
     from .net import Network, NetDerivation
     from .render import net as show
 
     net = Network(text, name)
+    if points is not None:  # the rows given are the batch, read like the file's data rows
+        from .inputs import open_points
+
+        stream, source = open_points(points)
+        net.use_rows(stream, source)
     for w in wrt:
         if w not in net.params:
             raise CgcalcError(f"{w!r} is not a param of {name} (params: {', '.join(net.params)})",
@@ -288,11 +293,10 @@ def predict(file, params, points, fmt):
     from .net import predict_columns
     from .points import Chunk, PointReader
     from .render.rows import WRITERS
-    from .render.net import _cols
 
     net = _load_net(file)
     values = net.load_params(params)
-    cols_in = _cols(net, net.inputs)
+    cols_in = net.column_names(net.inputs)
     from math import prod
 
     k_out = prod(net.builder.shape_of(net.output)[1:])

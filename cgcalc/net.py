@@ -329,6 +329,23 @@ class Network:
         self.data = (table[:, :n_in], table[:, n_in:])
         return self.data
 
+    def use_rows(self, stream, name):
+        """Take the data rows (inputs, then targets) from a stream instead of the file: numbers
+        separated by commas or spaces, ``->`` allowed between inputs and targets, a header row
+        optional."""
+        import numpy as np
+
+        from .points import PointReader
+
+        n_in = self.width(self.inputs)
+        cols = self.column_names(self.inputs) + self.column_names(self.targets)
+        reader = PointReader(_without_arrows(stream), name, cols, header=False)
+        chunks = list(reader)
+        if not chunks:
+            raise CgcalcError(f"no data rows in {name}", filename=name)
+        table = np.vstack([np.column_stack([c.columns[k] for k in cols]) for c in chunks])
+        self.data = (table[:, :n_in], table[:, n_in:])
+
     def _read_data_file(self, width):
         tok = self.spec.data_file
         rel = tok.value.strip('"')
@@ -361,6 +378,14 @@ class Network:
                                   column=1, width=len(line))
             rows.append(values)
         return rows
+
+    def column_names(self, names):
+        """One name per column: X for a one-column X, else X1, X2, ..."""
+        out = []
+        for n in names:
+            k = self.width([n])
+            out += [n] if k == 1 else [f"{n}{i + 1}" for i in range(k)]
+        return out
 
     def split(self, names, table):
         """Columns of a data table -> {name: m x k array}, for the inputs or the targets."""
@@ -490,6 +515,19 @@ class Network:
 
     def predict_tape(self):
         return self.tape([self.output])
+
+
+class _without_arrows:
+    """A binary stream with each ``->`` read as a space (rows written like data rows)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def read1(self, n=-1):
+        read = getattr(self.stream, "read1", self.stream.read)
+        return read(n).replace(b"->", b"  ")
+
+    read = read1
 
 
 def _statement_text(source, line):

@@ -273,6 +273,20 @@ def test_diff_net_csv_has_one_row_per_param_entry():
     assert float(rows[-1].split(",")[-1]) == want[2, 0]
 
 
+def test_diff_net_on_rows_given_with_points():
+    r = run("diff", str(ROOT / "examples" / "xor.net"), "--points", "-", "--format", "json",
+            input="0 0 -> 0\n1 1 -> 0\n")
+    doc = json.loads(r.stdout)
+    net = net_of(XOR)
+    params = net.initial_params()
+    X, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[0.0], [0.0]])
+    want1, want2 = textbook_backprop(params["theta1"], params["theta2"], X, y)
+    assert np.allclose(doc["derivatives"]["theta2"]["value"], want2, rtol=1e-12)
+    assert np.allclose(doc["derivatives"]["theta1"]["value"], want1, rtol=1e-12)
+    r = run("diff", str(ROOT / "examples" / "xor.net"), "--points", "-", input="0,1\n")
+    assert r.exit_code == 2 and "expected 3 fields (X1, X2, y)" in r.stderr
+
+
 def test_check_command_and_expression_check():
     r = run("check", str(ROOT / "examples" / "xor.net"), "--format", "plain")
     assert r.exit_code == 0 and r.stdout.strip().endswith("ok")

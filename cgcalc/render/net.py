@@ -172,18 +172,10 @@ def train_json(net, result, out):
 def train_plain(net, result, out):
     X, Y, P = predictions_table(net, result)
     out.write(f"epochs\t{result.epochs}\ncost\t{result.cost!r}\n")
-    out.write("\t".join([*_cols(net, net.inputs), *_cols(net, net.targets),
-                         *[f"{c}_pred" for c in _cols(net, net.targets)]]) + "\n")
+    out.write("\t".join([*net.column_names(net.inputs), *net.column_names(net.targets),
+                         *[f"{c}_pred" for c in net.column_names(net.targets)]]) + "\n")
     for x, y, p in zip(X, Y, P):
         out.write("\t".join(repr(float(v)) for v in [*x, *y, *p]) + "\n")
-
-
-def _cols(net, names):
-    out = []
-    for n in names:
-        k = net.width([n])
-        out += [n] if k == 1 else [f"{n}{i + 1}" for i in range(k)]
-    return out
 
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -216,16 +208,16 @@ def train_rich(net, result, out=None):
     con.print(f"[bold]{escape(net.filename)}[/]: {result.epochs:,} epochs"
               + (" [yellow](interrupted)[/]" if result.interrupted else ""))
     t = Table(box=box.SIMPLE_HEAD)
-    for c in _cols(net, net.inputs):
+    for c in net.column_names(net.inputs):
         t.add_column(c, justify="right")
-    for c in _cols(net, net.targets):
+    for c in net.column_names(net.targets):
         t.add_column(c, justify="right", style="cyan")
-    for c in _cols(net, net.targets):
+    for c in net.column_names(net.targets):
         t.add_column(f"{net.output_name} ({c})", justify="right", style="green")
     for x, y, p in zip(X[:40], Y[:40], P[:40]):
         t.add_row(*[f"{v:g}" for v in x], *[f"{v:g}" for v in y], *[f"{v:.4f}" for v in p])
     if len(X) > 40:
-        t.add_row("…", *[""] * (len(_cols(net, net.inputs)) + 2 * len(_cols(net, net.targets)) - 1))
+        t.add_row("…", *[""] * (len(net.column_names(net.inputs)) + 2 * len(net.column_names(net.targets)) - 1))
     con.print(t)
     con.print(f"[bold]final cost[/]  {result.cost:.6g}")
     if result.history:
