@@ -22,7 +22,6 @@ if ``math`` spells it differently from numpy, and one test.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 # Precedence levels for printing, loosest first.
 SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6

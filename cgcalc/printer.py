@@ -249,7 +249,6 @@ def _product(node, negate, st):
     if negate:
         coeff = -coeff
     num, den = _factor_split(args)
-    parts: list = []
     sign = ""
     if _negative_number(coeff):
         sign, coeff = "-", -coeff

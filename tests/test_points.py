@@ -2,13 +2,9 @@
 warnings, closed pipes, Ctrl-C and flat memory on real processes."""
 
 import json
-import math
-import os
-import resource
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from click.testing import CliRunner
