@@ -196,13 +196,12 @@ def _number(text: str):
     return float(text)
 
 
-def build(stmts, *, source="", filename=None, builder=None, declared=None, arrays=False,
-          output=None) -> Graph:
+def build(stmts, *, source="", filename=None, builder=None, declared=None,
+          arrays=False) -> Graph:
     """Turn parsed statements into a :class:`Graph`. Raises CgcalcError naming the place.
 
     For a network file, ``declared`` maps the declared names (inputs, targets, params) to their
-    nodes, any other free name is an error, ``arrays`` allows the array operations, and
-    ``output`` names the node the graph ends at (else the last statement)."""
+    nodes, any other free name is an error, and ``arrays`` allows the array operations."""
     b = builder or Builder()
     bound: dict[str, Node] = {}
     bound_at: dict[str, object] = {}
@@ -234,12 +233,8 @@ def build(stmts, *, source="", filename=None, builder=None, declared=None, array
             if id(node) not in names and node.op not in ("var", "const"):
                 names[id(node)] = stmt.name
         last = node
-    if output is None:
-        out_node, output_name = last, stmts[-1].name
-    else:
-        out_node, output_name = bound.get(output) or declared.get(output), output
-    g = Graph(b, out_node, source=source, filename=filename, names=names, where=where,
-              variables=first_seen_vars, output_name=output_name)
+    g = Graph(b, last, source=source, filename=filename, names=names, where=where,
+              variables=first_seen_vars, output_name=stmts[-1].name)
     g.bound = bound
     return g
 

@@ -13,7 +13,7 @@ from math import prod
 
 from . import ops
 from .errors import BAD_INPUT, FAILURE, CgcalcError, suggest
-from .graph import Builder, build, topological
+from .graph import Builder, Graph, build, topological
 
 BATCH = "m"
 OPTIONS = {"epochs": int, "rate": float, "seed": int}
@@ -227,8 +227,11 @@ class Network:
                              f"{ops.show(b.shape_of(self.cost))}; use sum, mean or a cost "
                              f"function", spec.minimize)
         # the graph the derivatives are taken on ends at the cost
-        self.graph = build(spec.equations, source=text, filename=filename, builder=b,
-                           declared=declared, arrays=True, output=spec.minimize.value)
+        first = self.graph
+        self.graph = Graph(b, self.cost, source=text, filename=filename, names=first.user_names,
+                           where=first.where, variables=first.variables,
+                           output_name=spec.minimize.value)
+        self.graph.bound = first.bound
         for name, node in self.var_nodes.items():
             self.graph.names[id(node)] = name
         self.options = self._options()
