@@ -184,14 +184,17 @@ def _diff_net(text, name, wrt, fmt, max_paths, params_path, points=None):
         stream, source = open_points(points)
         net.use_rows(stream, source)
     for w in wrt:
-        if w not in net.params:
-            raise CgcalcError(f"{w!r} is not a param of {name} (params: {', '.join(net.params)})",
-                              source=f"--wrt {w}", line=1, column=7, width=len(w),
-                              filename="--wrt")
+        _check_param(net, name, w)
     d = NetDerivation(net, _start_params(net, params_path), wrt or None, max_paths=max_paths)
     out = click.get_text_stream("stdout")
     {"rich": show.diff_rich, "json": show.diff_json, "plain": show.diff_plain,
      "csv": show.diff_csv, "latex": show.diff_latex, "dot": _net_dot}[fmt](d, out)
+
+
+def _check_param(net, name, w):
+    if w not in net.params:
+        raise CgcalcError(f"{w!r} is not a param of {name} (params: {', '.join(net.params)})",
+                          source=f"--wrt {w}", line=1, column=7, width=len(w), filename="--wrt")
 
 
 def _net_dot(d, out):
@@ -403,10 +406,8 @@ def graph(source, wrt, at, params, fmt, output):
         from .net import NetDerivation, Network
 
         net = Network(text, name)
-        if wrt and wrt not in net.params:
-            raise CgcalcError(f"{wrt!r} is not a param of {name} (params: "
-                              f"{', '.join(net.params)})", source=f"--wrt {wrt}", line=1,
-                              column=7, width=len(wrt), filename="--wrt")
+        if wrt:
+            _check_param(net, name, wrt)
         d = NetDerivation(net, _start_params(net, params), [wrt] if wrt else None)
         pic = picture.from_net(d, wrt)
     else:
