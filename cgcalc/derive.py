@@ -283,6 +283,7 @@ class Analysis:
         self._edges = None
         self._edge_values: dict = {}
         self._derivatives = None
+        self.inline_sizes: dict = {}  # printed sizes of simplified nodes, shared by all edges
         if point is not None:
             evaluate_point(graph.order, point, self.values, where=graph.where,
                            source=graph.source, filename=graph.filename, names=graph.names)

@@ -20,11 +20,8 @@ class _MathBackend:
     def __getattr__(self, name):
         return getattr(math, name)
 
-    sin, cos, tan = staticmethod(math.sin), staticmethod(math.cos), staticmethod(math.tan)
+    # only where numpy and math spell it differently
     arcsin, arccos, arctan = staticmethod(math.asin), staticmethod(math.acos), staticmethod(math.atan)
-    sinh, cosh, tanh = staticmethod(math.sinh), staticmethod(math.cosh), staticmethod(math.tanh)
-    exp, log, sqrt = staticmethod(math.exp), staticmethod(math.log), staticmethod(math.sqrt)
-    log1p = staticmethod(math.log1p)
     abs = staticmethod(abs)
 
     @staticmethod
@@ -112,10 +109,10 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
 def _failure(node, exc, argvals, where, source, filename, names):
     from .printer import to_text
 
+    names = names or {}
     what = describe_failure(exc)
-    label = (names or {}).get(id(node))
-    text = to_text(node, {id(a): (names or {}).get(id(a)) for a in node.args
-                          if (names or {}).get(id(a))})
+    label = names.get(id(node))
+    text = to_text(node, {id(a): names[id(a)] for a in node.args if names.get(id(a))})
     shown_args = ", ".join(_fmt(v) for v in argvals)
     msg = f"{what} at {label + ' = ' if label else ''}{text} (input {shown_args})"
     line = col = None
@@ -239,10 +236,6 @@ class Tape:
 
     def _run(self, inputs):
         return self.run_prepared(self.prepare(inputs), inputs)
-
-    @property
-    def size(self):
-        return len(self.steps) + len(self.static_steps)
 
 
 def _execute_into(steps, mem, buffers, ufunc):

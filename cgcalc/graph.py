@@ -32,10 +32,6 @@ class Node:
             return f"Node(var {self.value})"
         return f"Node({self.op}, {len(self.args)} args, #{self.seq})"
 
-    @property
-    def is_const(self):
-        return self.op == "const"
-
 
 class Builder:
     """Makes nodes, one per distinct (op, value, inputs): the hash-consing table.

@@ -585,7 +585,7 @@ def train(net: Network, params, epochs, rate, progress=None):
     cost = float("nan")
     done = 0
     interrupted = False
-    pairs = list(zip(net.params, [current[p] for p in net.params]))
+    arrays = [current[p] for p in net.params]  # updated in place: env holds the same arrays
     try:
         for epoch in range(1, epochs + 1):
             watch = epoch % every == 0 or epoch == 1
@@ -602,7 +602,7 @@ def train(net: Network, params, epochs, rate, progress=None):
                 grads = grads_only.run_prepared(grads_data, env, buffers)
                 if not buffers:  # nothing large enough to be worth keeping: plain runs
                     buffers = None
-            for (p, value), grad in zip(pairs, grads):
+            for value, grad in zip(arrays, grads):
                 value -= rate * grad
             done = epoch
             if watch and progress is not None:
@@ -716,12 +716,6 @@ class NetDerivation:
 
     def shape(self, node):
         return self.net.builder.shape_of(node)
-
-    def text(self, node, matrix=False):
-        from .printer import to_text
-
-        return to_text(node, self.names, MATRIX if matrix else None) if matrix else \
-            to_text(node, self.names)
 
     def definition(self, node):
         from .printer import to_text

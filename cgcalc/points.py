@@ -82,8 +82,8 @@ class PointReader:
         self.line_no += len(lines)
         if "\r" in text:
             lines = [ln.rstrip("\r") for ln in lines]
-        if self.spaces:  # rows like a .net file's data rows: numbers separated by spaces
-            lines = [",".join(ln.split()) for ln in lines]
+        if self.spaces:
+            lines = _commas(lines)
         numbers = range(first, first + len(lines))
         if "" in lines or any(ln.isspace() for ln in lines):
             keep = [i for i, ln in enumerate(lines) if ln.strip()]
@@ -136,7 +136,7 @@ class PointReader:
             self.fmt = "jsonl" if text.lstrip().startswith("{") else "csv"
         if not self.header and self.fmt == "csv" and "," not in text and len(text.split()) > 1:
             self.spaces = True
-            lines = [",".join(ln.split()) for ln in lines]
+            lines = _commas(lines)
             text = lines[0]
         if self.fmt == "jsonl" or (not self.header and not _is_header(text)):
             self._pending = (numbers, lines)
@@ -240,6 +240,11 @@ class PointReader:
         for v, value in self.fixed.items():
             columns[v] = np.full(len(lines), value)
         return Chunk(columns, numbers, objects=objects)
+
+
+def _commas(lines):
+    """Rows like a .net file's data rows (numbers separated by spaces), as CSV."""
+    return [",".join(ln.split()) for ln in lines]
 
 
 def _field_counts_differ(lines, width):

@@ -54,8 +54,7 @@ def expanded_text(analysis, edge, cap=160):
     from ..printer import inline_size
 
     node = analysis.simplifier(edge.rule)
-    memo = analysis.__dict__.setdefault("_inline_sizes", {})
-    if inline_size(node, memo, cap + 1) > cap:
+    if inline_size(node, analysis.inline_sizes, cap + 1) > cap:
         return None
     return to_text(node)
 
