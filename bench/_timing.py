@@ -24,6 +24,9 @@ def time_command(argv, runs=15, warmup=2, input=None, shell=False):
         p = subprocess.run(argv, input=input, capture_output=True, shell=shell, check=False,
                            env=ENV)
         samples.append(time.perf_counter() - t)
+        if p.returncode != 0:
+            raise SystemExit(f"{' '.join(map(str, argv))} failed (exit {p.returncode}):\n"
+                             + p.stderr.decode(errors="replace")[-2000:])
         out = p
     return statistics.median(samples), out
 

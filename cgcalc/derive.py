@@ -413,7 +413,7 @@ class Analysis:
         for n in g.order:
             name = g.user_names.get(id(n))
             if name and n.op not in ("var", "const"):
-                c = simp.memo.get(id(n))
+                c = simp.memo.get(n)
                 if c is not None and c.op not in ("var", "const"):
                     names.setdefault(id(c), name)
         return names

@@ -81,7 +81,7 @@ class Builder:
 
 def _maker(name):
     def make(self, *args):
-        key = (name, *map(id, args))
+        key = (name, *args)  # nodes hash by identity
         node = self._table.get(key)
         if node is None:
             node = Node(name, args, None, len(self._table))
@@ -98,28 +98,29 @@ for _name in ops.OPS:
 
 
 def topological(roots, skip=None) -> list[Node]:
-    """Every node reachable from ``roots``, inputs before the nodes that use them. No recursion.
+    """Every node reachable from ``roots``, inputs before the nodes that use them (depth first, in
+    argument order). No recursion: the stack holds each open node with an iterator over its inputs.
 
     Nodes whose ids are in ``skip`` (values already known, say) are left out and not entered."""
     order: list[Node] = []
-    seen: set[int] = set()
-    skip = skip if skip is not None else ()
+    seen: set[Node] = set()  # nodes hash by identity
+    skip = skip or ()
+    append, add = order.append, seen.add
     for root in roots:
-        if id(root) in seen or id(root) in skip:
+        if root in seen or id(root) in skip:
             continue
-        stack = [(root, False)]
+        add(root)
+        stack = [(root, iter(root.args))]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for a in reversed(node.args):
-                if id(a) not in seen and id(a) not in skip:
-                    stack.append((a, False))
+            node, rest = stack[-1]
+            for a in rest:
+                if a not in seen and (not skip or id(a) not in skip):
+                    add(a)
+                    stack.append((a, iter(a.args)))
+                    break
+            else:
+                stack.pop()
+                append(node)
     return order
 
 

@@ -14,6 +14,7 @@ from math import prod
 from . import ops
 from .errors import BAD_INPUT, FAILURE, CgcalcError, suggest
 from .graph import Builder, Graph, build, topological
+from .parse import Statement, ToAst, _syntax_error
 
 BATCH = "m"
 OPTIONS = {"epochs": int, "rate": float, "seed": int}
@@ -43,95 +44,76 @@ class Spec:
         self.options = {}  # name -> (value, token)
 
 
-def _make_transformer():
-    from lark import Transformer, v_args
+class ToSpec:
+    """The net parser's callbacks (rules of grammar/net.lark, children as a list), collecting
+    into ``self.spec``; the expression rules arrive namespaced (``expr__add``, ...) and go to
+    the expression language's own callbacks (lark's merge_transformers, done on the class)."""
 
-    from .parse import _transformer_cls
+    def __init__(self):
+        self.spec = Spec()
 
-    @v_args(inline=True)
-    class ToSpec(Transformer):
-        def __init__(self):
-            super().__init__()
-            self.spec = Spec()
+    def shape(self, c):
+        return tuple(int(d) for d in c)
 
-        def shape(self, *dims):
-            return tuple(int(d) for d in dims)
+    def signed(self, toks):
+        text = "".join(t.value for t in toks)
+        return (float(text), toks[0])
 
-        def signed(self, *toks):
-            text = "".join(t.value for t in toks)
-            return (float(text), toks[0])
+    def init(self, c):
+        return (c[0], [v for v, _ in c[1:]])
 
-        def init(self, name, *args):
-            return (name, [v for v, _ in args])
+    def input(self, c):
+        self.spec.decls.append(Decl("input", c[0], c[1]))
 
-        def input(self, tok, dims):
-            self.spec.decls.append(Decl("input", tok, dims))
+    def target(self, c):
+        self.spec.decls.append(Decl("target", c[0], c[1]))
 
-        def target(self, tok, dims):
-            self.spec.decls.append(Decl("target", tok, dims))
+    def param(self, c):
+        self.spec.decls.append(Decl("param", c[0], c[1], c[2] if len(c) > 2 else None))
 
-        def param(self, tok, dims, init=None):
-            self.spec.decls.append(Decl("param", tok, dims, init))
+    def equation(self, c):
+        tok, expr = c
+        self.spec.equations.append(Statement(tok.value, expr, tok))
 
-        def equation(self, tok, expr):
-            from .parse import Statement
-            self.spec.equations.append(Statement(tok.value, expr, tok))
+    def output(self, c):
+        self.spec.output = c[0]
 
-        def output(self, tok):
-            self.spec.output = tok
+    def minimize(self, c):
+        self.spec.minimize = c[0]
 
-        def minimize(self, tok):
-            self.spec.minimize = tok
+    def row(self, items):
+        arrow = next(i for i, t in enumerate(items) if not isinstance(t, tuple))
+        ins = [v for v, _ in items[:arrow]]
+        outs = [v for v, _ in items[arrow + 1:]]
+        self.spec.rows.append((ins, outs, items[arrow].line))
 
-        def row(self, *items):
-            arrow = next(i for i, t in enumerate(items) if not isinstance(t, tuple))
-            ins = [v for v, _ in items[:arrow]]
-            outs = [v for v, _ in items[arrow + 1:]]
-            self.spec.rows.append((ins, outs, items[arrow].line))
+    def data_file(self, c):
+        self.spec.data_file = c[0]
 
-        def data_file(self, tok):
-            self.spec.data_file = tok
+    def option(self, c):
+        tok, value = c
+        self.spec.options[tok.value] = (value[0], tok)
 
-        def option(self, tok, value):
-            self.spec.options[tok.value] = (value[0], tok)
-
-        def start(self, *items):
-            return self.spec
-
-    expr_cls = _transformer_cls()
-
-    class Merged(ToSpec):
-        pass
-
-    # the expression rules arrive namespaced (expr__add, ...): hand them to the expression
-    # transformer (lark's merge_transformers, done on the class so the parser can build it)
-    for name in dir(expr_cls):
-        if not name.startswith("_") and callable(getattr(expr_cls, name)) and \
-                name not in dir(Transformer) and name != "start":
-            setattr(Merged, f"expr__{name}", getattr(expr_cls, name))
-    return Merged
+    def start(self, c):
+        return self.spec
 
 
-_NET_TRANSFORMER = None
+for _name, _fn in vars(ToAst).items():
+    if not _name.startswith("_") and callable(_fn) and _name != "start":
+        setattr(ToSpec, f"expr__{_name}", _fn)
 
 
 def parse_spec(text: str, filename: str) -> Spec:
-    from lark.exceptions import UnexpectedInput
-
     from .grammars import parser
-    from .parse import _syntax_error
 
-    global _NET_TRANSFORMER
-    if _NET_TRANSFORMER is None:
-        _NET_TRANSFORMER = _make_transformer()
     if not text.strip():
         raise CgcalcError("empty network file", source=text, filename=filename)
-    p = parser("net", _NET_TRANSFORMER, lexer="contextual")
-    p.options.transformer.spec = Spec()  # the cached parser's transformer collects into this
+    p = parser("net", ToSpec, lexer="contextual")
+    p.transformer.spec = Spec()  # the cached parser's callbacks collect into this
     try:
         return p.parse(text)
-    except UnexpectedInput as u:
-        raise _syntax_error(u, text, filename) from None
+    except p.errors.UnexpectedInput as u:
+        raise _syntax_error(u, p.errors, text, filename) from None
 
 
 # -- shapes -----------------------------------------------------------------------------------------

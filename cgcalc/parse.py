@@ -41,73 +41,66 @@ class Statement:
 
 
 def _binary(kind):
-    def build(self, a, op, b):
+    def build(self, c):
+        a, op, b = c
         return Ast(kind, (a, b), op.value, op)
     return build
 
 
-def _make_transformer():
-    from lark import Transformer, v_args
+class ToAst:
+    """The parser's callbacks: one method per rule alias of grammar/expr.lark, each given the
+    rule's children (tokens and built nodes) as a list."""
 
-    @v_args(inline=True)
-    class ToAst(Transformer):
-        add = _binary("add")
-        sub = _binary("sub")
-        mul = _binary("mul")
-        div = _binary("div")
-        matmul = _binary("matmul")
-        pow = _binary("pow")
+    add = _binary("add")
+    sub = _binary("sub")
+    mul = _binary("mul")
+    div = _binary("div")
+    matmul = _binary("matmul")
+    pow = _binary("pow")
 
-        def neg(self, op, a):
-            return Ast("neg", (a,), "-", op)
+    def neg(self, c):
+        return Ast("neg", (c[1],), "-", c[0])
 
-        def pos(self, op, a):
-            return a
+    def pos(self, c):
+        return c[1]
 
-        def transpose(self, a, op):
-            return Ast("transpose", (a,), "'", op)
+    def transpose(self, c):
+        return Ast("transpose", (c[0],), "'", c[1])
 
-        def number(self, tok):
-            return Ast(NUMBER, (), tok.value, tok)
+    def number(self, c):
+        tok = c[0]
+        return Ast(NUMBER, (), tok.value, tok)
 
-        def name(self, tok):
-            return Ast(NAME, (), tok.value, tok)
+    def name(self, c):
+        tok = c[0]
+        return Ast(NAME, (), tok.value, tok)
 
-        def call(self, tok, args):
-            return Ast(CALL, tuple(args or ()), tok.value, tok)
+    def call(self, c):
+        tok, args = c
+        return Ast(CALL, tuple(args or ()), tok.value, tok)
 
-        def join(self, bracket, args):
-            return Ast("join", tuple(args), "[", bracket)
+    def join(self, c):
+        bracket, args = c
+        return Ast("join", tuple(args), "[", bracket)
 
-        def args(self, *items):
-            return list(items)
+    def args(self, c):
+        return c
 
-        def assign(self, tok, expr):
-            return Statement(tok.value, expr, tok)
+    def assign(self, c):
+        tok, expr = c
+        return Statement(tok.value, expr, tok)
 
-        def bare(self, expr):
-            first = expr
-            return Statement(None, expr, _Pos(first.line, first.column))
+    def bare(self, c):
+        expr = c[0]
+        return Statement(None, expr, _Pos(expr.line, expr.column))
 
-        def start(self, *stmts):
-            return list(stmts)
-
-    return ToAst
+    def start(self, c):
+        return c
 
 
 class _Pos:
     def __init__(self, line, column):
         self.line, self.column, self.value = line, column, ""
-
-
-_TRANSFORMER = None
-
-
-def _transformer_cls():
-    global _TRANSFORMER
-    if _TRANSFORMER is None:
-        _TRANSFORMER = _make_transformer()
-    return _TRANSFORMER
 
 
 _HUMAN = {
@@ -132,19 +125,18 @@ def _describe_expected(expected) -> str:
     return ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1] if parts else ""
 
 
-def parse_program(text: str, filename: str | None = None, grammar: str = "expr"):
+def parse_program(text: str, filename: str | None = None):
     """Parse ``text`` into a list of :class:`Statement`. Raises CgcalcError on a syntax error."""
-    from lark.exceptions import UnexpectedInput
-
     from .grammars import parser
 
     if not text.strip() or all(not ln.split("#", 1)[0].strip() for ln in text.splitlines()):
         raise CgcalcError("empty input: nothing to differentiate", source=text,
                           filename=filename)
+    p = parser("expr", ToAst)
     try:
-        stmts = parser(grammar, _transformer_cls()).parse(text)
-    except UnexpectedInput as u:
-        raise _syntax_error(u, text, filename) from None
+        stmts = p.parse(text)
+    except p.errors.UnexpectedInput as u:
+        raise _syntax_error(u, p.errors, text, filename) from None
     except RecursionError:  # pragma: no cover - the LALR parser does not recurse
         raise CgcalcError("input nests too deeply", source=text, filename=filename) from None
     if not stmts:
@@ -152,18 +144,17 @@ def parse_program(text: str, filename: str | None = None, grammar: str = "expr")
     return stmts
 
 
-def _syntax_error(u, text, filename):
-    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
-
+def _syntax_error(u, errors, text, filename):
+    """The CgcalcError for lark's ``u``; ``errors`` is the lark runtime's module of exceptions."""
     line, column = getattr(u, "line", 1), getattr(u, "column", 1)
     if line is None or line < 1:  # end of input: point just past the last character
         lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
     width = 1
-    if isinstance(u, UnexpectedCharacters):
+    if isinstance(u, errors.UnexpectedCharacters):
         ch = text[u.pos_in_stream] if u.pos_in_stream < len(text) else ""
         msg = f"unexpected character {ch!r}"
-    elif isinstance(u, UnexpectedToken):
+    elif isinstance(u, errors.UnexpectedToken):
         tok = u.token
         expected = set(getattr(u, "accepts", None) or u.expected)
         if tok.type == "$END":

@@ -44,7 +44,7 @@ class Simplifier:
 
     def __init__(self, builder, atoms=()):
         self.b = builder
-        self.memo: dict[int, object] = {}
+        self.memo: dict = {}  # node -> its canonical node (nodes hash by identity)
         self.atoms = set(atoms)
         self._expanding = 0  # while multiplying out to cancel, do not factor back
         self._placeholders: dict[int, object] = {}  # stand-in var id -> atom
@@ -52,30 +52,36 @@ class Simplifier:
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
         memo = self.memo
-        if id(root) not in memo:
+        if root not in memo:
             self._walk(root)
-        result = memo[id(root)]
+        result = memo[root]
         return self._restore(result) if self._placeholders else result
 
     def _walk(self, root):
-        memo = self.memo
-        stack = [(root, False)]
+        """Post-order from ``root`` (each open node on the stack with an iterator over its
+        inputs), making each node canonical once its inputs are."""
+        memo, atoms, canon = self.memo, self.atoms, self._canon
+        stack = [(root, iter(root.args))]
         while stack:
-            node, expanded = stack.pop()
-            if id(node) in memo:
-                continue
-            if id(node) in self.atoms and node.op not in ("const", "var"):
-                memo[id(node)] = self._placeholder(node)
-                continue
-            if not expanded:
-                stack.append((node, True))
-                for a in node.args:
-                    if id(a) not in memo:
-                        stack.append((a, False))
-                continue
-            result = self._canon(node, [memo[id(a)] for a in node.args])
-            memo[id(node)] = result
-            memo.setdefault(id(result), result)
+            node, rest = stack[-1]
+            for a in rest:
+                if a in memo:
+                    continue
+                if not a.args:
+                    memo[a] = a  # numbers and variables are canonical
+                elif atoms and id(a) in atoms:
+                    memo[a] = self._placeholder(a)
+                else:
+                    stack.append((a, iter(a.args)))
+                    break
+            else:
+                stack.pop()
+                if atoms and id(node) in atoms and node.args:
+                    result = self._placeholder(node)
+                else:
+                    result = canon(node, [memo[a] for a in node.args])
+                memo[node] = result
+                memo.setdefault(result, result)
 
     def _placeholder(self, atom):
         """An atom stands in as an opaque variable, so no rule looks inside it."""
