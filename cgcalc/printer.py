@@ -121,30 +121,36 @@ def to_text(root, atoms: dict | None = None, style: _Style = PLAIN) -> str:
     """Print ``root``; nodes whose ids are in ``atoms`` print as those names."""
     atoms = atoms or {}
     out: list[str] = []
-    stack: list = [("n", root, SUM, False)]
+    emit = out.append
+    stack: list = [(root, SUM, False)]  # strings to emit, and (node, context, negate) to print
+    pop, push = stack.pop, stack.extend
     while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
+        item = pop()
+        if item.__class__ is str:
+            emit(item)
             continue
-        _, node, ctx, negate = item
+        node, ctx, negate = item
         prec, parts = _display(node, negate, atoms, style)
         if prec < ctx:
             parts = [style.lparen, *parts, style.rparen]
-        stack.extend(reversed(parts))
+        parts.reverse()
+        push(parts)
     return "".join(out)
 
 
 def _n(node, ctx, negate=False):
-    return ("n", node, ctx, negate)
+    return (node, ctx, negate)
 
 
 def _display(node, negate, atoms, st):
     """(precedence, parts) for one node: parts are strings and child items."""
-    name = atoms.get(id(node))
-    if name is not None:
-        return ATOM, [st.name(name)]
+    if atoms:
+        name = atoms.get(id(node))
+        if name is not None:
+            return ATOM, [st.name(name)]
     op = node.op
+    if op not in _NOT_CALLS:  # sin(a), f(a, b): the common case
+        return ATOM, _call(node, st)
     if op == "const":
         v = -node.value if negate else node.value
         return _const_prec(v), [st.number(v)]
@@ -181,17 +187,25 @@ def _display(node, negate, atoms, st):
     return ATOM, _call(node, st)
 
 
+# ops that do not print as name(args): leaves, operators, and the ones with a notation of their own
+_NOT_CALLS = {"const", "var", "neg", "add", "sub", "mul", "div", "pow", "transpose", "join",
+              *(name for name, o in ops.OPS.items() if o.infix)}
+
+
 def _call(node, st):
-    o = ops.OPS[node.op]
-    if st.latex:
-        if node.op == "sqrt":
-            return ["\\sqrt{", _n(node.args[0], SUM), "}"]
-        if node.op == "abs":
-            return ["\\left|", _n(node.args[0], SUM), "\\right|"]
-        parts = [(o.latex or f"\\operatorname{{{node.op}}}") + "\\left("]
-    else:
+    args = node.args
+    if not st.latex:
+        if len(args) == 1:
+            return [node.op + "(", (args[0], SUM, False), ")"]
         parts = [node.op + "("]
-    for i, a in enumerate(node.args):
+    else:
+        o = ops.OPS[node.op]
+        if node.op == "sqrt":
+            return ["\\sqrt{", _n(args[0], SUM), "}"]
+        if node.op == "abs":
+            return ["\\left|", _n(args[0], SUM), "\\right|"]
+        parts = [(o.latex or f"\\operatorname{{{node.op}}}") + "\\left("]
+    for i, a in enumerate(args):
         if i:
             parts.append(", ")
         parts.append(_n(a, SUM))
@@ -340,37 +354,31 @@ def _product_of_reciprocal(base, e, st):
 # -- whole programs: large shared graphs print as statements ------------------------------------
 
 def inline_size(root, memo: dict, cap: int) -> int:
-    """Printed length of ``root`` fully inlined, capped at ``cap``; ``memo`` (id -> size) is
+    """Printed length of ``root`` fully inlined, capped at ``cap``; ``memo`` (node -> size) is
     shared between calls, so sizing every edge of a deep graph stays linear in all."""
-    if id(root) in memo:
-        return memo[id(root)]
-    stack = [(root, False)]
+    stack = [(root, iter(root.args))]
     while stack:
-        n, expanded = stack.pop()
-        if id(n) in memo:
-            continue
-        if not expanded:
-            stack.append((n, True))
-            stack.extend((a, False) for a in n.args if id(a) not in memo)
-            continue
-        s = 2 + len(n.op) if n.args else len(str(n.value))
-        for a in n.args:
-            s = min(cap, s + memo[id(a)] + 1)
-        memo[id(n)] = s
-    return memo[id(root)]
+        node, rest = stack[-1]
+        for a in rest:
+            if a not in memo:
+                stack.append((a, iter(a.args)))
+                break
+        else:
+            stack.pop()
+            _sizes((node,), cap, memo)
+    return memo[root]
 
 
-def inline_sizes(order, cap):
+def _sizes(order, cap, size):
     """Printed length of each node if fully inlined, capped at ``cap`` (a DP over the DAG)."""
-    size: dict[int, int] = {}
     for n in order:
         s = 2 + len(n.op) if n.args else len(str(n.value))
         for a in n.args:
-            s += size[id(a)] + 1
+            s += size[a] + 1
             if s > cap:
                 s = cap
                 break
-        size[id(n)] = s
+        size[n] = s
     return size
 
 
@@ -385,27 +393,29 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
 
     order = topological([root])
     atoms = dict(atoms or {})
-    size = inline_sizes(order, limit + 1)
-    if size[id(root)] <= limit:
+    if _sizes(order, limit + 1, {})[root] <= limit:
         return to_text(root, atoms, style)
-    uses: dict[int, int] = {}
+    uses: dict = {}
     for n in order:
         for a in n.args:
-            uses[id(a)] = uses.get(id(a), 0) + 1
+            uses[a] = uses.get(a, 0) + 1
     taken = set(reserved) | set(ops.CONSTANTS) | set(ops.OPS)
     names = names or {}
     taken |= set(names.values())
     bound = []
     k = 0
-    shown: dict[int, int] = {}  # printed length, counting bound inputs as their names
+    shown: dict = {}  # printed length, counting bound inputs as their names
     for n in order:
-        s = 2 + len(n.op) if n.args else len(str(n.value))
-        for a in n.args:
-            s += shown[id(a)] + 1
-        shown[id(n)] = s
-        if n is root or n.op in ("var", "const") or id(n) in atoms:
+        if not n.args:
+            shown[n] = len(str(n.value))
             continue
-        if uses.get(id(n), 0) >= 2 and s > 12 or s >= limit:
+        s = 2 + len(n.op)
+        for a in n.args:
+            s += shown[a] + 1
+        shown[n] = s
+        if n is root or id(n) in atoms:
+            continue
+        if s >= limit or s > 12 and uses[n] >= 2:
             name = names.get(id(n))
             if name is None:
                 k += 1
@@ -414,7 +424,7 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
                 name = f"t{k}"
                 taken.add(name)
             bound.append((name, n))
-            shown[id(n)] = len(name)
+            shown[n] = len(name)
     lines = []
     for name, n in bound:
         text = to_text(n, atoms, style)

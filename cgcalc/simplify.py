@@ -28,6 +28,7 @@ _LINEAR = {"matmul": (0, 1), "transpose": (0,), "cols": (0,), "sum": (0,), "like
            "sum_to": (0,), "mean": (0,)}
 _NAMED = (math.pi, math.e)
 _RANK = {"const": 0, "var": 2, "pow": 3, "mul": 5, "add": 6}
+_NOT_PLAIN = {"const", "pow", "safe", "add"}  # factors that mul() may combine
 
 
 def is_number(node) -> bool:
@@ -48,6 +49,7 @@ class Simplifier:
         self.atoms = set(atoms)
         self._expanding = 0  # while multiplying out to cancel, do not factor back
         self._placeholders: dict[int, object] = {}  # stand-in var id -> atom
+        self._keys: dict = {}  # node -> its sort key
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
@@ -126,7 +128,7 @@ class Simplifier:
             return self.pow(*args)
         if op == "sqrt":
             return self.pow(args[0], b.const(Fraction(1, 2)))
-        if self._same(node, args) and args and args[0].op not in ("const", "exp", "log"):
+        if args and tuple(args) == node.args and args[0].op not in ("const", "exp", "log"):
             return node  # a function of canonical inputs is canonical: no need to rebuild
         return self.function(op, args)
 
@@ -134,15 +136,15 @@ class Simplifier:
     def add(self, terms):
         b = self.b
         const = 0
-        coeffs: dict[int, list] = {}
+        coeffs: dict = {}  # term without its coefficient -> [that, coefficient]
         for t in self._flatten("add", terms):
             if is_number(t):
                 const = const + t.value
                 continue
             c, rest = self._split_coeff(t)
-            slot = coeffs.get(id(rest))
+            slot = coeffs.get(rest)
             if slot is None:
-                coeffs[id(rest)] = [rest, c]
+                coeffs[rest] = [rest, c]
             else:
                 slot[1] = slot[1] + c
         out = []
@@ -150,7 +152,7 @@ class Simplifier:
             if c == 0:
                 continue
             out.append(rest if c == 1 else self._scaled(c, rest))
-        out.sort(key=self.key)
+        out.sort(key=self._key)
         if const == 0 and 2 <= len(out) <= FLATTEN and not self._expanding:
             common = self._common_factor(out)
             if common is not None:
@@ -192,10 +194,17 @@ class Simplifier:
     # -- products --------------------------------------------------------------------------
     def mul(self, factors):
         b = self.b
+        flat = self._flatten("mul", factors)
+        if len(set(flat)) == len(flat) and not any(f.op in _NOT_PLAIN for f in flat):
+            # distinct factors, none a number, power or sum: nothing combines or cancels
+            if len(flat) == 1:
+                return flat[0]
+            flat.sort(key=self._key)
+            return b.mul(*flat)
         coeff = 1
-        pending = factors
+        pending = flat
         for _ in range(4):  # powers of products can expose new like factors; settle in few passes
-            exps: dict[int, list] = {}
+            exps: dict = {}  # base -> [base, the factor, its exponents]
             for f in self._flatten("mul", pending):
                 if f.op == "const" and is_number(f):
                     coeff = coeff * f.value
@@ -205,7 +214,7 @@ class Simplifier:
                 else:
                     base, e = f, None  # None: exponent 1, the common case, without a node
                 # safe(A) divides like A (they differ only where A < 1e-12), so A/safe(A) is 1
-                key = id(base.args[0]) if base.op == "safe" else id(base)
+                key = base.args[0] if base.op == "safe" else base
                 slot = exps.get(key)
                 if slot is None:
                     exps[key] = [base, f, [e]]
@@ -235,7 +244,7 @@ class Simplifier:
         factors = pending
         if coeff == 0:
             return b.const(0)
-        factors.sort(key=self.key)
+        factors.sort(key=self._key)
         if not factors:
             return b.const(coeff)
         spread = self._cancel_into_sum(coeff, factors)
@@ -342,9 +351,6 @@ class Simplifier:
                 return b.const(folded)
         return b.make(op, *args)
 
-    def _same(self, node, args):
-        return all(c is a for c, a in zip(args, node.args))
-
     def _pull_scalars(self, op, args):
         """Linear array ops commute with scalar factors: A @ (B/m) is (A @ B)/m."""
         b = self.b
@@ -377,16 +383,20 @@ class Simplifier:
                 out.append(t)
         return out
 
-    @staticmethod
-    def key(node):
-        rank = _RANK.get(node.op, 4)
-        if node.op == "const":
-            rank = 1
-        if node.op == "pow":
-            base = node.args[0]
-            return (_RANK.get(base.op, 4) if base.op != "const" else 1,
-                    base.value if base.op == "var" else "", base.seq, 1)
-        return (rank, node.value if node.op == "var" else "", node.seq, 0)
+    def _key(self, node):
+        """The order of terms and factors: numbers, then variables by name, then the rest in
+        order of creation; a power sorts beside its base."""
+        k = self._keys.get(node)
+        if k is None:
+            if node.op == "pow":
+                base = node.args[0]
+                k = (_RANK.get(base.op, 4) if base.op != "const" else 1,
+                     base.value if base.op == "var" else "", base.seq, 1)
+            else:
+                k = (1 if node.op == "const" else _RANK.get(node.op, 4),
+                     node.value if node.op == "var" else "", node.seq, 0)
+            self._keys[node] = k
+        return k
 
 
 def _fold_pow(a, v):
