@@ -191,12 +191,18 @@ def forward_numeric(order, var_node, edge_value) -> dict[int, float]:
     return tan
 
 
-def reverse_symbolic(builder, order, output, var_nodes, adjoints=None):
-    """The derivative of ``output`` w.r.t. each of ``var_nodes`` as (unsimplified) nodes:
-    one backward pass, each edge adding its contribution (the sum over paths)."""
+def reverse_symbolic(builder, order, output, var_nodes, adjoints=None, simp=None):
+    """The derivative of ``output`` w.r.t. each of ``var_nodes`` as nodes: one backward pass,
+    each edge adding its contribution (the sum over paths).
+
+    Without ``simp`` the nodes are the raw adjoints, one product and sum per edge (what a tape
+    runs). With ``simp`` (a Simplifier) each adjoint is made canonical as it forms: the nodes
+    ``simp`` would make of the raw ones, without building and walking those first."""
     live = live_set(order, {id(v) for v in var_nodes})
-    adj: dict[int, object] = {id(output): builder.const(1)} if adjoints is None else adjoints
+    adj: dict[int, object] = {} if adjoints is None else adjoints
     adj.setdefault(id(output), builder.const(1))
+    if simp is not None:
+        adj = {k: simp(v) for k, v in adj.items()}
     for n in reversed(order):
         g = adj.get(id(n))
         if g is None:
@@ -204,10 +210,26 @@ def reverse_symbolic(builder, order, output, var_nodes, adjoints=None):
         for i, a in enumerate(n.args):
             if id(a) not in live:
                 continue
-            term = vjp(builder, n, i, g)
+            term = vjp(builder, n, i, g) if simp is None else _canonical_vjp(simp, n, i, g)
             prev = adj.get(id(a))
-            adj[id(a)] = term if prev is None else builder.add(prev, term)
+            if prev is not None:
+                term = builder.add(prev, term) if simp is None else simp.known(simp.add([prev,
+                                                                                        term]))
+            adj[id(a)] = term
     return [adj.get(id(v), builder.const(0)) for v in var_nodes]
+
+
+def _canonical_vjp(simp, node, i, G):
+    """simp(vjp(b, node, i, G)) for a canonical G, with elementwise products formed directly."""
+    b = simp.b
+    if ops.OPS[node.op].elementwise and b.shape_of(node.args[i]) == b.shape_of(node):
+        d = simp(connection(b, node, i))
+        if _one(G):
+            return d
+        if _one(d):
+            return G
+        return simp.known(simp.mul([G, d]))
+    return simp(vjp(b, node, i, G))
 
 
 def derivative_outputs(graph: Graph, wrt, order_n=1):
@@ -378,15 +400,16 @@ class Analysis:
         simp = self.simplifier
         variables = self.first_order_vars
         # order 1: one backward pass for every variable
-        nodes = reverse_symbolic(b, g.order, g.output, [g.var_nodes[v] for v in variables])
-        current = {(v,): simp(n) for v, n in zip(variables, nodes)}
+        nodes = reverse_symbolic(b, g.order, g.output, [g.var_nodes[v] for v in variables],
+                                 simp=simp)
+        current = {(v,): n for v, n in zip(variables, nodes)}
         for _ in range(self.order_n - 1):
             nxt = {}
             for key, node in current.items():
                 order = topological([node])
                 present = {n.value: n for n in order if n.op == "var"}
                 ds = reverse_symbolic(b, order, node,
-                                      [present.get(v, b.var(v)) for v in variables])
+                                      [present.get(v, b.var(v)) for v in variables], simp=simp)
                 for v, d in zip(variables, ds):
                     nxt[key + (v,)] = d
             current = {}

@@ -59,6 +59,11 @@ class Simplifier:
         result = memo[root]
         return self._restore(result) if self._placeholders else result
 
+    def known(self, node):
+        """Record ``node``, made by this simplifier's rules, as canonical; return it."""
+        self.memo.setdefault(node, node)
+        return node
+
     def _walk(self, root):
         """Post-order from ``root`` (each open node on the stack with an iterator over its
         inputs), making each node canonical once its inputs are."""
