@@ -31,6 +31,25 @@ def time_command(argv, runs=15, warmup=2, input=None, shell=False):
     return statistics.median(samples), out
 
 
+def time_interleaved(cases, runs=15, warmup=2):
+    """Median wall time of each ``(argv, stdin)`` in ``cases``, running them in turn, so a
+    machine that speeds up or slows down during the run affects them all alike."""
+    samples = [[] for _ in cases]
+    last = [None] * len(cases)
+    for r in range(warmup + runs):
+        for k, (argv, stdin) in enumerate(cases):
+            t = time.perf_counter()
+            p = subprocess.run(argv, input=stdin, capture_output=True, check=False, env=ENV)
+            dt = time.perf_counter() - t
+            if p.returncode != 0:
+                raise SystemExit(f"{' '.join(map(str, argv))} failed (exit {p.returncode}):\n"
+                                 + p.stderr.decode(errors="replace")[-2000:])
+            if r >= warmup:
+                samples[k].append(dt)
+            last[k] = p
+    return [(statistics.median(s), p) for s, p in zip(samples, last)]
+
+
 def have(program):
     return shutil.which(program) is not None
 

@@ -84,7 +84,7 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
     ``values`` (id -> float) may hold values already known; it is filled in and returned.
     """
     values = {} if values is None else values
-    table = ops.OPS
+    fns: dict = {}  # op -> its math function
     for node in order:
         key = id(node)
         if key in values:
@@ -95,8 +95,11 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
         elif op == "var":
             values[key] = env[node.value]
         else:
+            fn = fns.get(op)
+            if fn is None:
+                fn = fns[op] = ops.OPS[op].bind(MATH)
             try:
-                v = table[op].bind(MATH)(*[values[id(a)] for a in node.args])
+                v = fn(*[values[id(a)] for a in node.args])
             except (ValueError, ZeroDivisionError, OverflowError) as exc:
                 raise _failure(node, exc, [values[id(a)] for a in node.args], where, source,
                                filename, names) from None

@@ -280,29 +280,39 @@ _SPELLING = {"matmul": "'@'", "transpose": "transpose (')", "join": "[...]"}
 
 
 def _build_expr(root, scope, where):
-    """Post-order over the AST with an explicit stack."""
-    done: dict[int, Node] = {}
-    stack = [(root, False)]
+    """Post-order over the AST (a tree) with an explicit stack; the nodes built for the inputs
+    wait on a value stack until their operation is built."""
+    built: list[Node] = []
+    stack = [(root, iter(root.args))]
     while stack:
-        ast, expanded = stack.pop()
-        if not expanded:
-            stack.append((ast, True))
-            for a in reversed(ast.args):
-                stack.append((a, False))
-            continue
-        args = [done.pop(id(a)) for a in ast.args]
-        kind = ast.kind
-        if kind == NUMBER:
-            node = scope.b.const(_number(ast.text))
-        elif kind == NAME:
-            node = scope.name(ast)
-        elif kind == CALL:
-            node = _call(ast, args, scope)
+        ast, rest = stack[-1]
+        for a in rest:
+            if a.args:
+                stack.append((a, iter(a.args)))
+                break
+            built.append(_build_one(a, (), scope, where))
         else:
-            node = scope.operation(ast, kind, args)
-        where.setdefault(id(node), (ast.line, ast.column, ast.width))
-        done[id(ast)] = node
-    return done[id(root)]
+            stack.pop()
+            n = len(ast.args)
+            args = built[-n:] if n else ()
+            if n:
+                del built[-n:]
+            built.append(_build_one(ast, args, scope, where))
+    return built[0]
+
+
+def _build_one(ast, args, scope, where):
+    kind = ast.kind
+    if kind == NUMBER:
+        node = scope.b.const(_number(ast.text))
+    elif kind == NAME:
+        node = scope.name(ast)
+    elif kind == CALL:
+        node = _call(ast, args, scope)
+    else:
+        node = scope.operation(ast, kind, args)
+    where.setdefault(id(node), (ast.line, ast.column, ast.width))
+    return node
 
 
 def _call(ast, args, scope):

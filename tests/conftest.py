@@ -21,3 +21,10 @@ def no_color(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     return os.environ
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _parser_cache(tmp_path_factory):
+    """The parser cache of this test run (CGCALC_CACHE_DIR), not the user's: the first parse
+    builds it, as on a fresh install; subprocesses inherit it."""
+    os.environ["CGCALC_CACHE_DIR"] = str(tmp_path_factory.mktemp("parser-cache"))
