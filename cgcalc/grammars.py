@@ -146,29 +146,36 @@ def _load_cached(path, fingerprint):
 
 def _write_cached(path, name, lexer, fingerprint):
     """Generate the standalone parser with lark, compile it into ``path`` and load it; None when
-    the cache directory cannot be written."""
-    import io
+    the cache directory cannot be written (found out before the work of generating)."""
     import py_compile
     import tempfile
+
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, src = tempfile.mkstemp(suffix=".py", dir=os.path.dirname(path))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_standalone_source(name, lexer, fingerprint))
+        tmp = src + "c"
+        py_compile.compile(src, cfile=tmp, doraise=True)
+        os.replace(tmp, path)  # atomic: a concurrent run sees the old file or the new one
+    except (OSError, py_compile.PyCompileError):
+        return None
+    finally:
+        for leftover in (src, src + "c"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+    return _load_cached(path, fingerprint)
+
+
+def _standalone_source(name, lexer, fingerprint) -> str:
+    import io
 
     from lark.tools.standalone import gen_standalone
 
     out = io.StringIO()
     gen_standalone(_lark(name, lexer), out=out)
     out.write(f"\nCGCALC_GRAMMAR = {fingerprint!r}\n")
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, src = tempfile.mkstemp(suffix=".py", dir=os.path.dirname(path))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(out.getvalue())
-            tmp = src + "c"
-            py_compile.compile(src, cfile=tmp, doraise=True)
-            os.replace(tmp, path)  # atomic: a concurrent run sees the old file or the new one
-        finally:
-            for leftover in (src, src + "c"):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
-    except (OSError, py_compile.PyCompileError):
-        return None
-    return _load_cached(path, fingerprint)
+    return out.getvalue()
