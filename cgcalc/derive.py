@@ -210,12 +210,13 @@ def reverse_symbolic(builder, order, output, var_nodes, adjoints=None, simp=None
         for i, a in enumerate(n.args):
             if id(a) not in live:
                 continue
-            term = vjp(builder, n, i, g) if simp is None else _canonical_vjp(simp, n, i, g)
             prev = adj.get(id(a))
-            if prev is not None:
-                term = builder.add(prev, term) if simp is None else simp.known(simp.add([prev,
-                                                                                        term]))
-            adj[id(a)] = term
+            if simp is None:
+                term = vjp(builder, n, i, g)
+                adj[id(a)] = term if prev is None else builder.add(prev, term)
+            else:
+                term = _canonical_vjp(simp, n, i, g)
+                adj[id(a)] = term if prev is None else simp.known(simp.add([prev, term]))
     return [adj.get(id(v), builder.const(0)) for v in var_nodes]
 
 

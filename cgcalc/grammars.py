@@ -95,14 +95,10 @@ def _load(name, transformer, lexer) -> Parser:
     text = _grammar_text(name)
     fingerprint = f"cgcalc {_CACHE_FORMAT} {lexer}\n{text}"
     path = _cache_path(f"{name}-{lexer}-{zlib.crc32(fingerprint.encode()):08x}")
-    if path is not None:
-        module = _load_cached(path, fingerprint)
-        if module is None:
-            module = _write_cached(path, name, lexer, fingerprint)
-        if module is not None:
-            return Parser(module.Lark_StandAlone(transformer=transformer,
-                                                 postlex=_Continuation()),
-                          module, transformer)
+    module = _load_cached(path, fingerprint) or _write_cached(path, name, lexer, fingerprint)
+    if module is not None:
+        return Parser(module.Lark_StandAlone(transformer=transformer, postlex=_Continuation()),
+                      module, transformer)
     import lark.exceptions
 
     return Parser(_lark(name, lexer, transformer=transformer, postlex=_Continuation(), cache=True),
@@ -118,7 +114,7 @@ def _lark(name, lexer, **options):
                 propagate_positions=False, import_paths=[grammar_dir()], **options)
 
 
-def _cache_path(stem: str) -> str | None:
+def _cache_path(stem: str) -> str:
     base = os.environ.get("CGCALC_CACHE_DIR")
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

@@ -101,6 +101,7 @@ class ToSpec:
 for _name, _fn in vars(ToAst).items():
     if not _name.startswith("_") and callable(_fn) and _name != "start":
         setattr(ToSpec, f"expr__{_name}", _fn)
+del _name, _fn
 
 
 def parse_spec(text: str, filename: str) -> Spec:
