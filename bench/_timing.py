@@ -13,22 +13,9 @@ import time
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def time_command(argv, runs=15, warmup=2, input=None, shell=False):
+def time_command(argv, runs=15, warmup=2, input=None):
     """Median wall time (seconds) of a whole process, and its last output."""
-    out = None
-    for _ in range(warmup):
-        subprocess.run(argv, input=input, capture_output=True, shell=shell, check=False, env=ENV)
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        p = subprocess.run(argv, input=input, capture_output=True, shell=shell, check=False,
-                           env=ENV)
-        samples.append(time.perf_counter() - t)
-        if p.returncode != 0:
-            raise SystemExit(f"{' '.join(map(str, argv))} failed (exit {p.returncode}):\n"
-                             + p.stderr.decode(errors="replace")[-2000:])
-        out = p
-    return statistics.median(samples), out
+    return time_interleaved([(argv, input)], runs=runs, warmup=warmup)[0]
 
 
 def time_interleaved(cases, runs=15, warmup=2):

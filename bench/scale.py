@@ -105,6 +105,7 @@ def stages(text, x):
 
     out = {}
     gc.collect()
+    before = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     t = time.perf_counter()
     stmts = parse_program(text)
@@ -116,7 +117,7 @@ def stages(text, x):
     a = Analysis(g, ["x"], {"x": x})
     (d,) = a.derivatives()
     out["derivative + print"] = time.perf_counter() - t
-    gc.set_threshold(700, 10, 10)
+    gc.set_threshold(*before)
     return out
 
 
