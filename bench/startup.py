@@ -54,8 +54,8 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cases = cgcalc_cases(sys.executable, "")
-        if args.fresh_venv:
-            cases += cgcalc_cases(fresh_venv(tmp), " [fresh venv]")
+        if args.fresh_venv:  # first: the ratios are to what a user's plain install sees
+            cases = cgcalc_cases(fresh_venv(tmp), " [fresh venv]") + cases
         if have("qalc"):
             cases.append(("qalc", ["qalc", "-t", "diff(exp(sin(x^2)), x, 1, 1)"], None))
         if have("maxima"):

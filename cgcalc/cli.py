@@ -18,10 +18,6 @@ class _Group(click.Group):
     """click, with usage errors as ``error: ...`` (exit 2) and quiet broken pipes and Ctrl-C."""
 
     def main(self, args=None, prog_name=None, **kw):
-        # lark imports the third-party `regex` module when it is installed, for features our
-        # grammars do not use; in this process nothing else needs it, and it costs ~12 ms of
-        # start-up. (The library and the Python API leave it alone.)
-        sys.modules.setdefault("regex", None)
         # A run allocates graph nodes by the hundred thousand and frees them at exit; none are in
         # reference cycles. Python's default collector would scan them again and again (~13% of a
         # 20,000-deep derivative); collecting rarely keeps it for the garbage that has cycles.

@@ -4,14 +4,14 @@ The ``.lark`` files ship inside the wheel as ``cgcalc/grammar/`` (see pyproject.
 install or a plain checkout does not have them inside the package, so the loader falls back to the
 repository's ``grammar/`` beside the package.
 
-The cache. Lark compiles a grammar into LALR tables; its standalone generator
-(``lark.tools.standalone``) writes those tables, with the small part of lark that runs them, as
-one Python module. cgcalc keeps that module, compiled, in its cache directory
-(``$CGCALC_CACHE_DIR``, else ``$XDG_CACHE_HOME/cgcalc``, else ``~/.cache/cgcalc``), named after
-the grammar's checksum and checked against the grammar's full text when loaded. Loading it takes
-about 12 ms; ``import lark`` takes about 30, more than the rest of a one-shot ``cgcalc diff``.
-The first run after an install or a grammar change builds it (with lark, ~0.2 s); when the
-directory cannot be written, each run parses with lark itself, which behaves the same.
+The cache. Lark compiles a grammar into LALR tables (~0.2 s); cgcalc keeps the tables, as
+plain lists and dicts written with marshal, in its cache directory (``$CGCALC_CACHE_DIR``, else
+``$XDG_CACHE_HOME/cgcalc``, else ``~/.cache/cgcalc``), named after the grammar's checksum and
+checked against the grammar's full text when read, and runs them with cgcalc/lalr.py: a run that
+parses well never imports lark (~30 ms, as much as the rest of a one-shot ``cgcalc diff``). The
+first run after an install or a grammar change builds them; a cache directory that cannot be
+written only means every run builds them. Input that does not parse goes to lark itself, for the
+error message and its place.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import os
 import sys
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_CACHE_FORMAT = 1  # bump when what is written to the cache changes
 
 
 def grammar_dir() -> str:
@@ -52,28 +51,43 @@ class _Continuation:
 
 
 class Parser:
-    """An LALR parser for one grammar, and ``errors``: the module of the lark runtime that runs
-    it, whose ``UnexpectedInput`` (and subclasses) its ``parse`` raises."""
+    """The LALR parser for one grammar. ``parse(text, transformer_cls)`` runs the cached tables
+    with a new ``transformer_cls()``; input they do not parse is handed to lark itself, whose
+    ``UnexpectedInput`` (``errors`` is lark's module of them) names the place."""
 
-    __slots__ = ("lark", "errors", "transformer")
+    __slots__ = ("name", "lexer", "tables")
 
-    def __init__(self, lark, errors, transformer):
-        self.lark, self.errors, self.transformer = lark, errors, transformer
+    def __init__(self, name, lexer, tables):
+        self.name, self.lexer, self.tables = name, lexer, tables
 
-    def parse(self, text: str):
-        return self.lark.parse(text)
+    def parse(self, text: str, transformer_cls):
+        from .lalr import NoParse
+
+        try:
+            return self.tables.parse(text, transformer_cls())
+        except NoParse:
+            pass
+        # lark raises the error, with its place (or, should the two ever differ, parses)
+        return _lark(self.name, self.lexer, transformer=transformer_cls(),
+                     postlex=_Continuation(), cache=True).parse(text)
+
+    @property
+    def errors(self):
+        import lark.exceptions
+
+        return lark.exceptions
 
 
 _PARSERS: dict = {}
 
 
-def parser(name: str, transformer_cls, lexer: str = "basic") -> Parser:
-    """The LALR parser for ``grammar/<name>.lark``, calling ``transformer_cls()``'s method of each
-    rule's name (or alias) with the rule's children as a list, bottom-up, while it parses."""
-    key = (name, transformer_cls, lexer)
+def parser(name: str, lexer: str = "basic") -> Parser:
+    """The parser for ``grammar/<name>.lark``: its transformer's method of each rule's name (or
+    alias) is called with the rule's children as a list, bottom-up, while it parses."""
+    key = (name, lexer)
     p = _PARSERS.get(key)
     if p is None:
-        p = _PARSERS[key] = _load(name, transformer_cls(), lexer)
+        p = _PARSERS[key] = _load(name, lexer)
     return p
 
 
@@ -89,20 +103,18 @@ def _grammar_text(name: str) -> str:
     return "\n".join(parts)
 
 
-def _load(name, transformer, lexer) -> Parser:
+def _load(name, lexer) -> Parser:
     import zlib
 
-    text = _grammar_text(name)
-    fingerprint = f"cgcalc {_CACHE_FORMAT} {lexer}\n{text}"
-    path = _cache_path(f"{name}-{lexer}-{zlib.crc32(fingerprint.encode()):08x}")
-    module = _load_cached(path, fingerprint) or _write_cached(path, name, lexer, fingerprint)
-    if module is not None:
-        return Parser(module.Lark_StandAlone(transformer=transformer, postlex=_Continuation()),
-                      module, transformer)
-    import lark.exceptions
+    from .lalr import FORMAT, Tables
 
-    return Parser(_lark(name, lexer, transformer=transformer, postlex=_Continuation(), cache=True),
-                  lark.exceptions, transformer)
+    fingerprint = f"cgcalc {FORMAT} {lexer}\n{_grammar_text(name)}"
+    path = _cache_path(f"{name}-{lexer}-{zlib.crc32(fingerprint.encode()):08x}")
+    tables = _read_cached(path, fingerprint)
+    if tables is None:
+        tables = _build(name, lexer, fingerprint)
+        _write_cached(path, tables)
+    return Parser(name, lexer, Tables(tables, postlex=_Continuation()))
 
 
 def _lark(name, lexer, **options):
@@ -114,64 +126,51 @@ def _lark(name, lexer, **options):
                 propagate_positions=False, import_paths=[grammar_dir()], **options)
 
 
+def _build(name, lexer, fingerprint) -> dict:
+    from .lalr import build
+
+    tables = build(_lark(name, lexer, cache=True), always_accept=_Continuation.always_accept)
+    tables["grammar"] = fingerprint
+    return tables
+
+
 def _cache_path(stem: str) -> str:
     base = os.environ.get("CGCALC_CACHE_DIR")
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "cgcalc")
-    return os.path.join(base, f"{stem}.{sys.implementation.cache_tag}.pyc")
+    # marshal's format may change between Pythons: the interpreter's tag is in the name
+    return os.path.join(base, f"{stem}.{sys.implementation.cache_tag}.marshal")
 
 
-def _load_cached(path, fingerprint):
-    """The compiled standalone parser at ``path`` if it is there, loads, and was built from
-    exactly this grammar; else None."""
-    if not os.path.isfile(path):
-        return None
-    from importlib.machinery import SourcelessFileLoader
-    from importlib.util import module_from_spec, spec_from_loader
+def _read_cached(path, fingerprint):
+    """The tables at ``path`` if they are there, load, and were built from exactly this grammar;
+    else None."""
+    import marshal
 
-    modname = "cgcalc._parser_" + os.path.basename(path).split(".")[0].replace("-", "_")
-    loader = SourcelessFileLoader(modname, path)
     try:
-        module = module_from_spec(spec_from_loader(modname, loader))
-        loader.exec_module(module)
-    except Exception:  # stale, truncated or from another Python: build it again
+        with open(path, "rb") as fh:
+            tables = marshal.load(fh)
+    except (OSError, EOFError, ValueError, TypeError):  # missing, truncated, another Python
         return None
-    return module if getattr(module, "CGCALC_GRAMMAR", None) == fingerprint else None
+    return tables if isinstance(tables, dict) and tables.get("grammar") == fingerprint else None
 
 
-def _write_cached(path, name, lexer, fingerprint):
-    """Generate the standalone parser with lark, compile it into ``path`` and load it; None when
-    the cache directory cannot be written (found out before the work of generating)."""
-    import py_compile
+def _write_cached(path, tables) -> None:
+    """Writes the tables atomically (a concurrent run sees the old file or the new one); a cache
+    directory that cannot be written only means the next run builds them again."""
+    import marshal
     import tempfile
 
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, src = tempfile.mkstemp(suffix=".py", dir=os.path.dirname(path))
+        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=os.path.dirname(path))
     except OSError:
-        return None
+        return
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_standalone_source(name, lexer, fingerprint))
-        tmp = src + "c"
-        py_compile.compile(src, cfile=tmp, doraise=True)
-        os.replace(tmp, path)  # atomic: a concurrent run sees the old file or the new one
-    except (OSError, py_compile.PyCompileError):
-        return None
-    finally:
-        for leftover in (src, src + "c"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-    return _load_cached(path, fingerprint)
-
-
-def _standalone_source(name, lexer, fingerprint) -> str:
-    import io
-
-    from lark.tools.standalone import gen_standalone
-
-    out = io.StringIO()
-    gen_standalone(_lark(name, lexer), out=out)
-    out.write(f"\nCGCALC_GRAMMAR = {fingerprint!r}\n")
-    return out.getvalue()
+        with os.fdopen(fd, "wb") as fh:
+            marshal.dump(tables, fh)
+        os.replace(tmp, path)
+    except OSError:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -53,7 +53,7 @@ class ToSpec:
         self.spec = Spec()
 
     def shape(self, c):
-        return tuple(int(d) for d in c)
+        return tuple(int(d.value) for d in c)
 
     def signed(self, toks):
         text = "".join(t.value for t in toks)
@@ -87,12 +87,18 @@ class ToSpec:
         outs = [v for v, _ in items[arrow + 1:]]
         self.spec.rows.append((ins, outs, items[arrow].line))
 
+    def data(self, rows):  # each row is in the spec already
+        return None
+
     def data_file(self, c):
         self.spec.data_file = c[0]
 
     def option(self, c):
         tok, value = c
         self.spec.options[tok.value] = (value[0], tok)
+
+    def train(self, options):  # each option is in the spec already
+        return None
 
     def start(self, c):
         return self.spec
@@ -109,10 +115,9 @@ def parse_spec(text: str, filename: str) -> Spec:
 
     if not text.strip():
         raise CgcalcError("empty network file", source=text, filename=filename)
-    p = parser("net", ToSpec, lexer="contextual")
-    p.transformer.spec = Spec()  # the cached parser's callbacks collect into this
+    p = parser("net", lexer="contextual")
     try:
-        return p.parse(text)
+        return p.parse(text, ToSpec)
     except p.errors.UnexpectedInput as u:
         raise _syntax_error(u, p.errors, text, filename) from None
 

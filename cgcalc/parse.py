@@ -50,8 +50,8 @@ def _binary(kind):
 class ToAst:
     """The parser's callbacks: one method per rule alias of grammar/expr.lark, each given the
     rule's children (tokens and built nodes) as a list. A plain class rather than a lark
-    ``Transformer`` with ``v_args``: lark's own parser and the cached standalone one call it
-    alike, and the one-shot path never has to import lark (~30 ms)."""
+    ``Transformer`` with ``v_args``: lark's parser and cgcalc's runner of its tables
+    (cgcalc/lalr.py) call it alike, and a parse that succeeds never has to import lark."""
 
     add = _binary("add")
     sub = _binary("sub")
@@ -134,9 +134,9 @@ def parse_program(text: str, filename: str | None = None):
     if not text.strip() or all(not ln.split("#", 1)[0].strip() for ln in text.splitlines()):
         raise CgcalcError("empty input: nothing to differentiate", source=text,
                           filename=filename)
-    p = parser("expr", ToAst)
+    p = parser("expr")
     try:
-        stmts = p.parse(text)
+        stmts = p.parse(text, ToAst)
     except p.errors.UnexpectedInput as u:
         raise _syntax_error(u, p.errors, text, filename) from None
     except RecursionError:  # pragma: no cover - the LALR parser does not recurse

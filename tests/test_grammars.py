@@ -1,120 +1,176 @@
-"""cgcalc/grammars.py: the grammar found, and the parser cache (lark's standalone module,
-compiled, in CGCALC_CACHE_DIR): written once, loaded without importing lark, rebuilt when it is
-stale or damaged, and never needed: without a writable cache every run parses with lark itself,
-to the same result."""
+"""cgcalc/grammars.py and cgcalc/lalr.py: the grammar found; lark's LALR tables cached (in
+CGCALC_CACHE_DIR), written once, read without importing lark, rebuilt when stale or damaged, never
+needed (without a writable cache every run builds them); and cgcalc's runner of those tables
+doing exactly what lark's own parser does, callback for callback, on valid and invalid input."""
 
+import marshal
 import os
 import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from cgcalc import grammars
+from cgcalc import grammars, lalr
+from cgcalc.grammars import _Continuation
 from cgcalc.net import ToSpec
 from cgcalc.parse import ToAst
 
-PROGRAMS = ["exp(sin(x^2))", "-x^2 + 2^3^2", "a = (x +\n y); b = a'*2\nb", "θ1 * σ(x)"]
-BAD = ["sin(x", "x +* y", "2 x", "x ) + 1", "$"]
+
+class Record:
+    """A transformer that answers every rule with ``(rule, children)``, tokens as
+    ``(type, value, line, column)``: what a parser called, in a form two parsers can compare."""
+
+    def __getattr__(self, name):
+        # _rules are spliced into their parent; lark would call a method named after a terminal
+        # on each token, which cgcalc's transformers do not have and lalr.py does not do
+        if name.startswith("_") or name.rsplit("__", 1)[-1].isupper():
+            raise AttributeError(name)
+        return lambda children: (name, [self.token(c) for c in children])
+
+    @staticmethod
+    def token(c):
+        if hasattr(c, "type"):
+            return (c.type, c.value, c.line, c.column)
+        return c
 
 
-def shape(stmts):
-    """A program's statements as nested tuples of (kind, text, line, column)."""
-    def tree(ast):
-        out, stack = {}, [(ast, False)]
-        while stack:
-            a, done = stack.pop()
-            if done:
-                out[id(a)] = (a.kind, a.text, a.line, a.column, tuple(out[id(c)] for c in a.args))
-            else:
-                stack.append((a, True))
-                stack.extend((c, False) for c in a.args)
-        return out[id(ast)]
-    return [(s.name, s.line, s.column, tree(s.expr)) for s in stmts]
+def by_lark(name, lexer, text):
+    """What lark itself calls, or "error" if it finds ``text`` outside the language."""
+    from lark.exceptions import UnexpectedInput
 
-
-def parse_with(p, text):
+    parser = grammars._lark(name, lexer, transformer=Record(), postlex=_Continuation(),
+                            cache=True)
     try:
-        return shape(p.parse(text))
-    except p.errors.UnexpectedInput as u:
-        from cgcalc.parse import _syntax_error
-        return _syntax_error(u, p.errors, text, None).render()
+        return parser.parse(text)
+    except UnexpectedInput:
+        return "error"
 
 
-def cache_files(d):
-    return sorted(f for f in os.listdir(d) if f.endswith(".pyc")) if os.path.isdir(d) else []
+def by_tables(name, lexer, text):
+    try:
+        return grammars.parser(name, lexer).tables.parse(text, Record())
+    except lalr.NoParse:
+        return "error"
+
+
+EXPR_CASES = [
+    "exp(sin(x^2))", "-x^2 + 2^3^2", "a = (x +\n y); b = a'*2\nb", "θ1 * σ(x)", "x # note\n",
+    "f(x, y, z)", "g()", "[x, 1] @ w'", "x\n\n;;y", "log(x, 2) \\\n + 1", "2**-x", "1e-3*.5",
+    "sin(x", "x +* y", "2 x", "x ) + 1", "$", "(x", "a = = b", "[", "x'(", "\\ x", "",
+]
+NET_CASES = [
+    "input X[2]\nparam w[2, 1]\nL = [X,\n 1] @ w\noutput L\n",
+    "input X[2]\ntarget y[1]\nparam t[3, 1] ~ normal(0, -1.5)\nminimize C\n",
+    "data {\n  0 1 -> 1\n  1 0 -> -1\n}\ntrain epochs=10 rate=0.5\n",
+    'data "rows.csv"\n# comment\n', "input input[2]\n", "data = 3\n", "param w[2.5]\n",
+    "output L L\n", "L = sin(\n", "data {\n0 -> \n}", "train x\n",
+]
+
+
+@pytest.mark.parametrize("text", EXPR_CASES)
+def test_expr_tables_do_what_lark_does(text):
+    assert by_tables("expr", "basic", text) == by_lark("expr", "basic", text)
+
+
+@pytest.mark.parametrize("text", NET_CASES)
+def test_net_tables_do_what_lark_does(text):  # the contextual lexer: keywords vs names, DIM
+    assert by_tables("net", "contextual", text) == by_lark("net", "contextual", text)
+
+
+EXPR_PIECES = ["x", "y1", "θ", "sin", "2", ".5", "1e-3", "+", "-", "*", "/", "^", "**", "@", "'",
+               "(", ")", "[", "]", ",", "=", ";", "\n", " ", "# c\n", "\\\n", "$"]
+NET_PIECES = ["input", "target", "param", "output", "minimize", "data", "train", "X", "w", "[2]",
+              "[2, 1]", "~", "normal(0, 1)", "=", "->", "{", "}", "0", "-1", "1.5", '"f.csv"',
+              "x + 1", "\n", " ", "# c\n"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(EXPR_PIECES), max_size=14))
+def test_expr_tables_agree_with_lark_on_random_input(pieces):
+    text = "".join(pieces)
+    assert by_tables("expr", "basic", text) == by_lark("expr", "basic", text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.sampled_from(NET_PIECES), max_size=5).map(" ".join), max_size=6))
+def test_net_tables_agree_with_lark_on_random_input(lines):
+    text = "\n".join(lines)
+    assert by_tables("net", "contextual", text) == by_lark("net", "contextual", text)
 
 
 def test_grammar_found():
     assert os.path.isfile(os.path.join(grammars.grammar_dir(), "expr.lark"))
 
 
-def test_cache_written_once_then_loaded(tmp_path, monkeypatch):
+def cache_files(d):
+    return sorted(f for f in os.listdir(d) if f.endswith(".marshal")) if os.path.isdir(d) else []
+
+
+def test_cache_written_once_then_read(tmp_path, monkeypatch):
     monkeypatch.setenv("CGCALC_CACHE_DIR", str(tmp_path))
-    built = grammars._load("expr", ToAst(), "basic")
-    files = cache_files(tmp_path)
-    assert len(files) == 1 and files[0].startswith("expr-basic-")
-    mtime = os.path.getmtime(tmp_path / files[0])
-    loaded = grammars._load("expr", ToAst(), "basic")
-    assert os.path.getmtime(tmp_path / files[0]) == mtime  # read, not written again
-    assert loaded.errors.CGCALC_GRAMMAR == built.errors.CGCALC_GRAMMAR  # both the cached module
-    for text in PROGRAMS + BAD:
-        assert parse_with(loaded, text) == parse_with(built, text)
-
-
-def test_cached_parser_equals_lark_itself(tmp_path, monkeypatch):
-    import lark.exceptions
-
-    monkeypatch.setenv("CGCALC_CACHE_DIR", str(tmp_path))
-    cached = grammars._load("expr", ToAst(), "basic")
-    (tmp_path / "file").write_text("")
-    monkeypatch.setenv("CGCALC_CACHE_DIR", str(tmp_path / "file"))  # not a directory
-    plain = grammars._load("expr", ToAst(), "basic")
-    assert plain.errors is lark.exceptions and cached.errors is not lark.exceptions
-    for text in PROGRAMS + BAD:
-        got = parse_with(cached, text)
-        assert got == parse_with(plain, text)
-    assert "missing ')'" in parse_with(cached, "sin(x")
+    built = grammars._load("expr", "basic")
+    (name,) = cache_files(tmp_path)
+    assert name.startswith("expr-basic-")
+    mtime = os.path.getmtime(tmp_path / name)
+    read = grammars._load("expr", "basic")
+    assert os.path.getmtime(tmp_path / name) == mtime  # read, not written again
+    assert read.tables.states == built.tables.states and read.tables.rules == built.tables.rules
+    assert [(s.name, s.expr.kind) for s in read.parse("a = x^2\nsin(a)", ToAst)] == \
+        [("a", "pow"), (None, "call")]
 
 
 def test_net_grammar_cached_too(tmp_path, monkeypatch):
     monkeypatch.setenv("CGCALC_CACHE_DIR", str(tmp_path))
-    p = grammars._load("net", ToSpec(), "contextual")
-    p.transformer.spec = type(p.transformer.spec)()
-    spec = p.parse("input X[2]\nparam w[2, 1]\nL = [X,\n 1] @ w\noutput L\n")
-    assert [d.name for d in spec.decls] == ["X", "w"] and spec.output.value == "L"
+    p = grammars._load("net", "contextual")
+    spec = p.parse("input X[2]\nparam w[2, 1]\nL = [X,\n 1] @ w\noutput L\n", ToSpec)
+    assert [(d.name, d.dims) for d in spec.decls] == [("X", (2,)), ("w", (2, 1))]
+    assert spec.output.value == "L"
     assert any(f.startswith("net-contextual-") for f in cache_files(tmp_path))
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a pyc at all", None])
+@pytest.mark.parametrize("damage", [b"", b"not marshal at all", None])
 def test_damaged_or_stale_cache_is_rebuilt(tmp_path, monkeypatch, damage):
-    import py_compile
-
     monkeypatch.setenv("CGCALC_CACHE_DIR", str(tmp_path))
-    grammars._load("expr", ToAst(), "basic")
+    fingerprint_of = {}
+    grammars._load("expr", "basic")
     (name,) = cache_files(tmp_path)
-    if damage is None:  # a valid module, built from another grammar
-        src = tmp_path / "other.py"
-        src.write_text("CGCALC_GRAMMAR = 'another grammar'\n")
-        py_compile.compile(str(src), cfile=str(tmp_path / name), doraise=True)
-    else:
-        (tmp_path / name).write_bytes(damage)
-    p = grammars._load("expr", ToAst(), "basic")
-    assert parse_with(p, "sin(x)")[0][3][:2] == ("call", "sin")
-    assert grammars._load_cached(str(tmp_path / name),
-                                 p.errors.CGCALC_GRAMMAR) is not None  # rewritten, whole
+    with open(tmp_path / name, "rb") as fh:
+        fingerprint_of[name] = marshal.load(fh)["grammar"]
+    if damage is None:  # whole tables, built from another grammar
+        damage = marshal.dumps({"grammar": "another grammar", "states": []})
+    (tmp_path / name).write_bytes(damage)
+    p = grammars._load("expr", "basic")
+    assert p.parse("sin(x)", ToAst)[0].expr.text == "sin"
+    assert grammars._read_cached(str(tmp_path / name), fingerprint_of[name]) is not None
+
+
+def run_cli(tmp_path, argv):
+    """cgcalc in a subprocess with ``tmp_path`` as its cache: stdout lines, and which of lark,
+    numpy, rich it imported."""
+    env = {**os.environ, "CGCALC_CACHE_DIR": str(tmp_path)}
+    code = ("import sys\nfrom cgcalc.cli import main\nsys.argv = ['cgcalc'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('lark', 'numpy', 'rich') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True,
+                       text=True)
+    return p.stdout.splitlines(), p.stderr
 
 
 def test_one_shot_run_does_not_import_lark(tmp_path):
-    env = {**os.environ, "CGCALC_CACHE_DIR": str(tmp_path)}
-    code = ("import sys\nfrom cgcalc.cli import main\nsys.argv = ['cgcalc', 'diff', 'sin(x)', "
-            "'--at', 'x=1', '--format', 'plain']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('lark', 'numpy', 'rich') if m in sys.modules))")
-    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert first.stdout.splitlines()[0] == second.stdout.splitlines()[0] == \
-        "d/dx = cos(x) = 0.5403023058681398"
-    assert first.stdout.splitlines()[-1] == "['lark']"  # built the cache with lark
-    assert second.stdout.splitlines()[-1] == "[]"  # loaded it: no lark, numpy or rich
+    argv = ["diff", "sin(x)", "--at", "x=1", "--format", "plain"]
+    first, _ = run_cli(tmp_path, argv)
+    second, _ = run_cli(tmp_path, argv)
+    assert first[0] == second[0] == "d/dx = cos(x) = 0.5403023058681398"
+    assert first[-1] == "['lark']"  # built the tables with lark
+    assert second[-1] == "[]"  # read them: no lark, numpy or rich
+
+
+def test_syntax_error_asks_lark_for_the_place(tmp_path):
+    run_cli(tmp_path, ["diff", "x", "--at", "x=1", "--format", "plain"])  # the cache, built
+    out, err = run_cli(tmp_path, ["diff", "sin(x", "--at", "x=1", "--format", "plain"])
+    assert "1:6: missing ')' at the end of the input" in err and out[-1] == "['lark']"
 
 
 def test_unwritable_cache_still_parses(tmp_path):
