@@ -212,12 +212,16 @@ class Tables:
             pos += len(value)
             if tok is not None:
                 yield tok
+        yield Token("$END", "", n, line, n - line_start + 1)
 
     def parse(self, text: str, transformer):
         """What ``transformer``'s callback for the start rule returns; NoParse if ``text`` is not
         in the language."""
         rules = []
         for origin, size, name, keep, append, pass_one in self.rules:
+            if pass_one and size == 1 and keep is None:
+                rules.append((origin, size, None))  # the child itself, in the goto state
+                continue
             f = getattr(transformer, name, None)
             if f is None:
                 f = _splice if origin.startswith("_") else _missing(transformer, name)
@@ -231,8 +235,8 @@ class Tables:
         tokens = self._tokens(text, state_stack)
         if self.postlex is not None:
             tokens = self.postlex.process(tokens)
-        end = Token("$END", "", len(text), 0, 0)
-        for tok in _then(tokens, end):
+        end_state = self.end
+        for tok in tokens:  # the last is $END
             type_ = tok.type
             while True:
                 action = states[state_stack[-1]].get(type_)
@@ -243,6 +247,9 @@ class Tables:
                     value_stack.append(tok)
                     break
                 origin, size, f = rules[~action]
+                if f is None:
+                    state_stack[-1] = states[state_stack[-2]][origin]
+                    continue
                 if size:
                     value = f(value_stack[-size:])
                     del state_stack[-size:], value_stack[-size:]
@@ -250,11 +257,6 @@ class Tables:
                     value = f([])
                 state_stack.append(states[state_stack[-1]][origin])
                 value_stack.append(value)
-                if tok is end and state_stack[-1] == self.end:
-                    return value_stack[-1]
-        raise NoParse  # pragma: no cover - $END always reduces to the end state or fails above
-
-
-def _then(tokens, last):
-    yield from tokens
-    yield last
+                if state_stack[-1] == end_state and type_ == "$END":
+                    return value
+        raise NoParse  # pragma: no cover - $END reduces to the end state or fails above
