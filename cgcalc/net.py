@@ -201,8 +201,12 @@ class Network:
             raise CgcalcError("missing 'minimize NAME': which node is the cost?", source=text,
                               filename=filename, line=len(text.splitlines()), column=1,
                               hint="add a line such as: minimize C")
+        for eq in spec.equations:
+            if eq.name == BATCH:
+                raise self._fail(f"{BATCH!r} is the number of data rows; use another name", eq)
+        # equations may use m, the number of data rows, as the derivatives print it: /m
         self.graph = build(spec.equations, source=text, filename=filename, builder=b,
-                           declared=declared, arrays=True)
+                           declared={**declared, BATCH: b.batch}, arrays=True)
         bound = self.graph.bound
         self.cost = self._named(spec.minimize, bound, declared)
         self.output = self._named(spec.output, bound, declared) if spec.output else self.cost
@@ -711,7 +715,7 @@ class NetDerivation:
         atoms = {id(a): self.name(a) for a in node.args if self.name(a)}
         return to_text(node, atoms)
 
-    def local(self, edge, matrix=False):
+    def local(self, edge, style=None):
         """The elementwise connection derivative (None for array ops)."""
         from .derive import connection
         from .simplify import Simplifier
@@ -723,9 +727,9 @@ class NetDerivation:
                                                               edge.index))
         names = {id(a): self.name(a) for a in edge.out.args if self.name(a)}
         names[id(edge.out)] = self.name(edge.out)  # sigmoid'(z) reads as L3 (1 - L3)
-        return self._print(node, names, matrix)
+        return self._print(node, names, style)
 
-    def backward(self, edge, matrix=False):
+    def backward(self, edge, style=None):
         """δ(input) from this connection, in terms of δ(output)."""
         from .derive import vjp
         from .simplify import Simplifier
@@ -740,12 +744,14 @@ class NetDerivation:
         names = {id(a): self.name(a) for a in edge.out.args if self.name(a)}
         names[id(delta)] = f"δ{out_name}"
         names[id(edge.out)] = out_name
-        return self._print(node, names, matrix)
+        return self._print(node, names, style)
 
-    def _print(self, node, names, matrix):
-        from .printer import to_text
+    @staticmethod
+    def _print(node, names, style):
+        """``style``: the printer's PLAIN (cgcalc syntax, the default), MATH or LATEX."""
+        from .printer import PLAIN, to_text
 
-        return to_text(node, names, MATRIX) if matrix else to_text(node, names)
+        return to_text(node, names, style or PLAIN)
 
     def paths(self, param):
         from .derive import list_paths
@@ -756,23 +762,11 @@ class NetDerivation:
     def count(self, param):
         return self.counts.get(id(self.net.var_nodes[param]), 0)
 
-    def gradient_text(self, param, matrix=False, own_names_only=False):
+    def gradient_text(self, param, style=None, own_names_only=False):
         """The simplified gradient; ``own_names_only`` keeps just the file's names (inputs,
         params, equations), so the text stands on its own as an expression in them."""
         names = self.names
         if own_names_only:
             own = {*self.net.graph.bound, *self.net.var_nodes}
             names = {k: v for k, v in names.items() if v in own}
-        return self._print(self.gradients[param], names, matrix)
-
-
-def _matrix_style():
-    from .printer import _Style
-
-    class Matrix(_Style):
-        times = " ⊙ "
-
-    return Matrix()
-
-
-MATRIX = _matrix_style()
+        return self._print(self.gradients[param], names, style)

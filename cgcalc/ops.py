@@ -30,13 +30,13 @@ SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 class Op:
     """One row: name, arity, value(xp, *args), rules, and how it prints."""
 
-    __slots__ = ("name", "arity", "value", "rules", "infix", "prec", "latex", "doc",
+    __slots__ = ("name", "arity", "value", "rules", "infix", "prec", "latex", "notation", "doc",
                  "elementwise", "variadic", "callable", "vjp", "jvp", "shape", "arrays",
                  "writes_into", "_bound")
 
     def __init__(self, name, arity, value, rules=(), *, infix=None, prec=ATOM, latex=None,
-                 doc="", elementwise=True, variadic=False, callable=True, vjp=None, jvp=None,
-                 shape=None, arrays=False, writes_into=False):
+                 notation=None, doc="", elementwise=True, variadic=False, callable=True,
+                 vjp=None, jvp=None, shape=None, arrays=False, writes_into=False):
         self.name = name
         self.arity = arity  # exact, or (min, max) with max None for "any"
         self.value = value  # value(xp, *args)
@@ -44,6 +44,9 @@ class Op:
         self.infix = infix  # "+" for infix ops, "-" for prefix neg
         self.prec = prec
         self.latex = latex  # LaTeX name of a function, e.g. r"\sin"
+        # how it reads in math (the terminal's and LaTeX's displays, not cgcalc syntax):
+        # (terminal parts, LaTeX parts); a part is text or (argument index, precedence)
+        self.notation = notation
         self.doc = doc
         self.elementwise = elementwise
         self.variadic = variadic
@@ -296,6 +299,8 @@ op("join", (1, None), _join_value, callable=False, elementwise=False, arrays=Tru
    vjp=_join_vjp, jvp=_join_jvp, shape=_join_shape, writes_into=True)
 op("cols", 3, lambda xp, G, c0, c1: G[:, int(c0):int(c1)], elementwise=False, arrays=True,
    doc="cols(A, i, j): columns i to j-1 (how [A, B] sends gradients back)",
+   notation=([(0, POSTFIX), "[:, ", (1, SUM), ":", (2, SUM), "]"],
+             ["\\left[", (0, SUM), "\\right]_{:,\\,", (1, SUM), ":", (2, SUM), "}"]),
    vjp=(None, _zero, _zero), jvp=lambda g, out, t, G, c0, c1: g.cols(t[0], c0, c1),
    shape=lambda shapes, args: (shapes[0][0], int(args[2].value) - int(args[1].value)))
 op("sum", 1, lambda xp, a: xp.sum(a), elementwise=False, arrays=True, doc="the sum of all entries",
@@ -319,7 +324,8 @@ op("rows", 1, lambda xp, a: float(xp.shape(a)[0]), elementwise=False, arrays=Tru
    doc="the number of rows (the batch size m)", vjp=(_zero,), jvp=lambda g, out, t, a: None,
    shape=lambda shapes, args: ())
 op("safe", 1, lambda xp, a: xp.maximum(a, 1e-12), lambda g, out, a: g.step(g.sub(a, g.const(1e-12))),
-   doc="a, kept >= 1e-12 so that dividing by it stays finite")
+   doc="a, kept >= 1e-12 so that dividing by it stays finite",
+   notation=(["max(", (0, SUM), ", ε)"], ["\\max\\left(", (0, SUM), ", \\varepsilon\\right)"]))
 op("cross_entropy", 2, _ce_value, elementwise=False, arrays=True,
    doc="mean over rows of sum(-y*log(p) - (1-y)*log(1-p)); logs clamped at -100",
    vjp=(lambda g, out, G, p, y: g.mul(G, _ce_dp(g, p, y)),

@@ -70,7 +70,9 @@ _GREEK_NAMES = set(_GREEK.values())
 
 
 def latex_name(name: str) -> str:
-    """theta1 -> \\theta_{1}, θ1 -> \\theta_{1}, L3 -> L_{3}, x_y -> x_{y}."""
+    """theta1 -> \\theta_{1}, θ1 -> \\theta_{1}, L3 -> L_{3}, x_y -> x_{y}, δL3 -> \\delta_{L_{3}}."""
+    if name.startswith("δ") and len(name) > 1:  # the adjoint of a node, in backprop's notation
+        return f"\\delta_{{{latex_name(name[1:])}}}"
     base, sub = name, ""
     if "_" in name.strip("_"):
         base, sub = name.split("_", 1)
@@ -92,6 +94,8 @@ def latex_name(name: str) -> str:
 
 class _Style:
     latex = False
+    math = False  # ops in their notation for reading (A[:, 0:2]), not in cgcalc syntax
+    juxtapose = False  # products as 2 x \cos(x) (LaTeX of scalars), else joined by ``times``
     lparen, rparen = "(", ")"
     times = "*"
 
@@ -104,6 +108,8 @@ class _Style:
 
 class _Latex(_Style):
     latex = True
+    math = True
+    juxtapose = True
     lparen, rparen = "\\left(", "\\right)"
     times = " \\cdot "
 
@@ -114,7 +120,23 @@ class _Latex(_Style):
         return format_number(v, latex=True)
 
 
-PLAIN, LATEX = _Style(), _Latex()
+class _Math(_Style):
+    """For reading in a terminal (network derivations): ``⊙`` for elementwise products and the
+    ops' own notation. Not cgcalc syntax."""
+
+    math = True
+    times = " ⊙ "
+
+
+class _MathLatex(_Latex):
+    """LaTeX of network derivations: elementwise products as the seed writes them, with
+    ``\\odot`` (juxtaposition would read as the matrix product)."""
+
+    juxtapose = False
+    times = " \\odot "
+
+
+PLAIN, LATEX, MATH, MATH_LATEX = _Style(), _Latex(), _Math(), _MathLatex()
 
 
 def to_text(root, atoms: dict | None = None, style: _Style = PLAIN) -> str:
@@ -150,6 +172,9 @@ def _display(node, negate, atoms, st):
             return ATOM, [st.name(name)]
     op = node.op
     if op not in _NOT_CALLS:  # sin(a), f(a, b): the common case
+        if st.math and ops.OPS[op].notation:
+            return ATOM, [p if p.__class__ is str else (node.args[p[0]], p[1], False)
+                          for p in ops.OPS[op].notation[st.latex]]
         return ATOM, _call(node, st)
     if op == "const":
         v = -node.value if negate else node.value
@@ -296,7 +321,7 @@ def _product(node, negate, st):
         out = []
         for i, it in enumerate(items):
             if i:  # LaTeX multiplies by juxtaposition (2 x \cos(x)), except before a number
-                out.append((" \\cdot " if it[0] == "c" else " ") if st.latex else st.times)
+                out.append((" \\cdot " if it[0] == "c" else " ") if st.juxtapose else st.times)
             out += factor_parts(it, ctx_first if i == 0 else ctx_rest)
         return out
 

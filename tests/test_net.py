@@ -231,8 +231,8 @@ def test_params_file_that_does_not_fit(tmp_path):
 
 
 # -- the commands ------------------------------------------------------------------------------------
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+def run(*args, input=None, env=None):
+    return CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
 
 
 def test_train_json_save_and_predict_round_trip(tmp_path):
@@ -262,6 +262,35 @@ def test_diff_net_json_carries_the_seed_forms():
     assert np.array(doc["derivatives"]["theta1"]["value"]).shape == (3, 2)
     assert doc["paths"]["theta1"]["count"] == 1
     assert any(e["output"] == "L3" and e["local"] == "L3*(1 - L3)" for e in doc["edges"])
+
+
+def test_diff_net_json_keeps_cgcalc_syntax_for_array_ops():
+    doc = json.loads(run("diff", str(ROOT / "examples" / "xor.net"), "--format", "json").stdout)
+    grad = doc["derivatives"]["theta1"]["symbolic"]
+    assert grad == ("L1' @ (cols((L3 - y) @ theta2', 0, 2)*sigmoid(L1 @ theta1)"
+                    "*(1 - sigmoid(L1 @ theta1)))/m")
+    net = net_of(f"{XOR}\ngrad = {grad}\n")  # an equation in the file's names, as written
+    params = net.initial_params()
+    env = net.env(params)
+    got = net.tape([net.graph.bound["grad"]]).run(env)[0]
+    want = net.tape([net.gradients()["theta1"]]).run(env)[0]
+    assert np.allclose(got, want, rtol=1e-12)
+
+
+def test_diff_net_latex_and_rich_read_as_the_seed():
+    """The seed's notation: δ for the adjoints, ⊙ (\\odot) for elementwise products, the bias
+    column dropped as A[:, 0:2], the clamp of cross_entropy as max(p, ε)."""
+    latex = run("diff", str(ROOT / "examples" / "xor.net"), "--format", "latex").stdout
+    assert "\\text{" not in latex
+    assert "\\delta_{n_{1}} &\\mathrel{+}= n_{2} \\odot \\delta_{n_{2}} \\odot " \
+        "\\left(1 - n_{2}\\right)" in latex
+    assert "\\delta_{n_{2}} &\\mathrel{+}= \\left[\\delta_{L_{2}}\\right]_{:,\\,0:2}" in latex
+    assert "\\max\\left(L_{3}, \\varepsilon\\right)" in latex
+    rich = run("diff", str(ROOT / "examples" / "xor.net"), "--format", "rich",
+               env={"NO_COLOR": "1", "COLUMNS": "160"}).stdout
+    assert "δn2 += δL2[:, 0:2]" in rich
+    assert "δL3 += δC ⊙ (L3 - y)/(m ⊙ max(L3, ε) ⊙ max(1 - L3, ε))" in rich
+    assert "L1' @ (((L3 - y) @ theta2')[:, 0:2] ⊙ n2 ⊙ (1 - n2))/m" in rich
 
 
 def test_diff_net_csv_has_one_row_per_param_entry():

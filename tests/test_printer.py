@@ -47,3 +47,4 @@ def test_latex():
     assert latex_name("theta1") == "\\theta_{1}"
     assert latex_name("θ2") == "\\theta_{2}"
     assert latex_name("L3") == "L_{3}"
+    assert latex_name("δL3") == "\\delta_{L_{3}}" and latex_name("δ") == "\\delta"

@@ -77,17 +77,15 @@ def diff_csv(d, out):
 
 
 def diff_latex(d, out):
-    from ..printer import LATEX, latex_name, to_text
+    from ..printer import MATH_LATEX, latex_name
 
     lines = []
     cost = d.net.spec.minimize.value
     for e in reversed(d.edges):
-        back = d.backward(e)
-        lines.append(f"\\delta_{{{latex_name(d.name(e.inp))}}} &\\mathrel{{+}}= "
-                     f"\\text{{{back}}}")
+        lines.append(f"{latex_name('δ' + d.name(e.inp))} &\\mathrel{{+}}= {d.backward(e, MATH_LATEX)}")
     for p in d.wrt:
         lines.append(f"\\frac{{\\partial {latex_name(cost)}}}{{\\partial {latex_name(p)}}} &= "
-                     f"{to_text(d.gradients[p], d.names, LATEX)}")
+                     f"{d.gradient_text(p, MATH_LATEX)}")
     out.write("\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}\n")
 
 
@@ -97,6 +95,8 @@ def diff_rich(d, out=None):
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
+
+    from ..printer import MATH
 
     con = Console(highlight=False)
     net = d.net
@@ -115,17 +115,19 @@ def diff_rich(d, out=None):
         t.add_row(d.name(n), n.op, show(d.shape(n)), Text(d.definition(n)),
                   Text(matrix_text(d.values[id(n)], 3), style="green"))
     con.print(t)
-    t = Table(title="2. Connection derivatives (⊙ elementwise, ' transpose, δX = dC/dX)",
+    rows = [(f"∂{d.name(e.out)}/∂{d.name(e.inp)}",
+             f"{show(d.shape(e.out))} ← {show(d.shape(e.inp))}",
+             Text(d.local(e, MATH) or "(array op)"),
+             Text(f"δ{d.name(e.inp)} += {d.backward(e, MATH)}")) for e in reversed(d.edges)]
+    legend = "⊙ elementwise, ' transpose, δX = dC/dX"
+    if any("ε" in row[3].plain for row in rows):
+        legend += ", max(p, ε) keeps p ≥ ε = 1e-12"
+    t = Table(title=f"2. Connection derivatives ({legend})",
               title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
-    t.add_column("arrow", style="bold magenta")
-    t.add_column("shapes")
-    t.add_column("local derivative")
-    t.add_column("what flows back")
-    for e in reversed(d.edges):
-        t.add_row(f"∂{d.name(e.out)}/∂{d.name(e.inp)}",
-                  f"{show(d.shape(e.out))} ← {show(d.shape(e.inp))}",
-                  Text(d.local(e, matrix=True) or "(array op)"),
-                  Text(f"δ{d.name(e.inp)} += {d.backward(e, matrix=True)}"))
+    for c in ("arrow", "shapes", "local derivative", "what flows back"):
+        t.add_column(c, style="bold magenta" if c == "arrow" else None)
+    for row in rows:
+        t.add_row(*row)
     con.print(t)
     for p in d.wrt:
         paths = d.paths(p)
@@ -139,7 +141,7 @@ def diff_rich(d, out=None):
     t.add_column("symbolic")
     t.add_column("value at the params", style="green")
     for p in d.wrt:
-        t.add_row(f"d{cost}/d{p}", Text(d.gradient_text(p, matrix=True)),
+        t.add_row(f"d{cost}/d{p}", Text(d.gradient_text(p, MATH)),
                   matrix_text(d.grad_values[p]))
     con.print(t)
 
