@@ -82,7 +82,8 @@ def diff_latex(d, out):
     lines = []
     cost = d.net.spec.minimize.value
     for e in reversed(d.edges):
-        lines.append(f"{latex_name('δ' + d.name(e.inp))} &\\mathrel{{+}}= {d.backward(e, MATH_LATEX)}")
+        lines.append(f"{latex_name('δ' + d.name(e.inp))} &\\mathrel{{+}}= "
+                     f"{d.backward(e, MATH_LATEX)}")
     for p in d.wrt:
         lines.append(f"\\frac{{\\partial {latex_name(cost)}}}{{\\partial {latex_name(p)}}} &= "
                      f"{d.gradient_text(p, MATH_LATEX)}")

@@ -73,6 +73,7 @@ def from_analysis(a, wrt=None) -> Picture:
 
 def from_net(d, wrt=None) -> Picture:
     from ..ops import show
+    from ..printer import MATH
 
     g = d.graph
     pic = Picture()
@@ -95,14 +96,14 @@ def from_net(d, wrt=None) -> Picture:
             if a.op == "const":
                 continue
             e = live.get((id(n), i))
-            label = f"δ{d.name(a)} += {d.backward(e)}" if e is not None else ""
+            label = f"δ{d.name(a)} += {d.backward(e, MATH)}" if e is not None else ""
             pic.edges.append((keys[id(a)], keys[id(n)], label, id(a) in reach))
     if wrt:
         cost = d.net.spec.minimize.value
         pic.notes.append(f"{d.count(wrt):,} path(s) from {cost} down to {wrt}")
         for nodes, _ in d.paths(wrt):
             pic.notes.append(" → ".join(d.name(n) for n in nodes))
-        pic.notes.append(f"d{cost}/d{wrt} = {d.gradient_text(wrt)}")
+        pic.notes.append(f"d{cost}/d{wrt} = {d.gradient_text(wrt, MATH)}")
     return pic
 
 
