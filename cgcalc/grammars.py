@@ -53,7 +53,8 @@ class _Continuation:
 class Parser:
     """The LALR parser for one grammar. ``parse(text, transformer_cls)`` runs the cached tables
     with a new ``transformer_cls()``; input they do not parse is handed to lark itself, whose
-    ``UnexpectedInput`` (``errors`` is lark's module of them) names the place."""
+    ``UnexpectedInput`` (``errors`` is lark's module of them) names the place. Without tables
+    (a lark whose internals cgcalc/lalr.py cannot read) lark parses everything."""
 
     __slots__ = ("name", "lexer", "tables")
 
@@ -63,10 +64,11 @@ class Parser:
     def parse(self, text: str, transformer_cls):
         from .lalr import NoParse
 
-        try:
-            return self.tables.parse(text, transformer_cls())
-        except NoParse:
-            pass
+        if self.tables is not None:
+            try:
+                return self.tables.parse(text, transformer_cls())
+            except NoParse:
+                pass
         # lark raises the error, with its place (or, should the two ever differ, parses)
         return _lark(self.name, self.lexer, transformer=transformer_cls(),
                      postlex=_Continuation(), cache=True).parse(text)
@@ -110,10 +112,14 @@ def _load(name, lexer) -> Parser:
 
     fingerprint = f"cgcalc {FORMAT} {lexer}\n{_grammar_text(name)}"
     path = _cache_path(f"{name}-{lexer}-{zlib.crc32(fingerprint.encode()):08x}")
-    tables = _read_cached(path, fingerprint)
+    tables = _read_cached(path, fingerprint) if path else None
     if tables is None:
-        tables = _build(name, lexer, fingerprint)
-        _write_cached(path, tables)
+        try:
+            tables = _build(name, lexer, fingerprint)
+        except Exception:  # noqa: BLE001 - a lark whose tables lalr.py cannot read: lark parses
+            return Parser(name, lexer, None)
+        if path:
+            _write_cached(path, tables)
     return Parser(name, lexer, Tables(tables, postlex=_Continuation()))
 
 
@@ -134,10 +140,16 @@ def _build(name, lexer, fingerprint) -> dict:
     return tables
 
 
-def _cache_path(stem: str) -> str:
+def _cache_path(stem: str) -> str | None:
+    """Where the tables of ``stem`` are kept; None without a home directory to keep them in."""
     base = os.environ.get("CGCALC_CACHE_DIR")
     if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        if not xdg:
+            home = os.path.expanduser("~")
+            if home == "~":  # no HOME and no passwd entry: not a relative ./~ directory
+                return None
+            xdg = os.path.join(home, ".cache")
         base = os.path.join(xdg, "cgcalc")
     # marshal's format may change between Pythons: the interpreter's tag is in the name
     return os.path.join(base, f"{stem}.{sys.implementation.cache_tag}.marshal")

@@ -179,3 +179,26 @@ def test_unwritable_cache_still_parses(tmp_path):
     p = subprocess.run([sys.executable, "-m", "cgcalc", "diff", "x^2", "--at", "x=3",
                         "--format", "plain"], env=env, capture_output=True, text=True)
     assert p.returncode == 0 and p.stdout.strip() == "d/dx = 2*x = 6.0"
+
+
+def test_without_tables_lark_parses_everything(tmp_path, monkeypatch):
+    """A lark whose internals lalr.py cannot read (here: build raises) still gives cgcalc a
+    parser: lark's own, with the same results and the same errors."""
+    def unreadable(*args, **kw):
+        raise AttributeError("'LALR_Parser' object has no attribute '_parse_table'")
+
+    monkeypatch.setenv("CGCALC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(lalr, "build", unreadable)
+    p = grammars._load("expr", "basic")
+    assert p.tables is None and cache_files(tmp_path) == []
+    assert [s.expr.kind for s in p.parse("a = x^2; sin(a)", ToAst)] == ["pow", "call"]
+    with pytest.raises(p.errors.UnexpectedInput):
+        p.parse("sin(x", ToAst)
+
+
+def test_no_home_means_no_cache_not_a_relative_directory(monkeypatch):
+    for var in ("CGCALC_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(os.path, "expanduser", lambda p: p)  # what it does without a home
+    assert grammars._cache_path("expr-basic-0") is None
+    assert grammars._load("expr", "basic").tables is not None  # built, kept in memory
