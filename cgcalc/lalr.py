@@ -66,8 +66,8 @@ def build(lark_parser, always_accept=()) -> dict:
     ]
     terminals = {str(t.name): t for t in conf.terminals}
     if options.lexer == "contextual":
-        accept_sets = [frozenset(n for n in row if n in terminals) | set(conf.ignore)
-                       | set(always_accept) for row in states]
+        extra = {*conf.ignore, *always_accept}
+        accept_sets = [frozenset(n for n in (*row, *extra) if n in terminals) for row in states]
     elif options.lexer == "basic":
         accept_sets = [frozenset(terminals)] * n_states
     else:
@@ -77,10 +77,11 @@ def build(lark_parser, always_accept=()) -> dict:
         if accepts not in lexer_of_set:
             lexer_of_set[accepts] = len(lexers)
             lexers.append(_lexer([terminals[n] for n in accepts], conf.g_regex_flags))
+    (start,) = options.start  # the grammar's one start rule
     return {
         "format": FORMAT,
-        "start": table.start_states["start"],
-        "end": table.end_states["start"],
+        "start": table.start_states[start],
+        "end": table.end_states[start],
         "states": states,
         "rules": [_rule(rule, options.maybe_placeholders) for rule in rules],
         "lexers": lexers,
