@@ -748,7 +748,7 @@ class NetDerivation:
 
     @staticmethod
     def _print(node, names, style):
-        """``style``: the printer's PLAIN (cgcalc syntax, the default), MATH or LATEX."""
+        """``style``: the printer's PLAIN (cgcalc syntax, the default), MATH or MATH_LATEX."""
         from .printer import PLAIN, to_text
 
         return to_text(node, names, style or PLAIN)
