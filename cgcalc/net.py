@@ -152,6 +152,17 @@ class NetBuilder(Builder):
             return self.batch
         return self.make("rows", a)
 
+    def size(self, a):
+        """The number of entries: the product of the dimensions (m for a batch of rows)."""
+        dims = self.shape_of(a)
+        if not all(isinstance(d, int) or d == BATCH for d in dims):
+            return self.make("size", a)
+        k = prod(d for d in dims if d != BATCH)
+        batches = [self.batch] * sum(d == BATCH for d in dims)
+        if not batches:
+            return self.const(k)
+        return self.mul(self.const(k), *batches) if k != 1 or len(batches) > 1 else batches[0]
+
 
 def infer_shape(node, arg_shapes):
     if node.op == "const":

@@ -200,6 +200,8 @@ class Simplifier:
     def mul(self, factors):
         b = self.b
         flat = self._flatten("mul", factors)
+        if any(f.op == "like" for f in flat):
+            flat = self._unbroadcast(flat)
         if len(set(flat)) == len(flat) and not any(f.op in _NOT_PLAIN for f in flat):
             # distinct factors, none a number, power or sum: nothing combines or cancels
             if len(flat) == 1:
@@ -356,12 +358,33 @@ class Simplifier:
                 return b.const(folded)
         return b.make(op, *args)
 
+    def _unbroadcast(self, flat):
+        """like(s, A)*B is s*B when s is a scalar and B has A's shape: numpy broadcasts s (how
+        the adjoint of sum(...)/m meets the next factor, so the seed's (L3 - y)/m shows)."""
+        shape_of = self.b.shape_of
+        out = []
+        for i, f in enumerate(flat):
+            if f.op == "like" and shape_of(f.args[0]) == () and any(
+                    j != i and g.op != "like" and shape_of(g) == shape_of(f)
+                    for j, g in enumerate(flat)):
+                out += self._flatten("mul", [f.args[0]])
+            else:
+                out.append(f)
+        return out
+
     def _pull_scalars(self, op, args):
         """Linear array ops commute with scalar factors: A @ (B/m) is (A @ B)/m."""
         b = self.b
         scalars, new_args, changed = [], list(args), False
         for k in _LINEAR[op]:
             a = args[k]
+            if a.op == "add":  # A @ (P/m - y/m) is (A @ (P - y))/m
+                split = self._common_scalars(a.args)
+                if split is not None:
+                    scalars += split[0]
+                    new_args[k] = split[1]
+                    changed = True
+                continue
             if a.op != "mul":
                 continue
             keep = [f for f in a.args if not self._scalar(f)]
@@ -373,6 +396,29 @@ class Simplifier:
         if not changed:
             return None
         return self.mul([*scalars, self.function(op, new_args)])
+
+    def _common_scalars(self, terms):
+        """(scalars, sum) with the sum of ``terms`` = the product of the scalars and the new sum:
+        the scalar factors every term has, and a coefficient they share up to sign (2*P - 2*y
+        is 2*(P - y)); None when there are none."""
+        b = self.b
+        coeffs, factor_lists = [], []
+        for t in terms:
+            c, rest = self._split_coeff(t)
+            if is_number(rest):
+                return None  # a constant term
+            coeffs.append(c)
+            factor_lists.append(rest.args if rest.op == "mul" else (rest,))
+        common = [f for f in factor_lists[0]
+                  if self._scalar(f) and all(f in fs for fs in factor_lists[1:])]
+        size = {abs(c) for c in coeffs}
+        k = size.pop() if len(size) == 1 else 1
+        if k == 1 and not common:
+            return None
+        new_terms = [self.mul([b.const(1 if c > 0 else -1) if k != 1 else b.const(c),
+                               *(f for f in fs if f not in common)])
+                     for c, fs in zip(coeffs, factor_lists)]
+        return [b.const(k), *common] if k != 1 else common, self.add(new_terms)
 
     def _scalar(self, f):
         return is_number(f) or self.b.shape_of(f) == () and (

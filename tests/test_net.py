@@ -89,6 +89,26 @@ def test_hand_written_cost_equals_cross_entropy():
             assert np.allclose(x, y, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("file, builtin, by_hand", [
+    ("xor.net", "C  = cross_entropy(L3, y)", "C = sum(-y*log(L3) - (1 - y)*log(1 - L3))/m"),
+    ("xor.net", "C  = cross_entropy(L3, y)", "C = mean(-y*log(L3) - (1-y)*log(1-L3))"),
+    ("line.net", "C = mse(P, y)", "C = sum((P - y)^2)/(2*m)"),
+    ("line.net", "C = mse(P, y)", "C = mean((P - y)^2)/2"),
+])
+def test_hand_written_cost_prints_the_same_gradient(file, builtin, by_hand):
+    """The seed's cancellation whichever way the cost is written: the adjoint of sum(...)/m
+    meets the next factor as a scalar, and scalars leave linear ops (L2' @ (L3 - y)/m)."""
+    path = ROOT / "examples" / file
+    text = path.read_text()
+    assert builtin in text
+    nets = [Network(t, str(path)) for t in (text, text.replace(builtin, by_hand))]
+    derivs = [NetDerivation(n, n.initial_params()) for n in nets]
+    for p in nets[0].params:
+        texts = [d.gradient_text(p, own_names_only=True) for d in derivs]
+        assert texts[0] == texts[1]
+        assert np.allclose(derivs[0].grad_values[p], derivs[1].grad_values[p], rtol=1e-10)
+
+
 def test_cross_entropy_stays_finite_when_a_prediction_saturates():
     ce = ops.OPS["cross_entropy"].bind(np)
     p = np.array([[0.0], [1.0], [0.5]])
