@@ -465,8 +465,7 @@ class Network:
         try:
             fd, tmp = tempfile.mkstemp(prefix=".cgcalc-", suffix=".json", dir=folder)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh)
-                fh.write("\n")
+                fh.write(json.dumps(doc) + "\n")
             os.replace(tmp, path)
         except OSError as exc:
             raise CgcalcError(f"cannot write params file: {exc.strerror}", filename=path,

@@ -85,6 +85,21 @@ def test_rich_display_tells_the_story(monkeypatch):
     assert "\x1b[" not in out
 
 
+def test_rich_display_of_a_deep_chain_stays_a_screenful(monkeypatch):
+    """The terminal shows the start of a long program, 40 rows per table and both ends of a
+    long path; the whole of it is in --format plain and json."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    n = 1000
+    r = run("diff", "sin(" * n + "x" + ")" * n, "--at", "x=0.5", "--format", "rich")
+    out = r.stdout
+    assert r.exit_code == 0 and len(out.splitlines()) < 200
+    assert f"({5 * n + 1:,} characters)" in " ".join(out.split())  # the program, cut short
+    assert f"… {n + 1 - 12:,} more …" in out and "→ n2 → n1 → x" in out  # the path's two ends
+    assert "∂f/∂n999 ·" in out and "∂n1/∂x" in out
+    assert f"{n - 40 + 1} more nodes" in out
+
+
 def test_forward_mode_agrees_with_reverse():
     r = run("diff", "x*y + sin(x*y)", "--at", "x=1,y=2", "--mode", "forward", "--format", "json")
     doc = json.loads(r.stdout)

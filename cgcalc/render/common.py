@@ -59,5 +59,14 @@ def expanded_text(analysis, edge, cap=160):
     return to_text(node)
 
 
-def path_text(graph, nodes) -> str:
-    return " → ".join(graph.name(n) or to_text(n) for n in nodes)
+def path_text(graph, nodes, keep=None) -> str:
+    """``f → u → v → x``; with ``keep``, a long path shows its first and last ``keep`` nodes."""
+    return " → ".join(elide([graph.name(n) or to_text(n) for n in nodes], keep))
+
+
+def elide(items, keep=None):
+    """The items, or with ``keep`` and more than twice that many, the first and last ``keep`` of
+    them around "… N more …"."""
+    if keep is None or len(items) <= 2 * keep + 1:
+        return items
+    return [*items[:keep], f"… {len(items) - 2 * keep:,} more …", *items[-keep:]]

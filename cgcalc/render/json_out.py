@@ -45,5 +45,6 @@ def document(analysis) -> dict:
 
 
 def render(analysis, out):
-    json.dump(document(analysis), out, indent=2, ensure_ascii=False)
+    # one write: json.dump would write each of its ~50 pieces per node separately
+    out.write(json.dumps(document(analysis), indent=2, ensure_ascii=False))
     out.write("\n")

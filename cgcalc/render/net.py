@@ -51,7 +51,7 @@ def diff_document(d) -> dict:
 
 
 def diff_json(d, out):
-    json.dump(diff_document(d), out, indent=2, ensure_ascii=False)
+    out.write(json.dumps(diff_document(d), indent=2, ensure_ascii=False))
     out.write("\n")
 
 
@@ -168,8 +168,7 @@ def train_document(net, result):
 
 
 def train_json(net, result, out):
-    json.dump(train_document(net, result), out)
-    out.write("\n")
+    out.write(json.dumps(train_document(net, result)) + "\n")
 
 
 def train_plain(net, result, out):
@@ -258,12 +257,12 @@ def check_summary(rows, rel_tol, fd_tol):
 def check_render(rows, fmt, out, rel_tol, fd_tol):
     worst, ok = check_summary(rows, rel_tol, fd_tol)
     if fmt == "json":
-        json.dump({"ok": ok, "checked": len(rows), "tolerance": {"forward": rel_tol,
-                                                                  "finite_differences": fd_tol},
-                   "worst": [{"param": p, "index": list(i), "reverse": r, "forward": f,
-                              "numeric": n, "error_forward": ef, "error_numeric": en}
-                             for p, i, r, f, ef, en, n in worst]}, out)
-        out.write("\n")
+        doc = {"ok": ok, "checked": len(rows),
+               "tolerance": {"forward": rel_tol, "finite_differences": fd_tol},
+               "worst": [{"param": p, "index": list(i), "reverse": r, "forward": f,
+                          "numeric": n, "error_forward": ef, "error_numeric": en}
+                         for p, i, r, f, ef, en, n in worst]}
+        out.write(json.dumps(doc) + "\n")
         return ok
     if fmt == "rich":
         from rich import box

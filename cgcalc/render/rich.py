@@ -8,10 +8,12 @@
 
 from __future__ import annotations
 
-from .common import (edge_label, expanded_text, local_text, node_definition, num,
+from .common import (edge_label, elide, expanded_text, local_text, node_definition, num,
                      operation_nodes, path_text)
 
 ROWS = 40  # rows shown per table before "… N more"
+SHOWN = 2000  # characters of a derivative shown before "…" (of the program: a fifth)
+KEEP = 6  # nodes shown at each end of a long path
 
 
 def render(analysis, out=None, console=None):
@@ -26,7 +28,10 @@ def render(analysis, out=None, console=None):
     have_point = analysis.point is not None
     out_name = g.name(g.output)
 
-    title = Text(g.program, style="bold cyan")
+    program = g.program.strip()
+    if len(program) > SHOWN // 5:  # the whole text is in --format plain/json; here, its start
+        program = f"{program[:SHOWN // 5]} … ({len(program):,} characters)"
+    title = Text(program, style="bold cyan")
     head = Text()
     if have_point:
         pt = ", ".join(f"{k} = {num(v)}" for k, v in analysis.point.items())
@@ -86,8 +91,9 @@ def render(analysis, out=None, console=None):
             t.add_column("value", justify="right", style="green")
         total = 0.0
         for nodes, slots, product in paths:
-            factors = " · ".join(f"∂{g.name(a)}/∂{g.name(b)}" for a, b in zip(nodes, nodes[1:]))
-            row = [path_text(g, nodes), factors]
+            arrows = list(zip(nodes, nodes[1:]))
+            factors = " · ".join(elide([f"∂{g.name(a)}/∂{g.name(b)}" for a, b in arrows], KEEP))
+            row = [path_text(g, nodes, KEEP), factors]
             if have_point:
                 total += product
                 row.append(num(product))
@@ -107,7 +113,8 @@ def render(analysis, out=None, console=None):
         t.add_column("value", justify="right", style="bold green")
     for d in derivs.values():
         row = [d.label.replace("d/", f"d{out_name}/", 1) if len(d.wrt) == 1 else d.label,
-               Text(d.text if len(d.text) < 2000 else d.text[:2000] + " …")]
+               Text(d.text if len(d.text) <= SHOWN else
+                    f"{d.text[:SHOWN]} … ({len(d.text):,} characters)")]
         if have_point:
             row.append(num(d.value))
         t.add_row(*row)
