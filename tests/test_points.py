@@ -58,9 +58,11 @@ def test_json_lines_in_and_out():
     assert [json.loads(x)["x"] for x in r.stdout.splitlines()] == [-1.5, 0.0, 1.5]
 
 
-def test_plain_is_tab_separated_with_a_header():
+def test_rows_in_a_pipeline_are_csv_with_a_header():  # --format auto, not a terminal: plain
     r = run("diff", "x^2", "--points", "-", input="x\n1\n2\n")
-    assert r.stdout == "x\tvalue\td/dx\n1\t1.0\t2.0\n2\t4.0\t4.0\n"
+    assert r.stdout == "x,value,d/dx\n1,1.0,2.0\n2,4.0,4.0\n"
+    assert run("diff", "x^2", "--points", "-", "--format", "plain", input="x\n1\n").stdout == \
+        run("diff", "x^2", "--points", "-", "--format", "csv", input="x\n1\n").stdout
 
 
 def test_at_fixes_variables_without_a_column():

@@ -1,5 +1,6 @@
-"""Rows out, one per input point, in input order: CSV, JSON Lines, plain (tab-separated) or a
-rich table. Each writer gets chunks of inputs and their computed columns."""
+"""Rows out, one per input point, in input order: CSV (also what plain means for rows: the
+contract's row output, and what a pipeline reading CSV expects), JSON Lines or a rich table.
+Each writer gets chunks of inputs and their computed columns."""
 
 from __future__ import annotations
 
@@ -64,17 +65,6 @@ class CsvRows(_Base):
         self.out.flush()
 
 
-class PlainRows(_Base):
-    def write(self, chunk, outs):
-        if not self.started:
-            self.out.write("\t".join([*self.input_columns(), *self.labels]) + "\n")
-            self.started = True
-        cols = [_texts(o) for o in outs]
-        self.out.write("".join("\t".join([*f, *vals]) + "\n"
-                               for f, vals in zip(self.input_fields(chunk), zip(*cols))))
-        self.out.flush()
-
-
 class JsonRows(_Base):
     def write(self, chunk, outs):
         lists = [o.tolist() for o in outs]
@@ -114,4 +104,4 @@ class RichRows(_Base):
         self.started = True
 
 
-WRITERS = {"csv": CsvRows, "plain": PlainRows, "json": JsonRows, "rich": RichRows}
+WRITERS = {"csv": CsvRows, "plain": CsvRows, "json": JsonRows, "rich": RichRows}
