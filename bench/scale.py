@@ -60,7 +60,7 @@ def main():
                 with open(path, "w") as fh:
                     fh.write(make(n))
                 t, p = time_command([*cg, "diff", path, "--at", f"x={x}", "--format", "plain"],
-                                    runs=3, warmup=1)
+                                    runs=5, warmup=1)
                 assert p.returncode == 0, p.stderr.decode()
                 value = float(p.stdout.decode().rsplit(" = ", 1)[1])
                 t0 = time.perf_counter()
@@ -82,7 +82,7 @@ def main():
                 with open(path, "w") as fh:
                     fh.write(sin_chain(n))
                 t, p = time_command([*cg, "diff", path, "--at", "x=0.3", "--format", fmt],
-                                    runs=1, warmup=0)
+                                    runs=3, warmup=0)
                 assert p.returncode == 0, p.stderr.decode()
                 times.append(t)
             print(f"  --format {fmt:5s}  n=5,000 {times[0]:.2f} s   n=10,000 {times[1]:.2f} s   "

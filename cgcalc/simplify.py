@@ -50,6 +50,7 @@ class Simplifier:
         self._expanding = 0  # while multiplying out to cancel, do not factor back
         self._placeholders: dict[int, object] = {}  # stand-in var id -> atom
         self._keys: dict = {}  # node -> its sort key
+        self._arrays = hasattr(builder, "declare")  # a network's builder: nodes have shapes
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
@@ -93,7 +94,7 @@ class Simplifier:
     def _placeholder(self, atom):
         """An atom stands in as an opaque variable, so no rule looks inside it."""
         ph = self.b.var(f"\0atom{atom.seq}")
-        if hasattr(self.b, "declare"):
+        if self._arrays:
             self.b.declare(ph, self.b.shape_of(atom))
         self._placeholders[id(ph)] = atom
         return ph
@@ -200,7 +201,7 @@ class Simplifier:
     def mul(self, factors):
         b = self.b
         flat = self._flatten("mul", factors)
-        if any(f.op == "like" for f in flat):
+        if self._arrays and any(f.op == "like" for f in flat):
             flat = self._unbroadcast(flat)
         if len(set(flat)) == len(flat) and not any(f.op in _NOT_PLAIN for f in flat):
             # distinct factors, none a number, power or sum: nothing combines or cancels
