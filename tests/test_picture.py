@@ -22,8 +22,8 @@ NETS = ["xor", "and", "line"]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 
 
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+def run(*args, input=None, env=None):
+    return CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
 
 
 def highlighted(dot_text):
@@ -117,3 +117,13 @@ def test_thousands_of_nodes():
         svg = subprocess.run(["dot", "-Tsvg"], input=r.stdout.encode(), capture_output=True,
                              timeout=300)
         assert svg.returncode == 0
+
+
+def test_a_long_path_shows_its_two_ends():
+    n = 500
+    r = run("graph", "sin(" * n + "x" + ")" * n, "--wrt", "x", "--format", "tree",
+            env={"NO_COLOR": "1", "COLUMNS": "200"})
+    notes = r.stdout.splitlines()[-2:]
+    assert notes[0] == "1 path from f down to x"
+    assert notes[1] == f"f → n{n - 1} → n{n - 2} → n{n - 3} → n{n - 4} → n{n - 5} → " \
+        f"… {n + 1 - 12} more … → n5 → n4 → n3 → n2 → n1 → x"
