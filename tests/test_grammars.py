@@ -100,6 +100,39 @@ def test_net_tables_agree_with_lark_on_random_input(lines):
     assert by_tables("net", "contextual", text) == by_lark("net", "contextual", text)
 
 
+def _programs():
+    """Programs built from the grammar's own rules, spaced, broken and commented at random:
+    mostly valid, so the tables' reductions are exercised, not just their errors."""
+    space = st.sampled_from(["", " ", "  ", "\t"])
+    inner = st.sampled_from(["", " ", "\n", " \\\n "])  # inside ( ): newlines continue
+    leaf = st.sampled_from(["x", "y1", "θ", "_a", "pi", "2", ".5", "1e-3", "6.02E23"])
+
+    def grow(sub):
+        binary = st.tuples(sub, space, st.sampled_from("+-*/@^") | st.just("**"), space, sub)
+        return st.one_of(
+            binary.map("".join),
+            st.tuples(st.sampled_from("-+"), sub).map("".join),
+            st.tuples(sub, inner, sub).map(lambda t: f"({t[0]}{t[1]}+ {t[2]})"),
+            st.tuples(st.sampled_from(["sin", "log", "f"]), st.lists(sub, max_size=3),
+                      inner).map(lambda t: f"{t[0]}({t[2]}{', '.join(t[1])})"),
+            st.lists(sub, min_size=1, max_size=3).map(lambda xs: f"[{', '.join(xs)}]"),
+            sub.map(lambda a: f"({a})'"),
+        )
+
+    expr = st.recursive(leaf, grow, max_leaves=12)
+    stmt = st.tuples(st.sampled_from(["", "a = ", "b1 = "]), expr,
+                     st.sampled_from(["", " # note"])).map("".join)
+    sep = st.sampled_from([";", "\n", " ; ", "\n\n"])
+    return st.tuples(st.lists(stmt, min_size=1, max_size=4), sep).map(
+        lambda t: t[1].join(t[0]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_programs())
+def test_expr_tables_agree_with_lark_on_random_programs(text):
+    assert by_tables("expr", "basic", text) == by_lark("expr", "basic", text)
+
+
 def test_grammar_found():
     assert os.path.isfile(os.path.join(grammars.grammar_dir(), "expr.lark"))
 
