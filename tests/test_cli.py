@@ -71,6 +71,10 @@ def test_latex_and_dot():
     r = run("diff", "v = x^2; u = sin(v); f = exp(u)", "--at", "x=1", "--format", "latex")
     assert r.stdout.startswith("\\begin{align}") and r.stdout.rstrip().endswith("\\end{align}")
     assert "\\frac{\\partial f}{\\partial u}" in r.stdout
+    assert r.stdout.count("\\\\[4pt]\n") == 2 and "\\\\[4pt] \\\\" not in r.stdout  # no empty rows
+    r = run("diff", "sin(" * 40 + "x" + ")" * 40, "--format", "latex")
+    chain = next(line for line in r.stdout.splitlines() if "\\cdots" in line)
+    assert chain.count("\\frac") == 1 + 12  # d f/d x = 6 factors at each end of the path
     r = run("diff", "sin(x)*cos(x) + sin(x)", "--format", "dot")
     assert r.stdout.startswith("digraph") and r.stdout.count("->") == 6
 

@@ -64,9 +64,9 @@ def path_text(graph, nodes, keep=None) -> str:
     return " → ".join(elide([graph.name(n) or to_text(n) for n in nodes], keep))
 
 
-def elide(items, keep=None):
+def elide(items, keep=None, middle=None):
     """The items, or with ``keep`` and more than twice that many, the first and last ``keep`` of
-    them around "… N more …"."""
+    them around ``middle`` (by default "… N more …")."""
     if keep is None or len(items) <= 2 * keep + 1:
         return items
-    return [*items[:keep], f"… {len(items) - 2 * keep:,} more …", *items[-keep:]]
+    return [*items[:keep], middle or f"… {len(items) - 2 * keep:,} more …", *items[-keep:]]

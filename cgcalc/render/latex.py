@@ -4,7 +4,7 @@ derivatives, the chain rule as a sum over paths of products, and the simplified 
 from __future__ import annotations
 
 from ..printer import LATEX, latex_name, program_text, to_text
-from .common import num, operation_nodes
+from .common import elide, num, operation_nodes
 
 
 def _partial(top, bottom):
@@ -13,13 +13,13 @@ def _partial(top, bottom):
 
 def render(analysis, out, max_terms=8):
     g = analysis.graph
-    lines = []
+    lines, gaps = [], set()  # gaps: the lines after which a little space sets groups apart
     for n in operation_nodes(g):
         if n.op == "var":
             continue
         atoms = {id(a): g.name(a) for a in n.args if g.name(a)}
         lines.append(f"{latex_name(g.name(n))} &= {to_text(n, atoms, LATEX)}")
-    lines[-1:] = [lines[-1] + " \\\\[4pt]"] if lines else []
+    gaps.add(len(lines) - 1)
     have_point = analysis.point is not None
     for e in analysis.edges():
         atoms = {id(a): g.name(a) for a in e.out.args if g.name(a)}
@@ -30,8 +30,7 @@ def render(analysis, out, max_terms=8):
         if have_point:
             row += f" = {num(analysis.edge_value(e.out, e.index))}"
         lines.append(row)
-    if lines:
-        lines[-1] += " \\\\[4pt]"
+    gaps.add(len(lines) - 1)
     out_name = g.name(g.output)
     counts = analysis.path_counts()
     for d in analysis.derivatives():
@@ -40,8 +39,8 @@ def render(analysis, out, max_terms=8):
             paths = analysis.paths(v)
             terms = []
             for nodes, slots, _ in paths[:max_terms]:
-                terms.append(" ".join(_partial(g.name(a), g.name(b))
-                                      for a, b in zip(nodes, nodes[1:])))
+                factors = [_partial(g.name(a), g.name(b)) for a, b in zip(nodes, nodes[1:])]
+                terms.append(" ".join(elide(factors, 6, middle="\\cdots")))
             more = counts.get(v, 0) - len(terms)
             chain = " + ".join(terms) + (f" + \\dots\\ (\\text{{{more} more paths}})"
                                          if more > 0 else "")
@@ -57,4 +56,6 @@ def render(analysis, out, max_terms=8):
             lines.extend(defs)
         else:
             lines.append(f"{lead}{text}" + (f" = {num(d.value)}" if d.value is not None else ""))
-    out.write("\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}\n")
+    body = "".join(line + (" \\\\[4pt]\n" if i in gaps else " \\\\\n")
+                   for i, line in enumerate(lines[:-1]))
+    out.write("\\begin{align}\n" + body + lines[-1] + "\n\\end{align}\n")
