@@ -322,7 +322,10 @@ def _product(node, negate, st):
         for i, it in enumerate(items):
             if i:  # LaTeX multiplies by juxtaposition (2 x \cos(x)), except before a number
                 out.append((" \\cdot " if it[0] == "c" else " ") if st.juxtapose else st.times)
-            out += factor_parts(it, ctx_first if i == 0 else ctx_rest)
+            ctx = ctx_first if i == 0 else ctx_rest
+            if it[0] == "n" and it[1].op == "mul" and not is_negative(it[1]):
+                ctx = PRODUCT  # a*(b*c) reads as a*b*c (the simplifier nests long products)
+            out += factor_parts(it, ctx)
         return out
 
     if not denom_items:
