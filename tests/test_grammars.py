@@ -58,6 +58,7 @@ def by_tables(name, lexer, text):
 EXPR_CASES = [
     "exp(sin(x^2))", "-x^2 + 2^3^2", "a = (x +\n y); b = a'*2\nb", "θ1 * σ(x)", "x # note\n",
     "f(x, y, z)", "g()", "[x, 1] @ w'", "x\n\n;;y", "log(x, 2) \\\n + 1", "2**-x", "1e-3*.5",
+    "a = x\r\nb = a^2\r\nb", "f(\r\n x,\r\n y)", "x\u00a0+ 1", "Σ_1 = 2; Σ_1",
     "sin(x", "x +* y", "2 x", "x ) + 1", "$", "(x", "a = = b", "[", "x'(", "\\ x", "",
 ]
 NET_CASES = [
