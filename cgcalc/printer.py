@@ -229,7 +229,8 @@ def _call(node, st):
             return ["\\sqrt{", _n(args[0], SUM), "}"]
         if node.op == "abs":
             return ["\\left|", _n(args[0], SUM), "\\right|"]
-        parts = [(o.latex or f"\\operatorname{{{node.op}}}") + "\\left("]
+        name = node.op.replace("_", "\\_")  # sum_to: an underscore, not a subscript
+        parts = [(o.latex or f"\\operatorname{{{name}}}") + "\\left("]
     for i, a in enumerate(args):
         if i:
             parts.append(", ")

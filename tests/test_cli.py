@@ -212,3 +212,54 @@ def test_start_up_does_not_import_numpy_or_rich():
             "print('numpy' in sys.modules, 'rich' in sys.modules, file=sys.stderr)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.stderr.strip() == "False False", p.stderr
+
+
+# -- LaTeX, parsed by KaTeX ---------------------------------------------------------------------
+KATEX_CHECK = r"""
+const katex = require(process.argv[1]);
+const sources = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const errors = sources.map(src => {
+  try { katex.renderToString(src, {displayMode: true, throwOnError: true, strict: "error"});
+        return null; }
+  catch (e) { return e.message; }
+});
+console.log(JSON.stringify(errors));
+"""
+
+
+def katex_errors(sources):
+    """KaTeX's error for each LaTeX text (None where it renders), or skip without KaTeX: .ci/run
+    installs it with npm into .ci/node (by hand: npm install --prefix .ci/node katex)."""
+    import shutil
+
+    module = ROOT / ".ci" / "node" / "node_modules" / "katex"
+    if not shutil.which("node") or not module.is_dir():
+        pytest.skip("KaTeX not installed (npm install --prefix .ci/node katex)")
+    p = subprocess.run(["node", "-e", KATEX_CHECK, str(module)], input=json.dumps(sources),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_latex_renders_in_katex():
+    """Every function of the table, shared nodes, second derivatives, a long path, networks:
+    the LaTeX parses (strict: no stray Unicode, every brace closed)."""
+    from cgcalc import ops
+
+    functions = [name for name, o in ops.OPS.items()
+                 if o.callable and not o.arrays and o.value is not None and o.arity == 1]
+    cases = [["diff", f"{f}(x^2/4 + 0.5) * x", "--at", "x=0.5"] for f in functions]
+    cases += [["diff", "log(x, 2) + pow(x, y) - x/y", "--at", "x=2,y=3"],
+              ["diff", "v = x^2; u = sin(v); f = exp(u)", "--at", "x=1"],
+              ["diff", "sin(x)*cos(x) + sin(x)", "--order", "2"],
+              ["diff", "θ1*σ + x_1^-2 - 1e-3*abs(y)", "--wrt", "θ1", "--wrt", "y", "--order", "2"],
+              ["diff", "sin(" * 40 + "x" + ")" * 40],
+              ["diff", str(ROOT / "examples" / "xor.net")],
+              ["diff", str(ROOT / "examples" / "line.net")]]
+    texts = []
+    for argv in cases:
+        r = run(*argv, "--format", "latex")
+        assert r.exit_code == 0, (argv, r.stderr)
+        texts.append(r.stdout)
+    errors = katex_errors(texts)
+    assert [(argv, e) for argv, e in zip(cases, errors) if e] == []

@@ -48,3 +48,7 @@ def test_latex():
     assert latex_name("θ2") == "\\theta_{2}"
     assert latex_name("L3") == "L_{3}"
     assert latex_name("δL3") == "\\delta_{L_{3}}" and latex_name("δ") == "\\delta"
+    b = parse("x").builder  # an op named with an underscore is not a subscript in LaTeX
+    node = b.make("sum_to", b.var("G"), b.var("A"))
+    assert to_text(node, style=LATEX) == \
+        "\\operatorname{sum\\_to}\\left(G, A\\right)"
