@@ -1,6 +1,7 @@
 """The command line: every format, every class of bad input, exit statuses; and real processes
 for pipes."""
 
+import io
 import json
 import math
 import os
@@ -263,3 +264,40 @@ def test_latex_renders_in_katex():
         texts.append(r.stdout)
     errors = katex_errors(texts)
     assert [(argv, e) for argv, e in zip(cases, errors) if e] == []
+
+
+def _random_expression(rng, depth):
+    """A random expression (test-only, shallow recursion): every kind of node the LaTeX printer
+    has a rule for, with names that need subscripts and Greek."""
+    from cgcalc import ops
+
+    if depth == 0 or rng.random() < 0.25:
+        return rng.choice(["x", "y", "θ1", "x_1", "L3", "2", "0.5", "1e-3", "pi", "e", "3"])
+    a, b = _random_expression(rng, depth - 1), _random_expression(rng, depth - 1)
+    functions = [n for n, o in ops.OPS.items()
+                 if o.callable and not o.arrays and o.value is not None and o.arity == 1]
+    return rng.choice([
+        f"{rng.choice(functions)}({a})", f"({a}) + ({b})", f"({a}) - ({b})", f"({a})*({b})",
+        f"({a})/({b})", f"({a})^({b})", f"({a})^-2", f"({a})^(1/3)", f"-({a})",
+        f"sqrt({a})", f"log({a}, 2)", f"pow({a}, {b})", f"abs({a})",
+    ])
+
+
+def test_latex_of_random_expressions_renders_in_katex():
+    import random
+
+    from cgcalc.derive import Analysis
+    from cgcalc.graph import parse
+    from cgcalc.render import latex
+
+    rng = random.Random(7)
+    texts = []
+    for _ in range(120):
+        g = parse(_random_expression(rng, 3))
+        if not g.variables:
+            continue
+        out = io.StringIO()
+        latex.render(Analysis(g, list(g.variables)), out)  # symbolic: no point, no domain
+        texts.append(out.getvalue())
+    errors = katex_errors(texts)
+    assert [(t, e) for t, e in zip(texts, errors) if e] == []
