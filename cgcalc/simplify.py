@@ -27,7 +27,7 @@ FLATTEN = 8
 _LINEAR = {"matmul": (0, 1), "transpose": (0,), "cols": (0,), "sum": (0,), "like": (0,),
            "sum_to": (0,), "mean": (0,)}
 _NAMED = (math.pi, math.e)
-_RANK = {"const": 0, "var": 2, "pow": 3, "mul": 5, "add": 6}
+_RANK = {"const": 1, "var": 2, "pow": 3, "mul": 5, "add": 6}  # named constants (pi) first
 _NOT_PLAIN = {"const", "pow", "safe", "add"}  # factors that mul() may combine
 
 
@@ -442,11 +442,9 @@ class Simplifier:
         if k is None:
             if node.op == "pow":
                 base = node.args[0]
-                k = (_RANK.get(base.op, 4) if base.op != "const" else 1,
-                     base.value if base.op == "var" else "", base.seq, 1)
+                k = (_RANK.get(base.op, 4), base.value if base.op == "var" else "", base.seq, 1)
             else:
-                k = (1 if node.op == "const" else _RANK.get(node.op, 4),
-                     node.value if node.op == "var" else "", node.seq, 0)
+                k = (_RANK.get(node.op, 4), node.value if node.op == "var" else "", node.seq, 0)
             self._keys[node] = k
         return k
 
