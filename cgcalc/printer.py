@@ -70,7 +70,8 @@ _GREEK_NAMES = set(_GREEK.values())
 
 
 def latex_name(name: str) -> str:
-    """theta1 -> \\theta_{1}, θ1 -> \\theta_{1}, L3 -> L_{3}, x_y -> x_{y}, δL3 -> \\delta_{L_{3}}."""
+    """theta1 -> \\theta_{1}, θ1 -> \\theta_{1}, L3 -> L_{3}, x_y -> x_{y};
+    δL3 (an adjoint) -> \\delta_{L_{3}}."""
     if name.startswith("δ") and len(name) > 1:  # the adjoint of a node, in backprop's notation
         return f"\\delta_{{{latex_name(name[1:])}}}"
     base, sub = name, ""
