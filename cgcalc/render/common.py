@@ -70,3 +70,13 @@ def elide(items, keep=None, middle=None):
     if keep is None or len(items) <= 2 * keep + 1:
         return items
     return [*items[:keep], middle or f"… {len(items) - 2 * keep:,} more …", *items[-keep:]]
+
+
+def titled_table(title: str):
+    """A rich table of the story, its numbered title above it on one line (the table is at
+    least as wide as the title, so a narrow table does not fold it)."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                 min_width=len(title))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from ..ops import show
+from .common import titled_table
 
 
 def matrix_text(a, digits=4) -> str:
@@ -91,10 +92,8 @@ def diff_latex(d, out):
 
 
 def diff_rich(d, out=None):
-    from rich import box
     from rich.console import Console
     from rich.panel import Panel
-    from rich.table import Table
     from rich.text import Text
 
     from ..printer import MATH
@@ -106,8 +105,7 @@ def diff_rich(d, out=None):
                                   (matrix_text(d.values[id(net.cost)], 6), "green")),
                     title="cgcalc diff: backpropagation on the graph", title_align="left",
                     expand=False))
-    t = Table(title="1. The graph: layers and operations, with shapes (m rows of data)",
-              title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    t = titled_table("1. The graph: layers and operations, with shapes (m rows of data)")
     for c in ("node", "op", "shape", "definition", "value"):
         t.add_column(c, style="bold magenta" if c == "node" else None)
     for n in reversed(d.graph.order):
@@ -123,8 +121,7 @@ def diff_rich(d, out=None):
     legend = "⊙ elementwise, ' transpose, δX = dC/dX"
     if any("ε" in row[3].plain for row in rows):
         legend += ", max(p, ε) keeps p ≥ ε = 1e-12"
-    t = Table(title=f"2. Connection derivatives ({legend})",
-              title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    t = titled_table(f"2. Connection derivatives ({legend})")
     for c in ("arrow", "shapes", "local derivative", "what flows back"):
         t.add_column(c, style="bold magenta" if c == "arrow" else None)
     for row in rows:
@@ -136,8 +133,7 @@ def diff_rich(d, out=None):
         for nodes, _ in paths:
             con.print("   " + " → ".join(d.name(n) for n in nodes))
         con.print()
-    t = Table(title="4. The gradients, composed along the paths and simplified",
-              title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    t = titled_table("4. The gradients, composed along the paths and simplified")
     t.add_column("", style="bold magenta")
     t.add_column("symbolic")
     t.add_column("value at the params", style="green")
@@ -265,13 +261,10 @@ def check_render(rows, fmt, out, rel_tol, fd_tol):
         out.write(json.dumps(doc) + "\n")
         return ok
     if fmt == "rich":
-        from rich import box
         from rich.console import Console
-        from rich.table import Table
 
-        t = Table(title=f"gradient check: {len(rows)} entries, reverse mode against forward "
-                  "mode and central differences", title_justify="left", box=box.SIMPLE_HEAD,
-                  title_style="bold")
+        t = titled_table(f"gradient check: {len(rows)} entries, reverse mode against forward "
+                         "mode and central differences")
         for c in ("param", "worst entry", "reverse", "forward", "numeric", "rel. err fwd",
                   "rel. err num"):
             t.add_column(c, justify="left" if c == "param" else "right")

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from .common import (edge_label, elide, expanded_text, local_text, node_definition, num,
-                     operation_nodes, path_text)
+                     operation_nodes, path_text, titled_table)
 
 ROWS = 40  # rows shown per table before "… N more"
 SHOWN = 2000  # characters of a derivative shown before "…" (of the program: a fifth)
@@ -20,7 +20,6 @@ def render(analysis, out=None, console=None):
     from rich import box
     from rich.console import Console, Group
     from rich.panel import Panel
-    from rich.table import Table
     from rich.text import Text
 
     con = console or Console(highlight=False)
@@ -40,8 +39,7 @@ def render(analysis, out=None, console=None):
                     title="cgcalc diff", title_align="left", expand=False))
 
     nodes = operation_nodes(g)
-    t = Table(title="1. The graph: every node is an operation", title_justify="left",
-              box=box.SIMPLE_HEAD, title_style="bold")
+    t = titled_table("1. The graph: every node is an operation")
     t.add_column("node", style="bold magenta")
     t.add_column("op", style="dim")
     t.add_column("definition")
@@ -57,8 +55,7 @@ def render(analysis, out=None, console=None):
     con.print(t)
 
     edges = list(reversed(analysis.edges()))
-    t = Table(title="2. Connection derivatives: one per arrow", title_justify="left",
-              box=box.SIMPLE_HEAD, title_style="bold")
+    t = titled_table("2. Connection derivatives: one per arrow")
     t.add_column("arrow", style="bold magenta")
     t.add_column("in node names")
     t.add_column("in the inputs", style="dim")
@@ -82,9 +79,8 @@ def render(analysis, out=None, console=None):
     for v in analysis.first_order_vars:
         paths = analysis.paths(v)
         count = counts.get(v, 0)
-        t = Table(title=f"3. Paths from {out_name} down to {v}: {count:,} in all"
-                  + (f", {len(paths)} listed" if len(paths) < count else ""),
-                  title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+        t = titled_table(f"3. Paths from {out_name} down to {v}: {count:,} in all"
+                         + (f", {len(paths)} listed" if len(paths) < count else ""))
         t.add_column("path")
         t.add_column("product of the connection derivatives")
         if have_point:
@@ -105,8 +101,7 @@ def render(analysis, out=None, console=None):
                       Text(num(adj.get(id(g.var_nodes[v]), 0.0)), style="bold green"))
         con.print(t)
 
-    t = Table(title="4. The derivative", title_justify="left", box=box.SIMPLE_HEAD,
-              title_style="bold")
+    t = titled_table("4. The derivative")
     t.add_column("", style="bold magenta")
     t.add_column("simplified")
     if have_point:
@@ -125,16 +120,12 @@ def render(analysis, out=None, console=None):
 
 
 def _forward(analysis, con, adj):
-    from rich import box
-    from rich.table import Table
-
     g = analysis.graph
     out_name = g.name(g.output)
     variables = analysis.first_order_vars
     tangents = {v: analysis.tangents(v) for v in variables}
-    t = Table(title="Forward mode (d node/d var, inputs up) beside reverse mode "
-              f"(d{out_name}/d node, output down)", title_justify="left", box=box.SIMPLE_HEAD,
-              title_style="bold")
+    t = titled_table("Forward mode (d node/d var, inputs up) beside reverse mode "
+                     f"(d{out_name}/d node, output down)")
     t.add_column("node", style="bold magenta")
     for v in variables:
         t.add_column(f"d·/d{v}  forward", justify="right")
