@@ -129,7 +129,7 @@ def diff(source, wrt, at, fmt, order_n, mode, max_paths, points, input_format, p
     analysis = Analysis(graph, variables, point, order_n=order_n, max_paths=max_paths,
                         mode=mode)
     fmt = _resolve_format(fmt)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     renderer(fmt)(analysis, out)
 
 
@@ -146,7 +146,7 @@ def _points(graph, wrt, fixed, path, input_format, fmt, order_n):
     tape = compile_outputs(graph, outputs)
     stream, name = open_points(path)
     reader = PointReader(stream, name, graph.variables, fmt=input_format, fixed=fixed)
-    writer = WRITERS[fmt](click.get_text_stream("stdout"), reader, [k for k, _ in outputs],
+    writer = WRITERS[fmt](sys.stdout, reader, [k for k, _ in outputs],
                           graph.variables)
     _, bad, first = evaluate_stream(reader, tape, graph.variables, writer)
     if bad:
@@ -187,7 +187,7 @@ def _diff_net(text, name, wrt, fmt, max_paths, params_path, points=None):
     for w in wrt:
         _check_param(net, name, w)
     d = NetDerivation(net, _start_params(net, params_path), wrt or None, max_paths=max_paths)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     {"rich": show.diff_rich, "json": show.diff_json, "plain": show.diff_plain,
      "csv": show.diff_csv, "latex": show.diff_latex, "dot": _net_dot}[fmt](d, out)
 
@@ -238,7 +238,7 @@ def train(file, epochs, rate, seed, save, params, fmt, quiet):
     if save:
         net.save_params(result.params, save)
     fmt = _resolve_format(fmt)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     {"rich": show.train_rich, "plain": show.train_plain, "json": show.train_json}[fmt](
         net, result, out)
     if result.interrupted:
@@ -307,7 +307,7 @@ def predict(file, params, points, fmt):
     out_cols = [net.output_name] if k_out == 1 else \
         [f"{net.output_name}{i + 1}" for i in range(k_out)]
     fmt = _resolve_format(fmt)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if points is None:
         X, _ = net.load_data()
         chunks = [Chunk({c: X[:, k] for k, c in enumerate(cols_in)}, range(1, len(X) + 1))]
@@ -370,7 +370,7 @@ def check(source, params, at, tolerance, fmt):
             raise click.UsageError("check of an expression needs a point: --at NAME=VALUE")
         point = check_point(parse_assignments(at, variables=graph.variables), graph)
         rows = check_gradients(graph, point)
-    ok = check_render(rows, _resolve_format(fmt), click.get_text_stream("stdout"), 1e-9,
+    ok = check_render(rows, _resolve_format(fmt), sys.stdout, 1e-9,
                       tolerance)
     if not ok:
         raise CgcalcError("gradient check out of tolerance (see the table above)",
