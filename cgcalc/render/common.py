@@ -59,8 +59,12 @@ def expanded_text(analysis, edge, cap=160):
     return to_text(node)
 
 
+KEEP = 6  # nodes (or factors) shown at each end of a long path on screen
+
+
 def path_text(graph, nodes, keep=None) -> str:
-    """``f → u → v → x``; with ``keep``, a long path shows its first and last ``keep`` nodes."""
+    """``f → u → v → x``; with ``keep``, a long path shows its first and last ``keep`` nodes.
+    ``graph`` is anything with ``name(node)``: a Graph, or a network's derivation."""
     return " → ".join(elide([graph.name(n) or to_text(n) for n in nodes], keep))
 
 

@@ -4,7 +4,7 @@ derivatives, the chain rule as a sum over paths of products, and the simplified 
 from __future__ import annotations
 
 from ..printer import LATEX, latex_name, program_text, to_text
-from .common import elide, num, operation_nodes
+from .common import KEEP, elide, num, operation_nodes
 
 
 def _partial(top, bottom):
@@ -40,7 +40,7 @@ def render(analysis, out, max_terms=8):
             terms = []
             for nodes, slots, _ in paths[:max_terms]:
                 factors = [_partial(g.name(a), g.name(b)) for a, b in zip(nodes, nodes[1:])]
-                terms.append(" ".join(elide(factors, 6, middle="\\cdots")))
+                terms.append(" ".join(elide(factors, KEEP, middle="\\cdots")))
             more = counts.get(v, 0) - len(terms)
             chain = " + ".join(terms) + (f" + \\dots\\ (\\text{{{more} more paths}})"
                                          if more > 0 else "")

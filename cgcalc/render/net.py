@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ..ops import show
-from .common import titled_table
+from .common import KEEP, path_text, titled_table
 
 
 def matrix_text(a, digits=4) -> str:
@@ -131,7 +131,7 @@ def diff_rich(d, out=None):
         paths = d.paths(p)
         con.print(Text(f"3. Paths from {cost} down to {p}: {d.count(p):,}", style="bold"))
         for nodes, _ in paths:
-            con.print("   " + " → ".join(d.name(n) for n in nodes))
+            con.print("   " + path_text(d, nodes, KEEP))
         con.print()
     t = titled_table("4. The gradients, composed along the paths and simplified")
     t.add_column("", style="bold magenta")

@@ -8,7 +8,7 @@ One neutral :class:`Picture` is built from an expression's analysis or a network
 
 from __future__ import annotations
 
-from .common import elide, local_text, node_definition, num, operation_nodes, path_text
+from .common import KEEP, local_text, node_definition, num, operation_nodes, path_text
 
 LABEL_MAX = 48
 
@@ -60,7 +60,7 @@ def from_analysis(a, wrt=None) -> Picture:
         pic.notes.append(f"{count:,} path{'s' if count != 1 else ''} from {out} down to {wrt}")
         total = 0.0
         for nodes, _, product in a.paths(wrt):
-            line = path_text(g, nodes, keep=6)
+            line = path_text(g, nodes, KEEP)
             if product is not None:
                 total += product
                 line += f": product {num(product)}"
@@ -102,7 +102,7 @@ def from_net(d, wrt=None) -> Picture:
         cost = d.net.spec.minimize.value
         pic.notes.append(f"{d.count(wrt):,} path(s) from {cost} down to {wrt}")
         for nodes, _ in d.paths(wrt):
-            pic.notes.append(" → ".join(elide([d.name(n) for n in nodes], 6)))
+            pic.notes.append(path_text(d, nodes, KEEP))
         pic.notes.append(f"d{cost}/d{wrt} = {d.gradient_text(wrt, MATH)}")
     return pic
 

@@ -8,12 +8,12 @@
 
 from __future__ import annotations
 
-from .common import (edge_label, elide, expanded_text, local_text, node_definition, num,
+from .common import (KEEP, edge_label, elide, expanded_text, local_text, node_definition, num,
                      operation_nodes, path_text, titled_table)
 
 ROWS = 40  # rows shown per table before "… N more"
-SHOWN = 2000  # characters of a derivative shown before "…" (of the program: a fifth)
-KEEP = 6  # nodes shown at each end of a long path
+SHOWN = 2000  # characters of a derivative shown before "…"
+SHOWN_PROGRAM = 400  # characters of the program in the heading (all of it: --format plain/json)
 
 
 def render(analysis, out=None, console=None):
@@ -28,8 +28,8 @@ def render(analysis, out=None, console=None):
     out_name = g.name(g.output)
 
     program = g.program.strip()
-    if len(program) > SHOWN // 5:  # the whole text is in --format plain/json; here, its start
-        program = f"{program[:SHOWN // 5]} … ({len(program):,} characters)"
+    if len(program) > SHOWN_PROGRAM:
+        program = f"{program[:SHOWN_PROGRAM]} … ({len(program):,} characters)"
     title = Text(program, style="bold cyan")
     head = Text()
     if have_point:
