@@ -2,23 +2,47 @@
 
 Values and gradients for many points run on one flat tape of numpy calls (see
 ``evaluate.Tape``): the function and its reverse-mode adjoints are built once as one graph, with
-shared subexpressions computed once, then compiled.
+shared subexpressions computed once, then compiled. Every bad call raises
+:class:`cgcalc.CgcalcError` (a ``ValueError``) with the message the command line would print.
+A Function pickles as its text, so worker processes (multiprocessing, Dask, Spark) rebuild it.
 """
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from .errors import CgcalcError
 
-BLOCK = 1 << 14  # points per slice of the tape: measured best in bench/grad.py
+
+@contextmanager
+def few_collections():
+    """Building a graph allocates nodes by the hundred thousand, none in reference cycles;
+    Python's default collector would scan them again and again (a tenth of the time of a deep
+    graph), so while building it runs rarely. The previous thresholds come back after."""
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 class Function:
     def __init__(self, text: str, filename: str | None = None):
         from .graph import parse
 
-        self.graph = parse(text, filename)
-        self.text = text
+        if not isinstance(text, str):
+            raise CgcalcError(f"cgcalc.function takes the program's text, a str, not "
+                              f"{type(text).__name__}")
+        self.text, self.filename = text, filename
+        with few_collections():
+            self.graph = parse(text, filename)
+        self._known = frozenset(self.graph.variables)
         self._tapes: dict = {}
+
+    def __reduce__(self):  # pickled as its text; the graph and tapes are rebuilt on arrival
+        return (Function, (self.text, self.filename))
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -27,41 +51,62 @@ class Function:
     def __repr__(self):
         return f"cgcalc.function({self.text!r})"
 
+    def _names(self, wrt):
+        """The variables to differentiate by: all, one name, or a list of names."""
+        if wrt is None:
+            return self.variables
+        names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+        for n in names:
+            if not isinstance(n, str) or n not in self._known:
+                raise CgcalcError(f"{n!r} is not a variable (variables: "
+                                  f"{', '.join(self.variables) or 'none'})")
+        return names
+
     def tape(self, wrt=None):
         """The compiled tape computing [value, d/dwrt...] (cached per wrt tuple)."""
         from .derive import compile_outputs, derivative_outputs
 
-        wrt = tuple(self.variables if wrt is None else wrt)
+        wrt = self._names(wrt)
         tape = self._tapes.get(wrt)
         if tape is None:
-            tape = compile_outputs(self.graph, derivative_outputs(self.graph, wrt))
+            with few_collections():
+                tape = compile_outputs(self.graph, derivative_outputs(self.graph, wrt))
             self._tapes[wrt] = tape
         return tape
 
     def _inputs(self, kw):
         import numpy as np
 
+        known = self._known
+        extra = [k for k in kw if k not in known]
+        if extra:
+            raise CgcalcError(f"{', '.join(map(repr, extra))} not a variable "
+                              f"(variables: {', '.join(self.variables) or 'none'})")
         missing = [v for v in self.variables if v not in kw]
         if missing:
             raise CgcalcError(f"no value for {', '.join(map(repr, missing))} "
                               f"(variables: {', '.join(self.variables)})")
-        extra = [k for k in kw if k not in self.variables]
-        if extra:
-            raise CgcalcError(f"{', '.join(map(repr, extra))} not a variable "
-                              f"(variables: {', '.join(self.variables)})")
-        arrays = [np.asarray(kw[v], dtype=float) for v in self.variables]
+        arrays = [_array(v, kw[v], np) for v in self.variables]
         scalar = all(a.ndim == 0 for a in arrays)
         if arrays:
-            arrays = list(np.broadcast_arrays(*arrays))
+            try:
+                arrays = list(np.broadcast_arrays(*arrays))
+            except ValueError:
+                shapes = ", ".join(f"{v} {a.shape}" for v, a in zip(self.variables, arrays))
+                raise CgcalcError(f"the values' shapes do not broadcast together: "
+                                  f"{shapes}") from None
         return arrays, scalar
 
     def _run(self, wrt, kw):
         import numpy as np
 
+        from .evaluate import BLOCK
+
+        tape = self.tape(wrt)
         arrays, scalar = self._inputs(kw)
         shape = arrays[0].shape if arrays else ()
         flat = [a.ravel() for a in arrays]
-        results = self.tape(wrt).run(flat, block=BLOCK)
+        results = tape.run(flat, block=BLOCK)
         out = []
         for r in results:
             r = np.broadcast_to(np.asarray(r, dtype=float), (flat[0].size,) if flat else ())
@@ -74,15 +119,27 @@ class Function:
 
     def grad(self, wrt=None, **kw):
         """{variable: derivative} at the given points (all variables unless ``wrt`` names some)."""
-        names = tuple(self.variables if wrt is None else wrt)
-        for n in names:
-            if n not in self.variables:
-                raise CgcalcError(f"{n!r} is not a variable (variables: "
-                                  f"{', '.join(self.variables)})")
+        names = self._names(wrt)
         res = self._run(names, kw)
         return dict(zip(names, res[1:]))
 
     def value_and_grad(self, wrt=None, **kw):
-        names = tuple(self.variables if wrt is None else wrt)
+        names = self._names(wrt)
         res = self._run(names, kw)
         return res[0], dict(zip(names, res[1:]))
+
+
+def _array(name, value, np):
+    """``value`` as a float array, or CgcalcError: numbers, or (nested) lists and arrays of
+    them, all rows the same length; no strings, no complex numbers."""
+    try:
+        a = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        raise CgcalcError(f"{name}: the lists are ragged (rows of different lengths)") from None
+    if a.dtype.kind in "biuf":
+        return a.astype(float, copy=False)
+    if a.dtype.kind == "c":
+        raise CgcalcError(f"{name}: complex numbers are not supported (real values only)")
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise CgcalcError(f"{name}: {shown} is not a number or an array of numbers")

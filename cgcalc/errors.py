@@ -1,8 +1,9 @@
-"""The one error type the library raises, and how it points at the place of a fault.
+"""The library's errors, and how they point at the place of a fault.
 
-The library never prints and never exits: it raises a :class:`CgcalcError` that carries the place
+The library never prints and never exits: it raises a :class:`CgcalcError` (a ``ValueError``; its
+subclass :class:`EvaluationError` for a value outside a function's domain) that carries the place
 (file name, line, column, the source text) and the exit status; ``cli.py`` alone turns it into a
-message on standard error and that status.
+message on standard error and that status. ``str(error)`` is that message without ``error: ``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ BAD_INPUT = 2  # usage, syntax, unknown names, shapes, unreadable files
 FAILURE = 1  # a run that failed for another reason: domain errors, checks out of tolerance, NaN
 
 
-class CgcalcError(Exception):
+class CgcalcError(ValueError):
     """A fault with a place. ``line``/``column`` are 1-based; ``width`` is the caret's length."""
 
     status = BAD_INPUT
@@ -28,43 +29,54 @@ class CgcalcError(Exception):
         self.hint = hint
         if status is not None:
             self.status = status
-        self.line_offset = 0  # source holds only this line of a longer input
+        self._one_line = False  # source holds only the faulty line of a longer input
 
     def at_line(self, line):
-        """The fault is on ``line`` of a file whose one line is ``source``."""
-        self.line_offset = line - 1
+        """The fault is on ``line`` of an input of which ``source`` holds that one line."""
+        self.line, self._one_line = line, True
         return self
 
-    def render(self) -> str:
+    def render(self, prefix="error: ") -> str:
         """``error: <where>: <message>``, then the source line and a caret under the fault."""
         where = ""
-        shown_line = None if self.line is None else self.line + self.line_offset
         if self.line is not None:
-            name = self.filename or "<input>"
-            where = f"{name}:{shown_line}:{self.column}: "
+            where = f"{self.filename or '<input>'}:{self.line}:{self.column}: "
         elif self.filename:
             where = f"{self.filename}: "
-        lines = [f"error: {where}{self.message}"]
-        if self.line is not None and self.source is not None:
-            text_lines = self.source.splitlines() or [""]
-            if 1 <= self.line <= len(text_lines):
-                text = text_lines[self.line - 1].replace("\t", " ")
-                # a very long line is shown as a window around the column
-                col = self.column or 1
-                start = max(0, col - 60) if len(text) > 100 else 0
-                shown = text[start:start + 100]
-                prefix = "…" if start else ""
-                suffix = "…" if start + 100 < len(text) else ""
-                gutter = f"{shown_line} | "
-                lines.append(f"  {gutter}{prefix}{shown}{suffix}")
-                pad = " " * (len(gutter) + len(prefix) + col - 1 - start)
-                lines.append(f"  {pad}{'^' * min(self.width, max(1, len(shown) - (col - 1 - start)))}")
+        lines = [f"{prefix}{where}{self.message}"]
+        text = self._source_line()
+        if text is not None:
+            # a very long line is shown as a window around the column
+            col = self.column or 1
+            start = max(0, col - 60) if len(text) > 100 else 0
+            shown = text[start:start + 100]
+            before = "…" if start else ""
+            after = "…" if start + 100 < len(text) else ""
+            gutter = f"{self.line} | "
+            lines.append(f"  {gutter}{before}{shown}{after}")
+            pad = " " * (len(gutter) + len(before) + col - 1 - start)
+            lines.append(f"  {pad}{'^' * min(self.width, max(1, len(shown) - (col - 1 - start)))}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
 
+    def _source_line(self):
+        """The faulty line as the lexer counts lines (by newlines alone), control characters
+        shown as '?' so that no byte of the input reaches the terminal as a command."""
+        if self.line is None or self.source is None:
+            return None
+        if self._one_line:
+            text = self.source
+        else:
+            all_lines = self.source.split("\n")
+            if not 1 <= self.line <= len(all_lines):
+                return None
+            text = all_lines[self.line - 1]
+        text = text.rstrip("\r\n").replace("\t", " ")
+        return "".join("?" if (ch < " " or "\x7f" <= ch < "\xa0") else ch for ch in text)
+
     def __str__(self) -> str:
-        return self.render()
+        return self.render(prefix="")
 
 
 class EvaluationError(CgcalcError):

@@ -1,72 +1,14 @@
 """Numeric evaluation: one point with ``math`` (numpy is not imported on that path), many points
 with numpy through a flat tape compiled once.
 
-The op table writes each value as ``value(xp, *args)``; ``xp`` is :data:`MATH` here for floats
-or the ``numpy`` module for arrays, so both share one definition.
+The op table writes each value as ``value(xp, *args)``; ``xp`` is ``ops.SCALAR`` for one point
+(Python floats) or the ``numpy`` module for arrays, so both share one definition.
 """
 
 from __future__ import annotations
 
-import math
-
 from . import ops
 from .errors import EvaluationError
-
-
-class _MathBackend:
-    """The numpy names the op table uses, for Python floats; names numpy and math share
-    (``cbrt``, ``expm1``, ...) come straight from math. Domain faults raise."""
-
-    def __getattr__(self, name):
-        return getattr(math, name)
-
-    # only where numpy and math spell it differently
-    arcsin, arccos, arctan = staticmethod(math.asin), staticmethod(math.acos), staticmethod(math.atan)
-    abs = staticmethod(abs)
-
-    @staticmethod
-    def power(a, b):
-        return math.pow(a, b)
-
-    @staticmethod
-    def divide(a, b):
-        return a / b
-
-    @staticmethod
-    def sign(a):
-        return float((a > 0) - (a < 0)) if a == a else a
-
-    @staticmethod
-    def logaddexp(a, b):
-        hi, lo = (a, b) if a >= b else (b, a)
-        return hi + math.log1p(math.exp(lo - hi))
-
-    @staticmethod
-    def add(a, b):
-        return a + b
-
-    @staticmethod
-    def subtract(a, b):
-        return a - b
-
-    @staticmethod
-    def multiply(a, b):
-        return a * b
-
-    @staticmethod
-    def negative(a):
-        return -a
-
-    @staticmethod
-    def where(c, a, b):
-        return a if c else b
-
-    @staticmethod
-    def maximum(a, b):
-        return a if a >= b or a != a else b
-
-
-MATH = _MathBackend()
 
 
 def describe_failure(exc: Exception) -> str:
@@ -81,56 +23,64 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
                    filename=None, names=None) -> dict:
     """Values of every node in ``order`` (a topological list) at the point ``env`` (name -> float).
 
-    ``values`` (id -> float) may hold values already known; it is filled in and returned.
-    """
+    ``values`` (node -> float) may hold values already known; it is filled in and returned.
+    ``where``/``source``/``filename``/``names`` place a domain fault in the user's text."""
     values = {} if values is None else values
-    fns: dict = {}  # op -> its math function
+    fns: dict = {}  # op -> its function of floats
     for node in order:
-        key = id(node)
-        if key in values:
+        if node in values:
             continue
         op = node.op
         if op == "const":
-            values[key] = float(node.value)
+            values[node] = float(node.value)
         elif op == "var":
-            values[key] = env[node.value]
+            values[node] = env[node.value]
         else:
             fn = fns.get(op)
             if fn is None:
-                fn = fns[op] = ops.OPS[op].bind(MATH)
+                fn = fns[op] = ops.OPS[op].bind(ops.SCALAR)
+            args = [values[a] for a in node.args]
             try:
-                v = fn(*[values[id(a)] for a in node.args])
+                v = fn(*args)
             except (ValueError, ZeroDivisionError, OverflowError) as exc:
-                raise _failure(node, exc, [values[id(a)] for a in node.args], where, source,
-                               filename, names) from None
-            if isinstance(v, complex):  # pragma: no cover - math.pow never returns complex
-                raise _failure(node, ValueError(), [], where, source, filename, names)
-            values[key] = float(v)
+                raise _failure(node, exc, args, where, source, filename, names) from None
+            values[node] = float(v)
     return values
 
 
 def _failure(node, exc, argvals, where, source, filename, names):
-    from .printer import to_text
-
+    """The fault in the user's words: what went wrong, at which operation (in the names of its
+    inputs), with which inputs; the place (line, column, caret) is the operation's in the text."""
     names = names or {}
-    what = describe_failure(exc)
-    label = names.get(id(node))
-    text = to_text(node, {id(a): names[id(a)] for a in node.args if names.get(id(a))})
-    shown_args = ", ".join(_fmt(v) for v in argvals)
-    msg = f"{what} at {label + ' = ' if label else ''}{text} (input {shown_args})"
+
+    def arg(a):
+        if a in names:
+            return names[a]
+        return str(a.value) if a.op == "const" else "(…)"
+
+    o = ops.OPS[node.op]
+    args = [arg(a) for a in node.args]
+    if o.infix and len(args) == 2:
+        text = f"{args[0]} {o.infix} {args[1]}"
+    elif o.infix:
+        text = f"{o.infix}{args[0]}"
+    else:
+        text = f"{node.op}({', '.join(args)})"
+    label = names.get(node)
+    shown = ", ".join(repr(float(v)) for v in argvals)
+    msg = (f"{describe_failure(exc)} at {label + ' = ' if label else ''}{text} "
+           f"(input{'s' if len(argvals) > 1 else ''} {shown})")
     line = col = None
     width = 1
-    if where and id(node) in where:
-        line, col, width = where[id(node)]
+    if where and node in where:
+        line, col, width = where[node]
     return EvaluationError(msg, source=source, filename=filename, line=line, column=col,
                            width=width)
 
 
-def _fmt(v):
-    return repr(float(v))
-
-
 # -- many points: a flat tape of numpy calls -----------------------------------------------------
+
+BLOCK = 1 << 14  # points per slice of the tape: measured best in bench/grad.py
 
 class Tape:
     """A topological list compiled once into steps of numpy calls over numbered slots.
@@ -149,11 +99,11 @@ class Tape:
         from operator import itemgetter
 
         self.np = np
-        slot = {id(n): i for i, n in enumerate(order)}
+        slot = {n: i for i, n in enumerate(order)}
         self.n_slots = len(order)
         self.variables = tuple(variables)
         var_index = {v: k for k, v in enumerate(self.variables)}
-        self.outputs = [slot[id(o)] for o in outputs]
+        self.outputs = [slot[o] for o in outputs]
         plan = {}  # slot -> (function, input slots)
         for i, n in enumerate(order):
             if n.op not in ("var", "const"):
@@ -275,20 +225,20 @@ def _compiled(np, n, slot):
     if op == "add" and len(args) == 2:
         a, b = args
         if b.op == "mul" and len(b.args) == 2 and _minus_one(b.args[0]):
-            return np.subtract, (slot[id(a)], slot[id(b.args[1])])
-        return np.add, (slot[id(a)], slot[id(b)])
+            return np.subtract, (slot[a], slot[b.args[1]])
+        return np.add, (slot[a], slot[b])
     if op == "mul" and len(args) == 2:
         if _minus_one(args[0]):
-            return np.negative, (slot[id(args[1])],)
-        return np.multiply, (slot[id(args[0])], slot[id(args[1])])
+            return np.negative, (slot[args[1]],)
+        return np.multiply, (slot[args[0]], slot[args[1]])
     if op == "pow" and args[1].op == "const":
         if args[1].value == 2:
-            return np.square, (slot[id(args[0])],)
+            return np.square, (slot[args[0]],)
         if args[1].value == -1:
-            return (lambda x: 1.0 / x), (slot[id(args[0])],)
+            return (lambda x: 1.0 / x), (slot[args[0]],)
     if op in ("add", "mul"):  # three or more inputs: one pass of binary ufunc calls
-        return (_sum if op == "add" else _product), tuple(slot[id(a)] for a in args)
-    return ops.OPS[op].bind(np), tuple(slot[id(a)] for a in args)
+        return (_sum if op == "add" else _product), tuple(slot[a] for a in args)
+    return ops.OPS[op].bind(np), tuple(slot[a] for a in args)
 
 
 def _sum(*xs):
@@ -303,3 +253,27 @@ def _product(*xs):
     for x in xs[2:]:
         r = r * x
     return r
+
+
+def run_rows(reader, tape, variables, writer, block=BLOCK):
+    """Read chunks of points, run the tape on each (value and derivatives together), hand the
+    rows on to ``writer``. Returns (rows, rows with nan outputs, line of the first such row)."""
+    import numpy as np
+
+    total = bad = 0
+    first_bad = None
+    for chunk in reader:
+        n = len(chunk)
+        results = tape.run([chunk.columns[v] for v in variables], block=block)
+        outs = [np.broadcast_to(np.asarray(r, dtype=float), (n,)) for r in results]
+        nan_out = np.zeros(n, dtype=bool)
+        for o in outs:
+            nan_out |= np.isnan(o)
+        if nan_out.any():
+            bad += int(nan_out.sum())
+            if first_bad is None:
+                first_bad = chunk.lines[int(np.argmax(nan_out))]
+        writer.write(chunk, outs)
+        total += n
+    writer.close()
+    return total, bad, first_bad

@@ -17,6 +17,7 @@ error message and its place.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,11 +68,11 @@ class Parser:
         if self.tables is not None:
             try:
                 return self.tables.parse(text, transformer_cls())
-            except NoParse:
-                pass
+            except (NoParse, LookupError, TypeError, re.error):  # not in the language, or
+                pass  # tables read from the cache that do not work: lark decides
         # lark raises the error, with its place (or, should the two ever differ, parses)
         return _lark(self.name, self.lexer, transformer=transformer_cls(),
-                     postlex=_Continuation(), cache=True).parse(text)
+                     postlex=_Continuation()).parse(text)
 
     @property
     def errors(self):
@@ -124,6 +125,9 @@ def _load(name, lexer) -> Parser:
 
 
 def _lark(name, lexer, **options):
+    """lark's LALR parser of ``grammar/<name>.lark``. Never with lark's ``cache=True``: that
+    pickles into the shared temporary directory under a predictable name and unpickles whatever
+    another user may have put there."""
     from lark import Lark
 
     with open(os.path.join(grammar_dir(), name + ".lark"), encoding="utf-8") as fh:
@@ -135,19 +139,20 @@ def _lark(name, lexer, **options):
 def _build(name, lexer, fingerprint) -> dict:
     from .lalr import build
 
-    tables = build(_lark(name, lexer, cache=True), always_accept=_Continuation.always_accept)
+    tables = build(_lark(name, lexer), always_accept=_Continuation.always_accept)
     tables["grammar"] = fingerprint
     return tables
 
 
 def _cache_path(stem: str) -> str | None:
-    """Where the tables of ``stem`` are kept; None without a home directory to keep them in."""
+    """Where the tables of ``stem`` are kept; None without a home directory to keep them in
+    (no HOME, or one that does not exist: a cache is never made in a directory it invents)."""
     base = os.environ.get("CGCALC_CACHE_DIR")
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME")
         if not xdg:
             home = os.path.expanduser("~")
-            if home == "~":  # no HOME and no passwd entry: not a relative ./~ directory
+            if home == "~" or not os.path.isdir(home):
                 return None
             xdg = os.path.join(home, ".cache")
         base = os.path.join(xdg, "cgcalc")
@@ -155,33 +160,65 @@ def _cache_path(stem: str) -> str | None:
     return os.path.join(base, f"{stem}.{sys.implementation.cache_tag}.marshal")
 
 
+MAX_TABLES = 4 << 20  # bytes: the tables of cgcalc's grammars are ~20 KB
+_MAGIC = b"cgcalc-lalr\n"
+
+
 def _read_cached(path, fingerprint):
-    """The tables at ``path`` if they are there, load, and were built from exactly this grammar;
-    else None."""
+    """The tables at ``path`` if they are there, are this user's own and no one else can write
+    them, have the checksum they were written with, load, have the shape the runner needs, and
+    were built from exactly this grammar; else None (and they are built again). The file is read
+    as untrusted input: marshal never runs code, the size is bounded before reading, and any
+    failure of any kind means "not cached"."""
+    import hashlib
     import marshal
+    import stat
 
     try:
         with open(path, "rb") as fh:
-            tables = marshal.load(fh)
-    except (OSError, EOFError, ValueError, TypeError):  # missing, truncated, another Python
+            st = os.fstat(fh.fileno())
+            if (not stat.S_ISREG(st.st_mode) or st.st_size > MAX_TABLES
+                    or (hasattr(os, "getuid") and st.st_uid != os.getuid())
+                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                return None
+            data = fh.read(MAX_TABLES + 1)
+    except OSError:
         return None
-    return tables if isinstance(tables, dict) and tables.get("grammar") == fingerprint else None
+    head = len(_MAGIC) + 32
+    if len(data) <= head or not data.startswith(_MAGIC):
+        return None
+    body = data[head:]
+    if hashlib.sha256(body).digest() != data[len(_MAGIC):head]:
+        return None
+    try:
+        tables = marshal.loads(body)
+    except Exception:  # noqa: BLE001 - damaged in any way (MemoryError included): rebuild
+        return None
+    if not isinstance(tables, dict) or tables.get("grammar") != fingerprint:
+        return None
+    from .lalr import valid_tables
+
+    return tables if valid_tables(tables) else None
 
 
 def _write_cached(path, tables) -> None:
-    """Writes the tables atomically (a concurrent run sees the old file or the new one); a cache
-    directory that cannot be written only means the next run builds them again."""
+    """Writes the tables atomically (a concurrent run sees the old file or the new one) in a
+    directory only this user can enter; a cache directory that cannot be written only means the
+    next run builds them again."""
+    import hashlib
     import marshal
     import tempfile
 
+    body = marshal.dumps(tables)
+    folder = os.path.dirname(path)
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=os.path.dirname(path))
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=folder)
     except OSError:
         return
     try:
         with os.fdopen(fd, "wb") as fh:
-            marshal.dump(tables, fh)
+            fh.write(_MAGIC + hashlib.sha256(body).digest() + body)
         os.replace(tmp, path)
     except OSError:
         if os.path.exists(tmp):

@@ -11,6 +11,7 @@ from fractions import Fraction
 from . import ops
 from .errors import CgcalcError, suggest
 from .parse import CALL, NAME, NUMBER
+from .walk import topological
 
 
 class Node:
@@ -36,19 +37,46 @@ class Node:
 class Builder:
     """Makes nodes, one per distinct (op, value, inputs): the hash-consing table.
 
-    ``b.sin(a)``, ``b.mul(a, c)``, ``b.const(2)``, ``b.var("x")`` read like the math; any op in
-    the table is available this way.
+    ``b.node(op, *args)`` is the one constructor. ``b.make(op, *args)`` goes through
+    :attr:`MAKERS` first, the explicit table of the ops a builder makes its own way (a network's
+    builder turns ``rows(A)`` of a batch into the name ``m``); every other op is a plain node.
+    ``b.sin(a)``, ``b.mul(a, c)`` read like the math in the op table's rules: an attribute that
+    names an op is ``make`` of that op.
     """
+
+    MAKERS: dict = {}  # op -> maker(builder, *args), for the ops this builder makes specially
 
     def __init__(self):
         self._table: dict = {}
 
-    def make(self, op: str, *args, value=None) -> Node:
-        """The node ``op(*args)`` (or the leaf ``op`` with ``value``): ``b.make("sin", a)`` is
-        ``b.sin(a)``."""
-        if value is not None:
-            return self._leaf(op, value)
-        return getattr(self, op)(*args)
+    def node(self, op: str, *args) -> Node:
+        """The node ``op(*args)``: the one made before, if any (nodes hash by identity, so the
+        key is shallow)."""
+        key = (op, *args)
+        node = self._table.get(key)
+        if node is None:
+            node = Node(op, args, None, len(self._table))
+            self._table[key] = node
+        return node
+
+    def make(self, op: str, *args) -> Node:
+        maker = self.MAKERS.get(op)
+        return self.node(op, *args) if maker is None else maker(self, *args)
+
+    def __getattr__(self, op):
+        if op in ops.OPS:
+            return lambda *args: self.make(op, *args)
+        raise AttributeError(op)
+
+    # the arithmetic the simplifier makes most: plain methods, for speed
+    def add(self, *args) -> Node:
+        return self.node("add", *args)
+
+    def mul(self, *args) -> Node:
+        return self.node("mul", *args)
+
+    def pow(self, a, b) -> Node:
+        return self.node("pow", a, b)
 
     def _leaf(self, op, value):
         key = (op, value, type(value))
@@ -78,58 +106,13 @@ class Builder:
         return ()
 
 
-
-def _maker(name):
-    def make(self, *args):
-        key = (name, *args)  # nodes hash by identity
-        node = self._table.get(key)
-        if node is None:
-            node = Node(name, args, None, len(self._table))
-            self._table[key] = node
-        return node
-    make.__name__ = name
-    return make
-
-
-# b.sin(a), b.mul(a, c), ...: one method per op in the table
-for _name in ops.OPS:
-    if _name not in ("const", "var"):
-        setattr(Builder, _name, _maker(_name))
-
-
-def topological(roots, skip=None) -> list[Node]:
-    """Every node reachable from ``roots``, inputs before the nodes that use them (depth first, in
-    argument order). No recursion: the stack holds each open node with an iterator over its inputs.
-
-    Nodes whose ids are in ``skip`` (values already known, say) are left out and not entered."""
-    order: list[Node] = []
-    seen: set[Node] = set()  # nodes hash by identity
-    skip = skip or ()
-    append, add = order.append, seen.add
-    for root in roots:
-        if root in seen or id(root) in skip:
-            continue
-        add(root)
-        stack = [(root, iter(root.args))]
-        while stack:
-            node, rest = stack[-1]
-            for a in rest:
-                if a not in seen and (not skip or id(a) not in skip):
-                    add(a)
-                    stack.append((a, iter(a.args)))
-                    break
-            else:
-                stack.pop()
-                append(node)
-    return order
-
-
 class Graph:
     """A function as a DAG: its output node, nodes in topological order, names and positions."""
 
     def __init__(self, builder, output, *, source="", filename=None, names=None, where=None,
-                 variables=None, output_name=None):
+                 variables=None, output_name=None, bound=None):
         self.builder = builder
+        self.bound = bound or {}  # name -> node, for each statement that names one
         self.output = output
         self.source = source
         self.filename = filename
@@ -147,31 +130,31 @@ class Graph:
 
     def _name_nodes(self, user, output_name):
         """User names stay; the output is ``f`` unless named; other operations get n1, n2, ..."""
-        names: dict[int, str] = {}
+        names: dict = {}  # node -> name
         taken = set(self.variables) | set(user.values()) | set(ops.CONSTANTS)
         for n in self.order:
             if n.op == "var":
-                names[id(n)] = n.value
-            elif id(n) in user:
-                names[id(n)] = user[id(n)]
-        if id(self.output) not in names and self.output.op != "const":
+                names[n] = n.value
+            elif n in user:
+                names[n] = user[n]
+        if self.output not in names and self.output.op != "const":
             for candidate in (output_name, "f", "out", "output"):
                 if candidate and candidate not in taken:
-                    names[id(self.output)] = candidate
+                    names[self.output] = candidate
                     taken.add(candidate)
                     break
         k = 0
         for n in self.order:
-            if id(n) in names or n.op == "const":
+            if n in names or n.op == "const":
                 continue
             k += 1
             while f"n{k}" in taken:
                 k += 1
-            names[id(n)] = f"n{k}"
+            names[n] = f"n{k}"
         return names
 
     def name(self, node) -> str | None:
-        return self.names.get(id(node))
+        return self.names.get(node)
 
     @property
     def program(self) -> str:
@@ -179,31 +162,44 @@ class Graph:
         lines = [ln.split("#", 1)[0].strip() for ln in self.source.splitlines()]
         return "; ".join(ln for ln in lines if ln)
 
-    def consumers(self) -> dict[int, int]:
-        count: dict[int, int] = {}
-        for n in self.order:
-            for a in n.args:
-                count[id(a)] = count.get(id(a), 0) + 1
-        return count
+
+
+_FLOAT_MAX = 2 ** 1024  # the first integer a float cannot hold
 
 
 def _number(text: str):
+    """A literal's value (an exact int where it is a whole number), or None when it is too large
+    to be a float."""
     if text.isdigit():
-        return int(text)
-    return float(text)
+        v = int(text) if len(text) <= 400 else _FLOAT_MAX
+        return v if v < _FLOAT_MAX else None
+    v = float(text)
+    return v if v != float("inf") else None
 
 
-def build(stmts, *, source="", filename=None, builder=None, declared=None,
-          arrays=False) -> Graph:
-    """Turn parsed statements into a :class:`Graph`. Raises CgcalcError naming the place.
+class Program:
+    """Statements built into nodes: each bound name's node, the names statements gave to nodes,
+    where each node was first written, the input variables in order of appearance, and the
+    last statement's node (the output of an expression)."""
+
+    __slots__ = ("bound", "names", "where", "variables", "last", "last_name")
+
+    def __init__(self, bound, names, where, variables, last, last_name):
+        self.bound, self.names, self.where = bound, names, where
+        self.variables, self.last, self.last_name = variables, last, last_name
+
+
+def bind(stmts, *, source="", filename=None, builder=None, declared=None,
+         arrays=False) -> Program:
+    """Build parsed statements into nodes. Raises CgcalcError naming the place.
 
     For a network file, ``declared`` maps the declared names (inputs, targets, params) to their
     nodes, any other free name is an error, and ``arrays`` allows the array operations."""
     b = builder or Builder()
     bound: dict[str, Node] = {}
     bound_at: dict[str, object] = {}
-    names: dict[int, str] = {}
-    where: dict[int, tuple] = {}
+    names: dict = {}  # node -> the name a statement gave it
+    where: dict = {}  # node -> (line, column, width) where it was first written
     first_seen_vars: list[str] = []
     seen_vars: set[str] = set()
 
@@ -216,24 +212,34 @@ def build(stmts, *, source="", filename=None, builder=None, declared=None,
 
     last = None
     for stmt in stmts:
-        if declared and stmt.name in declared:
-            raise fail(f"{stmt.name!r} is declared above and cannot be bound again", stmt)
+        name = stmt.name
+        if name:
+            if declared and name in declared:
+                raise fail(f"{name!r} is declared above and cannot be bound again", stmt)
+            if name in ops.OPS or name in ops.ALIASES or name == "pow":
+                raise fail(f"{name!r} is a function name and cannot be bound", stmt)
+            if name in ops.CONSTANTS:
+                raise fail(f"{name!r} is a constant ({ops.CONSTANTS[name]!r}) and cannot be "
+                           f"bound", stmt)
+            if name in bound:
+                raise fail(f"{name!r} is bound twice (first on line "
+                           f"{bound_at[name].line})", stmt)
         node = _build_expr(stmt.expr, scope, where)
-        if stmt.name:
-            if stmt.name in bound:
-                raise fail(f"{stmt.name!r} is bound twice (first on line "
-                           f"{bound_at[stmt.name].line})", stmt)
-            if stmt.name in ops.OPS or stmt.name in ops.ALIASES:
-                raise fail(f"{stmt.name!r} is a function name and cannot be bound", stmt)
-            bound[stmt.name] = node
-            bound_at[stmt.name] = stmt
-            if id(node) not in names and node.op not in ("var", "const"):
-                names[id(node)] = stmt.name
+        if name:
+            bound[name] = node
+            bound_at[name] = stmt
+            if node not in names and node.op not in ("var", "const"):
+                names[node] = name
         last = node
-    g = Graph(b, last, source=source, filename=filename, names=names, where=where,
-              variables=first_seen_vars, output_name=stmts[-1].name)
-    g.bound = bound
-    return g
+    return Program(bound, names, where, first_seen_vars, last, stmts[-1].name)
+
+
+def build(stmts, *, source="", filename=None, builder=None) -> Graph:
+    """Parsed statements -> the :class:`Graph` of an expression (its output: the last one)."""
+    b = builder or Builder()
+    p = bind(stmts, source=source, filename=filename, builder=b)
+    return Graph(b, p.last, source=source, filename=filename, names=p.names, where=p.where,
+                 variables=p.variables, output_name=p.last_name, bound=p.bound)
 
 
 class _Scope:
@@ -304,14 +310,17 @@ def _build_expr(root, scope, where):
 def _build_one(ast, args, scope, where):
     kind = ast.kind
     if kind == NUMBER:
-        node = scope.b.const(_number(ast.text))
+        value = _number(ast.text)
+        if value is None:
+            raise scope.fail("number too large for a float (the largest is about 1.8e308)", ast)
+        node = scope.b.const(value)
     elif kind == NAME:
         node = scope.name(ast)
     elif kind == CALL:
         node = _call(ast, args, scope)
     else:
         node = scope.operation(ast, kind, args)
-    where.setdefault(id(node), (ast.line, ast.column, ast.width))
+    where.setdefault(node, (ast.line, ast.column, ast.width))
     return node
 
 

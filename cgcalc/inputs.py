@@ -4,43 +4,28 @@ input, ``--at`` points, ``--wrt`` names. Everything wrong raises CgcalcError wit
 from __future__ import annotations
 
 import os
-import sys
 
 from .errors import CgcalcError, suggest
+from .files import read_bytes
 
 
 FILE_SUFFIXES = (".net", ".cg", ".txt", ".expr", ".csv", ".json")
 
 
-def read_source(arg: str, stdin=None) -> tuple[str, str]:
+def read_source(arg: str) -> tuple[str, str]:
     """(text, display name) for an expression argument: ``-`` reads standard input, a path that
     exists is read as a file, anything else is the expression itself."""
     if arg == "-":
-        data = (stdin or sys.stdin.buffer).read()
-        return decode(data, "<stdin>"), "<stdin>"
+        return decode(read_bytes("-", "input"), "<stdin>"), "<stdin>"
+    plain = len(arg) < 4096 and "\n" not in arg and "\0" not in arg
     looks_like_path = arg.endswith(FILE_SUFFIXES)  # a "/" may be a division: not a clue
-    if len(arg) < 4096 and "\n" not in arg and looks_like_path and not os.path.exists(arg):
+    if plain and looks_like_path and not os.path.exists(arg):
         raise CgcalcError(f"no such file: {arg}", filename=arg,
                           hint="an argument that is not a file is read as an expression; "
                           "this one looks like a file name")
-    if len(arg) < 4096 and "\n" not in arg and os.path.isfile(arg):
-        try:
-            with open(arg, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise CgcalcError(f"cannot read {arg}: {exc.strerror}", filename=arg) from None
-        return decode(data, arg), arg
+    if plain and (os.path.isfile(arg) or looks_like_path):
+        return decode(read_bytes(arg), arg), arg
     return arg, "<expr>"
-
-
-def open_points(arg: str):
-    """(binary stream, display name) for --points: ``-`` is standard input."""
-    if arg == "-":
-        return sys.stdin.buffer, "<stdin>"
-    try:
-        return open(arg, "rb"), arg
-    except OSError as exc:
-        raise CgcalcError(f"cannot read {arg}: {exc.strerror}", filename=arg) from None
 
 
 def decode(data: bytes, name: str) -> str:
@@ -74,7 +59,7 @@ def parse_number(text: str):
     if g.variables:
         return None
     try:
-        return evaluate_point(g.order, {})[id(g.output)]
+        return evaluate_point(g.order, {})[g.output]
     except CgcalcError:
         return None
 
@@ -124,7 +109,7 @@ def check_wrt(wrt, graph, option="--wrt"):
     if not graph.variables:
         from .evaluate import evaluate_point
 
-        value = evaluate_point(graph.order, {})[id(graph.output)]
+        value = evaluate_point(graph.order, {})[graph.output]
         first = graph.source.splitlines()[0] if graph.source.strip() else " "
         raise CgcalcError(f"nothing to differentiate: no input variables (the value is "
                           f"{value!r})", source=graph.source, filename=graph.filename, line=1,
@@ -148,8 +133,8 @@ def check_point(point, graph):
         if v not in point:
             line = col = None
             width = len(v)
-            if id(node) in graph.where:
-                line, col, width = graph.where[id(node)]
+            if node in graph.where:
+                line, col, width = graph.where[node]
             raise CgcalcError(f"{v!r} has no value; give one with --at {v}=VALUE",
                               source=graph.source, filename=graph.filename, line=line,
                               column=col, width=width)

@@ -138,6 +138,34 @@ def _rule(rule, maybe_placeholders):
             bool(options.expand1 and not rule.alias))
 
 
+def valid_tables(t) -> bool:
+    """True when ``t`` has the shape :func:`build` gives (read back from a cache file, it is
+    untrusted): every field of the right type, every state, rule and lexer number in range."""
+    try:
+        n_states, n_rules, n_lexers = len(t["states"]), len(t["rules"]), len(t["lexers"])
+        ok = (t.get("format") == FORMAT and isinstance(t["flags"], int)
+              and all(isinstance(x, int) and 0 <= x < n_states for x in (t["start"], t["end"]))
+              and len(t["state_lexer"]) == n_states
+              and all(isinstance(k, int) and 0 <= k < n_lexers for k in t["state_lexer"])
+              and all(isinstance(x, str) for x in t["ignore"]))
+        for row in t["states"]:
+            ok = ok and isinstance(row, dict) and all(
+                isinstance(k, str) and isinstance(v, int) and -n_rules <= v < n_states
+                for k, v in row.items())
+        for rule in t["rules"]:
+            origin, size, name, keep, append, pass_one = rule
+            ok = ok and isinstance(origin, str) and isinstance(size, int) and size >= 0 \
+                and isinstance(name, str) and isinstance(append, int) \
+                and isinstance(pass_one, bool) and (keep is None or all(
+                    0 <= i < size and isinstance(nones, int) for i, _, nones in keep))
+        for lexer in t["lexers"]:
+            pattern, unless = lexer
+            ok = ok and isinstance(pattern, str) and isinstance(unless, dict)
+        return bool(ok)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 # -- running them ---------------------------------------------------------------------------------
 
 def _splice(children):

@@ -351,6 +351,64 @@ def _add_all(g, terms):
     return terms[0] if len(terms) == 1 else g.add(*terms)
 
 
+# -- the backend for one point ------------------------------------------------------------------
+class _MathBackend:
+    """The backend ``xp`` for one point: the numpy names the table uses, for Python floats
+    (numpy is not imported on that path). Names numpy and math share (``cbrt``, ``expm1``, ...)
+    come straight from math. Domain faults raise."""
+
+    def __getattr__(self, name):
+        return getattr(math, name)
+
+    # only where numpy and math spell it differently
+    arcsin, arccos, arctan = staticmethod(math.asin), staticmethod(math.acos), staticmethod(math.atan)
+    abs = staticmethod(abs)
+
+    @staticmethod
+    def power(a, b):
+        return math.pow(a, b)
+
+    @staticmethod
+    def divide(a, b):
+        return a / b
+
+    @staticmethod
+    def sign(a):
+        return float((a > 0) - (a < 0)) if a == a else a
+
+    @staticmethod
+    def logaddexp(a, b):
+        hi, lo = (a, b) if a >= b else (b, a)
+        return hi + math.log1p(math.exp(lo - hi))
+
+    @staticmethod
+    def add(a, b):
+        return a + b
+
+    @staticmethod
+    def subtract(a, b):
+        return a - b
+
+    @staticmethod
+    def multiply(a, b):
+        return a * b
+
+    @staticmethod
+    def negative(a):
+        return -a
+
+    @staticmethod
+    def where(c, a, b):
+        return a if c else b
+
+    @staticmethod
+    def maximum(a, b):
+        return a if a >= b or a != a else b
+
+
+SCALAR = _MathBackend()
+
+
 # Names a user may write that build another op: ln(a) is log(a); log(a, b) and pow(a, b) below.
 ALIASES = {"ln": "log"}
 CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -168,7 +168,7 @@ def _n(node, ctx, negate=False):
 def _display(node, negate, atoms, st):
     """(precedence, parts) for one node: parts are strings and child items."""
     if atoms:
-        name = atoms.get(id(node))
+        name = atoms.get(node)
         if name is not None:
             return ATOM, [st.name(name)]
     op = node.op
@@ -419,7 +419,7 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     ``names`` suggests a name for a node (the user's own names, by node id); ``reserved`` are
     names the statements must not take (the input variables).
     """
-    from .graph import topological
+    from .walk import topological
 
     order = topological([root])
     atoms = dict(atoms or {})
@@ -443,10 +443,10 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
         for a in n.args:
             s += shown[a] + 1
         shown[n] = s
-        if n is root or id(n) in atoms:
+        if n is root or n in atoms:
             continue
         if s >= limit or s > 12 and uses[n] >= 2:
-            name = names.get(id(n))
+            name = names.get(n)
             if name is None:
                 k += 1
                 while f"t{k}" in taken:
@@ -458,7 +458,7 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     lines = []
     for name, n in bound:
         text = to_text(n, atoms, style)
-        atoms[id(n)] = name
+        atoms[n] = name
         lines.append(f"{style.name(name)} = {text}" if not style.latex
                      else f"{style.name(name)} &= {text}")
     lines.append(to_text(root, atoms, style))

@@ -12,16 +12,16 @@ def test_identical_subexpressions_are_one_node():
     g = parse("sin(x)*cos(x) + sin(x)")
     sins = [n for n in g.order if n.op == "sin"]
     assert len(sins) == 1
-    consumers = g.consumers()
-    assert consumers[id(sins[0])] == 2
+    consumers = sum(a is sins[0] for n in g.order for a in n.args)
+    assert consumers == 2
 
 
 def test_topological_order_puts_inputs_first():
     g = parse("y1 = x*x + sin(x); y2 = y1*y1 + sin(y1); y2")
-    pos = {id(n): i for i, n in enumerate(g.order)}
+    pos = {n: i for i, n in enumerate(g.order)}
     for n in g.order:
         for a in n.args:
-            assert pos[id(a)] < pos[id(n)]
+            assert pos[a] < pos[n]
     assert g.order[-1] is g.output
 
 
@@ -42,7 +42,7 @@ def test_hundred_thousand_levels_without_recursion():
     depth = 100_000
     g = parse("sin(" * depth + "x" + ")" * depth)
     assert len(g.order) == depth + 1
-    v = evaluate_point(g.order, {"x": 0.5})[id(g.output)]
+    v = evaluate_point(g.order, {"x": 0.5})[g.output]
     want = 0.5
     for _ in range(depth):
         want = math.sin(want)
@@ -62,4 +62,4 @@ def test_path_count_of_the_1000_step_chain_is_exact():
     lines = ["y0 = x"] + [f"y{i} = y{i-1}*y{i-1} + sin(y{i-1})" for i in range(1, 1001)]
     g = parse("\n".join(lines))
     counts = path_counts(g.order, g.output)
-    assert counts[id(g.var_nodes["x"])] == 3 ** 1000
+    assert counts[g.var_nodes["x"]] == 3 ** 1000

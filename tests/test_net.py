@@ -16,7 +16,12 @@ from click.testing import CliRunner
 from cgcalc import ops
 from cgcalc.cli import main
 from cgcalc.errors import CgcalcError
-from cgcalc.net import Network, NetDerivation, check, predict, train
+from cgcalc.net import Network, backprop
+from cgcalc.net.check import check as check_net
+from cgcalc.net.data import file_data
+from cgcalc.net.derivation import NetDerivation
+from cgcalc.net.params import initial_params, load_params
+from cgcalc.net.train import train as train_net
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR = (ROOT / "examples" / "xor.net").read_text()
@@ -42,16 +47,20 @@ def textbook_backprop(theta1, theta2, X, y):
     return L1.T @ delta2 / m, L2.T @ delta3 / m
 
 
+def train(net, params, epochs, rate):
+    return train_net(net, params, file_data(net), {**net.options, "epochs": epochs, "rate": rate})
+
+
 def cost_of(net, params):
-    return float(net.tape([net.cost]).run(net.env(params))[0])
+    return float(backprop.tape(net, [net.cost]).run(net.env(params, file_data(net)))[0])
 
 
 def test_xor_gradients_equal_textbook_backprop_and_finite_differences():
     net = net_of(XOR)
-    params = net.initial_params(7)
-    X, Y = net.load_data()
+    params = initial_params(net, 7)
+    X, Y = file_data(net)
     want1, want2 = textbook_backprop(params["theta1"], params["theta2"], X, Y)
-    got = dict(zip(net.params, net.tape(list(net.gradients().values())).run(net.env(params))))
+    got = dict(zip(net.params, backprop.tape(net, list(backprop.gradients(net).values())).run(net.env(params, file_data(net)))))
     assert np.allclose(got["theta1"], want1, rtol=1e-12, atol=1e-15)
     assert np.allclose(got["theta2"], want2, rtol=1e-12, atol=1e-15)
     h = 1e-6
@@ -67,7 +76,7 @@ def test_xor_gradients_equal_textbook_backprop_and_finite_differences():
 
 def test_seed_forms_of_the_gradients():
     net = net_of(XOR)
-    d = NetDerivation(net, net.initial_params())
+    d = NetDerivation(net, initial_params(net), file_data(net))
     assert d.gradient_text("theta2") == "L2' @ (L3 - y)/m"
     own = d.gradient_text("theta1", own_names_only=True)
     assert own.startswith("L1' @ (") and "cols((L3 - y) @ theta2', 0, 2)" in own
@@ -81,10 +90,10 @@ def test_hand_written_cost_equals_cross_entropy():
     hand = XOR.replace("C  = cross_entropy(L3, y)", "C  = mean(-y*log(L3) - (1-y)*log(1-L3))")
     a, b = net_of(XOR), net_of(hand)
     for seed in (0, 3, 9):
-        params = a.initial_params(seed)
+        params = initial_params(a, seed)
         assert math.isclose(cost_of(a, params), cost_of(b, params), rel_tol=1e-12)
-        ga = a.tape(list(a.gradients().values())).run(a.env(params))
-        gb = b.tape(list(b.gradients().values())).run(b.env(params))
+        ga = backprop.tape(a, list(backprop.gradients(a).values())).run(a.env(params, file_data(a)))
+        gb = backprop.tape(b, list(backprop.gradients(b).values())).run(b.env(params, file_data(b)))
         for x, y in zip(ga, gb):
             assert np.allclose(x, y, rtol=1e-10, atol=1e-14)
 
@@ -102,7 +111,7 @@ def test_hand_written_cost_prints_the_same_gradient(file, builtin, by_hand):
     text = path.read_text()
     assert builtin in text
     nets = [Network(t, str(path)) for t in (text, text.replace(builtin, by_hand))]
-    derivs = [NetDerivation(n, n.initial_params()) for n in nets]
+    derivs = [NetDerivation(n, initial_params(n), file_data(n)) for n in nets]
     for p in nets[0].params:
         texts = [d.gradient_text(p, own_names_only=True) for d in derivs]
         assert texts[0] == texts[1]
@@ -118,9 +127,9 @@ def test_cross_entropy_stays_finite_when_a_prediction_saturates():
         assert math.isclose(ce(np.array([[0.0]]), np.array([[1.0]])), 100.0)
     # a confident sigmoid: L3 is exactly 1.0 in float64; the gradient is still finite
     net = net_of(XOR)
-    params = net.initial_params()
+    params = initial_params(net)
     params["theta2"] = np.array([[50.0], [50.0], [50.0]])
-    g = net.tape(list(net.gradients().values())).run(net.env(params))
+    g = backprop.tape(net, list(backprop.gradients(net).values())).run(net.env(params, file_data(net)))
     assert all(np.isfinite(x).all() for x in g)
     assert np.isfinite(cost_of(net, params))
 
@@ -128,9 +137,9 @@ def test_cross_entropy_stays_finite_when_a_prediction_saturates():
 @pytest.mark.parametrize("seed", [2, 3, 5])
 def test_training_learns_xor(seed):
     net = net_of(XOR)
-    result = train(net, net.initial_params(seed), 10000, 0.5)
-    X, Y = net.load_data()
-    P = predict(net, result.params, X)
+    result = train(net, initial_params(net, seed), 10000, 0.5)
+    X, Y = file_data(net)
+    P = backprop.predict(net, result.params, X)
     assert result.cost < 0.01
     assert (P.round() == Y).all()
     assert result.history[0] > result.history[-1]
@@ -141,28 +150,28 @@ def test_initial_params_follow_one_generator_in_declared_order():
     rng = np.random.default_rng(2)
     want1 = rng.uniform(-1, 1, size=(3, 2))
     want2 = rng.uniform(-1, 1, size=(3, 1))
-    got = net.initial_params()  # the file's seed is 2
+    got = initial_params(net)  # the file's seed is 2
     assert (got["theta1"] == want1).all() and (got["theta2"] == want2).all()
 
 
 def test_examples_train():
     line = Network((ROOT / "examples" / "line.net").read_text(), str(ROOT / "examples/line.net"))
-    r = train(line, line.initial_params(), 5000, 0.05)
-    X, Y = line.load_data()
+    r = train(line, initial_params(line), 5000, 0.05)
+    X, Y = file_data(line)
     slope, intercept = np.polyfit(X.ravel(), Y.ravel(), 1)
     assert math.isclose(r.params["a"][0, 0], slope, rel_tol=1e-4)
     assert math.isclose(r.params["b"][0, 0], intercept, rel_tol=1e-4)
     andnet = Network((ROOT / "examples" / "and.net").read_text(), "and.net")
-    r = train(andnet, andnet.initial_params(), 2000, 1.0)
-    X, Y = andnet.load_data()
-    assert (predict(andnet, r.params, X).round() == Y).all()
+    r = train(andnet, initial_params(andnet), 2000, 1.0)
+    X, Y = file_data(andnet)
+    assert (backprop.predict(andnet, r.params, X).round() == Y).all()
 
 
 @pytest.mark.parametrize("name", ["xor", "and", "line"])
 def test_check_agrees_on_the_examples(name):
     path = ROOT / "examples" / f"{name}.net"
     net = Network(path.read_text(), str(path))
-    for p, idx, rev, fwd, num in check(net, net.initial_params(11)):
+    for p, idx, rev, fwd, num in check_net(net, initial_params(net, 11), file_data(net)):
         assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12)
         assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8)
 
@@ -187,7 +196,7 @@ data {
 }
 """
     net = net_of(text)
-    for p, idx, rev, fwd, num in check(net, net.initial_params(4)):
+    for p, idx, rev, fwd, num in check_net(net, initial_params(net, 4), file_data(net)):
         assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12), (p, idx)
         assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8), (p, idx, rev, num)
 
@@ -197,9 +206,9 @@ data {
     (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(theta2 @ L2)"), "inner sizes 1 and m", 9),
     (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(L2 @ thet2)"), "unknown name 'thet2'", 9),
     (("minimize C", ""), "missing 'minimize", None),
-    (("  0 1 -> 1", "  0 1 1 -> 1"), "data row has 3 -> 1", 17),
+    (("  0 1 -> 1", "  0 1 1 -> 1"), "the row has 3 -> 1 numbers; the network takes 2 -> 1", 17),
     (("train epochs=10000", "train epoch=10000"), "unknown train option 'epoch'", 22),
-    (("train epochs=10000 rate=0.5", "train epochs=10000 rate=-1"), "rate must be > 0", 22),
+    (("train epochs=10000 rate=0.5", "train epochs=10000 rate=-1"), "rate must be a number > 0", 22),
     (("L1 = [X, 1]", "L1 = [X, 1"), "expected ',', '-' or ']'", 8),
     (("~ uniform(-1, 1)     # 2 inputs", "~ unifrm(-1, 1)     # 2 inputs"),
      "unknown initialiser", 4),
@@ -208,7 +217,7 @@ def test_bad_network_files(edit, words, line):
     text = XOR.replace(*edit)
     with pytest.raises(CgcalcError) as info:
         net = Network(text, "bad.net")
-        net.load_data()
+        file_data(net)
     e = info.value
     assert words in e.message and e.status == 2
     if line is not None:
@@ -229,15 +238,15 @@ def test_data_file_errors(tmp_path):
     text = (ROOT / "examples" / "line.net").read_text()
     (tmp_path / "line.net").write_text(text)
     with pytest.raises(CgcalcError) as info:
-        Network(text, str(tmp_path / "line.net")).load_data()
+        file_data(Network(text, str(tmp_path / "line.net")))
     assert "cannot read data file 'line.csv'" in info.value.message
     (tmp_path / "line.csv").write_text("x,y\n1,2\n3,zz\n")
     with pytest.raises(CgcalcError) as info:
-        Network(text, str(tmp_path / "line.net")).load_data()
+        file_data(Network(text, str(tmp_path / "line.net")))
     assert info.value.line == 3 and "'zz' is not a number" in info.value.message
     (tmp_path / "line.csv").write_text("x,y\n1,2,3\n")
     with pytest.raises(CgcalcError) as info:
-        Network(text, str(tmp_path / "line.net")).load_data()
+        file_data(Network(text, str(tmp_path / "line.net")))
     assert "expected 2 numbers" in info.value.message
 
 
@@ -246,7 +255,7 @@ def test_params_file_that_does_not_fit(tmp_path):
     p = tmp_path / "p.json"
     p.write_text(json.dumps({"theta1": [[1, 2], [3, 4]], "theta2": [[1], [2], [3]]}))
     with pytest.raises(CgcalcError) as info:
-        net.load_params(str(p))
+        load_params(net, str(p))
     assert "'theta1' has shape 2x2" in info.value.message and "3x2" in info.value.message
 
 
@@ -290,10 +299,10 @@ def test_diff_net_json_keeps_cgcalc_syntax_for_array_ops():
     assert grad == ("L1' @ (cols((L3 - y) @ theta2', 0, 2)*sigmoid(L1 @ theta1)"
                     "*(1 - sigmoid(L1 @ theta1)))/m")
     net = net_of(f"{XOR}\ngrad = {grad}\n")  # an equation in the file's names, as written
-    params = net.initial_params()
-    env = net.env(params)
-    got = net.tape([net.graph.bound["grad"]]).run(env)[0]
-    want = net.tape([net.gradients()["theta1"]]).run(env)[0]
+    params = initial_params(net)
+    env = net.env(params, file_data(net))
+    got = backprop.tape(net, [net.graph.bound["grad"]]).run(env)[0]
+    want = backprop.tape(net, [backprop.gradients(net)["theta1"]]).run(env)[0]
     assert np.allclose(got, want, rtol=1e-12)
 
 
@@ -318,7 +327,7 @@ def test_diff_net_csv_has_one_row_per_param_entry():
     rows = r.stdout.splitlines()
     assert rows[0] == "param,entry,value,dC/dparam" and len(rows) == 1 + 6 + 3
     net = net_of(XOR)
-    want = net.tape([net.gradients()["theta2"]]).run(net.env(net.initial_params()))[0]
+    want = backprop.tape(net, [backprop.gradients(net)["theta2"]]).run(net.env(initial_params(net), file_data(net)))[0]
     assert float(rows[-1].split(",")[-1]) == want[2, 0]
 
 
@@ -327,13 +336,13 @@ def test_diff_net_on_rows_given_with_points():
             input="0 0 -> 0\n1 1 -> 0\n")
     doc = json.loads(r.stdout)
     net = net_of(XOR)
-    params = net.initial_params()
+    params = initial_params(net)
     X, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[0.0], [0.0]])
     want1, want2 = textbook_backprop(params["theta1"], params["theta2"], X, y)
     assert np.allclose(doc["derivatives"]["theta2"]["value"], want2, rtol=1e-12)
     assert np.allclose(doc["derivatives"]["theta1"]["value"], want1, rtol=1e-12)
     r = run("diff", str(ROOT / "examples" / "xor.net"), "--points", "-", input="0,1\n")
-    assert r.exit_code == 2 and "expected 3 fields (X1, X2, y)" in r.stderr
+    assert r.exit_code == 2 and "expected 3 numbers in a row (X1, X2, y), got 2" in r.stderr
 
 
 def test_check_command_and_expression_check():

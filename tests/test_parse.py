@@ -12,7 +12,7 @@ from cgcalc.graph import parse
 
 def value(text, **env):
     g = parse(text)
-    return evaluate_point(g.order, {k: float(v) for k, v in env.items()})[id(g.output)]
+    return evaluate_point(g.order, {k: float(v) for k, v in env.items()})[g.output]
 
 
 @pytest.mark.parametrize("text, want", [

@@ -26,11 +26,56 @@ def json_num(v):
     return v if math.isfinite(v) else None
 
 
+def json_array(a):
+    """An array as nested lists for JSON (a number for a scalar), ``null`` where not finite."""
+    import numpy as np
+
+    a = np.asarray(a, dtype=float)
+    finite = np.isfinite(a)
+    if not finite.all():
+        a = a.astype(object)
+        a[~finite] = None
+    return a.tolist() if a.ndim else a.item()
+
+
+def json_text(doc, **kw) -> str:
+    """One JSON document, valid JSON whatever the values (NaN is never written)."""
+    import json
+
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, **kw)
+
+
+def matrix_text(a, digits=4) -> str:
+    """A small array as [[..], ..] with a few significant digits (for the terminal)."""
+    import numpy as np
+
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return f"{float(a):.{digits}g}"
+    with np.printoptions(precision=digits, suppress=False, threshold=30, edgeitems=3,
+                         linewidth=70):
+        return np.array2string(a, separator=", ")
+
+
+def derivatives(analysis):
+    """The analysis's derivatives, each with its text: a cgcalc expression in the graph's
+    variables (statements binding shared parts when it is large), printed once."""
+    from ..printer import program_text
+
+    ds = analysis.derivatives()
+    if any(d.text is None for d in ds):
+        names = analysis.derivative_names()
+        for d in ds:
+            if d.text is None:
+                d.text = program_text(d.node, names=names, reserved=analysis.graph.variables)
+    return ds
+
+
 def node_definition(graph, node) -> str:
     """The node in the names of its inputs: ``sin(v)``."""
     if node.op in ("var", "const"):
         return to_text(node)
-    atoms = {id(a): graph.name(a) for a in node.args if graph.name(a)}
+    atoms = {a: graph.name(a) for a in node.args if graph.name(a)}
     return to_text(node, atoms)
 
 
@@ -45,7 +90,7 @@ def edge_label(graph, edge) -> str:
 
 def local_text(analysis, edge) -> str:
     g = analysis.graph
-    atoms = {id(a): g.name(a) for a in edge.out.args if g.name(a)}
+    atoms = {a: g.name(a) for a in edge.out.args if g.name(a)}
     return to_text(analysis.local_form(edge), atoms)
 
 

@@ -1,9 +1,9 @@
-"""``--format latex``: the seed's notation, an ``align`` block of the definitions, the connection
+"""``--format latex``: the article's notation, an ``align`` block of the definitions, the connection
 derivatives, the chain rule as a sum over paths of products, and the simplified result."""
 
 from __future__ import annotations
 
-from ..printer import LATEX, latex_name, program_text, to_text
+from ..printer import LATEX, MATH_LATEX, latex_name, program_text, to_text
 from .common import KEEP, elide, num, operation_nodes
 
 
@@ -17,12 +17,12 @@ def render(analysis, out, max_terms=8):
     for n in operation_nodes(g):
         if n.op == "var":
             continue
-        atoms = {id(a): g.name(a) for a in n.args if g.name(a)}
+        atoms = {a: g.name(a) for a in n.args if g.name(a)}
         lines.append(f"{latex_name(g.name(n))} &= {to_text(n, atoms, LATEX)}")
     gaps.add(len(lines) - 1)
     have_point = analysis.point is not None
     for e in analysis.edges():
-        atoms = {id(a): g.name(a) for a in e.out.args if g.name(a)}
+        atoms = {a: g.name(a) for a in e.out.args if g.name(a)}
         text = to_text(analysis.local_form(e), atoms, LATEX)
         row = f"{_partial(g.name(e.out), g.name(e.inp))} &= {text}"
         if len(e.out.args) > 1 and sum(a is e.inp for a in e.out.args) > 1:
@@ -59,3 +59,15 @@ def render(analysis, out, max_terms=8):
     body = "".join(line + (" \\\\[4pt]\n" if i in gaps else " \\\\\n")
                    for i, line in enumerate(lines[:-1]))
     out.write("\\begin{align}\n" + body + lines[-1] + "\n\\end{align}\n")
+
+
+def render_net(d, out):
+    lines = []
+    cost = d.net.cost_name
+    for e in reversed(d.edges):
+        lines.append(f"{latex_name('δ' + d.name(e.inp))} &\\mathrel{{+}}= "
+                     f"{d.backward(e, MATH_LATEX)}")
+    for p in d.wrt:
+        lines.append(f"\\frac{{\\partial {latex_name(cost)}}}{{\\partial {latex_name(p)}}} &= "
+                     f"{d.gradient_text(p, MATH_LATEX)}")
+    out.write("\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}\n")

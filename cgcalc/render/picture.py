@@ -8,6 +8,7 @@ One neutral :class:`Picture` is built from an expression's analysis or a network
 
 from __future__ import annotations
 
+from ..walk import reaching
 from .common import KEEP, local_text, node_definition, num, operation_nodes, path_text
 
 LABEL_MAX = 48
@@ -25,35 +26,26 @@ class Picture:
         self.root = None
 
 
-def _reach(order, target):
-    """Ids of the nodes from which ``target`` can be reached (target included)."""
-    reach = set()
-    for n in order:
-        if n is target or any(id(a) in reach for a in n.args):
-            reach.add(id(n))
-    return reach
-
-
 def from_analysis(a, wrt=None) -> Picture:
     g = a.graph
     pic = Picture()
     have_point = a.point is not None
     keys = {}
     for k, n in enumerate(operation_nodes(g)):
-        keys[id(n)] = f"n{k}"
+        keys[n] = f"n{k}"
         name = g.name(n)
         label = name if n.op == "var" else f"{name} = {node_definition(g, n)}"
         if have_point:
-            label += f"\n= {num(a.values.get(id(n)))}"
+            label += f"\n= {num(a.values.get(n))}"
         kind = "var" if n.op == "var" else ("output" if n is g.output else "op")
-        pic.nodes.append((keys[id(n)], label, kind))
-    pic.root = keys[id(g.output)]
-    reach = _reach(g.order, g.var_nodes[wrt]) if wrt else set()
+        pic.nodes.append((keys[n], label, kind))
+    pic.root = keys[g.output]
+    reach = reaching(g.order, [g.var_nodes[wrt]]) if wrt else set()
     for e in a.edges():
         label = local_text(a, e)
         if have_point:
             label += f" = {num(a.edge_value(e.out, e.index))}"
-        pic.edges.append((keys[id(e.inp)], keys[id(e.out)], label, id(e.inp) in reach))
+        pic.edges.append((keys[e.inp], keys[e.out], label, e.inp in reach))
     if wrt:
         out = g.name(g.output)
         count = a.path_counts().get(wrt, 0)
@@ -66,7 +58,7 @@ def from_analysis(a, wrt=None) -> Picture:
                 line += f": product {num(product)}"
             pic.notes.append(line)
         if have_point:
-            adj = a.adjoints().get(id(g.var_nodes[wrt]), 0.0)
+            adj = a.adjoints().get(g.var_nodes[wrt], 0.0)
             pic.notes.append(f"sum over paths = d{out}/d{wrt} = {num(adj)}")
     return pic
 
@@ -79,7 +71,7 @@ def from_net(d, wrt=None) -> Picture:
     pic = Picture()
     keys = {}
     for k, n in enumerate(x for x in g.order if x.op != "const"):
-        keys[id(n)] = f"n{k}"
+        keys[n] = f"n{k}"
         name = d.name(n)
         shape = show(d.shape(n))
         if n.op == "var":
@@ -87,17 +79,17 @@ def from_net(d, wrt=None) -> Picture:
         else:
             label = f"{name} = {d.definition(n)}\n[{shape}]"
             kind = "output" if n is d.net.cost else "op"
-        pic.nodes.append((keys[id(n)], label, kind))
-    pic.root = keys[id(d.net.cost)]
-    reach = _reach(g.order, d.net.var_nodes[wrt]) if wrt else set()
-    live = {(id(e.out), e.index): e for e in d.edges}
+        pic.nodes.append((keys[n], label, kind))
+    pic.root = keys[d.net.cost]
+    reach = reaching(g.order, [d.net.var_nodes[wrt]]) if wrt else set()
+    live = {(e.out, e.index): e for e in d.edges}
     for n in g.order:  # every arrow of the seed's figure; data arrows carry no gradient
         for i, a in enumerate(n.args):
             if a.op == "const":
                 continue
-            e = live.get((id(n), i))
+            e = live.get((n, i))
             label = f"δ{d.name(a)} += {d.backward(e, MATH)}" if e is not None else ""
-            pic.edges.append((keys[id(a)], keys[id(n)], label, id(a) in reach))
+            pic.edges.append((keys[a], keys[n], label, a in reach))
     if wrt:
         cost = d.net.spec.minimize.value
         pic.notes.append(f"{d.count(wrt):,} path(s) from {cost} down to {wrt}")

@@ -1,6 +1,6 @@
-"""Rows out, one per input point, in input order: CSV (also what plain means for rows: the
-contract's row output, and what a pipeline reading CSV expects), JSON Lines or a rich table.
-Each writer gets chunks of inputs and their computed columns."""
+"""Rows out, one per input point, in input order: CSV (also what plain means for rows: what a
+pipeline reading CSV expects), JSON Lines or a rich table. Each writer gets chunks of inputs
+(cgcalc/rows.py) and their computed columns."""
 
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ class _Base:
         self.started = False
 
     def input_columns(self):
-        return self.reader.columns if self.reader.fmt == "csv" else list(self.variables)
+        return self.reader.columns if self.reader.fmt != "jsonl" else list(self.variables)
 
     def input_fields(self, chunk):
-        if chunk.raw is not None:
+        if chunk.fields is not None:
             return chunk.fields
         return list(zip(*[_texts(chunk.columns[v]) for v in self.variables]))
 
@@ -50,7 +50,7 @@ class CsvRows(_Base):
     def write(self, chunk, outs):
         w = csv.writer(self.out, lineterminator="\n")
         if not self.started:
-            header = self.reader.header_text
+            header = self.reader.header_text if self.reader.fmt == "csv" else None
             if header is not None:  # the user's header line as written, then ours
                 self.out.write(",".join([header, *self.labels]) + "\n")
             else:
@@ -80,7 +80,7 @@ class JsonRows(_Base):
             row = dict(obj)
             for label, v in zip(self.labels, vals):
                 row[label] = v if math.isfinite(v) else None
-            lines.append(json.dumps(row, ensure_ascii=False))
+            lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False))
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
 

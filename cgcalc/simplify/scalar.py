@@ -8,7 +8,7 @@ Canonical nodes use only ``const``, ``var``, n-ary ``add`` and ``mul``, ``pow`` 
 - like terms collect (``x + 2*x`` is ``3*x``) and like factors collect (``x*x^2`` is ``x^3``),
   so common factors cancel (``a*b/a`` is ``b``);
 - a product that holds a sum whose terms divide by the product's other factors is multiplied
-  out, so the seed's ``(L3 - y)/(L3*(1 - L3)) * L3*(1 - L3)`` becomes ``L3 - y``.
+  out, so backpropagation's ``(L3 - y)/(L3*(1 - L3)) * L3*(1 - L3)`` becomes ``L3 - y``.
 
 Because equal canonical forms are the same node, "like" is an identity test. The walk is
 iterative; nested sums and products are flattened only up to ``FLATTEN`` terms, which keeps a
@@ -20,43 +20,39 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from . import ops
+from ..walk import topological
+from .fold import fold_call, fold_pow, is_int, is_number
 
-FLATTEN = 8
-# array ops that are linear in these inputs (scalar factors can move outside)
-_LINEAR = {"matmul": (0, 1), "transpose": (0,), "cols": (0,), "sum": (0,), "like": (0,),
-           "sum_to": (0,), "mean": (0,)}
-_NAMED = (math.pi, math.e)
+FLATTEN = 8  # nested sums and products are spread into their parent up to this many terms
+EXPAND = FLATTEN // 2  # sums multiplied out to let factors cancel: at most this many terms
+SETTLE = 4  # passes over a product's factors (powers of products expose new like factors)
 _RANK = {"const": 1, "var": 2, "pow": 3, "mul": 5, "add": 6}  # named constants (pi) first
 _NOT_PLAIN = {"const", "pow", "safe", "add"}  # factors that mul() may combine
 
 
-def is_number(node) -> bool:
-    """A plain number (named constants like pi are symbols here)."""
-    return node.op == "const" and not (isinstance(node.value, float) and node.value in _NAMED)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) or (isinstance(v, Fraction) and v.denominator == 1)
-
-
 class Simplifier:
-    """``Simplifier(builder)(node)`` -> the canonical node. Results are memoised per node."""
+    """``Simplifier(builder)(node)`` -> the canonical node. Results are memoised per node.
+
+    ``atoms`` are nodes to keep opaque: each stands in as a variable, so no rule looks inside it
+    (how a connection derivative is shown in the names of the node's inputs). Array-only rules
+    live in a subclass (cgcalc/simplify/arrays.py); the hooks they use are marked below."""
 
     def __init__(self, builder, atoms=()):
         self.b = builder
         self.memo: dict = {}  # node -> its canonical node (nodes hash by identity)
         self.atoms = set(atoms)
         self._expanding = 0  # while multiplying out to cancel, do not factor back
-        self._placeholders: dict[int, object] = {}  # stand-in var id -> atom
+        self._placeholders: dict = {}  # stand-in var -> atom
         self._keys: dict = {}  # node -> its sort key
-        self._arrays = hasattr(builder, "declare")  # a network's builder: nodes have shapes
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
         memo = self.memo
         if root not in memo:
-            self._walk(root)
+            if root in self.atoms and root.args:
+                memo[root] = self._placeholder(root)  # not entered: it stays opaque
+            else:
+                self._walk(root)
         result = memo[root]
         return self._restore(result) if self._placeholders else result
 
@@ -67,7 +63,7 @@ class Simplifier:
 
     def _walk(self, root):
         """Post-order from ``root`` (each open node on the stack with an iterator over its
-        inputs), making each node canonical once its inputs are."""
+        inputs), making each node canonical once its inputs are; atoms are not entered."""
         memo, atoms, canon = self.memo, self.atoms, self._canon
         stack = [(root, iter(root.args))]
         while stack:
@@ -77,44 +73,37 @@ class Simplifier:
                     continue
                 if not a.args:
                     memo[a] = a  # numbers and variables are canonical
-                elif atoms and id(a) in atoms:
+                elif atoms and a in atoms:
                     memo[a] = self._placeholder(a)
                 else:
                     stack.append((a, iter(a.args)))
                     break
             else:
                 stack.pop()
-                if atoms and id(node) in atoms and node.args:
-                    result = self._placeholder(node)
-                else:
-                    result = canon(node, [memo[a] for a in node.args])
+                result = canon(node, [memo[a] for a in node.args])
                 memo[node] = result
                 memo.setdefault(result, result)
 
     def _placeholder(self, atom):
-        """An atom stands in as an opaque variable, so no rule looks inside it."""
+        """A variable that stands in for ``atom``."""
         ph = self.b.var(f"\0atom{atom.seq}")
-        if self._arrays:
-            self.b.declare(ph, self.b.shape_of(atom))
-        self._placeholders[id(ph)] = atom
+        self._placeholders[ph] = atom
         return ph
 
     def _restore(self, node):
         """The result with each atom back in place of its stand-in."""
-        from .graph import topological
-
         back = self._placeholders
-        done: dict[int, object] = {}
+        done: dict = {}
         for n in topological([node]):
-            if id(n) in back:
-                done[id(n)] = back[id(n)]
+            if n in back:
+                done[n] = back[n]
             elif n.args:
-                args = [done[id(a)] for a in n.args]
+                args = [done[a] for a in n.args]
                 same = all(x is y for x, y in zip(args, n.args))
-                done[id(n)] = n if same else self.b.make(n.op, *args)
+                done[n] = n if same else self.b.make(n.op, *args)
             else:
-                done[id(n)] = n
-        return done[id(node)]
+                done[n] = n
+        return done[node]
 
     def _canon(self, node, args):
         b, op = self.b, node.op
@@ -200,9 +189,7 @@ class Simplifier:
     # -- products --------------------------------------------------------------------------
     def mul(self, factors):
         b = self.b
-        flat = self._flatten("mul", factors)
-        if self._arrays and any(f.op == "like" for f in flat):
-            flat = self._unbroadcast(flat)
+        flat = self._factors(factors)
         if len(set(flat)) == len(flat) and not any(f.op in _NOT_PLAIN for f in flat):
             # distinct factors, none a number, power or sum: nothing combines or cancels
             if len(flat) == 1:
@@ -211,7 +198,7 @@ class Simplifier:
             return b.mul(*flat)
         coeff = 1
         pending = flat
-        for _ in range(4):  # powers of products can expose new like factors; settle in few passes
+        for _ in range(SETTLE):  # powers of products can expose new like factors
             exps: dict = {}  # base -> [base, the factor, its exponents]
             for f in self._flatten("mul", pending):
                 if f.op == "const" and is_number(f):
@@ -269,7 +256,7 @@ class Simplifier:
         multiply rest into each term so the factors cancel, and keep it only if it is shorter."""
         if len(factors) < 2:
             return None
-        sums = [f for f in factors if f.op == "add" and len(f.args) <= 8]
+        sums = [f for f in factors if f.op == "add" and len(f.args) <= FLATTEN]
         if not sums:
             return None
         others = {id(f.args[0] if f.op == "pow" else f) for f in factors if f.op != "add"}
@@ -299,7 +286,7 @@ class Simplifier:
         """Multiply out a product with small sums in it (only what the cancelling needs)."""
         if node.op != "mul":
             return node
-        sums = [f for f in node.args if f.op == "add" and len(f.args) <= 4]
+        sums = [f for f in node.args if f.op == "add" and len(f.args) <= EXPAND]
         if not sums:
             return node
         s = sums[0]
@@ -307,7 +294,6 @@ class Simplifier:
         return self.add([self.mul([t, *rest]) for t in s.args])
 
     def size(self, node, cap=200):
-        from .graph import topological
         return min(cap, len(topological([node])))
 
     # -- powers ----------------------------------------------------------------------------
@@ -320,10 +306,10 @@ class Simplifier:
             if v == 1:
                 return base
             if is_number(base):
-                folded = _fold_pow(base.value, v)
+                folded = fold_pow(base.value, v)
                 if folded is not None:
                     return b.const(folded)
-            if _is_int(v):
+            if is_int(v):
                 if base.op == "pow":
                     return self.pow(base.args[0], self.mul([base.args[1], e]))
                 if base.op == "mul" and len(base.args) <= FLATTEN:
@@ -332,7 +318,7 @@ class Simplifier:
             return b.const(1)
         if base.op == "pow" and base.args[1].op == "const" and is_number(e):
             inner = base.args[1].value
-            if isinstance(inner, Fraction) and inner.numerator == 1 and _is_int(v * inner):
+            if isinstance(inner, Fraction) and inner.numerator == 1 and is_int(v * inner):
                 # (x^(1/2))^2 = x where defined
                 return self.pow(base.args[0], b.const(v * inner))
         return b.pow(base, e)
@@ -341,12 +327,6 @@ class Simplifier:
     def function(self, op, args):
         b = self.b
         a = args[0] if args else None
-        if op == "transpose" and a.op == "transpose":
-            return a.args[0]
-        if op in _LINEAR:
-            pulled = self._pull_scalars(op, args)
-            if pulled is not None:
-                return pulled
         if op == "exp" and a.op == "log":
             return a.args[0]
         if op == "log" and a.op == "exp":
@@ -354,76 +334,15 @@ class Simplifier:
         if op == "log" and a.op == "const" and a.value == math.e:
             return b.const(1)
         if all(x.op == "const" for x in args):
-            folded = _fold_call(op, [x.value for x in args])
+            folded = fold_call(op, [x.value for x in args])
             if folded is not None:
                 return b.const(folded)
         return b.make(op, *args)
 
-    def _unbroadcast(self, flat):
-        """like(s, A)*B is s*B when s is a scalar and B has A's shape: numpy broadcasts s (how
-        the adjoint of sum(...)/m meets the next factor, so the seed's (L3 - y)/m shows)."""
-        shape_of = self.b.shape_of
-        out = []
-        for i, f in enumerate(flat):
-            if f.op == "like" and shape_of(f.args[0]) == () and any(
-                    j != i and g.op != "like" and shape_of(g) == shape_of(f)
-                    for j, g in enumerate(flat)):
-                out += self._flatten("mul", [f.args[0]])
-            else:
-                out.append(f)
-        return out
-
-    def _pull_scalars(self, op, args):
-        """Linear array ops commute with scalar factors: A @ (B/m) is (A @ B)/m."""
-        b = self.b
-        scalars, new_args, changed = [], list(args), False
-        for k in _LINEAR[op]:
-            a = args[k]
-            if a.op == "add":  # A @ (P/m - y/m) is (A @ (P - y))/m
-                split = self._common_scalars(a.args)
-                if split is not None:
-                    scalars += split[0]
-                    new_args[k] = split[1]
-                    changed = True
-                continue
-            if a.op != "mul":
-                continue
-            keep = [f for f in a.args if not self._scalar(f)]
-            if len(keep) == len(a.args) or not keep:
-                continue
-            scalars += [f for f in a.args if self._scalar(f)]
-            new_args[k] = keep[0] if len(keep) == 1 else b.mul(*keep)
-            changed = True
-        if not changed:
-            return None
-        return self.mul([*scalars, self.function(op, new_args)])
-
-    def _common_scalars(self, terms):
-        """(scalars, sum) with the sum of ``terms`` = the product of the scalars and the new sum:
-        the scalar factors every term has, and a coefficient they share up to sign (2*P - 2*y
-        is 2*(P - y)); None when there are none."""
-        b = self.b
-        coeffs, factor_lists = [], []
-        for t in terms:
-            c, rest = self._split_coeff(t)
-            if is_number(rest):
-                return None  # a constant term
-            coeffs.append(c)
-            factor_lists.append(rest.args if rest.op == "mul" else (rest,))
-        common = [f for f in factor_lists[0]
-                  if self._scalar(f) and all(f in fs for fs in factor_lists[1:])]
-        size = {abs(c) for c in coeffs}
-        k = size.pop() if len(size) == 1 else 1
-        if k == 1 and not common:
-            return None
-        new_terms = [self.mul([b.const(1 if c > 0 else -1) if k != 1 else b.const(c),
-                               *(f for f in fs if f not in common)])
-                     for c, fs in zip(coeffs, factor_lists)]
-        return [b.const(k), *common] if k != 1 else common, self.add(new_terms)
-
-    def _scalar(self, f):
-        return is_number(f) or self.b.shape_of(f) == () and (
-            f.op == "var" or f.op == "pow" and f.args[0].op == "var")
+    # -- hooks for the array rules (cgcalc/simplify/arrays.py) -----------------------------
+    def _factors(self, factors):
+        """The factors of a product, nested products of at most FLATTEN factors spread out."""
+        return self._flatten("mul", factors)
 
     # -- helpers ---------------------------------------------------------------------------
     def _flatten(self, op, items):
@@ -448,65 +367,3 @@ class Simplifier:
             self._keys[node] = k
         return k
 
-
-def _fold_pow(a, v):
-    try:
-        if _is_int(v) and isinstance(a, (int, Fraction)):
-            v = int(v)
-            if abs(v) > 64 or (a != 0 and abs(v) * math.log2(abs(a) + 1) > 256):
-                return None
-            if v < 0:
-                return None if a == 0 else Fraction(1) / Fraction(a) ** -v
-            return a ** v
-        if isinstance(v, Fraction) and isinstance(a, (int, Fraction)) and a >= 0:
-            # exact roots only: 4^(1/2) = 2
-            root = _exact_root(Fraction(a), v.denominator)
-            if root is not None:
-                return _fold_pow(root, v.numerator)
-            return None
-        if isinstance(a, float) or isinstance(v, float):
-            r = math.pow(float(a), float(v))
-            return r
-    except (ValueError, OverflowError, ZeroDivisionError):
-        return None
-    return None
-
-
-def _exact_root(q: Fraction, n: int):
-    def iroot(k):
-        r = round(k ** (1.0 / n)) if k < 2**52 else None
-        if r is None:
-            return None
-        for c in (r - 1, r, r + 1):
-            if c >= 0 and c ** n == k:
-                return c
-        return None
-    p, d = iroot(q.numerator), iroot(q.denominator)
-    if p is None or d is None:
-        return None
-    return Fraction(p, d)
-
-
-def _fold_call(op, values):
-    """Fold f(constants) when a float is involved (not pi or e alone) or the result is exact."""
-    from .evaluate import MATH
-
-    o = ops.OPS[op]
-    if o.arrays:
-        return None
-    try:
-        r = o.bind(MATH)(*[float(v) for v in values])
-    except (ValueError, OverflowError, ZeroDivisionError, TypeError):
-        return None
-    r = float(r)
-    if math.isnan(r) or math.isinf(r):
-        return None
-    if r.is_integer() and abs(r) < 2**53:
-        return int(r)
-    if any(isinstance(v, float) and v not in _NAMED for v in values):
-        return r
-    return None
-
-
-def simplify(builder, node, atoms=()):
-    return Simplifier(builder, atoms)(node)

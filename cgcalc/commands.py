@@ -1,0 +1,319 @@
+"""What each command does, without the command line: read what it names, compute, write the
+result to ``out``. cgcalc/cli.py parses the arguments and turns errors into exit statuses;
+everything here raises CgcalcError for bad input and returns normally otherwise."""
+
+from __future__ import annotations
+
+import sys
+
+from .errors import FAILURE, CgcalcError
+
+
+def is_net(name: str) -> bool:
+    return name.endswith(".net")
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+# -- expressions ---------------------------------------------------------------------------------
+
+def diff_expression(text, name, wrt, at, fmt, out, *, order_n=1, mode="reverse", max_paths=20,
+                    points=None, input_format="auto"):
+    from .derive import Analysis
+    from .graph import parse
+    from .inputs import check_point, check_wrt, parse_assignments
+
+    graph = parse(text, name)
+    variables = check_wrt(wrt, graph)
+    if points is not None:
+        fixed = parse_assignments(at, variables=graph.variables) if at else {}
+        return points_rows(graph, variables, fixed, points, input_format, fmt, out, order_n)
+    point = None
+    if at:
+        point = check_point(parse_assignments(at, variables=graph.variables), graph)
+    from . import render
+
+    render.diff(Analysis(graph, variables, point, order_n=order_n, max_paths=max_paths,
+                         mode=mode), fmt, out)
+
+
+def points_rows(graph, wrt, fixed, path, input_format, fmt, out, order_n):
+    """One output row per input point: the value and each derivative, on one compiled tape."""
+    from .derive import compile_outputs, derivative_outputs
+    from .evaluate import run_rows
+    from .files import open_input
+    from .render.rows import WRITERS
+    from .rows import RowReader
+
+    outputs = derivative_outputs(graph, wrt, order_n)
+    tape = compile_outputs(graph, outputs)
+    name = "<stdin>" if path == "-" else path
+    with _closing(open_input(path)) as stream:
+        reader = RowReader(stream, name, graph.variables, fmt=input_format, fixed=fixed)
+        writer = WRITERS[fmt](out, reader, [k for k, _ in outputs], graph.variables)
+        _, bad, first = run_rows(reader, tape, graph.variables, writer)
+    if bad:
+        warn(f"warning: {bad} row{'s' if bad > 1 else ''} gave nan (a value outside a "
+             f"function's domain); the first is line {first} of {name}")
+
+
+def check_expression(text, name, at, fmt, out, tolerance):
+    from .derive import check_gradients
+    from .graph import parse
+    from .inputs import check_point, parse_assignments
+    from .render.check import check_render
+
+    graph = parse(text, name)
+    if not at and graph.variables:
+        raise CgcalcError("check of an expression needs a point: --at NAME=VALUE")
+    point = check_point(parse_assignments(at, variables=graph.variables), graph)
+    return _checked(check_render(check_gradients(graph, point), fmt, out, 1e-9, tolerance))
+
+
+def graph_expression(text, name, wrt, at):
+    from .derive import Analysis
+    from .graph import parse
+    from .inputs import check_point, check_wrt, parse_assignments
+    from .render import picture
+
+    g = parse(text, name)
+    variables = check_wrt([wrt] if wrt else [], g)
+    point = check_point(parse_assignments(at, variables=g.variables), g) if at else None
+    return picture.from_analysis(Analysis(g, variables, point), wrt)
+
+
+def _checked(ok):
+    if not ok:
+        raise CgcalcError("gradient check out of tolerance (see the table above)",
+                          status=FAILURE)
+
+
+# -- networks --------------------------------------------------------------------------------------
+
+def load_net(text, name):
+    from .net import Network
+
+    return Network(text, name)
+
+
+def check_params(net, names, option="--wrt"):
+    for w in names:
+        if w not in net.params:
+            from .errors import suggest
+
+            near = suggest(w, net.params)
+            raise CgcalcError(f"{w!r} is not a param of {net.filename} (params: "
+                              f"{', '.join(net.params)})", source=f"{option} {w}", line=1,
+                              column=len(option) + 2, width=len(w), filename=option,
+                              hint=f"did you mean {near}?" if near else None)
+
+
+def net_data(net, points=None):
+    """(X, Y): the rows given with --points (read like the file's data rows), else the file's."""
+    from .net.data import file_data, rows_data
+
+    if points is None:
+        return file_data(net)
+    from .files import open_input
+
+    name = "<stdin>" if points == "-" else points
+    with _closing(open_input(points)) as stream:
+        return rows_data(net, stream, name)
+
+
+def start(net, params_path=None, seed=None):
+    """(params, generator): the params file's, or drawn from the seed (the file's unless
+    given); the generator goes on to shuffle minibatches."""
+    import numpy as np
+
+    from .net.params import initial_params, load_params
+
+    rng = np.random.default_rng(net.options["seed"] if seed is None else seed)
+    if params_path:
+        return load_params(net, params_path), rng
+    return initial_params(net, rng=rng), rng
+
+
+def derivation(net, params_path, wrt, max_paths, points=None):
+    from .net.derivation import NetDerivation
+
+    check_params(net, wrt)
+    data = net_data(net, points)
+    params, _ = start(net, params_path)
+    return NetDerivation(net, params, data, wrt or None, max_paths=max_paths)
+
+
+def diff_net(net, fmt, out, *, wrt=(), params=None, max_paths=20, points=None):
+    from . import render
+
+    render.diff(derivation(net, params, wrt, max_paths, points), fmt, out, net=True)
+
+
+def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
+    """Train with the file's options, ``flags`` (name -> value, checked here) over them.
+    Returns True when Ctrl-C stopped it (the params reached are saved and shown)."""
+    from .net.params import save_params
+    from .net.train import train
+    from .render import training
+
+    options = dict(net.options)
+    for name, value in flags.items():
+        options[name] = net.option(name, value, flag=f"--{name}")
+    data = net_data(net)
+    start_params, rng = start(net, params, options["seed"])
+    with progress(options["epochs"]) as report:
+        result = train(net, start_params, data, options, rng=rng, progress=report)
+    if save:
+        save_params(result.params, save)
+    {"rich": training.render_rich, "plain": training.render_plain,
+     "json": training.render_json}[fmt](net, data, result, out)
+    if result.interrupted:
+        warn(f"interrupted at epoch {result.epochs}" + (f"; params saved to {save}"
+                                                         if save else ""))
+    return result.interrupted
+
+
+def predict_net(net, params, points, fmt, out):
+    from .net.backprop import predict
+    from .net.data import input_rows
+    from .net.params import load_params
+    from .render.rows import WRITERS
+    from .rows import Chunk
+
+    if net.output is None:
+        raise CgcalcError(f"{net.filename} has no 'output' line: nothing to predict",
+                          hint="add a line such as: output L3")
+    values = load_params(net, params)
+    cols = net.column_names(net.inputs)
+    out_cols = net.output_columns()
+
+    def predicted(chunk):
+        import numpy as np
+
+        X = np.column_stack([chunk.columns[c] for c in cols])
+        P = np.asarray(predict(net, values, X)).reshape(len(X), -1)
+        return [P[:, k] for k in range(P.shape[1])]
+
+    if points is None:
+        X, _ = net_data(net)
+        reader = _OwnRows(cols)
+        chunks = [Chunk({c: X[:, k] for k, c in enumerate(cols)}, range(1, len(X) + 1))]
+        writer = WRITERS[fmt](out, reader, out_cols, cols)
+        for chunk in chunks:
+            writer.write(chunk, predicted(chunk))
+        writer.close()
+        return
+    from .files import open_input
+
+    name = "<stdin>" if points == "-" else points
+    with _closing(open_input(points)) as stream:
+        reader = input_rows(net, stream, name)
+        writer = WRITERS[fmt](out, reader, out_cols, cols)
+        for chunk in reader:
+            writer.write(chunk, predicted(chunk))
+        writer.close()
+
+
+class _OwnRows:
+    """What the row writers ask of a reader, for the file's own data rows."""
+
+    fmt = "rows"
+    header_text = None
+
+    def __init__(self, columns):
+        self.columns = columns
+
+
+def check_net(net, params, fmt, out, tolerance):
+    from .net.check import check
+    from .render.check import check_render
+
+    data = net_data(net)
+    start_params, _ = start(net, params)
+    return _checked(check_render(check(net, start_params, data), fmt, out, 1e-9, tolerance))
+
+
+def graph_net(net, wrt, params):
+    from .render import picture
+
+    if wrt:
+        check_params(net, [wrt])
+    return picture.from_net(derivation(net, params, [wrt] if wrt else [], 20), wrt)
+
+
+# -- pictures --------------------------------------------------------------------------------------
+
+def write_picture(pic, fmt, output, stdout_is_terminal):
+    import io
+
+    from .files import write_output
+    from .render import picture
+
+    if fmt == "tree":
+        from rich.console import Console
+
+        if output:
+            buf = io.StringIO()
+            picture.write_tree(pic, Console(file=buf, width=120, color_system=None))
+            write_output(output, buf.getvalue().encode("utf-8"))
+        else:
+            picture.write_tree(pic, Console(highlight=False))
+        return
+    buf = io.StringIO()
+    (picture.write_mermaid if fmt == "mermaid" else picture.write_dot)(pic, buf)
+    text = buf.getvalue()
+    if fmt in ("dot", "mermaid"):
+        if output:
+            write_output(output, text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+        return
+    if not output and stdout_is_terminal:
+        raise CgcalcError(f"--format {fmt} writes a file: give -o PATH")
+    data = _graphviz(text, fmt, output)
+    if output:
+        write_output(output, data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def _graphviz(dot_text, fmt, output):
+    """Render with Graphviz's dot program; without it, keep the DOT text and say how to get dot."""
+    import os
+    import shutil
+    import subprocess
+
+    from .files import write_output
+
+    exe = shutil.which("dot")
+    if exe is None:
+        kept = ""
+        if output:
+            base = output.rsplit(".", 1)[0] if "." in os.path.basename(output) else output
+            write_output(base + ".dot", dot_text.encode("utf-8"))
+            kept = f"; the DOT text is in {base}.dot"
+        raise CgcalcError(f"--format {fmt} needs Graphviz's dot program, which is not installed"
+                          f"{kept}", hint="install it (Debian/Ubuntu: apt-get install graphviz; "
+                          "macOS: brew install graphviz), or use --format dot")
+    p = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True)
+    if p.returncode != 0:
+        raise CgcalcError(f"dot failed: {p.stderr.decode(errors='replace').strip()}",
+                          status=FAILURE)
+    return p.stdout
+
+
+class _closing:
+    """Close a stream we opened (never standard input)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __enter__(self):
+        return self.stream
+
+    def __exit__(self, *exc):
+        if self.stream is not sys.stdin.buffer:
+            self.stream.close()
+        return False

@@ -1,0 +1,99 @@
+"""``cgcalc diff FILE.net``: backpropagation derived on the network's graph and told in its own
+names, the way "On chain rule, computational graphs, and backpropagation" tells it: nodes with
+shapes and values, every connection (its local derivative, and what flows back through it in
+terms of the adjoint δ flowing in), the paths from the cost down to each param, and the
+gradients composed along them and simplified, all at given param values."""
+
+from __future__ import annotations
+
+from .. import ops
+from ..derive import connection, edges, reverse_symbolic, vjp
+from ..printer import PLAIN, to_text
+from ..simplify import ArraySimplifier
+from ..walk import list_paths, path_counts
+from . import backprop
+from .model import Network
+
+
+class NetDerivation:
+    def __init__(self, net: Network, params, data, wrt=None, max_paths=20):
+        import numpy as np
+
+        self.net, self.params, self.max_paths = net, params, max_paths
+        self.wrt = list(dict.fromkeys(wrt or net.params))
+        g, b = net.graph, net.builder
+        self.graph = g
+        self.names = {**{n: k for k, n in g.bound.items()},
+                      **{n: k for k, n in net.var_nodes.items()}}
+        for n in g.order:
+            if n not in self.names and n.op != "const":
+                self.names[n] = g.names.get(n)
+        wrt_nodes = [net.var_nodes[p] for p in self.wrt]
+        # the connections on the paths from the cost down to the chosen params, and the
+        # adjoints of the same nodes: one walk decides both
+        self.edges = edges(b, g.order, wrt_nodes)
+        grads, adjoints = reverse_symbolic(b, g.order, net.cost, wrt_nodes)
+        contributions = [vjp(b, e.out, e.index, adjoints[e.out]) for e in self.edges]
+        outs = [*g.order, *grads, *contributions]
+        values = backprop.tape(net, outs).run(net.env(params, data))
+        k, w = len(g.order), len(grads)
+        self.values = {n: np.asarray(v) for n, v in zip(g.order, values[:k])}
+        self.grad_values = {p: np.broadcast_to(np.asarray(v), net.shape(p))
+                            for p, v in zip(self.wrt, values[k:k + w])}
+        self.edge_values = [np.asarray(v) for v in values[k + w:]]
+        simp = backprop.simplifier(net)
+        self.gradients = {p: simp(node) for p, node in zip(self.wrt, grads)}
+        self.counts = path_counts(g.order, net.cost)
+
+    def name(self, node):
+        return self.names.get(node)
+
+    def shape(self, node):
+        return self.net.builder.shape_of(node)
+
+    def definition(self, node):
+        return to_text(node, {a: self.name(a) for a in node.args if self.name(a)})
+
+    def _local_simplifier(self, atoms):
+        b = self.net.builder
+        return ArraySimplifier(b, b.shape_of, atoms)
+
+    def local(self, edge, style=None):
+        """The elementwise connection derivative (None for array ops)."""
+        if not ops.OPS[edge.out.op].elementwise:
+            return None
+        b = self.net.builder
+        atoms = {*edge.out.args, edge.out}
+        node = self._local_simplifier(atoms)(connection(b, edge.out, edge.index))
+        names = {a: self.name(a) for a in edge.out.args if self.name(a)}
+        names[edge.out] = self.name(edge.out)  # sigmoid'(z) reads as L3 (1 - L3)
+        return to_text(node, names, style or PLAIN)
+
+    def backward(self, edge, style=None):
+        """δ(input) from this connection, in terms of δ(output)."""
+        b = self.net.builder
+        out_name = self.name(edge.out)
+        delta = b.var(f"δ{out_name}")
+        b.declare(delta, self.shape(edge.out))
+        node = vjp(b, edge.out, edge.index, delta)
+        node = self._local_simplifier({*edge.out.args, delta, edge.out})(node)
+        names = {a: self.name(a) for a in edge.out.args if self.name(a)}
+        names[delta] = f"δ{out_name}"
+        names[edge.out] = out_name
+        return to_text(node, names, style or PLAIN)
+
+    def paths(self, param):
+        return list_paths(self.graph.order, self.net.cost, self.net.var_nodes[param],
+                          self.max_paths)
+
+    def count(self, param):
+        return self.counts.get(self.net.var_nodes[param], 0)
+
+    def gradient_text(self, param, style=None, own_names_only=False):
+        """The simplified gradient; ``own_names_only`` keeps just the file's names (inputs,
+        params, equations), so the text stands on its own as an expression in them."""
+        names = self.names
+        if own_names_only:
+            own = {*self.net.graph.bound, *self.net.var_nodes}
+            names = {k: v for k, v in names.items() if v in own}
+        return to_text(self.gradients[param], names, style or PLAIN)

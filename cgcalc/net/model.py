@@ -1,0 +1,291 @@
+"""A network as a graph with shapes: the declarations become leaves of known shape, the equations
+build the graph (once) with the expression language's builder and op table, and every node's
+shape follows from its op's shape rule. Rows of data are the batch: an ``input X[2]`` is an
+m x 2 matrix, and ``m``, the number of rows, stays a name in the symbolic derivatives.
+
+Nothing here reads a file or runs the graph: cgcalc/net/data.py reads rows, params.py makes and
+reads params, backprop.py and train.py run it.
+"""
+
+from __future__ import annotations
+
+import math
+from math import prod
+
+from .. import ops
+from ..errors import BAD_INPUT, CgcalcError, suggest
+from ..graph import Builder, Graph, bind
+from ..limits import check_entries
+from ..walk import topological
+from .spec import parse_spec
+
+BATCH = "m"
+# train-line options (each also a flag of `cgcalc train`): name -> (kind, allowed, default);
+# kind is int, float or a tuple of the names allowed; allowed is a bound for numbers
+OPTIONS = {
+    "epochs": (int, ">= 0", 1000),
+    "rate": (float, "> 0", 0.1),
+    "seed": (int, ">= 0", 0),
+    "batch": (int, ">= 1", None),  # rows per step; default all rows
+    "optimizer": (("sgd", "momentum", "adam"), None, "sgd"),
+    "beta": (float, "in [0, 1)", 0.9),  # momentum
+    "beta1": (float, "in [0, 1)", 0.9),  # adam
+    "beta2": (float, "in [0, 1)", 0.999),
+    "eps": (float, "> 0", 1e-8),
+}
+INITS = {"uniform": 2, "normal": 2}
+
+
+def _rows(b, a):
+    """rows(A): for a matrix of the batch, the name m."""
+    s = b.shape_of(a)
+    return b.batch if s and s[0] == BATCH else b.node("rows", a)
+
+
+def _size(b, a):
+    """size(A): the number of entries, the product of the dimensions (m for a batch)."""
+    dims = b.shape_of(a)
+    if not all(isinstance(d, int) or d == BATCH for d in dims):
+        return b.node("size", a)
+    k = prod(d for d in dims if d != BATCH)
+    batches = [b.batch] * sum(d == BATCH for d in dims)
+    if not batches:
+        return b.const(k)
+    return b.mul(b.const(k), *batches) if k != 1 or len(batches) > 1 else batches[0]
+
+
+class NetBuilder(Builder):
+    """A builder that knows shapes: declared leaves have theirs, every other node's follows from
+    its op's shape rule."""
+
+    MAKERS = {"rows": _rows, "size": _size}
+
+    def __init__(self):
+        super().__init__()
+        self.shapes: dict = {}  # node -> shape
+        self.batch = self.var(BATCH)
+        self.shapes[self.batch] = ()
+
+    def declare(self, node, shape):
+        self.shapes[node] = shape
+
+    def shape_of(self, node):
+        s = self.shapes.get(node)
+        if s is not None:
+            return s
+        shapes = self.shapes
+        for n in topological([node], skip=shapes):
+            shapes[n] = infer_shape(n, [shapes[a] for a in n.args])
+        return shapes[node]
+
+
+def infer_shape(node, arg_shapes):
+    if node.op == "const":
+        return ()
+    if node.op == "var":
+        raise ops.ShapeError(f"{node.value!r} has no declared shape")
+    o = ops.OPS[node.op]
+    if o.shape is not None:
+        return o.shape(arg_shapes, node.args)
+    return ops.broadcast(*arg_shapes)
+
+
+class Network:
+    """A network file, built: declarations, the graph ending at the cost, the output node, the
+    training options; ``source`` and ``filename`` place every error."""
+
+    def __init__(self, text: str, filename: str):
+        self.source, self.filename = text, filename
+        self.spec = spec = parse_spec(text, filename)
+        b = self.builder = NetBuilder()
+        self.decls = {}
+        declared = {}
+        for d in spec.decls:
+            self._declare(d, declared)
+        self.params = [d.name for d in spec.decls if d.kind == "param"]
+        self.inputs = [d.name for d in spec.decls if d.kind == "input"]
+        self.targets = [d.name for d in spec.decls if d.kind == "target"]
+        if not self.params:
+            raise CgcalcError("the network declares no param: nothing to train", source=text,
+                              filename=filename)
+        if not spec.equations:
+            raise CgcalcError("the network has no equations", source=text, filename=filename)
+        if spec.minimize is None:
+            raise CgcalcError("missing 'minimize NAME': which node is the cost?", source=text,
+                              filename=filename, line=len(text.splitlines()), column=1,
+                              hint="add a line such as: minimize C")
+        for eq in spec.equations:
+            if eq.name == BATCH:
+                raise self._fail(f"{BATCH!r} is the number of data rows; use another name", eq)
+        # equations may use m, the number of data rows, as the derivatives print it: /m
+        program = bind(spec.equations, source=text, filename=filename, builder=b,
+                       declared={**declared, BATCH: b.batch}, arrays=True)
+        self.cost = self._named(spec.minimize, program.bound, declared)
+        self.output = (self._named(spec.output, program.bound, declared)
+                       if spec.output else None)
+        self.output_name = spec.output.value if spec.output else None
+        self.cost_name = spec.minimize.value
+        self.var_nodes = {**declared, BATCH: b.batch}
+        self._check_shapes(program.where)
+        if b.shape_of(self.cost) != ():
+            raise self._fail(f"the cost {self.cost_name!r} must be a number, not "
+                             f"{ops.show(b.shape_of(self.cost))}; use sum, mean or a cost "
+                             f"function", spec.minimize)
+        # the graph the derivatives are taken on ends at the cost
+        self.graph = Graph(b, self.cost, source=text, filename=filename, names=program.names,
+                           where=program.where, variables=program.variables,
+                           output_name=self.cost_name, bound=program.bound)
+        for name, node in self.var_nodes.items():
+            self.graph.names[node] = name
+        self.options = self._options()
+
+    # -- declarations and checks ----------------------------------------------------------------
+    def _declare(self, d, declared):
+        if d.name in self.decls or d.name == BATCH:
+            raise self._fail(f"{d.name!r} is declared twice" if d.name != BATCH else
+                             f"{BATCH!r} is the number of data rows; use another name", d)
+        if d.name in ops.CONSTANTS or d.name in ops.OPS or d.name in ops.ALIASES:
+            what = "constant" if d.name in ops.CONSTANTS else "function"
+            raise self._fail(f"{d.name!r} is a {what} name and cannot be declared", d)
+        if d.kind in ("input", "target") and len(d.dims) > 1:
+            raise self._fail("an input or target is a row of numbers: one size, as in X[2]", d)
+        if any(k == 0 for k in d.dims):
+            raise self._fail(f"{d.name!r} has a dimension of size 0", d)
+        check_entries(prod(d.dims), f"the {d.kind} {d.name!r}", source=self.source,
+                      filename=self.filename, line=d.line, column=d.column, width=d.width)
+        if d.kind == "param" and d.init is not None:
+            self._check_init(d)
+        node = self.builder.var(d.name)
+        self.builder.declare(node, (BATCH, *d.dims) if d.kind in ("input", "target")
+                             else d.dims)
+        self.decls[d.name] = d
+        declared[d.name] = node
+
+    def _fail(self, msg, where, hint=None, status=BAD_INPUT):
+        return CgcalcError(msg, source=self.source, filename=self.filename,
+                           line=where.line, column=where.column,
+                           width=getattr(where, "width", None) or len(getattr(where, "value", "")
+                                                                       or " "),
+                           hint=hint, status=status)
+
+    def _check_init(self, d):
+        kind, args = d.init
+        if kind.value not in INITS:
+            near = suggest(kind.value, INITS)
+            raise self._fail(f"unknown initialiser {kind.value!r} (uniform(a, b) or "
+                             f"normal(mean, std))", kind,
+                             hint=f"did you mean {near}?" if near else None)
+        if len(args) != INITS[kind.value]:
+            raise self._fail(f"{kind.value}() takes {INITS[kind.value]} numbers, got "
+                             f"{len(args)}", kind)
+        if not all(math.isfinite(a) for a in args):
+            raise self._fail(f"{kind.value}() takes finite numbers", kind)
+        if kind.value == "uniform" and args[0] > args[1]:
+            raise self._fail(f"uniform(a, b) needs a <= b, not {args[0]:g} > {args[1]:g}", kind)
+        if kind.value == "normal" and args[1] < 0:
+            raise self._fail(f"normal(mean, std) needs std >= 0, not {args[1]:g}", kind)
+
+    def _named(self, tok, bound, declared):
+        node = bound.get(tok.value) or declared.get(tok.value)
+        if node is None:
+            near = suggest(tok.value, list(bound) + list(declared))
+            raise self._fail(f"unknown name {tok.value!r}", tok,
+                             hint=f"did you mean {near}?" if near else None)
+        return node
+
+    def _check_shapes(self, where):
+        """Every node's shape, in order; the first mismatch names both shapes and the place."""
+        b = self.builder
+        roots = [self.cost] + ([self.output] if self.output is not None else [])
+        for n in topological(roots, skip=b.shapes):
+            try:
+                b.shapes[n] = infer_shape(n, [b.shapes[a] for a in n.args])
+            except ops.ShapeError as exc:
+                line, col, width = where.get(n, (1, 1, 1))
+                eq = _statement_text(self.source, line)
+                raise CgcalcError(f"shape mismatch: {exc}", source=self.source,
+                                  filename=self.filename, line=line, column=col, width=width,
+                                  hint=f"in the equation: {eq}" if eq else None) from None
+            fixed = prod(d for d in b.shapes[n] if isinstance(d, int))
+            if fixed > 1:
+                line, col, width = where.get(n, (1, 1, 1))
+                check_entries(fixed, "a row of this node", source=self.source,
+                              filename=self.filename, line=line, column=col, width=width)
+
+    def _options(self):
+        opts = {name: default for name, (_, _, default) in OPTIONS.items()}
+        for name, (value, tok) in self.spec.options.items():
+            opts[name] = self.option(name, value, tok)
+        return opts
+
+    def option(self, name, value, tok=None, flag=None):
+        """A training option's value, checked: from the train line (``tok`` places it) or from
+        a command-line ``flag``."""
+        label = flag or f"train option {name}"
+
+        def fail(msg):
+            return self._fail(msg, tok) if tok is not None else CgcalcError(msg)
+
+        if name not in OPTIONS:
+            near = suggest(name, OPTIONS)
+            raise fail(f"unknown train option {name!r} ({', '.join(OPTIONS)})"
+                       + (f"; did you mean {near}?" if near else ""))
+        kind, allowed, _ = OPTIONS[name]
+        if isinstance(kind, tuple):
+            if value not in kind:
+                raise fail(f"{label} is one of {', '.join(kind)}, not {value!r}")
+            return value
+        if isinstance(value, str) or not math.isfinite(value):
+            raise fail(f"{label} must be a finite number, not {value!r}")
+        ok = {">= 0": value >= 0, "> 0": value > 0, ">= 1": value >= 1,
+              "in [0, 1)": 0 <= value < 1}[allowed]
+        if not ok or (kind is int and value != int(value)):
+            what = "a whole number" if kind is int else "a number"
+            raise fail(f"{label} must be {what} {allowed}, not {value:g}")
+        return kind(value)
+
+    # -- columns and shapes ---------------------------------------------------------------------
+    def shape(self, name):
+        return self.builder.shape_of(self.var_nodes[name])
+
+    def width(self, names):
+        return sum(prod(self.shape(n)[1:]) for n in names)
+
+    def column_names(self, names):
+        """One name per column: X for a one-column X, else X1, X2, ..."""
+        out = []
+        for n in names:
+            k = self.width([n])
+            out += [n] if k == 1 else [f"{n}{i + 1}" for i in range(k)]
+        return out
+
+    def split(self, names, table):
+        """Columns of a data table -> {name: m x k array}, for the inputs or the targets."""
+        out, start = {}, 0
+        for n in names:
+            k = prod(self.shape(n)[1:])
+            out[n] = table[:, start:start + k]
+            start += k
+        return out
+
+    def output_columns(self):
+        """The output node's column names in predictions: L3, or L31, L32, ... for several."""
+        k = prod(self.builder.shape_of(self.output)[1:])
+        return [self.output_name] if k == 1 else [f"{self.output_name}{i + 1}"
+                                                  for i in range(k)]
+
+    def variables(self):
+        """The graph's leaves, in the order the tapes take their values."""
+        return [*self.inputs, *self.targets, *self.params, BATCH]
+
+    def env(self, params, data):
+        """Values for every leaf, in :meth:`variables` order, from params and (X, Y)."""
+        X, Y = data
+        values = {**self.split(self.inputs, X), **self.split(self.targets, Y), **params,
+                  BATCH: float(X.shape[0])}
+        return [values[v] for v in self.variables()]
+
+
+def _statement_text(source, line):
+    lines = source.splitlines()
+    return lines[line - 1].split("#")[0].strip() if 1 <= line <= len(lines) else ""

@@ -1,0 +1,128 @@
+"""A network file, read: what it declares, its equations, data and training options, each with
+the place it was written. The grammar is grammar/net.lark; its expression rules are the
+expression language's own (grammar/expr.lark, built by cgcalc/parse.py's callbacks)."""
+
+from __future__ import annotations
+
+from ..errors import CgcalcError
+from ..parse import Statement, ToAst, _syntax_error
+
+
+class Decl:
+    __slots__ = ("kind", "name", "dims", "init", "line", "column", "width")
+
+    def __init__(self, kind, tok, dims, init=None):
+        self.kind, self.name, self.dims, self.init = kind, tok.value, dims, init
+        self.line, self.column, self.width = tok.line, tok.column, len(tok.value)
+
+
+class Spec:
+    """What a .net file says, with where it says it."""
+
+    def __init__(self):
+        self.decls: list[Decl] = []
+        self.equations = []
+        self.output = None  # token
+        self.minimize = None  # token
+        self.data_block = None  # token: "{ rows }", read by cgcalc/rows.py
+        self.data_file = None  # token
+        self.options = {}  # name -> (value, token)
+        self.trained = False  # a train line was read
+        self.twice = None  # (what, token): the first line written twice that may be once
+
+
+class ToSpec:
+    """The net parser's callbacks (rules of grammar/net.lark, children as a list), collecting
+    into ``self.spec``; the expression rules arrive namespaced (``expr__add``, ...) and go to
+    the expression language's own callbacks (lark's merge_transformers, done on the class)."""
+
+    def __init__(self):
+        self.spec = Spec()
+
+    def shape(self, c):
+        return tuple(int(d.value) for d in c)
+
+    def signed(self, toks):
+        text = "".join(t.value for t in toks)
+        return (float(text), toks[0])
+
+    def init(self, c):
+        return (c[0], [v for v, _ in c[1:]])
+
+    def input(self, c):
+        self.spec.decls.append(Decl("input", c[0], c[1]))
+
+    def target(self, c):
+        self.spec.decls.append(Decl("target", c[0], c[1]))
+
+    def param(self, c):
+        self.spec.decls.append(Decl("param", c[0], c[1], c[2] if len(c) > 2 else None))
+
+    def equation(self, c):
+        tok, expr = c
+        self.spec.equations.append(Statement(tok.value, expr, tok))
+
+    def output(self, c):
+        self._once("output", c[0])
+        self.spec.output = c[0]
+
+    def minimize(self, c):
+        self._once("minimize", c[0])
+        self.spec.minimize = c[0]
+
+    def _once(self, what, tok):
+        """A line that may be written once: a second one is an error (raised after parsing)."""
+        if getattr(self.spec, what) is not None and self.spec.twice is None:
+            self.spec.twice = (what, tok)
+
+    def data(self, c):
+        self._data(c[0])
+        self.spec.data_block = c[0]
+
+    def _data(self, tok):
+        if (self.spec.data_block or self.spec.data_file) and self.spec.twice is None:
+            self.spec.twice = ("data", tok)
+
+    def data_file(self, c):
+        self._data(c[0])
+        self.spec.data_file = c[0]
+
+    def option(self, c):
+        tok, value = c
+        if tok.value in self.spec.options and self.spec.twice is None:
+            self.spec.twice = (f"train option {tok.value}", tok)
+        # a number (value, token) or a name (a token)
+        self.spec.options[tok.value] = (value[0] if isinstance(value, tuple) else value.value,
+                                        tok)
+        return tok
+
+    def train(self, options):  # each option is in the spec already
+        if self.spec.trained and self.spec.twice is None:
+            self.spec.twice = ("train", options[0] if options else None)
+        self.spec.trained = True
+
+    def start(self, c):
+        return self.spec
+
+
+for _name, _fn in vars(ToAst).items():
+    if not _name.startswith("_") and callable(_fn) and _name != "start":
+        setattr(ToSpec, f"expr__{_name}", _fn)
+del _name, _fn
+
+
+def parse_spec(text: str, filename: str) -> Spec:
+    from ..grammars import parser
+
+    if not text.strip():
+        raise CgcalcError("empty network file", source=text, filename=filename)
+    p = parser("net", lexer="contextual")
+    try:
+        spec = p.parse(text, ToSpec)
+    except p.errors.UnexpectedInput as u:
+        raise _syntax_error(u, p.errors, text, filename) from None
+    if spec.twice is not None:
+        what, tok = spec.twice
+        place = dict(line=tok.line, column=tok.column, width=len(tok.value)) if tok else {}
+        raise CgcalcError(f"{what} is given twice", source=text, filename=filename, **place)
+    return spec

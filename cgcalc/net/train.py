@@ -1,0 +1,151 @@
+"""Training: gradient descent on the network's own derived gradients, compiled once.
+
+``param -= rate * dC/dparam`` on the whole batch by default; ``batch=B`` takes B rows per step
+in an order the run's generator shuffles each epoch; ``optimizer=momentum`` (heavy ball) or
+``adam`` change the step. Ctrl-C ends the loop and keeps the params reached; a cost that is not
+finite stops it with exit status 1, naming the epoch.
+"""
+
+from __future__ import annotations
+
+from ..errors import FAILURE, CgcalcError
+from . import backprop
+from .model import Network
+
+HISTORY = 200  # costs kept for the history (and the plot), spread over the epochs
+
+
+class TrainResult:
+    def __init__(self, params, cost, epochs, history, grad_norms, interrupted, every):
+        self.params, self.cost, self.epochs = params, cost, epochs
+        self.history, self.grad_norms = history, grad_norms
+        self.interrupted, self.every = interrupted, every
+        self.predictions = None  # the output node on the training rows, when it has one
+
+
+class _Sgd:
+    def __init__(self, options, arrays):
+        self.rate = options["rate"]
+
+    def step(self, value, grad, k):
+        value -= self.rate * grad
+
+
+class _Momentum:
+    """Heavy ball: v = beta v + g; param -= rate v."""
+
+    def __init__(self, options, arrays):
+        self.rate, self.beta = options["rate"], options["beta"]
+        self.v = [a * 0.0 for a in arrays]
+
+    def step(self, value, grad, k):
+        v = self.v[k]
+        v *= self.beta
+        v += grad
+        value -= self.rate * v
+
+
+class _Adam:
+    """Adam (Kingma and Ba, 2015) with bias-corrected moments; ``rate`` is its step size."""
+
+    def __init__(self, options, arrays):
+        self.rate, self.b1, self.b2 = options["rate"], options["beta1"], options["beta2"]
+        self.eps = options["eps"]
+        self.m = [a * 0.0 for a in arrays]
+        self.v = [a * 0.0 for a in arrays]
+        self.t = [0] * len(arrays)
+
+    def step(self, value, grad, k):
+        import numpy as np
+
+        self.t[k] += 1
+        t, m, v = self.t[k], self.m[k], self.v[k]
+        m *= self.b1
+        m += (1 - self.b1) * grad
+        v *= self.b2
+        v += (1 - self.b2) * np.square(grad)
+        m_hat = m / (1 - self.b1 ** t)
+        v_hat = v / (1 - self.b2 ** t)
+        value -= self.rate * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+OPTIMIZERS = {"sgd": _Sgd, "momentum": _Momentum, "adam": _Adam}
+
+
+def train(net: Network, params, data, options, rng=None, progress=None):
+    """Train from ``params`` on ``data`` (X, Y) with ``options`` (the network's, with any
+    flags applied). ``rng`` shuffles minibatches (the generator that drew the params,
+    continued); ``progress(epoch, cost)`` is called every so often."""
+    import numpy as np
+
+    epochs = options["epochs"]
+    full, grads_only, cost_only = backprop.train_tapes(net)
+    current = {p: np.array(params[p], dtype=float) for p in net.params}
+    arrays = [current[p] for p in net.params]  # updated in place: env holds the same arrays
+    env = net.env(current, data)
+    m = len(data[0])
+    batch = options.get("batch")
+    if batch is not None and batch >= m:
+        batch = None
+    if batch is not None and rng is None:
+        rng = np.random.default_rng(options["seed"])
+    opt = OPTIMIZERS[options["optimizer"]](options, arrays)
+    full_data = full.prepare(env)
+    grads_data = grads_only.prepare(env) if batch is None else None
+    cost_data = cost_only.prepare(env) if batch is not None else None
+    buffers: dict | None = {}  # arrays reused from epoch to epoch
+    full_buffers: dict = {}
+    every = max(1, epochs // HISTORY)
+    history, norms = [], {p: [] for p in net.params}
+    cost = float("nan")
+    done = 0
+    interrupted = False
+
+    def watch_cost(epoch):
+        if not np.isfinite(cost):
+            raise CgcalcError(f"training diverged: the cost is {cost} at epoch {epoch} "
+                              f"(try a smaller --rate)", status=FAILURE)
+        history.append(cost)
+
+    try:
+        for epoch in range(1, epochs + 1):
+            watch = epoch % every == 0 or epoch == 1
+            if batch is None:
+                if watch:  # the cost too, for the history and to stop on NaN
+                    out = full.run_prepared(full_data, env, full_buffers)
+                    cost, grads = float(out[0]), out[1:]
+                    watch_cost(epoch)
+                    for p, grad in zip(net.params, grads):
+                        norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
+                else:
+                    grads = grads_only.run_prepared(grads_data, env, buffers)
+                    if not buffers:  # nothing large enough to be worth keeping: plain runs
+                        buffers = None
+                for k, (value, grad) in enumerate(zip(arrays, grads)):
+                    opt.step(value, grad, k)
+            else:
+                order = rng.permutation(m)
+                for start in range(0, m, batch):
+                    rows = order[start:start + batch]
+                    part = net.env(current, (data[0][rows], data[1][rows]))
+                    grads = grads_only.run_prepared(grads_only.prepare(part), part)
+                    for k, (value, grad) in enumerate(zip(arrays, grads)):
+                        opt.step(value, grad, k)
+                if watch:
+                    cost = float(cost_only.run_prepared(cost_data, env)[0])
+                    watch_cost(epoch)
+                    for p, grad in zip(net.params, grads):
+                        norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
+            done = epoch
+            if watch and progress is not None:
+                progress(epoch, cost)
+    except KeyboardInterrupt:
+        interrupted = True
+    final = float(full.run_prepared(full_data, env)[0])
+    if not np.isfinite(final):
+        raise CgcalcError(f"training diverged: the cost is {final} after epoch {done} "
+                          f"(try a smaller --rate)", status=FAILURE)
+    result = TrainResult(current, final, done, history, norms, interrupted, every)
+    if net.output is not None:
+        result.predictions = backprop.predict(net, current, data[0])
+    return result

@@ -1,0 +1,104 @@
+"""What ``cgcalc train`` shows: the predictions on the training rows, the final cost, the cost
+and the size of each param's gradient over training; rich on a terminal, plain and JSON for
+scripts."""
+
+from __future__ import annotations
+
+from .common import json_array, json_num, json_text, num
+
+ROWS = 40  # training rows shown on the terminal
+
+
+def _predictions(net, data, result):
+    """(X, Y, P, P's column names), P with one row per data row (no columns without an output
+    node)."""
+    import numpy as np
+
+    X, Y = data
+    if result.predictions is None:
+        return X, Y, np.empty((len(X), 0)), []
+    P = np.asarray(result.predictions).reshape(len(X), -1)
+    return X, Y, P, net.output_columns()
+
+
+def document(net, data, result) -> dict:
+    doc = {"cost": json_num(result.cost), "epochs": result.epochs,
+           "params": {k: json_array(v) for k, v in result.params.items()}}
+    if result.predictions is not None:
+        doc["predictions"] = json_array(result.predictions)
+    doc.update({"history": [json_num(c) for c in result.history],
+                "gradient_norms": {p: [json_num(v) for v in vs]
+                                   for p, vs in result.grad_norms.items()},
+                "history_every": result.every, "interrupted": result.interrupted})
+    return doc
+
+
+def render_json(net, data, result, out):
+    out.write(json_text(document(net, data, result)) + "\n")
+
+
+def render_plain(net, data, result, out):
+    X, Y, P, p_cols = _predictions(net, data, result)
+    out.write(f"epochs\t{result.epochs}\ncost\t{num(result.cost)}\n")
+    out.write("\t".join([*net.column_names(net.inputs), *net.column_names(net.targets),
+                         *p_cols]) + "\n")
+    for x, y, p in zip(X, Y, P):
+        out.write("\t".join(num(v) for v in [*x, *y, *p]) + "\n")
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values, width=48, log=True):
+    import math
+
+    vals = [v for v in values if v == v]
+    if not vals:
+        return ""
+    if len(vals) > width:
+        step = len(vals) / width
+        vals = [vals[int(i * step)] for i in range(width)]
+    if log and min(vals) > 0:
+        vals = [math.log10(v) for v in vals]
+    lo, hi = min(vals), max(vals)
+    span = hi - lo or 1.0
+    return "".join(SPARK[min(7, int((v - lo) / span * 7.999))] for v in vals)
+
+
+def render_rich(net, data, result, out=None):
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = Console(highlight=False)
+    X, Y, P, p_cols = _predictions(net, data, result)
+    con.print(f"[bold]{escape(net.filename)}[/]: {result.epochs:,} epochs"
+              + (" [yellow](interrupted)[/]" if result.interrupted else ""))
+    t = Table(box=box.SIMPLE_HEAD)
+    for c in net.column_names(net.inputs):
+        t.add_column(c, justify="right")
+    for c in net.column_names(net.targets):
+        t.add_column(c, justify="right", style="cyan")
+    for c in p_cols:
+        t.add_column(c, justify="right", style="green")
+    for x, y, p in zip(X[:ROWS], Y[:ROWS], P[:ROWS]):
+        t.add_row(*[f"{v:g}" for v in x], *[f"{v:g}" for v in y], *[f"{v:.4f}" for v in p])
+    if len(X) > ROWS:
+        t.add_row(f"… {len(X) - ROWS:,} more rows", *[""] * (len(t.columns) - 1))
+    con.print(t)
+    con.print(f"[bold]final cost[/]  {result.cost:.6g}")
+    if result.history:
+        con.print(f"[bold]cost[/]        {sparkline(result.history)}  "
+                  f"{result.history[0]:.3g} → {result.history[-1]:.3g} (log scale)")
+    con.print("[bold]gradient size |dC/dθ| over training[/] (a gradient that shrinks toward "
+              "zero early in a deep chain of steps is the vanishing gradient)")
+    g = Table(box=box.SIMPLE_HEAD)
+    g.add_column("param", style="bold magenta")
+    g.add_column("over training")
+    g.add_column("first", justify="right")
+    g.add_column("last", justify="right")
+    for p, norms in result.grad_norms.items():
+        if norms:
+            g.add_row(p, sparkline(norms), f"{norms[0]:.3g}", f"{norms[-1]:.3g}")
+    con.print(g)

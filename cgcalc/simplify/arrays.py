@@ -1,0 +1,112 @@
+"""The rules that only arrays need (network files): the canonical forms of
+cgcalc/simplify/scalar.py, plus
+
+- ``like(s, A)*B`` is ``s*B`` for a scalar ``s`` and ``B`` of ``A``'s shape (numpy broadcasts s);
+- scalars leave linear array ops: ``A @ (B/m)`` is ``(A @ B)/m``, ``A @ (P/m - y/m)`` is
+  ``(A @ (P - y))/m``;
+- ``(A')'`` is ``A``.
+
+Shapes come from the ``shape_of`` function handed in (a network's builder knows them)."""
+
+from __future__ import annotations
+
+from .fold import is_number
+from .scalar import Simplifier
+
+# array ops that are linear in these inputs (scalar factors can move outside)
+LINEAR = {"matmul": (0, 1), "transpose": (0,), "cols": (0,), "sum": (0,), "like": (0,),
+          "sum_to": (0,), "mean": (0,)}
+
+
+class ArraySimplifier(Simplifier):
+    def __init__(self, builder, shape_of, atoms=()):
+        super().__init__(builder, atoms)
+        self.shape_of = shape_of
+        self.declare = builder.declare
+
+    def _placeholder(self, atom):
+        ph = super()._placeholder(atom)
+        self.declare(ph, self.shape_of(atom))  # the stand-in has the atom's shape
+        return ph
+
+    def _factors(self, factors):
+        flat = super()._factors(factors)
+        for f in flat:
+            if f.op == "like":
+                return self._unbroadcast(flat)
+        return flat
+
+    def function(self, op, args):
+        if op == "transpose" and args[0].op == "transpose":
+            return args[0].args[0]
+        if op in LINEAR:
+            pulled = self._pull_scalars(op, args)
+            if pulled is not None:
+                return pulled
+        return super().function(op, args)
+
+    def _unbroadcast(self, flat):
+        """like(s, A)*B is s*B when s is a scalar and B has A's shape: numpy broadcasts s (how
+        the adjoint of sum(...)/m meets the next factor, so backprop's (L3 - y)/m shows)."""
+        shape_of = self.shape_of
+        out = []
+        for i, f in enumerate(flat):
+            if f.op == "like" and shape_of(f.args[0]) == () and any(
+                    j != i and g.op != "like" and shape_of(g) == shape_of(f)
+                    for j, g in enumerate(flat)):
+                out += self._flatten("mul", [f.args[0]])
+            else:
+                out.append(f)
+        return out
+
+    def _pull_scalars(self, op, args):
+        """Linear array ops commute with scalar factors: A @ (B/m) is (A @ B)/m."""
+        b = self.b
+        scalars, new_args, changed = [], list(args), False
+        for k in LINEAR[op]:
+            a = args[k]
+            if a.op == "add":  # A @ (P/m - y/m) is (A @ (P - y))/m
+                split = self._common_scalars(a.args)
+                if split is not None:
+                    scalars += split[0]
+                    new_args[k] = split[1]
+                    changed = True
+                continue
+            if a.op != "mul":
+                continue
+            keep = [f for f in a.args if not self._scalar(f)]
+            if len(keep) == len(a.args) or not keep:
+                continue
+            scalars += [f for f in a.args if self._scalar(f)]
+            new_args[k] = keep[0] if len(keep) == 1 else b.mul(*keep)
+            changed = True
+        if not changed:
+            return None
+        return self.mul([*scalars, self.function(op, new_args)])
+
+    def _common_scalars(self, terms):
+        """(scalars, sum) with the sum of ``terms`` = the product of the scalars and the new sum:
+        the scalar factors every term has, and a coefficient they share up to sign (2*P - 2*y
+        is 2*(P - y)); None when there are none."""
+        b = self.b
+        coeffs, factor_lists = [], []
+        for t in terms:
+            c, rest = self._split_coeff(t)
+            if is_number(rest):
+                return None  # a constant term
+            coeffs.append(c)
+            factor_lists.append(rest.args if rest.op == "mul" else (rest,))
+        common = [f for f in factor_lists[0]
+                  if self._scalar(f) and all(f in fs for fs in factor_lists[1:])]
+        size = {abs(c) for c in coeffs}
+        k = size.pop() if len(size) == 1 else 1
+        if k == 1 and not common:
+            return None
+        new_terms = [self.mul([b.const(1 if c > 0 else -1) if k != 1 else b.const(c),
+                               *(f for f in fs if f not in common)])
+                     for c, fs in zip(coeffs, factor_lists)]
+        return [b.const(k), *common] if k != 1 else common, self.add(new_terms)
+
+    def _scalar(self, f):
+        return is_number(f) or self.shape_of(f) == () and (
+            f.op == "var" or f.op == "pow" and f.args[0].op == "var")
