@@ -243,7 +243,7 @@ def diff(ctx, source, wrt, at, fmt, order_n, mode, max_paths, points, input_form
               help="Write the trained params here (JSON; the old file is replaced whole, or "
                    "kept if anything fails).")
 @click.option("--params", type=click.Path(dir_okay=False), metavar="PATH",
-              help="Start from these params instead of the ones drawn with the seed.")
+              help="Start from these params instead of drawing them with --seed.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "rich", "plain", "json"]),
               default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

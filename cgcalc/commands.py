@@ -124,8 +124,8 @@ def net_data(net, points=None):
 
 
 def start(net, params_path=None, seed=None):
-    """(params, generator): the params file's, or drawn from the seed (the file's unless
-    given); the generator goes on to shuffle minibatches."""
+    """(params, generator): the params file's, or drawn with the file's seed (or ``seed``);
+    the generator goes on to shuffle minibatches."""
     import numpy as np
 
     from .net.params import initial_params, load_params
@@ -154,13 +154,14 @@ def diff_net(net, fmt, out, *, wrt=(), params=None, max_paths=20, points=None):
 def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     """Train with the file's options, ``flags`` (name -> value, checked here) over them.
     Returns True when Ctrl-C stopped it (the params reached are saved and shown)."""
+    from .net.options import option
     from .net.params import save_params
     from .net.train import train
     from .render import training
 
     options = dict(net.options)
     for name, value in flags.items():
-        options[name] = net.option(name, value, flag=f"--{name}")
+        options[name] = option(name, value, flag=f"--{name}")
     data = net_data(net)
     start_params, rng = start(net, params, options["seed"])
     with progress(options["epochs"]) as report:

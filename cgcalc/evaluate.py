@@ -1,13 +1,14 @@
 """Numeric evaluation: one point with ``math`` (numpy is not imported on that path), many points
 with numpy through a flat tape compiled once.
 
-The op table writes each value as ``value(xp, *args)``; ``xp`` is ``ops.SCALAR`` for one point
+The op table writes each value as ``value(xp, *args)``; ``xp`` is ``scalar.SCALAR`` for one point
 (Python floats) or the ``numpy`` module for arrays, so both share one definition.
 """
 
 from __future__ import annotations
 
 from . import ops
+from .scalar import SCALAR
 from .errors import EvaluationError
 
 
@@ -38,7 +39,7 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
         else:
             fn = fns.get(op)
             if fn is None:
-                fn = fns[op] = ops.OPS[op].bind(ops.SCALAR)
+                fn = fns[op] = ops.OPS[op].bind(SCALAR)
             args = [values[a] for a in node.args]
             try:
                 v = fn(*args)

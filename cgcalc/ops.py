@@ -15,7 +15,7 @@ elementwise (and summed down where an input was broadcast). The array ops of net
 vector-Jacobian product ``vjp(g, out, G, *args)`` (G the adjoint of ``out``), its
 Jacobian-vector product ``jvp(g, out, tangents, *args)`` and its ``shape`` rule instead.
 
-Adding a function (say ``erf``) is one row here, one line in ``cgcalc/evaluate.py``'s math backend
+Adding a function (say ``erf``) is one row here, one line in ``cgcalc/scalar.py``
 if ``math`` spells it differently from numpy, and one test.
 """
 
@@ -266,7 +266,7 @@ def _ce_value(xp, p, y):
 
 
 def _ce_dp(g, p, y):
-    """d cross_entropy / dp, elementwise: (p - y) / (p (1 - p) m), the seed's L3' rule."""
+    """d cross_entropy / dp, elementwise: (p - y) / (p (1 - p) m), the article's L3' rule."""
     return g.div(g.sub(p, y), g.mul(g.mul(g.safe(p), g.safe(g.sub(g.const(1), p))), g.rows(p)))
 
 
@@ -349,64 +349,6 @@ def _add_all(g, terms):
     if not terms:
         return None
     return terms[0] if len(terms) == 1 else g.add(*terms)
-
-
-# -- the backend for one point ------------------------------------------------------------------
-class _MathBackend:
-    """The backend ``xp`` for one point: the numpy names the table uses, for Python floats
-    (numpy is not imported on that path). Names numpy and math share (``cbrt``, ``expm1``, ...)
-    come straight from math. Domain faults raise."""
-
-    def __getattr__(self, name):
-        return getattr(math, name)
-
-    # only where numpy and math spell it differently
-    arcsin, arccos, arctan = staticmethod(math.asin), staticmethod(math.acos), staticmethod(math.atan)
-    abs = staticmethod(abs)
-
-    @staticmethod
-    def power(a, b):
-        return math.pow(a, b)
-
-    @staticmethod
-    def divide(a, b):
-        return a / b
-
-    @staticmethod
-    def sign(a):
-        return float((a > 0) - (a < 0)) if a == a else a
-
-    @staticmethod
-    def logaddexp(a, b):
-        hi, lo = (a, b) if a >= b else (b, a)
-        return hi + math.log1p(math.exp(lo - hi))
-
-    @staticmethod
-    def add(a, b):
-        return a + b
-
-    @staticmethod
-    def subtract(a, b):
-        return a - b
-
-    @staticmethod
-    def multiply(a, b):
-        return a * b
-
-    @staticmethod
-    def negative(a):
-        return -a
-
-    @staticmethod
-    def where(c, a, b):
-        return a if c else b
-
-    @staticmethod
-    def maximum(a, b):
-        return a if a >= b or a != a else b
-
-
-SCALAR = _MathBackend()
 
 
 # Names a user may write that build another op: ln(a) is log(a); log(a, b) and pow(a, b) below.

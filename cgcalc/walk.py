@@ -71,7 +71,7 @@ def accumulate(order, seeds: dict, combine, *, reverse=True, live=None) -> dict:
     in ``live`` (all inputs without it) gets ``combine.edge(node, i, g)`` added to its total with
     ``combine.add(total, term)``; ``edge`` may return None for nothing. Forward: each node not
     seeded gets ``combine.node(node, [total of each input or None])`` when some input has a
-    total (None again means nothing). Returns every total, the seeds included."""
+    total (None again means nothing). Returns every total, seeds included."""
     acc = dict(seeds)
     get = acc.get
     if reverse:

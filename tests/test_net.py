@@ -1,4 +1,4 @@
-"""Network files: the seed's XOR net derived and trained on its own graph, checked against
+"""Network files: the article's XOR net derived and trained on its own graph, checked against
 textbook backpropagation written out here in numpy, and every class of bad input."""
 
 import json
@@ -36,7 +36,7 @@ def sigmoid(z):
 
 
 def textbook_backprop(theta1, theta2, X, y):
-    """The seed's deltas: delta3 = L3 - y; delta2 = (delta3 theta2') * L2 (1 - L2)."""
+    """The textbook deltas: delta3 = L3 - y; delta2 = (delta3 theta2') * L2 (1 - L2)."""
     m = X.shape[0]
     L1 = np.hstack([X, np.ones((m, 1))])
     A2 = sigmoid(L1 @ theta1)
@@ -74,7 +74,7 @@ def test_xor_gradients_equal_textbook_backprop_and_finite_differences():
             assert math.isclose(got[p][idx], numeric, rel_tol=1e-6, abs_tol=1e-9)
 
 
-def test_seed_forms_of_the_gradients():
+def test_textbook_forms_of_the_gradients():
     net = net_of(XOR)
     d = NetDerivation(net, initial_params(net), file_data(net))
     assert d.gradient_text("theta2") == "L2' @ (L3 - y)/m"
@@ -83,7 +83,7 @@ def test_seed_forms_of_the_gradients():
     assert own.count("sigmoid(L1 @ theta1)") == 2 and own.endswith("/m")
     assert d.count("theta1") == 1 and d.count("theta2") == 1
     local = {(d.name(e.out), d.name(e.inp)): d.local(e) for e in d.edges}
-    assert local[("L3", "n3")] == "L3*(1 - L3)"  # the seed's L3(1 - L3)
+    assert local[("L3", "n3")] == "L3*(1 - L3)"  # the article's L3(1 - L3)
 
 
 def test_hand_written_cost_equals_cross_entropy():
@@ -105,7 +105,7 @@ def test_hand_written_cost_equals_cross_entropy():
     ("line.net", "C = mse(P, y)", "C = mean((P - y)^2)/2"),
 ])
 def test_hand_written_cost_prints_the_same_gradient(file, builtin, by_hand):
-    """The seed's cancellation whichever way the cost is written: the adjoint of sum(...)/m
+    """Backpropagation's cancellation whichever way the cost is written: the adjoint of sum(...)/m
     meets the next factor as a scalar, and scalars leave linear ops (L2' @ (L3 - y)/m)."""
     path = ROOT / "examples" / file
     text = path.read_text()
@@ -284,7 +284,7 @@ def test_train_json_save_and_predict_round_trip(tmp_path):
     assert math.isclose(json.loads(r.stdout)["cost"], doc["cost"], rel_tol=1e-12)
 
 
-def test_diff_net_json_carries_the_seed_forms():
+def test_diff_net_json_carries_the_textbook_forms():
     r = run("diff", str(ROOT / "examples" / "xor.net"), "--format", "json")
     doc = json.loads(r.stdout)
     assert doc["derivatives"]["theta2"]["symbolic"] == "L2' @ (L3 - y)/m"
@@ -306,8 +306,8 @@ def test_diff_net_json_keeps_cgcalc_syntax_for_array_ops():
     assert np.allclose(got, want, rtol=1e-12)
 
 
-def test_diff_net_latex_and_rich_read_as_the_seed():
-    """The seed's notation: δ for the adjoints, ⊙ (\\odot) for elementwise products, the bias
+def test_diff_net_latex_and_rich_read_as_the_article():
+    """The article's notation: δ for the adjoints, ⊙ (\\odot) for elementwise products, the bias
     column dropped as A[:, 0:2], the clamp of cross_entropy as max(p, ε)."""
     latex = run("diff", str(ROOT / "examples" / "xor.net"), "--format", "latex").stdout
     assert "\\text{" not in latex and latex.isascii()  # δ, ⊙, ε spelled as LaTeX macros

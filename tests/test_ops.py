@@ -10,7 +10,7 @@ import pytest
 from cgcalc import ops
 from cgcalc.derive import connection
 from cgcalc.evaluate import evaluate_point
-from cgcalc.ops import SCALAR as MATH
+from cgcalc.scalar import SCALAR as MATH
 from cgcalc.graph import Builder, topological
 from conftest import close, fd
 

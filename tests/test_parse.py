@@ -27,7 +27,7 @@ def test_precedence_and_constants(text, want):
 
 
 def test_statements_newlines_comments_and_unicode_names():
-    text = "# the seed\nv = θ1^2   # square\n\nu = sin(v); σ = exp(u)\n"
+    text = "# the chain rule\nv = θ1^2   # square\n\nu = sin(v); σ = exp(u)\n"
     g = parse(text)
     assert g.variables == ("θ1",)
     assert g.name(g.output) == "σ"

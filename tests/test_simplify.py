@@ -30,8 +30,8 @@ def test_rules(text, want):
     assert simp(text) == want
 
 
-def test_seed_cancellation_of_sigmoid_and_cross_entropy():
-    # dC/dz for C = -y log(p) - (1-y) log(1-p), p = sigmoid(z): the seed's (L3 - y)
+def test_backprop_cancellation_of_sigmoid_and_cross_entropy():
+    # dC/dz for C = -y log(p) - (1-y) log(1-p), p = sigmoid(z): backprop's (L3 - y)
     from cgcalc.derive import Analysis
     from cgcalc.render.common import derivatives
 

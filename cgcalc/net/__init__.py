@@ -3,7 +3,7 @@
     spec.py        the file read: declarations, equations, data, training options
     model.py       the graph with shapes, built once; columns and checks
     data.py        the data rows (the file's own, or given), read into tables X and Y
-    params.py      the seeded start; params files read and written
+    params.py      the start drawn with a seed; params files read and written
     backprop.py    the gradients derived on the graph and simplified; the tapes that run them
     train.py       gradient descent (minibatches, momentum, Adam) on those tapes
     check.py       the gradients against forward mode and finite differences

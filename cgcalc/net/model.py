@@ -17,22 +17,10 @@ from ..errors import BAD_INPUT, CgcalcError, suggest
 from ..graph import Builder, Graph, bind
 from ..limits import check_entries
 from ..walk import topological
+from .options import defaults, option
 from .spec import parse_spec
 
 BATCH = "m"
-# train-line options (each also a flag of `cgcalc train`): name -> (kind, allowed, default);
-# kind is int, float or a tuple of the names allowed; allowed is a bound for numbers
-OPTIONS = {
-    "epochs": (int, ">= 0", 1000),
-    "rate": (float, "> 0", 0.1),
-    "seed": (int, ">= 0", 0),
-    "batch": (int, ">= 1", None),  # rows per step; default all rows
-    "optimizer": (("sgd", "momentum", "adam"), None, "sgd"),
-    "beta": (float, "in [0, 1)", 0.9),  # momentum
-    "beta1": (float, "in [0, 1)", 0.9),  # adam
-    "beta2": (float, "in [0, 1)", 0.999),
-    "eps": (float, "> 0", 1e-8),
-}
 INITS = {"uniform": 2, "normal": 2}
 
 
@@ -137,7 +125,8 @@ class Network:
                            output_name=self.cost_name, bound=program.bound)
         for name, node in self.var_nodes.items():
             self.graph.names[node] = name
-        self.options = self._options()
+        self.options = {**defaults(), **{name: option(name, value, self._fail, tok)
+                                         for name, (value, tok) in spec.options.items()}}
 
     # -- declarations and checks ----------------------------------------------------------------
     def _declare(self, d, declared):
@@ -211,38 +200,6 @@ class Network:
                 line, col, width = where.get(n, (1, 1, 1))
                 check_entries(fixed, "a row of this node", source=self.source,
                               filename=self.filename, line=line, column=col, width=width)
-
-    def _options(self):
-        opts = {name: default for name, (_, _, default) in OPTIONS.items()}
-        for name, (value, tok) in self.spec.options.items():
-            opts[name] = self.option(name, value, tok)
-        return opts
-
-    def option(self, name, value, tok=None, flag=None):
-        """A training option's value, checked: from the train line (``tok`` places it) or from
-        a command-line ``flag``."""
-        label = flag or f"train option {name}"
-
-        def fail(msg):
-            return self._fail(msg, tok) if tok is not None else CgcalcError(msg)
-
-        if name not in OPTIONS:
-            near = suggest(name, OPTIONS)
-            raise fail(f"unknown train option {name!r} ({', '.join(OPTIONS)})"
-                       + (f"; did you mean {near}?" if near else ""))
-        kind, allowed, _ = OPTIONS[name]
-        if isinstance(kind, tuple):
-            if value not in kind:
-                raise fail(f"{label} is one of {', '.join(kind)}, not {value!r}")
-            return value
-        if isinstance(value, str) or not math.isfinite(value):
-            raise fail(f"{label} must be a finite number, not {value!r}")
-        ok = {">= 0": value >= 0, "> 0": value > 0, ">= 1": value >= 1,
-              "in [0, 1)": 0 <= value < 1}[allowed]
-        if not ok or (kind is int and value != int(value)):
-            what = "a whole number" if kind is int else "a number"
-            raise fail(f"{label} must be {what} {allowed}, not {value:g}")
-        return kind(value)
 
     # -- columns and shapes ---------------------------------------------------------------------
     def shape(self, name):

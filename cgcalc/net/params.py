@@ -1,4 +1,4 @@
-"""A network's params: the seeded start, and params files (JSON objects of arrays) read and
+"""A network's params: the start drawn with the file's seed, and params files (JSON objects of arrays) read and
 written. A params file is checked whole as it is read: exactly the network's params, each an
 array of finite numbers of its declared shape."""
 

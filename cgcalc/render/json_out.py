@@ -1,4 +1,5 @@
-"""``--format json``: exactly the contract's keys (and a few more), one document."""
+"""``--format json``: the documented keys (README: diff --format json) and a few more, one
+document."""
 
 from __future__ import annotations
 

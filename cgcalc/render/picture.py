@@ -1,6 +1,7 @@
-"""The graph as a picture, the way the seed draws it: nodes are operations, arrows carry inputs
-up to the operations that use them, every arrow is labelled with its connection derivative, and
-``wrt`` marks every arrow on a path from the output down to that variable.
+"""The graph as a picture, the way "On chain rule, computational graphs, and backpropagation"
+draws it: nodes are operations, arrows carry inputs up to the operations that use them, every
+arrow is labelled with its connection derivative, and ``wrt`` marks every arrow on a path from
+the output down to that variable.
 
 One neutral :class:`Picture` is built from an expression's analysis or a network's derivation;
 ``dot``, ``mermaid`` and ``tree`` write it. Every walk is iterative.
@@ -83,7 +84,7 @@ def from_net(d, wrt=None) -> Picture:
     pic.root = keys[d.net.cost]
     reach = reaching(g.order, [d.net.var_nodes[wrt]]) if wrt else set()
     live = {(e.out, e.index): e for e in d.edges}
-    for n in g.order:  # every arrow of the seed's figure; data arrows carry no gradient
+    for n in g.order:  # every arrow of the article's figure; data arrows carry no gradient
         for i, a in enumerate(n.args):
             if a.op == "const":
                 continue

@@ -7,6 +7,7 @@ import math
 from fractions import Fraction
 
 from .. import ops
+from ..scalar import SCALAR
 
 NAMED = (math.pi, math.e)  # constants that print as names, so they stay symbols
 
@@ -64,7 +65,7 @@ def fold_call(op, values):
     if o.arrays:
         return None
     try:
-        r = o.bind(ops.SCALAR)(*[float(v) for v in values])
+        r = o.bind(SCALAR)(*[float(v) for v in values])
     except (ValueError, OverflowError, ZeroDivisionError, TypeError):
         return None
     r = float(r)

@@ -1,0 +1,90 @@
+"""Whole programs: a large shared graph prints as statements that bind its shared parts
+(``t1 = ...; t2 = ...; expr``) instead of as exponentially long text."""
+
+from __future__ import annotations
+
+from .. import ops
+from ..walk import topological
+from .expression import to_text
+from .styles import PLAIN, _Style
+
+# -- whole programs: large shared graphs print as statements ------------------------------------
+
+def inline_size(root, memo: dict, cap: int) -> int:
+    """Printed length of ``root`` fully inlined, capped at ``cap``; ``memo`` (node -> size) is
+    shared between calls, so sizing every edge of a deep graph stays linear in all."""
+    stack = [(root, iter(root.args))]
+    while stack:
+        node, rest = stack[-1]
+        for a in rest:
+            if a not in memo:
+                stack.append((a, iter(a.args)))
+                break
+        else:
+            stack.pop()
+            _sizes((node,), cap, memo)
+    return memo[root]
+
+
+def _sizes(order, cap, size):
+    """Printed length of each node if fully inlined, capped at ``cap`` (a DP over the DAG)."""
+    for n in order:
+        s = 2 + len(n.op) if n.args else len(str(n.value))
+        for a in n.args:
+            s += size[a] + 1
+            if s > cap:
+                s = cap
+                break
+        size[n] = s
+    return size
+
+
+def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PLAIN,
+                 atoms=None) -> str:
+    """``root`` inline when short; otherwise statements binding the shared subexpressions.
+
+    ``names`` suggests a name for a node (the user's own names, by node id); ``reserved`` are
+    names the statements must not take (the input variables).
+    """
+    order = topological([root])
+    atoms = dict(atoms or {})
+    if _sizes(order, limit + 1, {})[root] <= limit:
+        return to_text(root, atoms, style)
+    uses: dict = {}
+    for n in order:
+        for a in n.args:
+            uses[a] = uses.get(a, 0) + 1
+    taken = set(reserved) | set(ops.CONSTANTS) | set(ops.OPS)
+    names = names or {}
+    taken |= set(names.values())
+    bound = []
+    k = 0
+    shown: dict = {}  # printed length, counting bound inputs as their names
+    for n in order:
+        if not n.args:
+            shown[n] = len(str(n.value))
+            continue
+        s = 2 + len(n.op)
+        for a in n.args:
+            s += shown[a] + 1
+        shown[n] = s
+        if n is root or n in atoms:
+            continue
+        if s >= limit or s > 12 and uses[n] >= 2:
+            name = names.get(n)
+            if name is None:
+                k += 1
+                while f"t{k}" in taken:
+                    k += 1
+                name = f"t{k}"
+                taken.add(name)
+            bound.append((name, n))
+            shown[n] = len(name)
+    lines = []
+    for name, n in bound:
+        text = to_text(n, atoms, style)
+        atoms[n] = name
+        lines.append(f"{style.name(name)} = {text}" if not style.latex
+                     else f"{style.name(name)} &= {text}")
+    lines.append(to_text(root, atoms, style))
+    return "; ".join(lines) if not style.latex else " \\\\\n".join(lines)

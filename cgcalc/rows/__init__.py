@@ -1,0 +1,209 @@
+"""The one reader of rows: for ``--points``, a network's data rows (inline or in a file) and the
+rows ``predict`` reads.
+
+Two kinds of rows, read alike:
+
+- points (expressions): CSV whose header names the variables (other columns are carried
+  through), or JSON Lines objects; read as the csv and json modules define them;
+- data rows (networks): numbers in column order, separated by commas or spaces, ``->``
+  allowed between inputs and targets, ``#`` comments, a header row of names optional.
+
+Input is read in bounded pieces (cgcalc/rows/lines.py) and handed on in chunks, small at first
+so the first rows come out while a pipe is still open. Every value is checked once, here
+(cgcalc/rows/formats.py): a field that is not a finite number stops the reading with exit
+status 2, naming its line and column, after the good rows before it are handed on.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .formats import (_field_column, csv_chunk, csv_records, data_fields, json_chunk,
+                      loads_json, rows_chunk)
+from .lines import Block, Chunk, Lines, Stop
+
+__all__ = ["Chunk", "RowReader", "loads_json", "read_all"]
+
+FIRST_CHUNK, MAX_CHUNK = 64, 1 << 20  # bytes of input per chunk: small first, then large
+_NAME = re.compile(r"(?!\d)\w+\Z")
+_BLANK_LINE = re.compile(r"(?:\A|\n)[ \t\r\f\v]*(?:\n|\Z)")
+
+
+class RowReader:
+    """Iterate over the :class:`Chunk`\\ s of ``stream`` (binary).
+
+    ``names``: for points, the variables, found by name in the header (``fixed`` gives values
+    to those without a column); for data rows (``data=True``), the columns in order, and
+    ``split`` the number of inputs and targets that ``->`` separates. ``first_line`` numbers
+    the lines of a stream that starts inside a file (a data block)."""
+
+    def __init__(self, stream, name, names, *, data=False, fmt="auto", fixed=None, split=None,
+                 first_line=1):
+        self.name = name
+        self.names = list(names)
+        self.data = data
+        self.fmt = "rows" if data else fmt
+        self.fixed = dict(fixed or {})
+        self.need = [v for v in self.names if v not in self.fixed]
+        self.split = split
+        self.columns: list[str] = []  # the input's columns, as its header names them
+        self.header_text = None
+        self.lines = Lines(stream, name, first_line)
+        self._carry = None  # (first line, texts) of a quoted CSV field open at a block's end
+        self._pending = None  # a block read ahead (the rows after the header)
+        self._error_after = None  # a fault found while reading ahead, raised in turn
+
+    # -- rows ----------------------------------------------------------------------------
+    def _block(self, hint):
+        """The next rows as a :class:`_Block` (perhaps empty), None at the end. CSV records are
+        read as the csv module does; JSON and data rows are one a line. Blank lines (and data
+        rows' comment lines) are skipped."""
+        if self._pending is not None:
+            out, self._pending = self._pending, None
+            return out
+        got = self.lines.read(hint)
+        if got is None:
+            if self._carry is not None:
+                first, texts = self._carry
+                raise self.lines.fail("a quoted field is not closed before the end of the input",
+                                 texts[0], texts[0].find('"') + 1, line=first)
+            return None
+        first, texts = got
+        if self.fmt == "csv" and self._carry is not None:
+            first, texts = self._carry[0], self._carry[1] + texts
+            self._carry = None
+        numbers = range(first, first + len(texts))
+        quoted = self.fmt == "csv" and any('"' in t for t in texts)
+        if quoted:
+            if sum(t.count('"') for t in texts) % 2:  # a quoted field runs on: read more
+                if sum(len(t) for t in texts) > self.lines.max_line:
+                    raise self.lines.too_long(first)
+                self._carry = (first, texts)
+                return Block([], [])
+            return csv_records(self, first, texts)
+        block = Block(numbers, texts)
+        if self.fmt == "rows":  # comment lines are blank too
+            if any("#" in t for t in texts) or _BLANK_LINE.search("\n".join(texts)):
+                block = block.keep([i for i, t in enumerate(texts)
+                                    if t.split("#", 1)[0].strip()])
+        elif _BLANK_LINE.search("\n".join(texts)):
+            block = block.keep([i for i, t in enumerate(texts) if t.strip()])
+        return block
+
+
+    # -- the header ----------------------------------------------------------------------
+    def _start(self):
+        """Read up to the first row; take the header (required for points, optional for data
+        rows: a row of names). False for an input without rows."""
+        while True:
+            block = self._block(1)
+            if block is None:
+                return False
+            if len(block):
+                break
+        if self.fmt == "auto":
+            self.fmt = "jsonl" if block.texts[0].lstrip().startswith("{") else "csv"
+            if self.fmt == "csv" and any('"' in t for t in block.texts):
+                block = self._quoted_first(block)  # the first rows again, as CSV
+        line, text = block.numbers[0], block.texts[0]
+        if self.fmt == "jsonl":
+            self._pending = block
+            self.columns = list(self.names)
+            return True
+        rest = block.keep(list(range(1, len(block))))
+        if self.data:
+            cells = data_fields(self, line, text)
+            if not all(_NAME.match(c) for c in cells):
+                self._pending = block  # no header: the first row is data
+                self.columns = list(self.names)
+                return True
+            if len(cells) != len(self.names):
+                raise self.lines.fail(f"the header names {len(cells)} columns; the rows have "
+                                 f"{len(self.names)} ({', '.join(self.names)})", text, 1,
+                                 len(text), line=line)
+            self.columns, self.header_text = cells, text
+            self._pending = rest
+            return True
+        fields = block.fields[0] if block.fields is not None else text.split(",")
+        self.header_text = text
+        self.columns = [c.strip() for c in fields]
+        missing = [v for v in self.need if v not in self.columns]
+        if missing:
+            raise self.lines.fail(f"the header names no column for {', '.join(map(repr, missing))} "
+                             f"(columns: {', '.join(self.columns)})", text, 1, len(text),
+                             line=line, hint="the first row must name the variables")
+        for v in self.need:
+            if self.columns.count(v) > 1:
+                second = [i for i, c in enumerate(self.columns) if c == v][1]
+                raise self.lines.fail(f"two columns are named {v!r}: which is the variable?", text,
+                                 _field_column(text, second), len(v), line=line)
+        self._pending = rest
+        return True
+
+    def _quoted_first(self, block):
+        first, texts = block.numbers[0], list(block.texts)
+        while sum(t.count('"') for t in texts) % 2:
+            got = self.lines.read(1 << 16)
+            if got is None:
+                raise self.lines.fail("a quoted field is not closed before the end of the input",
+                                 texts[0], texts[0].find('"') + 1, line=first)
+            texts += got[1]
+            if sum(len(t) for t in texts) > self.lines.max_line:
+                raise self.lines.too_long(first)
+        try:
+            return csv_records(self, first, texts)
+        except Stop as stop:
+            if len(stop.good):
+                self._error_after = stop.error
+                return stop.good
+            raise stop.error from None
+
+    # -- chunks --------------------------------------------------------------------------
+    def __iter__(self):
+        import numpy as np
+
+        if not self._start():
+            return
+        hint = FIRST_CHUNK
+        build = {"csv": csv_chunk, "jsonl": json_chunk, "rows": rows_chunk}[self.fmt]
+        while True:
+            error = None
+            try:
+                block = self._block(hint)
+            except Stop as stop:
+                block, error = stop.good, stop.error
+            if block is None:
+                return
+            chunk = None
+            while len(block):
+                try:
+                    chunk = build(self, block, np)
+                    break
+                except Stop as stop:  # the rows before the first bad one are handed on
+                    block, error = stop.good, stop.error
+            if chunk is not None:
+                yield chunk
+            if error is None:
+                error, self._error_after = self._error_after, None
+            if error is not None:
+                raise error
+            hint = min(hint * 4, MAX_CHUNK)
+
+
+def read_all(reader, what="the data"):
+    """Every row of ``reader`` as one table (rows x the reader's names), refused before it grows
+    past the CGCALC_MAX_ENTRIES limit."""
+    import numpy as np
+
+    from ..limits import check_entries
+
+    parts, count = [], 0
+    width = max(1, len(reader.names))
+    for chunk in reader:
+        count += len(chunk) * width
+        check_entries(count, what, filename=reader.name)
+        parts.append(np.column_stack([chunk.columns[v] for v in reader.names])
+                     if len(chunk) else np.empty((0, len(reader.names))))
+    if not parts:
+        return np.empty((0, len(reader.names)))
+    return np.vstack(parts)

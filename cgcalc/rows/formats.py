@@ -1,0 +1,240 @@
+"""The three kinds of rows, each read from a :class:`Block` into a :class:`Chunk` of checked
+numbers: CSV records (the csv module's rules; numpy's C parser when no field is quoted), JSON
+Lines objects, and data rows (numbers separated by commas or spaces, ``->`` between inputs and
+targets). A field that is not a finite number raises :class:`Stop` with the rows before it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+from ..errors import CgcalcError
+from .lines import Block, Chunk, Stop
+
+_SPACES_OR_COMMAS = re.compile(r"[ \t,]+")
+
+
+def csv_records(r, first, texts):
+    """Lines with quotes, read by the csv module: a record may span lines."""
+    numbers, raws, fields = [], [], []
+    lines = [t + "\n" for t in texts]
+    reader = csv.reader(lines, strict=True)
+    done = 0  # physical lines consumed
+    while True:
+        start = done
+        try:
+            row = next(reader)
+        except StopIteration:
+            return Block(numbers, raws, fields)
+        except csv.Error as exc:
+            at = min(reader.line_num, len(texts)) - 1
+            raise Stop(Block(numbers, raws, fields), r.lines.fail(
+                f"bad CSV: {exc}", texts[at], 1, len(texts[at]) or 1,
+                line=first + at)) from None
+        done = reader.line_num
+        if row:
+            numbers.append(first + start)
+            raws.append("".join(lines[start:done])[:-1])
+            fields.append(row)
+
+
+def numbers(r, block, columns, np):
+    """{column: float array} for ``columns`` (name, field index), every value checked: a
+    field that is not a finite number stops the reading at its row."""
+    out, bad = {}, None  # bad: (row index, error) of the first bad field
+    cells_by_column = list(zip(*block.fields)) if len(block) else []
+    for name, k in columns:
+        cells = cells_by_column[k]
+        try:
+            values = np.array(cells, dtype=float)
+        except ValueError:
+            values = None
+        if values is not None and np.isfinite(values).all():
+            out[name] = values
+            continue
+        for i, c in enumerate(cells[:bad[0] if bad else None]):
+            problem = _not_finite(c)
+            if problem:
+                text = block.texts[i]
+                bad = (i, r.lines.fail(f"{c.strip()!r} is {problem} (column {name!r})", text,
+                                     cell_column(r, text, k), max(1, len(c.strip())),
+                                     line=block.numbers[i]))
+                break
+    if bad is not None:
+        raise Stop(block.head(bad[0]), bad[1])
+    return out
+
+
+def cell_column(r, text, k):
+    return _field_column(text, k) if r.fmt == "csv" else _data_column(text, k)
+
+
+def csv_chunk(r, block, np):
+    width = len(r.columns)
+    use = [(v, r.columns.index(v)) for v in r.need]
+    columns = None
+    if block.fields is None:  # no quotes: fields are what the commas separate
+        if all(t.count(",") == width - 1 for t in block.texts):
+            columns = fast_columns(r, block, use, np)
+        else:
+            block.fields = [t.split(",") for t in block.texts]
+    if columns is None:
+        for i, fields in enumerate(block.fields):
+            if len(fields) != width:
+                raise Stop(block.head(i), r.lines.fail(
+                    f"expected {width} fields ({', '.join(r.columns)}), got "
+                    f"{len(fields)}", block.texts[i], 1, len(block.texts[i]) or 1,
+                    line=block.numbers[i]))
+        columns = numbers(r, block, use, np)
+    add_fixed(r, columns, len(block), np)
+    return Chunk(columns, block.numbers, raw=block.texts, fields=block.fields)
+
+
+def fast_columns(r, block, use, np):
+    """The needed columns by numpy's C parser, or None when some field is not a finite
+    number (the careful path then finds it and says where)."""
+    if not use:
+        return {}
+    try:
+        table = np.loadtxt(block.texts, delimiter=",", dtype=float, ndmin=2,
+                           usecols=[k for _, k in use], comments=None, quotechar=None)
+    except ValueError:
+        table = None
+    if table is None or table.shape[0] != len(block) or not np.isfinite(table).all():
+        block.fields = [t.split(",") for t in block.texts]
+        return None
+    return {v: table[:, j] for j, (v, _) in enumerate(use)}
+
+
+def json_chunk(r, block, np):
+    objects = []
+    for i, text in enumerate(block.texts):
+        line = block.numbers[i]
+        try:
+            obj = loads_json(text)
+        except json.JSONDecodeError as exc:
+            raise Stop(block.head(i), r.lines.fail(f"not JSON: {exc.msg}", text, exc.colno,
+                                                  line=line)) from None
+        except (ValueError, RecursionError) as exc:
+            what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise Stop(block.head(i), r.lines.fail(f"not JSON: {what}", text, 1,
+                                                  line=line)) from None
+        if not isinstance(obj, dict):
+            raise Stop(block.head(i), r.lines.fail("each line must be a JSON object", text,
+                                                  1, len(text), line=line))
+        for v in r.need:
+            val = obj.get(v)
+            problem = None
+            if v not in obj:
+                problem = "missing"
+            elif isinstance(val, bool) or not isinstance(val, (int, float)):
+                problem = f"{json.dumps(val)[:40]} is not a number"
+            elif isinstance(val, int) and abs(val) >= 2 ** 1024:
+                problem = "too large for a float"
+            if problem:
+                col = text.find(json.dumps(v)) + 1 or 1
+                raise Stop(block.head(i), r.lines.fail(f"{v!r}: {problem}", text, col,
+                                                      len(json.dumps(v)), line=line))
+        objects.append(obj)
+    columns = {v: np.array([o[v] for o in objects], dtype=float) for v in r.need}
+    add_fixed(r, columns, len(block), np)
+    return Chunk(columns, block.numbers, objects=objects)
+
+
+def data_fields(r, line, text, split=None):
+    """The fields of a data row; with ``split`` (inputs, targets), a row with ``->`` must
+    have that many on each side."""
+    body = text.split("#", 1)[0]
+    if "->" in body:
+        left, _, right = body.partition("->")
+        if "->" in right:
+            raise r.lines.fail("a row has one '->', between inputs and targets", text,
+                             body.rindex("->") + 1, 2, line=line)
+        ins, outs = _cells(left), _cells(right)
+        if split and (len(ins), len(outs)) != tuple(split):
+            raise r.lines.fail(f"the row has {len(ins)} -> {len(outs)} numbers; the network "
+                             f"takes {split[0]} -> {split[1]}", text, 1, len(text),
+                             line=line)
+        return ins + outs
+    return _cells(body)
+
+
+def rows_chunk(r, block, np):
+    width = len(r.names)
+    fields = []
+    for i, text in enumerate(block.texts):
+        try:
+            row = data_fields(r, block.numbers[i], text, r.split)
+        except CgcalcError as exc:
+            raise Stop(block.head(i), exc) from None
+        if len(row) != width:
+            raise Stop(block.head(i), r.lines.fail(
+                f"expected {width} numbers in a row ({', '.join(r.names)}), got "
+                f"{len(row)}", text, 1, len(text), line=block.numbers[i]))
+        fields.append(row)
+    block.fields = fields
+    columns = numbers(r, block, [(v, k) for k, v in enumerate(r.names)], np)
+    return Chunk(columns, block.numbers, fields=fields)
+
+
+def add_fixed(r, columns, n, np):
+    for v, value in r.fixed.items():
+        columns[v] = np.full(n, value)
+
+
+def _cells(text):
+    text = text.strip()
+    return _SPACES_OR_COMMAS.split(text) if text else []
+
+
+def _not_finite(cell):
+    """Why ``cell`` is not a finite number, or None when it is one."""
+    try:
+        v = float(cell)
+    except ValueError:
+        return "not a number"
+    if v != v:
+        return "not a number"
+    if v in (float("inf"), float("-inf")):
+        return "too large for a float" if "inf" not in cell.lower() else "not a finite number"
+    return None
+
+
+def loads_json(text):
+    """json.loads, with every number finite: NaN, Infinity and 1e400 are refused (ValueError),
+    so nothing read can write JSON that is not JSON."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _finite_float(text):
+    v = float(text)
+    if v in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a float")
+    return v
+
+
+def _field_column(text, k):
+    """1-based column where CSV field ``k`` starts in ``text`` (commas inside quotes skipped)."""
+    field, quoted = 0, False
+    for i, ch in enumerate(text):
+        if field == k:
+            return i + 1
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            field += 1
+    return len(text) + 1
+
+
+def _data_column(text, k):
+    """1-based column where field ``k`` of a data row starts."""
+    body = text.split("#", 1)[0].replace("->", "  ")
+    for i, m in enumerate(re.finditer(r"[^ \t,]+", body)):
+        if i == k:
+            return m.start() + 1
+    return 1

@@ -1,0 +1,131 @@
+"""Input read in bounded pieces: whole lines of about the size asked for, decoded and numbered,
+what has arrived handed on without waiting for more (rows flow through a slow pipe); a line
+longer than the CGCALC_MAX_LINE limit is refused, not read whole. And the containers the row
+formats pass along: blocks of rows not yet converted, chunks of converted ones."""
+
+from __future__ import annotations
+
+from ..errors import CgcalcError
+from ..limits import limit
+
+
+class Chunk:
+    """Some rows: each needed column's values (numpy arrays), each row's line number, and what
+    the writers carry through: the rows as written (``raw``, for CSV) and their fields, or the
+    JSON objects."""
+
+    __slots__ = ("columns", "lines", "raw", "_fields", "objects")
+
+    def __init__(self, columns, lines, raw=None, fields=None, objects=None):
+        self.columns, self.lines, self.raw = columns, lines, raw
+        self._fields, self.objects = fields, objects
+
+    def __len__(self):
+        return len(self.lines)
+
+    @property
+    def fields(self):
+        if self._fields is None and self.raw is not None:  # rows without quotes
+            self._fields = [t.split(",") for t in self.raw]
+        return self._fields
+
+
+class Block:
+    """Rows read, not yet converted: line numbers, the rows' text as written (a quoted CSV
+    field may hold newlines), and their fields once split (None: split on demand)."""
+
+    __slots__ = ("numbers", "texts", "fields")
+
+    def __init__(self, numbers, texts, fields=None):
+        self.numbers, self.texts, self.fields = numbers, texts, fields
+
+    def __len__(self):
+        return len(self.texts)
+
+    def head(self, k):
+        return Block(self.numbers[:k], self.texts[:k],
+                      None if self.fields is None else self.fields[:k])
+
+    def keep(self, which):
+        """The rows whose indices are in ``which`` (a list)."""
+        return Block([self.numbers[i] for i in which], [self.texts[i] for i in which],
+                      None if self.fields is None else [self.fields[i] for i in which])
+
+
+class Stop(Exception):
+    """A bad row: the rows before it (``good``, a block) are handed on, then ``error``."""
+
+    def __init__(self, good, error):
+        self.good, self.error = good, error
+
+
+
+class Lines:
+    """The lines of a binary ``stream`` named ``name`` (its first line numbered
+    ``first_line``): :meth:`read` gives the next whole lines, :meth:`fail` an error placed on one
+    of them."""
+
+    def __init__(self, stream, name, first_line=1):
+        self.stream, self.name = stream, name
+        self.line_no = first_line - 1
+        self.max_line = limit("CGCALC_MAX_LINE")
+        self._partial = b""
+
+    def read(self, hint):
+        """(number of the first line, [texts]) for the whole lines of about ``hint`` bytes,
+        None at the end."""
+        data = self._take(hint)
+        if data is None:
+            return None
+        first = self.line_no + 1
+        try:
+            text = data.decode("utf-8-sig" if first == 1 else "utf-8")
+        except UnicodeDecodeError:
+            self._bad_utf8(data, first)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        texts = text.split("\n")
+        if texts[-1] == "":
+            texts.pop()
+        self.line_no += len(texts)
+        return first, texts
+
+    def _take(self, hint):
+        """Whole lines of at most about ``hint`` bytes: what has arrived, without waiting for
+        more once a line is complete (so rows flow through a slow pipe), None at the end."""
+        read = getattr(self.stream, "read1", None) or self.stream.read
+        while True:
+            data = read(hint)
+            if not data:
+                rest, self._partial = self._partial, b""
+                return rest or None
+            buf = self._partial + data if self._partial else data
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                if len(buf) > self.max_line:
+                    raise self.too_long(self.line_no + 1)
+                self._partial = buf
+                hint = max(hint, 1 << 16)
+                continue
+            self._partial = buf[cut + 1:]
+            if len(self._partial) > self.max_line:
+                raise self.too_long(self.line_no + buf.count(b"\n", 0, cut + 1) + 1)
+            return buf[:cut + 1]
+
+    def too_long(self, line):
+        return CgcalcError(f"line {line} is longer than {self.max_line:,} bytes (the limit for "
+                           f"one row)", filename=self.name,
+                           hint="rows end with a newline; raise the limit with CGCALC_MAX_LINE")
+
+    def _bad_utf8(self, data, first):
+        for i, raw in enumerate(data.split(b"\n")):
+            try:
+                raw.decode("utf-8-sig" if first + i == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise self.fail(f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                                 raw.decode("utf-8", "replace").rstrip("\r"), exc.start + 1,
+                                 line=first + i) from None
+
+    def fail(self, msg, text, column, width=1, line=None, hint=None):
+        return CgcalcError(msg, source=text.split("\n")[0], line=1, column=column, width=width,
+                           filename=self.name, hint=hint).at_line(line or self.line_no)

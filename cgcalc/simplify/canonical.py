@@ -1,0 +1,132 @@
+"""The walk that makes a graph canonical: each node once, its inputs first, memoised; the
+dispatch of each op to the rules of sums, products and powers (cgcalc/simplify/sums.py,
+products.py, powers.py); atoms kept opaque; and the order of terms and factors."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..walk import topological
+
+_RANK = {"const": 1, "var": 2, "pow": 3, "mul": 5, "add": 6}  # named constants (pi) first
+FLATTEN = 8  # nested sums and products are spread into their parent up to this many terms
+
+
+class Canonical:
+    """The walk of a simplifier: ``simplifier(node)`` -> the canonical node, memoised per node.
+
+    ``atoms`` are nodes to keep opaque: each stands in as a variable, so no rule looks inside it
+    (how a connection derivative is shown in the names of the node's inputs)."""
+
+    def __init__(self, builder, atoms=()):
+        self.b = builder
+        self.memo: dict = {}  # node -> its canonical node (nodes hash by identity)
+        self.atoms = set(atoms)
+        self._expanding = 0  # while multiplying out to cancel, do not factor back
+        self._placeholders: dict = {}  # stand-in var -> atom
+        self._keys: dict = {}  # node -> its sort key
+
+    # -- the walk --------------------------------------------------------------------------
+    def __call__(self, root):
+        memo = self.memo
+        if root not in memo:
+            if root in self.atoms and root.args:
+                memo[root] = self._placeholder(root)  # not entered: it stays opaque
+            else:
+                self._walk(root)
+        result = memo[root]
+        return self._restore(result) if self._placeholders else result
+
+    def known(self, node):
+        """Record ``node``, made by this simplifier's rules, as canonical; return it."""
+        self.memo.setdefault(node, node)
+        return node
+
+    def _walk(self, root):
+        """Post-order from ``root`` (each open node on the stack with an iterator over its
+        inputs), making each node canonical once its inputs are; atoms are not entered."""
+        memo, atoms, canon = self.memo, self.atoms, self._canon
+        stack = [(root, iter(root.args))]
+        while stack:
+            node, rest = stack[-1]
+            for a in rest:
+                if a in memo:
+                    continue
+                if not a.args:
+                    memo[a] = a  # numbers and variables are canonical
+                elif atoms and a in atoms:
+                    memo[a] = self._placeholder(a)
+                else:
+                    stack.append((a, iter(a.args)))
+                    break
+            else:
+                stack.pop()
+                result = canon(node, [memo[a] for a in node.args])
+                memo[node] = result
+                memo.setdefault(result, result)
+
+    def _placeholder(self, atom):
+        """A variable that stands in for ``atom``."""
+        ph = self.b.var(f"\0atom{atom.seq}")
+        self._placeholders[ph] = atom
+        return ph
+
+    def _restore(self, node):
+        """The result with each atom back in place of its stand-in."""
+        back = self._placeholders
+        done: dict = {}
+        for n in topological([node]):
+            if n in back:
+                done[n] = back[n]
+            elif n.args:
+                args = [done[a] for a in n.args]
+                same = all(x is y for x, y in zip(args, n.args))
+                done[n] = n if same else self.b.make(n.op, *args)
+            else:
+                done[n] = n
+        return done[node]
+
+    def _canon(self, node, args):
+        b, op = self.b, node.op
+        if op in ("const", "var"):
+            return node
+        if op == "add":
+            return self.add(args)
+        if op == "sub":
+            return self.add([args[0], self.mul([b.const(-1), args[1]])])
+        if op == "neg":
+            return self.mul([b.const(-1), args[0]])
+        if op == "mul":
+            return self.mul(args)
+        if op == "div":
+            return self.mul([args[0], self.pow(args[1], b.const(-1))])
+        if op == "pow":
+            return self.pow(*args)
+        if op == "sqrt":
+            return self.pow(args[0], b.const(Fraction(1, 2)))
+        if args and tuple(args) == node.args and args[0].op not in ("const", "exp", "log"):
+            return node  # a function of canonical inputs is canonical: no need to rebuild
+        return self.function(op, args)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _flatten(self, op, items):
+        out = []
+        for t in items:
+            if t.op == op and len(t.args) <= FLATTEN:
+                out.extend(t.args)
+            else:
+                out.append(t)
+        return out
+
+    def _key(self, node):
+        """The order of terms and factors: numbers, then variables by name, then the rest in
+        order of creation; a power sorts beside its base."""
+        k = self._keys.get(node)
+        if k is None:
+            if node.op == "pow":
+                base = node.args[0]
+                k = (_RANK.get(base.op, 4), base.value if base.op == "var" else "", base.seq, 1)
+            else:
+                k = (_RANK.get(node.op, 4), node.value if node.op == "var" else "", node.seq, 0)
+            self._keys[node] = k
+        return k
