@@ -10,6 +10,7 @@ from __future__ import annotations
 
 BAD_INPUT = 2  # usage, syntax, unknown names, shapes, unreadable files
 FAILURE = 1  # a run that failed for another reason: domain errors, checks out of tolerance, NaN
+MESSAGE_MAX = 400  # characters of a message; the middle of a longer one is left out
 
 
 class CgcalcError(ValueError):
@@ -19,6 +20,9 @@ class CgcalcError(ValueError):
 
     def __init__(self, message, *, source=None, line=None, column=None, width=1,
                  filename=None, hint=None, status=None):
+        if len(message) > MESSAGE_MAX:  # a value quoted in full could be megabytes long
+            half = MESSAGE_MAX // 2
+            message = f"{message[:half]} … {message[-half:]}"
         super().__init__(message)
         self.message = message
         self.source = source

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from . import ops
 from .errors import CgcalcError, suggest
-from .parse import CALL, NAME, NUMBER
+from .parse import CALL, INDEX, NAME, NUMBER
 from .walk import topological
 
 
@@ -48,6 +48,7 @@ class Builder:
 
     def __init__(self):
         self._table: dict = {}
+        self._made: list = []  # every node, in the order made (a node's seq is its place)
 
     def node(self, op: str, *args) -> Node:
         """The node ``op(*args)``: the one made before, if any (nodes hash by identity, so the
@@ -55,9 +56,18 @@ class Builder:
         key = (op, *args)
         node = self._table.get(key)
         if node is None:
-            node = Node(op, args, None, len(self._table))
+            node = Node(op, args, None, len(self._made))
             self._table[key] = node
+            self._made.append(node)
         return node
+
+    def size(self) -> int:
+        """How many nodes have been made."""
+        return len(self._made)
+
+    def made_since(self, size: int) -> list:
+        """The nodes made after the builder had ``size`` of them."""
+        return self._made[size:]
 
     def make(self, op: str, *args) -> Node:
         maker = self.MAKERS.get(op)
@@ -82,8 +92,9 @@ class Builder:
         key = (op, value, type(value))
         node = self._table.get(key)
         if node is None:
-            node = Node(op, (), value, len(self._table))
+            node = Node(op, (), value, len(self._made))
             self._table[key] = node
+            self._made.append(node)
         return node
 
     def const(self, v) -> Node:
@@ -208,7 +219,7 @@ def bind(stmts, *, source="", filename=None, builder=None, declared=None,
                            column=ast.column, width=ast.width, hint=hint)
 
     all_bound = {s.name: s for s in stmts if s.name}
-    scope = _Scope(b, bound, all_bound, declared, arrays, fail, first_seen_vars, seen_vars)
+    scope = Scope(b, bound, all_bound, declared, arrays, fail, first_seen_vars, seen_vars)
 
     last = None
     for stmt in stmts:
@@ -224,7 +235,7 @@ def bind(stmts, *, source="", filename=None, builder=None, declared=None,
             if name in bound:
                 raise fail(f"{name!r} is bound twice (first on line "
                            f"{bound_at[name].line})", stmt)
-        node = _build_expr(stmt.expr, scope, where)
+        node = build_expr(stmt.expr, scope, where)
         if name:
             bound[name] = node
             bound_at[name] = stmt
@@ -242,8 +253,10 @@ def build(stmts, *, source="", filename=None, builder=None) -> Graph:
                  variables=p.variables, output_name=p.last_name, bound=p.bound)
 
 
-class _Scope:
-    """What a name in an expression means: bound, declared, a constant, or a new variable."""
+class Scope:
+    """What a name in an expression means: bound, declared, a constant, or a new variable.
+    A subclass may build some expressions whole (:meth:`whole`): a recurrent network's time
+    steps ``h[t-1]`` and sums over time ``sum_t(...)`` (cgcalc/net/unroll.py)."""
 
     def __init__(self, b, bound, all_bound, declared, arrays, fail, first_seen, seen):
         self.b, self.bound, self.all_bound, self.declared = b, bound, all_bound, declared
@@ -274,6 +287,14 @@ class _Scope:
             self.first_seen.append(name)
         return node
 
+    def whole(self, ast) -> bool:
+        """True for an expression this scope builds itself, parts and all."""
+        return ast.kind == INDEX
+
+    def build_whole(self, ast, where):
+        raise self.fail("h[t] picks a time step: that is for recurrent networks (a .net file "
+                        "with a 'steps T' line)", ast)
+
     def operation(self, ast, kind, args):
         o = ops.OPS.get(kind)
         if o is not None and o.arrays and not self.arrays:
@@ -285,15 +306,18 @@ class _Scope:
 _SPELLING = {"matmul": "'@'", "transpose": "transpose (')", "join": "[...]"}
 
 
-def _build_expr(root, scope, where):
+def build_expr(root, scope, where):
     """Post-order over the AST (a tree) with an explicit stack; the nodes built for the inputs
     wait on a value stack until their operation is built."""
+    if scope.whole(root):
+        return _build_one(root, (), scope, where)
     built: list[Node] = []
     stack = [(root, iter(root.args))]
+    whole = scope.whole
     while stack:
         ast, rest = stack[-1]
         for a in rest:
-            if a.args:
+            if a.args and not whole(a):
                 stack.append((a, iter(a.args)))
                 break
             built.append(_build_one(a, (), scope, where))
@@ -316,6 +340,8 @@ def _build_one(ast, args, scope, where):
         node = scope.b.const(value)
     elif kind == NAME:
         node = scope.name(ast)
+    elif scope.whole(ast):
+        node = scope.build_whole(ast, where)
     elif kind == CALL:
         node = _call(ast, args, scope)
     else:

@@ -297,12 +297,38 @@ op("transpose", 1, "transpose", callable=True, elementwise=False, arrays=True,
 op("join", (1, None), _join_value, callable=False, elementwise=False, arrays=True, variadic=True,
    doc="[A, B, 1]: columns side by side; a number is a column of that number",
    vjp=_join_vjp, jvp=_join_jvp, shape=_join_shape, writes_into=True)
+def _cols_shape(shapes, args):
+    a = _matrix(shapes[0], "cols' first input")
+    bounds = []
+    for node, what in ((args[1], "start"), (args[2], "end")):
+        v = node.value if node.op == "const" else None
+        if v is None or v != int(v):
+            raise ShapeError(f"cols(A, i, j) takes whole numbers for i and j; its {what} is "
+                             f"not one")
+        bounds.append(int(v))
+    i, j = bounds
+    if not 0 <= i <= j or (isinstance(a[1], int) and j > a[1]):
+        raise ShapeError(f"cols(A, {i}, {j}) needs 0 <= {i} <= {j} <= {a[1]}, the columns of A")
+    return (a[0], j - i)
+
+
+def _cols_vjp(g, out, G, a, c0, c1):
+    """G back in the columns i to j-1 of A's shape, zeros elsewhere."""
+    width = g.shape_of(a)[1]
+    i, j = int(c0.value), int(c1.value)
+    parts = [g.like(g.const(0), g.cols(a, g.const(0), c0))] if i > 0 else []
+    parts.append(G)
+    if j < width:
+        parts.append(g.like(g.const(0), g.cols(a, c1, g.const(width))))
+    return parts[0] if len(parts) == 1 else g.join(*parts)
+
+
 op("cols", 3, lambda xp, G, c0, c1: G[:, int(c0):int(c1)], elementwise=False, arrays=True,
    doc="cols(A, i, j): columns i to j-1 (how [A, B] sends gradients back)",
    notation=([(0, POSTFIX), "[:, ", (1, SUM), ":", (2, SUM), "]"],
              ["\\left[", (0, SUM), "\\right]_{:,\\,", (1, SUM), ":", (2, SUM), "}"]),
-   vjp=(None, _zero, _zero), jvp=lambda g, out, t, G, c0, c1: g.cols(t[0], c0, c1),
-   shape=lambda shapes, args: (shapes[0][0], int(args[2].value) - int(args[1].value)))
+   vjp=(_cols_vjp, _zero, _zero), jvp=lambda g, out, t, G, c0, c1: g.cols(t[0], c0, c1),
+   shape=_cols_shape)
 op("sum", 1, lambda xp, a: xp.sum(a), elementwise=False, arrays=True, doc="the sum of all entries",
    vjp=(lambda g, out, G, a: g.like(G, a),), jvp=lambda g, out, t, a: g.sum(t[0]),
    shape=lambda shapes, args: ())
@@ -344,6 +370,67 @@ op("mse", 2, _mse_value, elementwise=False, arrays=True,
    shape=_cost_shape)
 
 
+# -- classifiers: row-wise softmax, and recurrent networks' zero states ---------------------------
+def _rows_max(xp, a):
+    return xp.max(a, axis=1, keepdims=True)
+
+
+def _softmax_value(xp, a):
+    e = xp.exp(a - _rows_max(xp, a))
+    return e / xp.sum(e, axis=1, keepdims=True)
+
+
+def _log_softmax_value(xp, a):
+    shifted = a - _rows_max(xp, a)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+
+
+def _sce_value(xp, z, y):
+    rows = z.shape[0] if xp.ndim(z) else 1
+    return -xp.sum(y * _log_softmax_value(xp, z)) / rows
+
+
+def _rowwise_shape(shapes, args):
+    return _matrix(shapes[0], "a row-wise function's input")
+
+
+def _zeros_shape(shapes, args):
+    rows, k = args
+    if k.op != "const" or k.value != int(k.value) or k.value < 1:
+        raise ShapeError("zeros(k) takes a whole number of columns k >= 1")
+    if rows.op == "const":
+        return (int(rows.value), int(k.value))
+    return (rows.value, int(k.value))  # the batch: m rows
+
+
+op("rowsum", 1, lambda xp, a: xp.sum(a, axis=1, keepdims=True), elementwise=False,
+   arrays=True, doc="rowsum(A): each row's sum, a column",
+   vjp=(lambda g, out, G, a: g.like(G, a),), jvp=lambda g, out, t, a: g.rowsum(t[0]),
+   shape=lambda shapes, args: (_matrix(shapes[0], "rowsum's input")[0], 1))
+op("softmax", 1, _softmax_value, elementwise=False, arrays=True, latex=r"\operatorname{softmax}",
+   doc="softmax(Z): each row of exp(Z) divided by its sum (computed stably)",
+   vjp=(lambda g, out, G, z: g.mul(out, g.sub(G, g.rowsum(g.mul(G, out)))),),
+   jvp=lambda g, out, t, z: g.mul(out, g.sub(t[0], g.rowsum(g.mul(t[0], out)))),
+   shape=_rowwise_shape)
+op("log_softmax", 1, _log_softmax_value, elementwise=False, arrays=True,
+   doc="log_softmax(Z): the logarithm of softmax(Z), row by row (computed stably)",
+   vjp=(lambda g, out, G, z: g.sub(G, g.mul(g.softmax(z), g.rowsum(G))),),
+   jvp=lambda g, out, t, z: g.sub(t[0], g.rowsum(g.mul(g.softmax(z), t[0]))),
+   shape=_rowwise_shape)
+op("softmax_cross_entropy", 2, _sce_value, elementwise=False, arrays=True,
+   doc="mean over rows of -sum(Y * log_softmax(Z)): logits Z, one-hot targets Y",
+   vjp=(lambda g, out, G, z, y: g.mul(G, g.div(g.sub(g.softmax(z), y), g.rows(z))),
+        lambda g, out, G, z, y: g.mul(G, g.div(g.neg(g.log_softmax(z)), g.rows(z)))),
+   jvp=lambda g, out, t, z, y: _add_all(g, [
+       None if t[0] is None else g.sum(g.mul(t[0], g.div(g.sub(g.softmax(z), y), g.rows(z)))),
+       None if t[1] is None else g.sum(g.mul(t[1], g.div(g.neg(g.log_softmax(z)),
+                                                         g.rows(z))))]),
+   shape=_cost_shape)
+op("zeros", 2, lambda xp, rows, k: xp.zeros((int(rows), int(k))), elementwise=False,
+   arrays=True, doc="zeros(k): m rows of k zeros (a recurrent network's first state)",
+   notation=(["0"], ["\\mathbf{0}"]), vjp=(_zero, _zero), jvp=lambda g, out, t, r, k: None,
+   shape=_zeros_shape)
+
 def _add_all(g, terms):
     terms = [t for t in terms if t is not None]
     if not terms:
@@ -372,5 +459,7 @@ def arity_of_call(name: str) -> tuple[int, int]:
     """How many arguments ``name(...)`` takes, as written (log takes 1 or 2)."""
     if name in ("log", "ln"):
         return (1, 2)
+    if name == "zeros":
+        return (1, 2)  # zeros(k), or zeros(m, k) as it prints
     o = OPS[ALIASES.get(name, name)]
     return (o.arity, o.arity) if isinstance(o.arity, int) else (o.arity[0], o.arity[1] or 10**9)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .errors import CgcalcError
 
 # AST kinds are the op names of cgcalc/ops.py for operators, plus these three.
-NUMBER, NAME, CALL = "number", "name", "call"
+NUMBER, NAME, CALL, INDEX = "number", "name", "call", "index"
 
 
 class Ast:
@@ -31,11 +31,15 @@ class Ast:
 
 
 class Statement:
-    __slots__ = ("name", "expr", "line", "column", "width")
+    """``name = expr`` (or a bare ``expr``); in a recurrent network ``index`` is the step the
+    equation defines: "t" for ``h[t] = ...``, a number for ``h[0] = ...``, else None."""
 
-    def __init__(self, name, expr, tok):
+    __slots__ = ("name", "expr", "line", "column", "width", "index", "index_token")
+
+    def __init__(self, name, expr, tok, index=None, index_token=None):
         self.name = name
         self.expr = expr
+        self.index, self.index_token = index, index_token
         self.line, self.column = tok.line, tok.column
         self.width = len(tok.value) if name else 1
 
@@ -68,6 +72,10 @@ class ToAst:
 
     def transpose(self, c):
         return Ast("transpose", (c[0],), "'", c[1])
+
+    def index(self, c):  # h[t-1]: a time step, in recurrent network files
+        base, bracket, step = c
+        return Ast(INDEX, (base, step), "[", bracket)
 
     def number(self, c):
         tok = c[0]
@@ -114,7 +122,7 @@ _HUMAN = {
 
 
 def _describe_expected(expected) -> str:
-    exp = set(expected)
+    exp = {e.rsplit("__", 1)[-1] for e in expected}  # net.lark's imported terminals: expr__X
     operand = {"NAME", "NUMBER", "LPAR"}
     parts = []
     if operand <= exp:
@@ -123,6 +131,8 @@ def _describe_expected(expected) -> str:
     if {"PLUS", "MINUS", "STAR", "SLASH"} <= exp:
         parts.append("an operator")
         exp -= {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "QUOTE"}
+    if len(exp) > 1:
+        exp -= {"LSQB"}  # after an operand, a time step h[t] is rarely what was meant
     parts += sorted(_HUMAN.get(e, e) for e in exp if e not in ("_NL", "_SEP", "$END"))
     return ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1] if parts else ""
 

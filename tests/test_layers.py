@@ -29,7 +29,7 @@ LAYERS = [
     ["__main__", ""],  # "" is cgcalc/__init__.py
 ]
 STEPS = {
-    "net": ["spec", "options", "model", "data", "params", "backprop", "train", "check",
+    "net": ["spec", "options", "unroll", "model", "data", "params", "backprop", "train", "check",
             "derivation", ""],
     "rows": ["lines", "formats", ""],
     "printer": ["styles", "expression", "program", ""],

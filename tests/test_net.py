@@ -203,15 +203,15 @@ data {
 
 # -- bad input ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("edit, words, line", [
-    (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(theta2 @ L2)"), "inner sizes 1 and m", 9),
-    (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(L2 @ thet2)"), "unknown name 'thet2'", 9),
+    (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(theta2 @ L2)"), "inner sizes 1 and m", 10),
+    (("L3 = sigmoid(L2 @ theta2)", "L3 = sigmoid(L2 @ thet2)"), "unknown name 'thet2'", 10),
     (("minimize C", ""), "missing 'minimize", None),
-    (("  0 1 -> 1", "  0 1 1 -> 1"), "the row has 3 -> 1 numbers; the network takes 2 -> 1", 17),
-    (("train epochs=10000", "train epoch=10000"), "unknown train option 'epoch'", 22),
-    (("train epochs=10000 rate=0.5", "train epochs=10000 rate=-1"), "rate must be a number > 0", 22),
-    (("L1 = [X, 1]", "L1 = [X, 1"), "expected ',', '-' or ']'", 8),
+    (("  0 1 -> 1", "  0 1 1 -> 1"), "the row has 3 -> 1 numbers; the network takes 2 -> 1", 18),
+    (("train epochs=10000", "train epoch=10000"), "unknown train option 'epoch'", 23),
+    (("train epochs=10000 rate=0.5", "train epochs=10000 rate=-1"), "rate must be a number > 0", 23),
+    (("L1 = [X, 1]", "L1 = [X, 1"), "expected ',', '-' or ']'", 9),
     (("~ uniform(-1, 1)     # 2 inputs", "~ unifrm(-1, 1)     # 2 inputs"),
-     "unknown initialiser", 4),
+     "unknown initialiser", 5),
 ])
 def test_bad_network_files(edit, words, line):
     text = XOR.replace(*edit)

@@ -14,6 +14,8 @@ def simplifier(net: Network, extra_atoms=()):
     """The network's simplifier: the file's own nodes (its equations, declarations) stay
     opaque, so results read in their names."""
     atoms = set(net.graph.bound.values()) | set(net.var_nodes.values()) | set(extra_atoms)
+    if net.recurrence is not None:  # each step's states: h[1], h[2], ... (zeros stay zeros)
+        atoms.update(n for n in net.recurrence.nodes.values() if n.op != "zeros")
     atoms.discard(net.cost)
     return ArraySimplifier(net.builder, net.builder.shape_of, atoms)
 

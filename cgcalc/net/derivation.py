@@ -95,5 +95,7 @@ class NetDerivation:
         names = self.names
         if own_names_only:
             own = {*self.net.graph.bound, *self.net.var_nodes}
+            if self.net.recurrence is not None:
+                own.update(self.net.recurrence.step_names)
             names = {k: v for k, v in names.items() if v in own}
         return to_text(self.gradients[param], names, style or PLAIN)

@@ -19,6 +19,7 @@ from ..limits import check_entries
 from ..walk import topological
 from .options import defaults, option
 from .spec import parse_spec
+from .unroll import unroll
 
 BATCH = "m"
 INITS = {"uniform": 2, "normal": 2}
@@ -42,11 +43,16 @@ def _size(b, a):
     return b.mul(b.const(k), *batches) if k != 1 or len(batches) > 1 else batches[0]
 
 
+def _zeros(b, *args):
+    """zeros(k): m rows of k zeros (as written); zeros(m, k) (as it prints)."""
+    return b.node("zeros", b.batch, *args) if len(args) == 1 else b.node("zeros", *args)
+
+
 class NetBuilder(Builder):
     """A builder that knows shapes: declared leaves have theirs, every other node's follows from
     its op's shape rule."""
 
-    MAKERS = {"rows": _rows, "size": _size}
+    MAKERS = {"rows": _rows, "size": _size, "zeros": _zeros}
 
     def __init__(self):
         super().__init__()
@@ -90,6 +96,7 @@ class Network:
         declared = {}
         for d in spec.decls:
             self._declare(d, declared)
+        self.steps = self._steps()
         self.params = [d.name for d in spec.decls if d.kind == "param"]
         self.inputs = [d.name for d in spec.decls if d.kind == "input"]
         self.targets = [d.name for d in spec.decls if d.kind == "target"]
@@ -106,10 +113,15 @@ class Network:
             if eq.name == BATCH:
                 raise self._fail(f"{BATCH!r} is the number of data rows; use another name", eq)
         # equations may use m, the number of data rows, as the derivatives print it: /m
-        program = bind(spec.equations, source=text, filename=filename, builder=b,
-                       declared={**declared, BATCH: b.batch}, arrays=True)
+        self.recurrence = None
+        if self.steps:
+            program, self.recurrence = unroll(spec, {**declared, BATCH: b.batch}, b, text,
+                                              filename, self.steps)
+        else:
+            program = bind(spec.equations, source=text, filename=filename, builder=b,
+                           declared={**declared, BATCH: b.batch}, arrays=True)
         self.cost = self._named(spec.minimize, program.bound, declared)
-        self.output = (self._named(spec.output, program.bound, declared)
+        self.output = (self._named(spec.output, program.bound, declared, output=True)
                        if spec.output else None)
         self.output_name = spec.output.value if spec.output else None
         self.cost_name = spec.minimize.value
@@ -137,7 +149,16 @@ class Network:
             what = "constant" if d.name in ops.CONSTANTS else "function"
             raise self._fail(f"{d.name!r} is a {what} name and cannot be declared", d)
         if d.kind in ("input", "target") and len(d.dims) > 1:
-            raise self._fail("an input or target is a row of numbers: one size, as in X[2]", d)
+            raise self._fail("an input or target is a row of numbers: one size, as in X[2] "
+                             "(or x[t, 2] for a sequence)", d)
+        if d.time is not None and (d.time.value != "t" or d.kind == "param"):
+            raise self._fail("only an input or target may be a sequence, declared [t, size]"
+                             if d.time.value == "t" else
+                             f"a size is a whole number (or t, for a sequence), not "
+                             f"{d.time.value!r}", d.time)
+        if d.time is not None and self.spec.steps is None:
+            raise self._fail(f"{d.name}[t, ...] is a sequence: the file needs a 'steps T' line",
+                             d.time)
         if any(k == 0 for k in d.dims):
             raise self._fail(f"{d.name!r} has a dimension of size 0", d)
         check_entries(prod(d.dims), f"the {d.kind} {d.name!r}", source=self.source,
@@ -145,8 +166,11 @@ class Network:
         if d.kind == "param" and d.init is not None:
             self._check_init(d)
         node = self.builder.var(d.name)
-        self.builder.declare(node, (BATCH, *d.dims) if d.kind in ("input", "target")
-                             else d.dims)
+        if d.time is not None:  # a sequence: the data row holds its steps one after another
+            shape = (BATCH, int(self.spec.steps.value) * d.dims[0])
+        else:
+            shape = (BATCH, *d.dims) if d.kind in ("input", "target") else d.dims
+        self.builder.declare(node, shape)
         self.decls[d.name] = d
         declared[d.name] = node
 
@@ -174,7 +198,31 @@ class Network:
         if kind.value == "normal" and args[1] < 0:
             raise self._fail(f"normal(mean, std) needs std >= 0, not {args[1]:g}", kind)
 
-    def _named(self, tok, bound, declared):
+    def _steps(self):
+        """T of a recurrent network (its 'steps T' line), or 0 for a feed-forward one."""
+        tok = self.spec.steps
+        timed = [eq for eq in self.spec.equations if eq.index is not None]
+        if tok is None:
+            if timed:
+                raise self._fail(f"{timed[0].name}[{timed[0].index}] = ...: a time-indexed "
+                                 f"equation needs a 'steps T' line", timed[0])
+            return 0
+        if int(tok.value) < 1:
+            raise self._fail("steps T needs at least one step", tok)
+        if int(tok.value) > 100_000:
+            raise self._fail("steps T: at most 100,000 steps", tok)
+        return int(tok.value)
+
+    def _named(self, tok, bound, declared, output=False):
+        """The node of the name in an 'output' or 'minimize' line; a time-indexed output is
+        its steps side by side (m x T*k: one column per step)."""
+        rec = self.recurrence
+        if rec is not None and tok.value in rec.templates:
+            if not output:
+                raise self._fail(f"{tok.value} has a value at each step: the cost is one number "
+                                 f"(sum_t(...) or mean_t(...) adds the steps)", tok)
+            steps = [rec.nodes[(tok.value, t)] for t in range(1, rec.steps + 1)]
+            return steps[0] if len(steps) == 1 else self.builder.join(*steps)
         node = bound.get(tok.value) or declared.get(tok.value)
         if node is None:
             near = suggest(tok.value, list(bound) + list(declared))

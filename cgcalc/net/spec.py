@@ -9,10 +9,14 @@ from ..parse import Statement, ToAst, _syntax_error
 
 
 class Decl:
-    __slots__ = ("kind", "name", "dims", "init", "line", "column", "width")
+    """``input X[2]``, ``param W[3, 2] ~ uniform(-1, 1)``, ``input x[t, 1]``: ``time`` is the
+    token ``t`` of a row per time step (None for one row per example)."""
 
-    def __init__(self, kind, tok, dims, init=None):
-        self.kind, self.name, self.dims, self.init = kind, tok.value, dims, init
+    __slots__ = ("kind", "name", "dims", "init", "time", "line", "column", "width")
+
+    def __init__(self, kind, tok, shape, init=None):
+        self.kind, self.name, self.init = kind, tok.value, init
+        self.dims, self.time = shape
         self.line, self.column, self.width = tok.line, tok.column, len(tok.value)
 
 
@@ -22,6 +26,7 @@ class Spec:
     def __init__(self):
         self.decls: list[Decl] = []
         self.equations = []
+        self.steps = None  # token: T, the number of time steps of a recurrent network
         self.output = None  # token
         self.minimize = None  # token
         self.data_block = None  # token: "{ rows }", read by cgcalc/rows.py
@@ -40,7 +45,9 @@ class ToSpec:
         self.spec = Spec()
 
     def shape(self, c):
-        return tuple(int(d.value) for d in c)
+        """(dims, time): ``[t, 2]`` is a row of 2 at each time step (time is the token)."""
+        time = c[0] if c[0].type == "NAME" else None
+        return tuple(int(d.value) for d in c[1 if time else 0:]), time
 
     def signed(self, toks):
         text = "".join(t.value for t in toks)
@@ -59,8 +66,13 @@ class ToSpec:
         self.spec.decls.append(Decl("param", c[0], c[1], c[2] if len(c) > 2 else None))
 
     def equation(self, c):
-        tok, expr = c
-        self.spec.equations.append(Statement(tok.value, expr, tok))
+        tok, _, step, expr = c
+        index = None if step is None else (step.value if step.type == "NAME" else int(step.value))
+        self.spec.equations.append(Statement(tok.value, expr, tok, index, step))
+
+    def steps(self, c):
+        self._once("steps", c[0])
+        self.spec.steps = c[0]
 
     def output(self, c):
         self._once("output", c[0])

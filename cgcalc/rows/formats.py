@@ -57,9 +57,9 @@ def numbers(r, block, columns, np):
             problem = _not_finite(c)
             if problem:
                 text = block.texts[i]
-                bad = (i, r.lines.fail(f"{c.strip()!r} is {problem} (column {name!r})", text,
-                                     cell_column(r, text, k), max(1, len(c.strip())),
-                                     line=block.numbers[i]))
+                msg = f"{_quoted(c.strip())} is {problem} (column {name!r})"
+                bad = (i, r.lines.fail(msg, text, cell_column(r, text, k),
+                                       max(1, len(c.strip())), line=block.numbers[i]))
                 break
     if bad is not None:
         raise Stop(block.head(bad[0]), bad[1])
@@ -186,6 +186,11 @@ def add_fixed(r, columns, n, np):
 def _cells(text):
     text = text.strip()
     return _SPACES_OR_COMMAS.split(text) if text else []
+
+
+def _quoted(cell, most=40):
+    """A field as a message quotes it: repr, its middle left out when long."""
+    return repr(cell) if len(cell) <= most else repr(cell[:most // 2]) + "…" + repr(cell[-8:])
 
 
 def _not_finite(cell):

@@ -92,25 +92,28 @@ class Lines:
 
     def _take(self, hint):
         """Whole lines of at most about ``hint`` bytes: what has arrived, without waiting for
-        more once a line is complete (so rows flow through a slow pipe), None at the end."""
+        more once a line is complete (so rows flow through a slow pipe), None at the end. A long
+        line is gathered in pieces and joined once (linear in its length)."""
         read = getattr(self.stream, "read1", None) or self.stream.read
+        pieces, size = ([self._partial], len(self._partial)) if self._partial else ([], 0)
+        self._partial = b""
         while True:
             data = read(hint)
             if not data:
-                rest, self._partial = self._partial, b""
-                return rest or None
-            buf = self._partial + data if self._partial else data
-            cut = buf.rfind(b"\n")
+                return b"".join(pieces) or None
+            cut = data.rfind(b"\n")
             if cut < 0:
-                if len(buf) > self.max_line:
+                pieces.append(data)
+                size += len(data)
+                if size > self.max_line:
                     raise self.too_long(self.line_no + 1)
-                self._partial = buf
-                hint = max(hint, 1 << 16)
+                hint = min(max(hint * 2, 1 << 16), 1 << 22)
                 continue
-            self._partial = buf[cut + 1:]
+            pieces.append(data[:cut + 1])
+            self._partial = data[cut + 1:]
             if len(self._partial) > self.max_line:
-                raise self.too_long(self.line_no + buf.count(b"\n", 0, cut + 1) + 1)
-            return buf[:cut + 1]
+                raise self.too_long(self.line_no + data.count(b"\n", 0, cut + 1) + 1)
+            return b"".join(pieces)
 
     def too_long(self, line):
         return CgcalcError(f"line {line} is longer than {self.max_line:,} bytes (the limit for "

@@ -4,7 +4,9 @@ cgcalc/simplify/scalar.py, plus
 - ``like(s, A)*B`` is ``s*B`` for a scalar ``s`` and ``B`` of ``A``'s shape (numpy broadcasts s);
 - scalars leave linear array ops: ``A @ (B/m)`` is ``(A @ B)/m``, ``A @ (P/m - y/m)`` is
   ``(A @ (P - y))/m``;
-- ``(A')'`` is ``A``.
+- ``(A')'`` is ``A``;
+- zeros vanish: ``zeros @ A``, ``zeros * A`` are zeros of their shape, and a sum drops a zeros
+  term (a recurrent network's first state ``h[0] = zeros(k)``).
 
 Shapes come from the ``shape_of`` function handed in (a network's builder knows them)."""
 
@@ -39,11 +41,49 @@ class ArraySimplifier(Simplifier):
     def function(self, op, args):
         if op == "transpose" and args[0].op == "transpose":
             return args[0].args[0]
+        if op == "matmul" and any(_zero(a) for a in args):
+            zero = self._zeros((self.shape_of(args[0])[0], self.shape_of(args[1])[1]))
+            if zero is not None:
+                return zero
         if op in LINEAR:
             pulled = self._pull_scalars(op, args)
             if pulled is not None:
                 return pulled
         return super().function(op, args)
+
+    def add(self, terms):
+        zeros = [t for t in terms if _zero(t)]
+        if zeros and len(zeros) < len(terms):
+            rest = [t for t in terms if not _zero(t)]
+            shapes = [self.shape_of(t) for t in rest]
+            if any(self.shape_of(z) not in shapes for z in zeros):
+                return super().add(terms)  # a zeros term that broadcasts the others: keep it
+            return super().add(rest)
+        return super().add(terms)
+
+    def mul(self, factors):
+        if any(_zero(f) for f in factors):
+            from ..ops import ShapeError, broadcast
+
+            try:
+                zero = self._zeros(broadcast(*[self.shape_of(f) for f in factors]))
+            except ShapeError:
+                zero = None
+            if zero is not None:
+                return zero
+        return super().mul(factors)
+
+    def _zeros(self, shape):
+        """The node zeros(rows, k) of ``shape``, or None for a shape it cannot have."""
+        if len(shape) != 2 or not isinstance(shape[1], int):
+            return None
+        b = self.b
+        rows = shape[0]
+        if isinstance(rows, int):
+            return b.node("zeros", b.const(rows), b.const(shape[1]))
+        batch = getattr(b, "batch", None)
+        return None if batch is None or batch.value != rows else \
+            b.node("zeros", batch, b.const(shape[1]))
 
     def _unbroadcast(self, flat):
         """like(s, A)*B is s*B when s is a scalar and B has A's shape: numpy broadcasts s (how
@@ -110,3 +150,8 @@ class ArraySimplifier(Simplifier):
     def _scalar(self, f):
         return is_number(f) or self.shape_of(f) == () and (
             f.op == "var" or f.op == "pow" and f.args[0].op == "var")
+
+
+def _zero(node):
+    """zeros(...), or its transpose."""
+    return node.op == "zeros" or (node.op == "transpose" and node.args[0].op == "zeros")
