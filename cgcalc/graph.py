@@ -61,8 +61,8 @@ class Builder:
             self._made.append(node)
         return node
 
-    def size(self) -> int:
-        """How many nodes have been made."""
+    def count(self) -> int:
+        """How many nodes have been made (not named ``size``: that is an op)."""
         return len(self._made)
 
     def made_since(self, size: int) -> list:

@@ -99,3 +99,22 @@ def test_stable_sigmoid_and_softplus_at_extremes():
     sp = ops.OPS["softplus"].value
     assert sp(MATH, 1000.0) == 1000.0
     assert close(sp(MATH, -50.0), math.exp(-50.0), rel=1e-9, abs_=0)
+
+
+def test_builder_methods_do_not_shadow_ops():
+    """``g.size(a)`` in a rule must make the op ``size``: a builder method of an op's name is
+    only allowed where it makes that op (a helper named like an op once took its place)."""
+    from cgcalc.net.model import NetBuilder
+
+    b = NetBuilder()
+    x, y = b.var("p"), b.var("q")
+    b.declare(x, (2, 3))
+    b.declare(y, (2, 3))
+    for cls in (Builder, NetBuilder):
+        for name in ops.OPS:
+            if name in ("const", "var") or not any(name in vars(k) for k in cls.__mro__):
+                continue
+            arity = ops.OPS[name].arity
+            args = (x, y) if arity == 2 or isinstance(arity, tuple) else (x,)
+            made = getattr(b, name)(*args)
+            assert made.op == name and made.args == args, name

@@ -75,7 +75,7 @@ def unroll(spec, declared, builder, source, filename, steps) -> tuple[Program, R
     for t in range(1, steps + 1):
         scope.t = t
         for eq in indexed:
-            start = builder.size()
+            start = builder.count()
             node = build_expr(eq.expr, scope, where)
             rec.nodes[(eq.name, t)] = node
             if node not in names and node.op not in ("var", "const"):
