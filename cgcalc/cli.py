@@ -365,9 +365,11 @@ def check(ctx, source, params, at, tolerance, fmt):
               default="tree", show_default=True)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write here instead of standard output (svg and png need it on a terminal).")
+@click.option("--unroll", is_flag=True,
+              help="A recurrent network's every step, not one step t with its t-1 arrow.")
 @max_entries_option
 @click.pass_context
-def graph(ctx, source, wrt, at, params, fmt, output):
+def graph(ctx, source, wrt, at, params, fmt, output, unroll):
     """Draw the graph: operations as nodes, connection derivatives on the arrows, the paths to
     --wrt marked.
 
@@ -375,14 +377,16 @@ def graph(ctx, source, wrt, at, params, fmt, output):
       cgcalc graph 'sin(x)*cos(x) + sin(x)' --wrt x --at x=0.5
       cgcalc graph 'exp(sin(x^2))' --format dot | dot -Tsvg > f.svg
       cgcalc graph examples/xor.net --wrt theta1 --format svg -o xor.svg
+      cgcalc graph examples/first.net --unroll --format png -o first.png
     """
     from . import commands
 
     text, name = _source(source)
     if commands.is_net(name):
         _refuse(ctx, ["at"], "does not apply to a network file (its params come from --params)")
-        pic = commands.graph_net(commands.load_net(text, name), wrt, params)
+        pic = commands.graph_net(commands.load_net(text, name), wrt, params, unroll)
     else:
         _refuse(ctx, ["params"], "is for network files (.net); an expression takes --at")
+        _refuse(ctx, ["unroll"], "is for recurrent network files (.net with 'steps T')")
         pic = commands.graph_expression(text, name, wrt, at)
     commands.write_picture(pic, fmt, output, sys.stdout.isatty())

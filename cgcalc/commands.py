@@ -236,12 +236,19 @@ def check_net(net, params, fmt, out, tolerance):
     return _checked(check_render(check(net, start_params, data), fmt, out, 1e-9, tolerance))
 
 
-def graph_net(net, wrt, params):
+def graph_net(net, wrt, params, unroll=False):
+    """The network's picture; a recurrent one rolled up (one step t) unless ``unroll``."""
     from .render import picture
 
     if wrt:
         check_params(net, [wrt])
-    return picture.from_net(derivation(net, params, [wrt] if wrt else [], 20), wrt)
+    if unroll and net.recurrence is None:
+        raise CgcalcError("--unroll draws a recurrent network's steps; this network has none "
+                          "(no 'steps T' line)")
+    d = derivation(net, params, [wrt] if wrt else [], 20)
+    if net.recurrence is not None and not unroll:
+        return picture.from_steps(d, wrt)
+    return picture.from_net(d, wrt)
 
 
 # -- pictures --------------------------------------------------------------------------------------

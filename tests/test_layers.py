@@ -30,12 +30,12 @@ LAYERS = [
 ]
 STEPS = {
     "net": ["spec", "options", "unroll", "model", "data", "params", "backprop", "train", "check",
-            "derivation", ""],
+            "through_time", "derivation", ""],
     "rows": ["lines", "formats", ""],
     "printer": ["styles", "expression", "program", ""],
     "simplify": ["fold", "canonical", "sums", "products", "powers", "scalar", "arrays", ""],
     "render": ["common", "rows", "picture", "check", "training", "plain", "csv_out",
-               "json_out", "latex", "dot", "rich", ""],
+               "json_out", "latex", "dot", "rich_net", "rich", ""],
 }
 LEVEL = {name: k for k, layer in enumerate(LAYERS) for name in layer}
 

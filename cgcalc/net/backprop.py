@@ -1,10 +1,13 @@
 """A network's backward pass: the gradient of the cost with respect to each param, derived on
 the graph by reverse accumulation and simplified (where backpropagation's cancellations happen,
-which is also what keeps them finite), and the tapes that run the graph and its gradients."""
+which is also what keeps them finite); the tapes that run the graph and its gradients; and how
+one connection reads (its local derivative, what flows back through it)."""
 
 from __future__ import annotations
 
-from ..derive import reverse_symbolic
+from .. import ops
+from ..derive import connection, reverse_symbolic, vjp
+from ..printer import PLAIN, to_text
 from ..simplify import ArraySimplifier
 from ..walk import topological
 from .model import BATCH, Network
@@ -56,3 +59,26 @@ def predict(net: Network, params, X):
 
     Y = np.zeros((X.shape[0], net.width(net.targets)))
     return np.asarray(tape(net, [net.output]).run(net.env(params, (X, Y)))[0])
+
+
+def local_text(b, edge, names, style=None):
+    """An elementwise connection derivative in the names of the node and its inputs:
+    sigmoid'(z) reads as L3*(1 - L3). None for an array op (it has a backward rule instead)."""
+    if not ops.OPS[edge.out.op].elementwise:
+        return None
+    node = ArraySimplifier(b, b.shape_of, {*edge.out.args, edge.out})(
+        connection(b, edge.out, edge.index))
+    shown = {a: names[a] for a in (*edge.out.args, edge.out) if names.get(a)}
+    return to_text(node, shown, style or PLAIN)
+
+
+def backward_text(b, edge, names, style=None):
+    """What flows back through a connection: δ(input) in terms of δ(output), δL3 = dC/dL3."""
+    out_name = names.get(edge.out)
+    delta = b.var(f"δ{out_name}")
+    b.declare(delta, b.shape_of(edge.out))
+    node = vjp(b, edge.out, edge.index, delta)
+    node = ArraySimplifier(b, b.shape_of, {*edge.out.args, delta, edge.out})(node)
+    shown = {a: names[a] for a in (*edge.out.args, edge.out) if names.get(a)}
+    shown[delta] = f"δ{out_name}"
+    return to_text(node, shown, style or PLAIN)

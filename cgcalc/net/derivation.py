@@ -6,10 +6,8 @@ gradients composed along them and simplified, all at given param values."""
 
 from __future__ import annotations
 
-from .. import ops
-from ..derive import connection, edges, reverse_symbolic, vjp
+from ..derive import edges, reverse_symbolic, vjp
 from ..printer import PLAIN, to_text
-from ..simplify import ArraySimplifier
 from ..walk import list_paths, path_counts
 from . import backprop
 from .model import Network
@@ -41,9 +39,22 @@ class NetDerivation:
         self.grad_values = {p: np.broadcast_to(np.asarray(v), net.shape(p))
                             for p, v in zip(self.wrt, values[k:k + w])}
         self.edge_values = [np.asarray(v) for v in values[k + w:]]
-        simp = backprop.simplifier(net)
-        self.gradients = {p: simp(node) for p, node in zip(self.wrt, grads)}
+        self.simplify = backprop.simplifier(net)
+        self.gradients = {p: self.simplify(node) for p, node in zip(self.wrt, grads)}
         self.counts = path_counts(g.order, net.cost)
+        self._adjoints = adjoints
+        rec = net.recurrence
+        self.state_steps = set() if rec is None else \
+            {n for (_, s), n in rec.nodes.items() if s >= 1}
+        self.through_time = None
+        if rec is not None:
+            from .through_time import ThroughTime
+
+            self.through_time = ThroughTime(self)
+
+    def adjoint(self, node):
+        """The raw adjoint of ``node`` (dC/dnode as graph), from the backward pass."""
+        return self._adjoints[node]
 
     def name(self, node):
         return self.names.get(node)
@@ -54,33 +65,17 @@ class NetDerivation:
     def definition(self, node):
         return to_text(node, {a: self.name(a) for a in node.args if self.name(a)})
 
-    def _local_simplifier(self, atoms):
-        b = self.net.builder
-        return ArraySimplifier(b, b.shape_of, atoms)
-
     def local(self, edge, style=None):
         """The elementwise connection derivative (None for array ops)."""
-        if not ops.OPS[edge.out.op].elementwise:
-            return None
-        b = self.net.builder
-        atoms = {*edge.out.args, edge.out}
-        node = self._local_simplifier(atoms)(connection(b, edge.out, edge.index))
-        names = {a: self.name(a) for a in edge.out.args if self.name(a)}
-        names[edge.out] = self.name(edge.out)  # sigmoid'(z) reads as L3 (1 - L3)
-        return to_text(node, names, style or PLAIN)
+        return backprop.local_text(self.net.builder, edge, self.names, style)
 
     def backward(self, edge, style=None):
         """δ(input) from this connection, in terms of δ(output)."""
-        b = self.net.builder
-        out_name = self.name(edge.out)
-        delta = b.var(f"δ{out_name}")
-        b.declare(delta, self.shape(edge.out))
-        node = vjp(b, edge.out, edge.index, delta)
-        node = self._local_simplifier({*edge.out.args, delta, edge.out})(node)
-        names = {a: self.name(a) for a in edge.out.args if self.name(a)}
-        names[delta] = f"δ{out_name}"
-        names[edge.out] = out_name
-        return to_text(node, names, style or PLAIN)
+        return backprop.backward_text(self.net.builder, edge, self.names, style)
+
+    def names_text(self, node, style=None):
+        """A node of the unrolled derivation in the file's names (h[3], x[2], ...)."""
+        return to_text(node, self.names, style or PLAIN)
 
     def paths(self, param):
         return list_paths(self.graph.order, self.net.cost, self.net.var_nodes[param],
@@ -99,3 +94,4 @@ class NetDerivation:
                 own.update(self.net.recurrence.step_names)
             names = {k: v for k, v in names.items() if v in own}
         return to_text(self.gradients[param], names, style or PLAIN)
+

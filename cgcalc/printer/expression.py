@@ -70,7 +70,9 @@ def _display(node, negate, atoms, st):
     if o.infix and len(node.args) == 2:  # the table's operator and precedence: a / b, A @ B
         a, b = node.args
         sym = o.latex if st.latex and o.latex else (o.infix if o.infix != "@" else " @ ")
-        return o.prec, [_n(a, o.prec), sym, _n(b, o.prec + 1)]
+        # in math notation (δ ⊙ σ') @ W' reads better with the ⊙ product in parentheses
+        left = o.prec + 1 if st.math and op == "matmul" and a.op == "mul" else o.prec
+        return o.prec, [_n(a, left), sym, _n(b, o.prec + 1)]
     if op == "transpose":
         return POSTFIX, [_n(node.args[0], POSTFIX), "^\\top" if st.latex else "'"]
     if op == "join":

@@ -68,6 +68,10 @@ def latex_name(name: str) -> str:
     δL3 (an adjoint) -> \\delta_{L_{3}}."""
     if name.startswith("δ") and len(name) > 1:  # the adjoint of a node, in backprop's notation
         return f"\\delta_{{{latex_name(name[1:])}}}"
+    if name.endswith("]") and "[" in name:  # a time step: h[t-1] is h_{t-1}
+        base, step = name[:-1].split("[", 1)
+        inner = latex_name(base)
+        return f"{inner}_{{{step}}}" if "_" not in inner else f"{inner}\\left[{step}\\right]"
     base, sub = name, ""
     if "_" in name.strip("_"):
         base, sub = name.split("_", 1)

@@ -129,3 +129,22 @@ def titled_table(title: str):
 
     return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                  min_width=len(title))
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values, width=48, log=True):
+    import math
+
+    vals = [v for v in values if v == v]
+    if not vals:
+        return ""
+    if len(vals) > width:
+        step = len(vals) / width
+        vals = [vals[int(i * step)] for i in range(width)]
+    if log and min(vals) > 0:
+        vals = [math.log10(v) for v in vals]
+    lo, hi = min(vals), max(vals)
+    span = hi - lo or 1.0
+    return "".join(SPARK[min(7, int((v - lo) / span * 7.999))] for v in vals)

@@ -69,6 +69,11 @@ def net_document(d) -> dict:
     doc["paths"] = {p: {"count": d.count(p),
                         "listed": [{"nodes": [d.name(n) for n in nodes]}
                                    for nodes, _ in d.paths(p)]} for p in d.wrt}
+    tt = d.through_time
+    if tt is not None:  # a recurrent network: each step's part of each gradient, and the story
+        doc["through_time"] = {p: [json_num(v) for v in norms]
+                               for p, norms in tt.per_step.items()}
+        doc["backpropagation_through_time"] = tt.document()
     return doc
 
 

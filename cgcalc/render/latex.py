@@ -62,12 +62,23 @@ def render(analysis, out, max_terms=8):
 
 
 def render_net(d, out):
+    """The derivation as the article writes it: δ for the adjoints, ⊙ for elementwise products;
+    for a recurrent network, one step t and each gradient as a sum over the steps."""
+    tt = d.through_time
+    src = d if tt is None else tt
     lines = []
     cost = d.net.cost_name
-    for e in reversed(d.edges):
-        lines.append(f"{latex_name('δ' + d.name(e.inp))} &\\mathrel{{+}}= "
-                     f"{d.backward(e, MATH_LATEX)}")
+    for e in reversed(src.edges):
+        lines.append(f"{latex_name('δ' + src.name(e.inp))} &\\mathrel{{+}}= "
+                     f"{src.backward(e, MATH_LATEX)}")
     for p in d.wrt:
+        if tt is not None and p in tt.sums:
+            text = f"\\sum_{{t=1}}^{{{tt.steps}}} {tt.text(tt.sums[p], MATH_LATEX)}"
+        else:
+            text = d.gradient_text(p, MATH_LATEX)
         lines.append(f"\\frac{{\\partial {latex_name(cost)}}}{{\\partial {latex_name(p)}}} &= "
-                     f"{d.gradient_text(p, MATH_LATEX)}")
+                     f"{text}")
+    if tt is not None:
+        for label, node in tt.recurrence:
+            lines.append(f"{latex_name(label)} &\\mathrel{{+}}= {tt.text(node, MATH_LATEX)}")
     out.write("\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}\n")

@@ -100,6 +100,85 @@ def from_net(d, wrt=None) -> Picture:
     return pic
 
 
+STEP_MARK = "↺"  # an arrow's label that names a time step, not a derivative
+
+
+def from_steps(d, wrt=None) -> Picture:
+    """A recurrent network rolled up: its time-indexed equations once, the arrow from a state
+    back into its own equation marked with how far back it reaches (t-1), and the equations
+    outside the steps (the cost) fed by the step they use (T)."""
+    from ..ops import show
+    from ..printer import MATH, to_text
+
+    tt = d.through_time
+    step, names = tt.step, tt._names
+    rec = d.net.recurrence
+    pic = Picture()
+    keys = {}
+    states = {f"{name}[t]": node for name, node in step.nodes.items()}
+
+    def key_of(node):
+        label = names.get(node, "")
+        if "[t-" in label:  # a stand-in for an earlier step: the state itself
+            node = states.get(label.split("[")[0] + "[t]", node)
+        if node not in keys:
+            keys[node] = f"n{len(keys)}"
+            shape = show(step.builder.shape_of(node))
+            name = names.get(node) or node.op
+            if node.op == "var":
+                pic.nodes.append((keys[node], f"{name}\n[{shape}]", "var"))
+            else:
+                atoms = {a: label for a, label in tt._labels.items() if a is not node}
+                pic.nodes.append((keys[node], f"{name} = {to_text(node, atoms)}\n[{shape}]",
+                                  "op"))
+        return keys[node]
+
+    for n in step.order:
+        if n.op == "const":
+            continue
+        key_of(n)
+        for i, a in enumerate(n.args):
+            if a.op == "const" or (a.op == "var" and a.value == "m"):
+                continue
+            label = names.get(a, "")
+            back = f"{STEP_MARK} {label[label.index('[') + 1:-1]}" if "[t-" in label else ""
+            on = wrt is not None and (names.get(a) == wrt or back != "")
+            pic.edges.append((key_of(a), key_of(n), back, on))
+    # outside the steps: the unrolled graph's other nodes, fed by the states they use
+    state_of = {node: f"{name}[t]" for (name, s), node in rec.nodes.items() if s >= 1}
+    outside = [n for n in d.graph.order if n.op != "const" and n not in rec.step_of
+               and n not in state_of and not (n.op == "var" and n.value == "m")
+               and "[" not in (d.name(n) or "")]
+    okeys = {}
+    for n in outside:
+        if n.op == "var" and n.value in d.net.params and any(n is v for v in step.order):
+            continue
+        okeys[n] = f"o{len(okeys)}"
+        shape = show(d.shape(n))
+        kind = "var" if n.op == "var" else ("output" if n is d.net.cost else "op")
+        text = d.name(n) if n.op == "var" else f"{d.name(n)} = {d.definition(n)}"
+        pic.nodes.append((okeys[n], f"{text}\n[{shape}]", kind))
+    for n in outside:
+        if n not in okeys:
+            continue
+        for a in n.args:
+            if a in okeys:
+                pic.edges.append((okeys[a], okeys[n], "", False))
+            elif a in state_of:
+                s = next(s for (nm, s), v in rec.nodes.items() if v is a)
+                pic.edges.append((key_of(states[state_of[a]]), okeys[n],
+                                  f"{STEP_MARK} {'T' if s == rec.steps else s}", False))
+    pic.root = okeys.get(d.net.cost) or next(iter(keys.values()))
+    pic.notes.append(f"one step t of T = {rec.steps}; an arrow marked t-1 carries the state "
+                     f"from the step before (cgcalc graph --unroll draws all {rec.steps})")
+    if wrt:
+        pic.notes.append(f"{d.count(wrt):,} path(s) back through time from "
+                         f"{d.net.cost_name} down to {wrt}")
+        if wrt in tt.sums:
+            pic.notes.append(f"d{d.net.cost_name}/d{wrt} = Σ_t {tt.text(tt.sums[wrt], MATH)}")
+    return pic
+
+
 # -- writers -----------------------------------------------------------------------------------------
 def _q(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
@@ -170,7 +249,9 @@ def write_tree(pic: Picture, console):
 
     def node_text(key, edge_label=None, on=False, seen=False, consumer=None):
         t = Text()
-        if edge_label:
+        if edge_label and edge_label.startswith(STEP_MARK):  # a rolled-up step: at t-1, at T
+            t.append(f"{edge_label}  ", style="red bold" if on else "yellow")
+        elif edge_label:
             t.append(f"∂{name(consumer)}/∂{name(key)} = {shorten(edge_label, 60)}  ",
                      style="red bold" if on else "yellow")
         first = label[key].split("\n")

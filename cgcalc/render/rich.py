@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
-from ..ops import show
-from ..printer import MATH
 from .common import (KEEP, derivatives, edge_label, elide, expanded_text, local_text,
-                     matrix_text, node_definition, num, operation_nodes, path_text, titled_table)
+                     node_definition, num, operation_nodes, path_text, titled_table)
+from .rich_net import render_net  # the same format, for network files
+
+__all__ = ["render", "render_net"]
 
 ROWS = 40  # rows shown per table before "… N more"
 SHOWN = 2000  # characters of a derivative shown before "…"
@@ -135,58 +136,4 @@ def _forward(analysis, con, adj):
     for n in list(reversed(operation_nodes(g)))[:ROWS]:
         t.add_row(g.name(n), *[num(tangents[v].get(n, 0.0)) for v in variables],
                   num(adj.get(n, 0.0)))
-    con.print(t)
-
-
-def render_net(d, out=None):
-    from rich.console import Console
-    from rich.panel import Panel
-    from rich.text import Text
-
-    con = Console(highlight=False)
-    net = d.net
-    cost = net.cost_name
-    con.print(Panel(Text.assemble((net.filename, "bold cyan"), f"   {cost} = ",
-                                  (matrix_text(d.values[net.cost], 6), "green")),
-                    title="cgcalc diff: backpropagation on the graph", title_align="left",
-                    expand=False))
-    t = titled_table("1. The graph: layers and operations, with shapes (m rows of data)")
-    for c in ("node", "op", "shape", "definition", "value"):
-        t.add_column(c, style="bold magenta" if c == "node" else None)
-    nodes = [n for n in reversed(d.graph.order) if n.op != "const"]
-    for n in nodes[:ROWS]:
-        t.add_row(d.name(n), n.op, show(d.shape(n)), Text(d.definition(n)),
-                  Text(matrix_text(d.values[n], 3), style="green"))
-    if len(nodes) > ROWS:
-        t.add_row("…", "", "", f"{len(nodes) - ROWS:,} more nodes", "")
-    con.print(t)
-    rows = [(f"∂{d.name(e.out)}/∂{d.name(e.inp)}",
-             f"{show(d.shape(e.out))} ← {show(d.shape(e.inp))}",
-             Text(d.local(e, MATH) or "(array op)"),
-             Text(f"δ{d.name(e.inp)} += {d.backward(e, MATH)}"))
-            for e in list(reversed(d.edges))[:ROWS]]
-    legend = "⊙ elementwise, ' transpose, δX = dC/dX"
-    if any("ε" in row[3].plain for row in rows):
-        legend += ", max(p, ε) keeps p ≥ ε = 1e-12"
-    t = titled_table(f"2. Connection derivatives ({legend})")
-    for c in ("arrow", "shapes", "local derivative", "what flows back"):
-        t.add_column(c, style="bold magenta" if c == "arrow" else None)
-    for row in rows:
-        t.add_row(*row)
-    if len(d.edges) > ROWS:
-        t.add_row("…", "", f"{len(d.edges) - ROWS:,} more arrows", "")
-    con.print(t)
-    for p in d.wrt:
-        paths = d.paths(p)
-        con.print(Text(f"3. Paths from {cost} down to {p}: {d.count(p):,}", style="bold"))
-        for nodes, _ in paths:
-            con.print("   " + path_text(d, nodes, KEEP))
-        con.print()
-    t = titled_table("4. The gradients, composed along the paths and simplified")
-    t.add_column("", style="bold magenta")
-    t.add_column("symbolic")
-    t.add_column("value at the params", style="green")
-    for p in d.wrt:
-        t.add_row(f"d{cost}/d{p}", Text(d.gradient_text(p, MATH)),
-                  matrix_text(d.grad_values[p]))
     con.print(t)

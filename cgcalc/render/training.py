@@ -4,7 +4,7 @@ scripts."""
 
 from __future__ import annotations
 
-from .common import json_array, json_num, json_text, num
+from .common import json_array, json_num, json_text, num, sparkline
 
 ROWS = 40  # training rows shown on the terminal
 
@@ -44,25 +44,6 @@ def render_plain(net, data, result, out):
                          *p_cols]) + "\n")
     for x, y, p in zip(X, Y, P):
         out.write("\t".join(num(v) for v in [*x, *y, *p]) + "\n")
-
-
-SPARK = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values, width=48, log=True):
-    import math
-
-    vals = [v for v in values if v == v]
-    if not vals:
-        return ""
-    if len(vals) > width:
-        step = len(vals) / width
-        vals = [vals[int(i * step)] for i in range(width)]
-    if log and min(vals) > 0:
-        vals = [math.log10(v) for v in vals]
-    lo, hi = min(vals), max(vals)
-    span = hi - lo or 1.0
-    return "".join(SPARK[min(7, int((v - lo) / span * 7.999))] for v in vals)
 
 
 def render_rich(net, data, result, out=None):
