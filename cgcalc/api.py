@@ -55,7 +55,14 @@ class Function:
         """The variables to differentiate by: all, one name, or a list of names."""
         if wrt is None:
             return self.variables
-        names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+        if isinstance(wrt, str):
+            names = (wrt,)
+        else:
+            try:
+                names = tuple(wrt)
+            except TypeError:
+                raise CgcalcError(f"wrt is a variable's name or a list of names, not "
+                                  f"{wrt!r}") from None
         for n in names:
             if not isinstance(n, str) or n not in self._known:
                 raise CgcalcError(f"{n!r} is not a variable (variables: "
@@ -73,6 +80,19 @@ class Function:
                 tape = compile_outputs(self.graph, derivative_outputs(self.graph, wrt))
             self._tapes[wrt] = tape
         return tape
+
+    def _named(self, args, kw):
+        """Values given in order (``f.value(1, 2)``) are the variables' in ``variables`` order."""
+        if not args:
+            return kw
+        if len(args) > len(self.variables):
+            raise CgcalcError(f"{len(args)} values for {len(self.variables)} variables "
+                              f"({', '.join(self.variables) or 'none'})")
+        named = dict(zip(self.variables, args))
+        twice = [k for k in kw if k in named]
+        if twice:
+            raise CgcalcError(f"{', '.join(map(repr, twice))} given twice (in order and by name)")
+        return {**named, **kw}
 
     def _inputs(self, kw):
         import numpy as np
@@ -113,19 +133,20 @@ class Function:
             out.append(float(r.reshape(shape)) if scalar else np.array(r).reshape(shape))
         return out
 
-    def value(self, **kw):
-        """The function at the given points (floats or numpy arrays, broadcast together)."""
-        return self._run((), kw)[0]
+    def value(self, *args, **kw):
+        """The function at the given points (floats or numpy arrays, broadcast together), by
+        name (``x=...``) or in the order of :attr:`variables`."""
+        return self._run((), self._named(args, kw))[0]
 
-    def grad(self, wrt=None, **kw):
+    def grad(self, *args, wrt=None, **kw):
         """{variable: derivative} at the given points (all variables unless ``wrt`` names some)."""
         names = self._names(wrt)
-        res = self._run(names, kw)
+        res = self._run(names, self._named(args, kw))
         return dict(zip(names, res[1:]))
 
-    def value_and_grad(self, wrt=None, **kw):
+    def value_and_grad(self, *args, wrt=None, **kw):
         names = self._names(wrt)
-        res = self._run(names, kw)
+        res = self._run(names, self._named(args, kw))
         return res[0], dict(zip(names, res[1:]))
 
 

@@ -75,8 +75,9 @@ class _Group(click.Group):
                               **kw)
             sys.stdout.flush()
             sys.exit(rv or 0)
-        except click.exceptions.NoArgsIsHelpError as e:  # pragma: no cover - click >= 8.2
-            click.echo(e.ctx.get_help(), err=True)
+        except click.exceptions.NoArgsIsHelpError as e:  # click >= 8.2
+            click.echo(f"error: no command given\n  usage: {e.ctx.command_path} COMMAND ..."
+                       f"\n  see: {e.ctx.command_path} --help", err=True)
             sys.exit(2)
         except click.UsageError as e:
             hint = ""
@@ -127,6 +128,26 @@ def main():
       cgcalc diff 'x*y + sin(x*y)' --at x=1,y=2 --format plain
       cgcalc train examples/xor.net
     """
+
+
+class _Finite(click.ParamType):
+    """A finite number >= 0 (click's FloatRange lets nan and inf through)."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(v) or v < 0:
+            self.fail(f"{value!r} is not a finite number >= 0", param, ctx)
+        return v
+
+
+_FINITE = _Finite()
 
 
 def _format(fmt: str) -> str:
@@ -328,7 +349,7 @@ def predict(file, params, points, fmt):
 @params_option
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE[,...]",
               help="For an expression: the point.")
-@click.option("--tolerance", type=click.FloatRange(0, None), default=1e-6, show_default=True,
+@click.option("--tolerance", type=_FINITE, default=1e-6, show_default=True,
               help="Largest relative error allowed against finite differences.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "rich", "plain", "json"]),
               default="auto", show_default=True)

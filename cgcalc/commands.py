@@ -162,6 +162,8 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     options = dict(net.options)
     for name, value in flags.items():
         options[name] = option(name, value, flag=f"--{name}")
+    if save is not None:
+        _not_an_input(net, save)
     data = net_data(net)
     start_params, rng = start(net, params, options["seed"])
     with progress(options["epochs"]) as report:
@@ -174,6 +176,23 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
         warn(f"interrupted at epoch {result.epochs}" + (f"; params saved to {save}"
                                                          if save else ""))
     return result.interrupted
+
+
+def _not_an_input(net, save):
+    """The params go to ``save``: never onto the network file or its data file."""
+    import os
+
+    if not save:
+        raise CgcalcError("--save needs a file name")
+    inputs = [net.filename]
+    if net.spec.data_file is not None:
+        folder = os.path.dirname(os.path.abspath(net.filename))
+        inputs.append(os.path.join(folder, net.spec.data_file.value.strip('"')))
+    target = os.path.realpath(save)
+    for path in inputs:
+        if os.path.exists(path) and os.path.realpath(path) == target:
+            raise CgcalcError(f"--save {save} would replace {path}, which this training reads",
+                              hint="save the params to a file of their own, say params.json")
 
 
 def predict_net(net, params, points, fmt, out):
@@ -300,8 +319,11 @@ def _graphviz(dot_text, fmt, output):
         kept = ""
         if output:
             base = output.rsplit(".", 1)[0] if "." in os.path.basename(output) else output
-            write_output(base + ".dot", dot_text.encode("utf-8"))
-            kept = f"; the DOT text is in {base}.dot"
+            if os.path.lexists(base + ".dot"):  # never over a file the user has
+                kept = f"; {base}.dot exists, so the DOT text was not written"
+            else:
+                write_output(base + ".dot", dot_text.encode("utf-8"))
+                kept = f"; the DOT text is in {base}.dot"
         raise CgcalcError(f"--format {fmt} needs Graphviz's dot program, which is not installed"
                           f"{kept}", hint="install it (Debian/Ubuntu: apt-get install graphviz; "
                           "macOS: brew install graphviz), or use --format dot")

@@ -77,7 +77,8 @@ class CgcalcError(ValueError):
                 return None
             text = all_lines[self.line - 1]
         text = text.rstrip("\r\n").replace("\t", " ")
-        return "".join("?" if (ch < " " or "\x7f" <= ch < "\xa0") else ch for ch in text)
+        return "".join("?" if (ch < " " or "\x7f" <= ch < "\xa0" or ch in "\u2028\u2029")
+                       else ch for ch in text)
 
     def __str__(self) -> str:
         return self.render(prefix="")

@@ -23,8 +23,8 @@ def read_source(arg: str) -> tuple[str, str]:
         raise CgcalcError(f"no such file: {arg}", filename=arg,
                           hint="an argument that is not a file is read as an expression; "
                           "this one looks like a file name")
-    if plain and (os.path.isfile(arg) or looks_like_path):
-        return decode(read_bytes(arg), arg), arg
+    if plain and (looks_like_path or (os.path.exists(arg) and not os.path.isdir(arg))):
+        return decode(read_bytes(arg), arg), arg  # a file, a pipe, /dev/stdin: bounded
     return arg, "<expr>"
 
 

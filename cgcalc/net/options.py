@@ -43,7 +43,7 @@ def option(name, value, fail=None, tok=None, flag=None):
         if value not in kind:
             raise bad(f"{label} is one of {', '.join(kind)}, not {value!r}")
         return value
-    if isinstance(value, str) or not math.isfinite(value):
+    if isinstance(value, str) or (isinstance(value, float) and not math.isfinite(value)):
         raise bad(f"{label} must be a finite number, not {value!r}")
     ok = {">= 0": value >= 0, "> 0": value > 0, ">= 1": value >= 1,
           "in [0, 1)": 0 <= value < 1}[allowed]

@@ -207,9 +207,19 @@ def _not_finite(cell):
 
 
 def loads_json(text):
-    """json.loads, with every number finite: NaN, Infinity and 1e400 are refused (ValueError),
-    so nothing read can write JSON that is not JSON."""
-    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    """json.loads, with every number finite (NaN, Infinity and 1e400 are refused, so nothing
+    read can write JSON that is not JSON) and every key once: ValueError otherwise."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
+                      object_pairs_hook=_once)
+
+
+def _once(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {json.dumps(key)[:60]} is given twice")
+        out[key] = value
+    return out
 
 
 def _no_constant(name):
