@@ -207,14 +207,17 @@ def predict_net(net, params, points, fmt, out):
                           hint="add a line such as: output L3")
     values = load_params(net, params)
     cols = net.column_names(net.inputs)
-    out_cols = net.output_columns()
+    out_cols = net.output_columns() + (["class"] if net.classifier else [])
 
     def predicted(chunk):
         import numpy as np
 
         X = np.column_stack([chunk.columns[c] for c in cols])
         P = np.asarray(predict(net, values, X)).reshape(len(X), -1)
-        return [P[:, k] for k in range(P.shape[1])]
+        columns = [P[:, k] for k in range(P.shape[1])]
+        if net.classifier:  # the class: the index of the largest entry of each row
+            columns.append(P.argmax(axis=1))
+        return columns
 
     if points is None:
         X, _ = net_data(net)

@@ -124,6 +124,8 @@ class Network:
         self.output = (self._named(spec.output, program.bound, declared, output=True)
                        if spec.output else None)
         self.output_name = spec.output.value if spec.output else None
+        # a classifier: its output is a softmax (predictions add the class of each row)
+        self.classifier = self.output is not None and self.output.op == "softmax"
         self.cost_name = spec.minimize.value
         self.var_nodes = {**declared, BATCH: b.batch}
         self._check_shapes(program.where)

@@ -17,11 +17,14 @@ def _texts(arr):
 
 
 def _row_texts(outs):
-    """"v1,v2,..." per row, by the list repr in C (the shortest round-trip text of each)."""
+    """"v1,v2,..." per row, by the list repr in C (the shortest round-trip text of each); a
+    column of whole numbers (a class) as whole numbers."""
     import numpy as np
 
     if len(outs[0]) == 0:
         return []
+    if any(o.dtype.kind in "iu" for o in outs):
+        return [",".join(row) for row in zip(*[_texts(o) for o in outs])]
     text = repr(np.column_stack(outs).tolist())
     return text[2:-2].replace(", ", ",").split("],[")
 

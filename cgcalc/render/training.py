@@ -18,7 +18,22 @@ def _predictions(net, data, result):
     if result.predictions is None:
         return X, Y, np.empty((len(X), 0)), []
     P = np.asarray(result.predictions).reshape(len(X), -1)
+    if net.classifier:  # the class: the largest entry of each row
+        return X, Y, np.column_stack([P, P.argmax(axis=1)]), net.output_columns() + ["class"]
     return X, Y, P, net.output_columns()
+
+
+def accuracy(net, data, result):
+    """For a classifier with one-hot targets: the share of rows whose class is the target's."""
+    import numpy as np
+
+    X, Y = data
+    if not net.classifier or result.predictions is None:
+        return None
+    P = np.asarray(result.predictions).reshape(len(X), -1)
+    if P.shape != Y.shape:
+        return None
+    return float((P.argmax(axis=1) == Y.argmax(axis=1)).mean())
 
 
 def document(net, data, result) -> dict:
@@ -26,6 +41,9 @@ def document(net, data, result) -> dict:
            "params": {k: json_array(v) for k, v in result.params.items()}}
     if result.predictions is not None:
         doc["predictions"] = json_array(result.predictions)
+    share = accuracy(net, data, result)
+    if share is not None:
+        doc["accuracy"] = share
     doc.update({"history": [json_num(c) for c in result.history],
                 "gradient_norms": {p: [json_num(v) for v in vs]
                                    for p, vs in result.grad_norms.items()},
@@ -40,6 +58,9 @@ def render_json(net, data, result, out):
 def render_plain(net, data, result, out):
     X, Y, P, p_cols = _predictions(net, data, result)
     out.write(f"epochs\t{result.epochs}\ncost\t{num(result.cost)}\n")
+    share = accuracy(net, data, result)
+    if share is not None:
+        out.write(f"accuracy\t{share!r}\n")
     out.write("\t".join([*net.column_names(net.inputs), *net.column_names(net.targets),
                          *p_cols]) + "\n")
     for x, y, p in zip(X, Y, P):
@@ -69,6 +90,9 @@ def render_rich(net, data, result, out=None):
         t.add_row(f"… {len(X) - ROWS:,} more rows", *[""] * (len(t.columns) - 1))
     con.print(t)
     con.print(f"[bold]final cost[/]  {result.cost:.6g}")
+    share = accuracy(net, data, result)
+    if share is not None:
+        con.print(f"[bold]accuracy[/]    {share:.1%} of the training rows in the right class")
     if result.history:
         con.print(f"[bold]cost[/]        {sparkline(result.history)}  "
                   f"{result.history[0]:.3g} → {result.history[-1]:.3g} (log scale)")

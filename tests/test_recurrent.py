@@ -1,0 +1,187 @@
+"""Recurrent networks unrolled through time: gradients equal a hand-written numpy
+backpropagation through time and finite differences; the derivation tells BPTT (the
+recurrence, the sums over steps, each step's part); the examples learn; bad files exit 2 with
+the place."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cgcalc.cli import main
+from cgcalc.errors import CgcalcError
+from cgcalc.net import Network, backprop
+from cgcalc.net.check import check
+from cgcalc.net.data import file_data
+from cgcalc.net.derivation import NetDerivation
+from cgcalc.net.params import initial_params
+from cgcalc.net.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST = ROOT / "examples" / "first.net"
+DELAY = ROOT / "examples" / "delay.net"
+
+
+def load(path):
+    return Network(path.read_text(), str(path))
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input,
+                              catch_exceptions=False)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def numpy_bptt(p, X, Y, T, per_step):
+    """Textbook BPTT for h[t] = tanh(x[t] Wx + h[t-1] Wh + b), P = sigmoid([h, 1] V) at the
+    last step (per_step=False) or at every step with the mean of the cross-entropies."""
+    m, k = X.shape[0], p["Wh"].shape[0]
+    hs = [np.zeros((m, k))]
+    for t in range(T):
+        hs.append(np.tanh(X[:, t:t + 1] @ p["Wx"] + hs[-1] @ p["Wh"] + p["b"]))
+    g = {name: np.zeros_like(v) for name, v in p.items()}
+    dh = np.zeros((m, k))
+    for t in range(T, 0, -1):
+        if per_step or t == T:
+            H1 = np.hstack([hs[t], np.ones((m, 1))])
+            P = sigmoid(H1 @ p["V"])
+            y = Y[:, t - 1:t] if per_step else Y
+            dz = (P - y) / m / (T if per_step else 1)  # sigmoid and cross-entropy cancel
+            g["V"] += H1.T @ dz
+            dh = dh + (dz @ p["V"].T)[:, :k]
+        da = dh * (1 - hs[t] ** 2)
+        g["Wx"] += X[:, t - 1:t].T @ da
+        g["Wh"] += hs[t - 1].T @ da
+        g["b"] += da.sum(axis=0, keepdims=True)
+        dh = da @ p["Wh"].T
+    return g
+
+
+@pytest.mark.parametrize("path, per_step", [(FIRST, False), (DELAY, True)])
+def test_gradients_equal_numpy_bptt(path, per_step):
+    net = load(path)
+    X, Y = file_data(net)
+    for seed in (0, 7):
+        params = initial_params(net, seed)
+        params["b"] = np.random.default_rng(seed).normal(0, 0.3, params["b"].shape)
+        got = dict(zip(net.params, backprop.tape(net, list(backprop.gradients(net).values()))
+                       .run(net.env(params, (X, Y)))))
+        want = numpy_bptt(params, X, Y, net.steps, per_step)
+        for p in net.params:
+            assert np.allclose(got[p], want[p], rtol=1e-10, atol=1e-13), p
+
+
+@pytest.mark.parametrize("path", [FIRST, DELAY])
+def test_reverse_forward_and_finite_differences_agree(path):
+    net = load(path)
+    for _, _, rev, fwd, num in check(net, initial_params(net, 3), file_data(net)):
+        assert np.isclose(rev, fwd, rtol=1e-9, atol=1e-12)
+        assert np.isclose(rev, num, rtol=1e-5, atol=1e-8)
+
+
+def test_the_examples_learn():
+    for path in (FIRST, DELAY):
+        net = load(path)
+        data = file_data(net)
+        result = train(net, initial_params(net), data, net.options)
+        assert result.cost < 0.01, path
+        assert (np.round(result.predictions) == data[1]).all(), path
+
+
+def test_the_derivation_tells_backpropagation_through_time():
+    net = load(DELAY)
+    d = NetDerivation(net, initial_params(net), file_data(net))
+    tt = d.through_time
+    recurrence = {label: tt.text(node) for label, node in tt.recurrence}
+    assert recurrence["δh[t-1]"] == "δh[t]*(1 - h[t]^2) @ Wh'"
+    assert recurrence["δh[t]"] == "cols(δP[t]*P[t]*(1 - P[t]) @ V', 0, 8)"
+    assert tt.text(tt.sums["Wh"]) == "h[t-1]' @ (δh[t]*(1 - h[t]^2))"
+    assert tt.text(tt.sums["Wx"]) == "x[t]' @ (δh[t]*(1 - h[t]^2))"
+    # each step's part adds up to the gradient
+    for p, norms in tt.per_step.items():
+        assert len(norms) == net.steps and all(v >= 0 for v in norms)
+    assert tt.per_step["Wh"][0] == 0.0  # h[0] is zeros: the first step adds nothing to Wh
+    # the paths back through time, counted exactly: 1 + 2 + ... per step
+    assert d.count("Wh") == sum(range(1, net.steps + 1)) == d.count("Wx")
+
+
+def test_diff_json_carries_through_time_and_every_form_works():
+    doc = json.loads(run("diff", FIRST, "--format", "json").stdout)
+    assert set(doc["through_time"]) == {"Wx", "Wh", "b"}
+    assert all(len(v) == 5 for v in doc["through_time"].values())
+    bptt = doc["backpropagation_through_time"]
+    assert bptt["steps"] == 5 and bptt["sums"]["Wh"] == "h[t-1]' @ (δh[t]*(1 - h[t]^2))"
+    assert doc["derivatives"]["V"]["symbolic"] == "[h[5], 1]' @ (P - y)/m"
+    for fmt in ("rich", "plain", "csv", "latex", "dot"):
+        r = run("diff", FIRST, "--format", fmt)
+        assert r.exit_code == 0 and r.stdout, fmt
+    rich = run("diff", DELAY, "--format", "rich").stdout
+    assert "h[t]" in rich and "δh[t-1] += (δh[t] ⊙ (1 - h[t]^2)) @ Wh'" in rich
+    assert "h[3]" not in rich.split("3. Paths")[0]  # one row per time-indexed equation
+
+
+def test_graph_rolled_and_unrolled():
+    rolled = run("graph", DELAY, "--format", "dot").stdout
+    assert "↺ t-1" in rolled and "h[3]" not in rolled
+    unrolled = run("graph", DELAY, "--format", "dot", "--unroll").stdout
+    assert "h[3]" in unrolled and "↺" not in unrolled
+    assert run("graph", ROOT / "examples" / "xor.net", "--unroll").exit_code == 2
+
+
+def test_time_indexed_output_predicts_one_column_per_step(tmp_path):
+    saved = tmp_path / "p.json"
+    assert run("train", DELAY, "--epochs", "5", "--save", saved, "-q").exit_code == 0
+    r = run("predict", DELAY, "--params", saved, "--points", "-", "--format", "csv",
+            input="1 0 1 1 0 0 1 0\n")
+    header, row = r.stdout.splitlines()
+    assert header.split(",")[-8:] == [f"P{t}" for t in range(1, 9)]
+    assert len(row.split(",")) == 16
+
+
+BASE = """steps 3
+input  x[t, 1]
+target y[1]
+param  W[1, 2]
+param  U[2, 2]
+param  V[2, 1]
+h[0] = zeros(2)
+h[t] = tanh(x[t] @ W + h[t-1] @ U)
+P = h[T] @ V
+C = mse(P, y)
+minimize C
+data {
+  1 0 1 -> 1
+}
+"""
+
+
+@pytest.mark.parametrize("edit, words, line", [
+    (("h[t-1] @ U", "h[t+1] @ U"), "reaches into the future", 8),
+    (("h[0] = zeros(2)\n", ""), "h[0] has no value", 7),
+    (("P = h[T] @ V", "P = h[t] @ V"), "t has a value only", 9),
+    (("steps 3", "steps 0"), "at least one step", 1),
+    (("  1 0 1 -> 1", "  1 0 -> 1"), "the row has 2 -> 1 numbers; the network takes 3 -> 1",
+     13),
+    (("steps 3\n", ""), "needs a 'steps T' line", None),
+    (("P = h[T] @ V", "P = h @ V"), "h has a value at each step", 9),
+    (("x[t] @ W", "x @ W"), "x has a value at each step", 8),
+    (("x[t] @ W", "x[t-3] @ W"), "x[-2]: the data has steps 1 to 3", 8),
+    (("h[0] = zeros(2)", "h[1] = zeros(2)"), "only the states before step 1", 7),
+    (("C = mse(P, y)", "C = mse(h[t] @ V, y)"), "t has a value only", 10),
+    (("param  W[1, 2]", "param  W[t, 2]"), "only an input or target may be a sequence", 4),
+])
+def test_bad_recurrent_files_exit_2_with_the_place(edit, words, line):
+    text = BASE.replace(*edit)
+    assert text != BASE
+    with pytest.raises(CgcalcError) as info:
+        file_data(Network(text, "r.net"))
+    e = info.value
+    assert words in e.message and e.status == 2, e.render()
+    if line is not None:
+        assert e.line == line, e.render()
+        assert "^" in e.render()
