@@ -411,3 +411,25 @@ def graph(ctx, source, wrt, at, params, fmt, output, unroll):
         _refuse(ctx, ["unroll"], "is for recurrent network files (.net with 'steps T')")
         pic = commands.graph_expression(text, name, wrt, at)
     commands.write_picture(pic, fmt, output, sys.stdout.isatty())
+
+
+@main.command("export")
+@click.argument("source", metavar="EXPR|FILE|FILE.net")
+@click.option("--to", "backend", type=click.Choice(["numpy", "torch", "jax"]), default="numpy",
+              show_default=True, help="The library the module uses (and nothing else).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write the module here (replaced whole, or left as it was); default: "
+                   "standard output.")
+@max_entries_option
+def export_(source, backend, output):
+    """Write the derived code as a standalone Python module: value and grad of an expression;
+    init_params, forward, cost, gradients (the derived backward pass) and train of a network.
+
+    \b
+      cgcalc export 'exp(sin(x*y))' --to numpy -o f.py
+      cgcalc export examples/xor.net --to torch -o xor_torch.py
+      cgcalc export examples/first.net --to jax -o first_jax.py
+    """
+    from . import commands
+
+    commands.export(*_source(source), backend, output)

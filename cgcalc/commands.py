@@ -350,3 +350,31 @@ class _closing:
         if self.stream is not sys.stdin.buffer:
             self.stream.close()
         return False
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+def export(text, name, backend, output):
+    """The derived code as a module of the user's own (cgcalc/export/module.py)."""
+    from .export.module import expression_module, network_module
+    from .files import write_output
+
+    if is_net(name):
+        net = load_net(text, name)
+        title = (f"{name}: the network, its cost and the gradients cgcalc derived "
+                 f"(backpropagation{' through time' if net.recurrence else ''}), for {backend}")
+        source = network_module(net, backend, title)
+    else:
+        from .derive import Analysis
+        from .graph import parse
+        from .inputs import check_wrt
+
+        graph = parse(text, name)
+        variables = check_wrt([], graph)
+        shown = graph.program if len(graph.program) <= 60 else graph.program[:57] + "..."
+        title = f"{shown}: its value and gradient, as cgcalc derives them, for {backend}"
+        source = expression_module(Analysis(graph, variables), backend, title)
+    if output:
+        write_output(output, source.encode("utf-8"))
+    else:
+        sys.stdout.write(source)

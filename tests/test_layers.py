@@ -23,7 +23,7 @@ LAYERS = [
     ["rows", "inputs"],
     ["api"],
     ["net"],
-    ["render"],
+    ["render", "export"],
     ["commands"],
     ["cli"],
     ["__main__", ""],  # "" is cgcalc/__init__.py
@@ -32,6 +32,7 @@ STEPS = {
     "net": ["spec", "options", "unroll", "model", "data", "params", "backprop", "train", "check",
             "through_time", "derivation", ""],
     "rows": ["lines", "formats", ""],
+    "export": ["backends", "code", "module", ""],
     "printer": ["styles", "expression", "program", ""],
     "simplify": ["fold", "canonical", "sums", "products", "powers", "scalar", "arrays", ""],
     "render": ["common", "rows", "picture", "check", "training", "plain", "csv_out",

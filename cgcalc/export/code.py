@@ -1,0 +1,165 @@
+"""Straight-line Python for a graph: one statement per operation, named after the graph's
+nodes, each shared subexpression computed once, in the syntax of the library chosen
+(cgcalc/export/backends.py).
+
+What reaches the generated source is built here, never copied from the user: names are checked
+Python identifiers (others are replaced), numbers are written by ``repr`` of a float or int.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from fractions import Fraction
+
+from .backends import COMMON
+
+_FIELD = re.compile(r"\{(\w+)(?::([^}]*))?\}")
+_NOT_WORD = re.compile(r"\W+")
+
+
+class Namer:
+    """Python identifiers for nodes: the node's own name when it is one (θ1 stays θ1, h[3]
+    becomes h_3), else t1, t2, ...; never a keyword, a reserved name, or one taken twice."""
+
+    def __init__(self, reserved=()):
+        self.taken = set(reserved)
+        self.of: dict = {}
+        self._k = 0
+
+    def name(self, node, wanted=None) -> str:
+        got = self.of.get(node)
+        if got is not None:
+            return got
+        ident = _identifier(wanted) if wanted else None
+        if ident is None or ident in self.taken:
+            base = ident
+            if base is not None:
+                k = 2
+                while f"{base}_{k}" in self.taken:
+                    k += 1
+                ident = f"{base}_{k}"
+            else:
+                while True:
+                    self._k += 1
+                    ident = f"t{self._k}"
+                    if ident not in self.taken:
+                        break
+        self.taken.add(ident)
+        self.of[node] = ident
+        return ident
+
+
+def _identifier(text):
+    ident = _NOT_WORD.sub("_", text).strip("_") or None
+    if ident is None:
+        return None
+    if ident[0].isdigit():
+        ident = "v" + ident
+    if not ident.isidentifier() or keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
+        return None
+    return ident
+
+
+def literal(value) -> str:
+    """A number as Python source: an int, or a float's repr (pi as 3.141592653589793)."""
+    if isinstance(value, Fraction):
+        return repr(float(value))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"not a number: {value!r}")
+    if isinstance(value, float):
+        return repr(value) if value == value and value not in (float("inf"), float("-inf")) \
+            else f"float({repr(str(value))})"
+    return repr(value)
+
+
+INLINE = 72  # characters of an expression a single-use operation may be written into
+# Python's precedence, loosest first; a name, number, call or subscript is an atom
+SUM, PRODUCT, UNARY, POWER, ATOM = range(5)
+_PREC = {"add": SUM, "sub": SUM, "mul": PRODUCT, "div": PRODUCT, "matmul": PRODUCT,
+         "neg": UNARY, "pow": POWER}
+
+
+def statements(order, namer, wanted, templates=COMMON, keep=()):
+    """``name = expression`` lines for the operations of ``order`` (topological). An operation
+    used once, not named by the user and short is written into its user's expression; the
+    others (shared ones computed once, named ones, ``keep``: the results) get a line.
+    ``wanted`` gives the names to prefer (node -> text); variables take their own names.
+    Returns the lines and each node's text (its name, or its expression)."""
+    uses: dict = {}
+    for n in order:
+        for a in n.args:
+            uses[a] = uses.get(a, 0) + 1
+    keep = set(keep)
+    lines, text = [], {}
+    for n in order:
+        if n.op == "const":
+            v = literal(n.value)
+            text[n] = (v, UNARY if v.startswith("-") else ATOM)
+            continue
+        if n.op == "var":
+            text[n] = (namer.name(n, wanted.get(n) or n.value), ATOM)
+            continue
+        body = expression(n, text, templates)
+        if n in keep or n in wanted or uses.get(n, 0) != 1 or len(body[0]) > INLINE:
+            target = namer.name(n, wanted.get(n))
+            lines.append(f"{target} = {body[0]}")
+            text[n] = (target, ATOM)
+        else:
+            text[n] = body
+    return lines, {n: t for n, (t, _) in text.items()}
+
+
+def expression(node, text, templates=COMMON):
+    """(source, precedence) of the op's template filled with its inputs, with the canonical
+    forms read back: a + (-1)*b is a - b, (-1)*a is -a, x^(-1) is 1 / x, x^2 is x * x."""
+    op, args = node.op, node.args
+
+    def operand(a, least):
+        t, prec = text[a]
+        return t if prec >= least else f"({t})"
+
+    if op == "add" and len(args) == 2 and _negated(args[1]):
+        rest = [operand(a, PRODUCT + 1) for a in args[1].args[1:]]
+        return f"{operand(args[0], SUM)} - {' * '.join(rest)}", SUM
+    if op == "mul" and len(args) >= 2 and args[0].op == "const" and args[0].value == -1:
+        rest = [operand(a, PRODUCT + 1) for a in args[1:]]
+        body = rest[0] if len(rest) == 1 and text[args[1]][1] >= UNARY else \
+            "(" + " * ".join(rest) + ")" if len(rest) > 1 else rest[0]
+        return "-" + body, UNARY
+    if op == "pow" and args[1].op == "const" and args[1].value == -1:
+        return f"1 / {operand(args[0], PRODUCT + 1)}", PRODUCT
+    if op == "pow" and args[1].op == "const" and args[1].value == 2 and text[args[0]][1] == ATOM:
+        return f"{text[args[0]][0]} * {text[args[0]][0]}", PRODUCT
+    prec = _PREC.get(op, ATOM)
+    if op in ("add", "mul"):
+        shown = [operand(a, prec if text[a][1] == prec and a.op == op else prec + 1
+                         if op == "mul" else prec) for a in args]
+    elif op in ("sub", "div", "matmul"):
+        shown = [operand(args[0], prec), operand(args[1], prec + 1)]
+    elif op == "pow":
+        shown = [operand(args[0], ATOM), operand(args[1], UNARY)]
+    elif op in ("neg", "transpose", "cols", "rows"):
+        shown = [operand(args[0], UNARY if op == "neg" else ATOM)] + \
+            [text[a][0] for a in args[1:]]
+    else:  # a function: a number given to it is an array of the library (torch needs it)
+        shown = [f"_array({text[a][0]})" if a.op == "const" and op not in _PLAIN_NUMBERS
+                 else text[a][0] for a in args]
+
+    def fill(m):
+        field, spec = m.group(1), m.group(2)
+        if field == "all":
+            return spec.join(shown)
+        k = int(field)
+        if spec == "int":
+            return str(int(args[k].value))
+        return shown[k]
+
+    return _FIELD.sub(fill, templates[op]), prec
+
+
+_PLAIN_NUMBERS = {"cols", "zeros", "join", "like"}  # take Python numbers as they are
+
+
+def _negated(node):
+    return node.op == "mul" and node.args[0].op == "const" and node.args[0].value == -1
