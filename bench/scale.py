@@ -26,7 +26,7 @@ script then exits 1.
 
     python3 bench/scale.py                                   # this checkout
     python3 bench/scale.py --python /tmp/venv-base/bin/python   # another install
-    python3 bench/scale.py --quick                           # a smoke run, seconds
+    python3 bench/scale.py --quick                           # a smoke run (--max 1000)
     python3 bench/scale.py --only 'chain.*json' --budget 120 # some rows
 """
 
@@ -262,9 +262,9 @@ class Bench:
             if prev is not None:
                 predicted = times[prev] * max(2.0, growth or 2.0)
                 if spent >= budget or predicted > left:
-                    status = "stopped: over budget"
-                    print(f"  {status} ({spent:.0f} s of {budget:.0f} s spent; "
+                    print(f"  stopped: over budget ({spent:.0f} s of {budget:.0f} s spent; "
                           f"{unit}={n:,} predicted ~{predicted:.0f} s)", flush=True)
+                    status = f"stopped: over budget ({unit}={n:,} predicted ~{predicted:.0f} s)"
                     break
             samples, peak, note = [], 0.0, ""
             try:
@@ -280,14 +280,14 @@ class Bench:
                         break
             except Failed as e:
                 self.failures += 1
-                status = "FAILED"
+                status = f"FAILED at {unit}={n:,}"
                 print(f"  {unit}={n:>7,}  FAILED\n" + "\n".join("    " + line for line in
                                                             str(e).splitlines()), flush=True)
                 break
             if not samples:
-                status = "stopped: over budget"
-                print(f"  {unit}={n:>7,}  > {wall:.1f} s (killed at the budget)\n  {status}",
-                      flush=True)
+                print(f"  {unit}={n:>7,}  > {wall:.1f} s (killed at the budget)\n"
+                      "  stopped: over budget", flush=True)
+                status = f"stopped: over budget ({unit}={n:,} killed at > {wall:.0f} s)"
                 break
             t = statistics.median(samples)
             growth = t / times[prev] if prev is not None else None

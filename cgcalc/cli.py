@@ -401,16 +401,19 @@ def graph(ctx, source, wrt, at, params, fmt, output, unroll):
       cgcalc graph examples/first.net --unroll --format png -o first.png
     """
     from . import commands
+    from .render import exact_counts
 
     text, name = _source(source)
-    if commands.is_net(name):
-        _refuse(ctx, ["at"], "does not apply to a network file (its params come from --params)")
-        pic = commands.graph_net(commands.load_net(text, name), wrt, params, unroll)
-    else:
-        _refuse(ctx, ["params"], "is for network files (.net); an expression takes --at")
-        _refuse(ctx, ["unroll"], "is for recurrent network files (.net with 'steps T')")
-        pic = commands.graph_expression(text, name, wrt, at)
-    commands.write_picture(pic, fmt, output, sys.stdout.isatty())
+    with exact_counts():
+        if commands.is_net(name):
+            _refuse(ctx, ["at"], "does not apply to a network file (its params come from "
+                                 "--params)")
+            pic = commands.graph_net(commands.load_net(text, name), wrt, params, unroll)
+        else:
+            _refuse(ctx, ["params"], "is for network files (.net); an expression takes --at")
+            _refuse(ctx, ["unroll"], "is for recurrent network files (.net with 'steps T')")
+            pic = commands.graph_expression(text, name, wrt, at)
+        commands.write_picture(pic, fmt, output, sys.stdout.isatty())
 
 
 @main.command("export")
