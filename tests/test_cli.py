@@ -301,3 +301,20 @@ def test_latex_of_random_expressions_renders_in_katex():
         texts.append(out.getvalue())
     errors = katex_errors(texts)
     assert [(t, e) for t, e in zip(texts, errors) if e] == []
+
+
+@pytest.mark.parametrize("argv", [["diff", "--format", "json"], ["diff", "--format", "rich"],
+                                  ["diff", "--format", "latex"], ["graph", "--wrt", "x"]])
+def test_path_counts_longer_than_pythons_integer_text_limit(tmp_path, argv):
+    """3^1400 paths: 668 digits, over the limit this run sets (640, the smallest Python
+    allows; 4,300 by default is 3^9014): the count is written whole, never an error."""
+    lines = ["y0 = x"] + [f"y{i} = y{i-1}*y{i-1} + sin(y{i-1})" for i in range(1, 1401)]
+    (tmp_path / "chain.cg").write_text("\n".join(lines))
+    cmd, *rest = argv
+    p = subprocess.run([sys.executable, "-X", "int_max_str_digits=640", "-m", "cgcalc", cmd,
+                        str(tmp_path / "chain.cg"), *rest], capture_output=True, text=True,
+                       timeout=120, env={**os.environ, "COLUMNS": "3000"})
+    assert p.returncode == 0 and not p.stderr, p.stderr
+    digits = str(3 ** 1400)  # this process's limit is the default, 4,300 digits
+    shown = p.stdout.replace(",", "")
+    assert (digits in shown) if cmd == "diff" and "json" in rest else digits[:40] in shown
