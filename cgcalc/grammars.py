@@ -38,8 +38,9 @@ class _Continuation:
     """Newlines inside ( ) or [ ] continue the statement, as in Python."""
 
     always_accept = ("_NL",)
+    depths, dropped = _DEPTH, "_NL"  # what cgcalc/lalr.py's lexer does itself, in its loop
 
-    def process(self, stream):
+    def process(self, stream):  # lark's postlexer interface (lark parses the errors)
         depth = 0
         step = _DEPTH.get
         for tok in stream:

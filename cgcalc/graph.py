@@ -74,8 +74,14 @@ class Builder:
         return self.node(op, *args) if maker is None else maker(self, *args)
 
     def __getattr__(self, op):
+        """``b.cos`` is ``make`` of ``cos`` (looked up once: then it is the instance's own)."""
         if op in ops.OPS:
-            return lambda *args: self.make(op, *args)
+            maker = self.MAKERS.get(op)
+            node = self.node
+            fn = (lambda *args: node(op, *args)) if maker is None else \
+                (lambda *args: maker(self, *args))
+            self.__dict__[op] = fn
+            return fn
         raise AttributeError(op)
 
     # the arithmetic the simplifier makes most: plain methods, for speed

@@ -219,8 +219,14 @@ class Tables:
         return lexer
 
     def _tokens(self, text, state_stack):
-        """lark's lexer; a contextual one reads the parser's state as each token is asked for."""
+        """lark's lexer; a contextual one reads the parser's state as each token is asked for.
+        A postlexer that only drops a token type inside brackets (``depths``: type -> +1/-1,
+        ``dropped``) is done here, in the same loop."""
         ignore, state_lexer, lexers = self.ignore, self.state_lexer, self._lexers
+        post = self.postlex
+        depths = getattr(post, "depths", None)
+        dropped = getattr(post, "dropped", None)
+        depth = 0
         pos, line, line_start, n = 0, 1, 0, len(text)
         while pos < n:
             i = state_lexer[state_stack[-1]]
@@ -229,17 +235,23 @@ class Tables:
             if m is None:
                 raise NoParse
             value, type_ = m.group(), m.lastgroup
-            if type_ not in ignore:
+            keep = type_ not in ignore
+            if keep:
                 if type_ in unless:
                     type_ = unless[type_].get(value, type_)
-                tok = Token(type_, value, pos, line, pos - line_start + 1)
-            else:
-                tok = None
+                if depths is not None:
+                    d = depths.get(type_)
+                    if d is not None:
+                        depth = depth + d if depth + d > 0 else 0
+                    elif depth and type_ == dropped:
+                        keep = False
+                if keep:
+                    tok = Token(type_, value, pos, line, pos - line_start + 1)
             if "\n" in value:
                 line += value.count("\n")
                 line_start = pos + value.rindex("\n") + 1
             pos += len(value)
-            if tok is not None:
+            if keep:
                 yield tok
         yield Token("$END", "", n, line, n - line_start + 1)
 
@@ -262,7 +274,7 @@ class Tables:
         states = self.states
         state_stack, value_stack = [self.start], []
         tokens = self._tokens(text, state_stack)
-        if self.postlex is not None:
+        if self.postlex is not None and getattr(self.postlex, "depths", None) is None:
             tokens = self.postlex.process(tokens)
         end_state = self.end
         for tok in tokens:  # the last is $END

@@ -7,7 +7,7 @@ gradients composed along them and simplified, all at given param values."""
 from __future__ import annotations
 
 from ..derive import edges, reverse_symbolic, vjp
-from ..printer import PLAIN, to_text
+from ..printer import PLAIN, program_text, to_text
 from ..walk import list_paths, path_counts
 from . import backprop
 from .model import Network
@@ -93,5 +93,8 @@ class NetDerivation:
             if self.net.recurrence is not None:
                 own.update(self.net.recurrence.step_names)
             names = {k: v for k, v in names.items() if v in own}
-        return to_text(self.gradients[param], names, style or PLAIN)
+        # statements for the shared parts of a long one (a deep network's chain of cos(...)
+        # factors would otherwise repeat, and grow as the square of the depth)
+        return program_text(self.gradients[param], atoms=names, style=style or PLAIN,
+                            reserved={*self.net.var_nodes, *self.net.graph.bound})
 

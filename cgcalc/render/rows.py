@@ -89,22 +89,34 @@ class JsonRows(_Base):
 
 
 class RichRows(_Base):
-    """A table on the terminal: one per chunk of rows, so long inputs still stream."""
+    """A table on the terminal, streamed: the header once (bold), then each chunk's rows with
+    their columns right-aligned, the computed ones green. The columns widen as wider values
+    come; rows are written as text (a rich table per chunk cost ~1 ms a row)."""
 
     def write(self, chunk, outs):
         from rich.console import Console
-        from rich.table import Table
 
-        t = Table(show_header=not self.started, box=None, pad_edge=False)
-        for c in self.input_columns():
-            t.add_column(c, justify="right")
-        for label in self.labels:
-            t.add_column(label, justify="right", style="green")
-        cols = [_texts(o) for o in outs]
-        for f, vals in zip(self.input_fields(chunk), zip(*cols)):
-            t.add_row(*f, *vals)
-        Console(file=self.out, highlight=False).print(t)
-        self.started = True
+        con = Console(file=self.out, highlight=False)
+        names = [*self.input_columns(), *self.labels]
+        cols = [list(c) for c in zip(*self.input_fields(chunk))] if len(chunk) else \
+            [[] for _ in self.input_columns()]
+        cols += [_texts(o) for o in outs]
+        widths = getattr(self, "widths", [len(n) for n in names])
+        self.widths = widths = [max(w, *(len(v) for v in c)) if c else w
+                                for w, c in zip(widths, cols)]
+        k = len(self.input_columns())
+        if not self.started:
+            con.print("  ".join(n.rjust(w) for n, w in zip(names, widths)), style="bold")
+            self.started = True
+        color = con.color_system is not None
+        start, end = ("\x1b[32m", "\x1b[0m") if color else ("", "")
+        lines = []
+        for row in zip(*cols):
+            given = "  ".join(v.rjust(w) for v, w in zip(row[:k], widths))
+            made = "  ".join(v.rjust(w) for v, w in zip(row[k:], widths[k:]))
+            lines.append(f"{given}  {start}{made}{end}" if given else f"{start}{made}{end}")
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
 
 
 WRITERS = {"csv": CsvRows, "plain": CsvRows, "json": JsonRows, "rich": RichRows}
