@@ -46,9 +46,11 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     ``names`` suggests a name for a node (the user's own names, by node id); ``reserved`` are
     names the statements must not take (the input variables).
     """
-    order = topological([root])
     atoms = dict(atoms or {})
-    if _sizes(order, limit + 1, {})[root] <= limit:
+    # an atom prints as its name: its inputs are not entered, it is not counted as shared
+    named = {n: len(name) for n, name in atoms.items() if n is not root}
+    order = topological([root], skip=named)
+    if _sizes(order, limit + 1, dict(named))[root] <= limit:
         return to_text(root, atoms, style)
     uses: dict = {}
     for n in order:
@@ -59,7 +61,7 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     taken |= set(names.values())
     bound = []
     k = 0
-    shown: dict = {}  # printed length, counting bound inputs as their names
+    shown: dict = dict(named)  # printed length, counting bound inputs as their names
     for n in order:
         if not n.args:
             shown[n] = len(str(n.value))
