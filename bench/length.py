@@ -38,6 +38,7 @@ def main():
 
     from cgcalc.derive import Analysis
     from cgcalc.graph import parse
+    from cgcalc.render.common import derivatives
 
     verbose = "-v" in sys.argv
     names = {"sigmoid": lambda a: 1 / (1 + sp.exp(-a)),
@@ -58,7 +59,7 @@ def main():
             expr = sp.sympify(last.replace("^", "**"), locals={**names, **env})
         else:
             expr = sp.sympify(body.replace("^", "**"), locals=names)
-        for d in Analysis(g, list(g.variables)).derivatives():
+        for d in derivatives(Analysis(g, list(g.variables))):
             ours = tokens(d.text)
             theirs = tokens(str(sp.diff(expr, sp.Symbol(d.wrt[0]))))
             ratios.append(ours / theirs)

@@ -118,13 +118,17 @@ def main():
         path = os.path.join(tmp, "big.net")
         with open(path, "w") as fh:
             fh.write(BIG_NET)
-        from cgcalc.net import Network, train
+        from cgcalc.net import Network
+        from cgcalc.net.data import file_data
+        from cgcalc.net.params import initial_params
+        from cgcalc.net.train import train
 
         net = Network(BIG_NET, path)
-        net.load_data()
-        start = net.initial_params(0)
+        data = file_data(net)
+        start = initial_params(net, 0)
+        options = {**net.options, "epochs": a.big_epochs, "rate": 0.5}
         t = time.perf_counter()
-        r = train(net, {k: v.copy() for k, v in start.items()}, a.big_epochs, 0.5)
+        r = train(net, {k: v.copy() for k, v in start.items()}, data, options)
         t_cg = time.perf_counter() - t
         t = time.perf_counter()
         W = big_by_hand(X, y, *(start[k].copy() for k in ("W1", "W2", "W3")), a.big_epochs, 0.5)
