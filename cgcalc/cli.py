@@ -436,3 +436,11 @@ def export_(source, backend, output):
     from . import commands
 
     commands.export(*_source(source), backend, output)
+
+
+@main.command()
+def functions():
+    """List the functions a program may call, with the derivative rule of each."""
+    from . import commands
+
+    commands.functions(sys.stdout)

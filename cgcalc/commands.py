@@ -378,3 +378,34 @@ def export(text, name, backend, output):
         write_output(output, source.encode("utf-8"))
     else:
         sys.stdout.write(source)
+
+
+# -- the table of operations ----------------------------------------------------------------------
+
+def functions(out):
+    """Every function a program may call, from the op table: what it is, and its connection
+    derivative (its rule, built and simplified as cgcalc builds it for every edge)."""
+    from . import ops
+    from .graph import Builder
+    from .printer import to_text
+    from .simplify import Simplifier
+
+    rows = []
+    for name in ops.callable_names():
+        o = ops.OPS[ops.ALIASES.get(name, name)]
+        if name in ops.ALIASES:
+            rows.append((name, f"the same as {ops.ALIASES[name]}", ""))
+            continue
+        if o.arrays or not o.rules:
+            rows.append((f"{name}(...)", o.doc or name, "(network files: arrays)"))
+            continue
+        b = Builder()
+        args = [b.var(v) for v in "ab"[:o.arity]]
+        node = b.make(o.name, *args)
+        rule = [Simplifier(b)(r(b, node, *args)) for r in o.rules]
+        shown = "; ".join(f"d/d{v} = {to_text(d)}" for v, d in zip("ab", rule))
+        rows.append((f"{name}({', '.join('ab'[:o.arity])})", o.doc or name, shown))
+    width = max(len(r[0]) for r in rows)
+    middle = max(len(r[1]) for r in rows)
+    for call, doc, rule in rows:
+        out.write(f"{call.ljust(width)}  {doc.ljust(middle)}  {rule}".rstrip() + "\n")

@@ -10,8 +10,8 @@ import pytest
 from cgcalc import ops
 from cgcalc.derive import connection
 from cgcalc.evaluate import evaluate_point
+from cgcalc.graph import Builder, parse, topological
 from cgcalc.scalar import SCALAR as MATH
-from cgcalc.graph import Builder, topological
 from conftest import close, fd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,3 +118,18 @@ def test_builder_methods_do_not_shadow_ops():
             args = (x, y) if arity == 2 or isinstance(arity, tuple) else (x,)
             made = getattr(b, name)(*args)
             assert made.op == name and made.args == args, name
+
+
+def test_functions_lists_every_callable_op_with_a_rule_that_parses():
+    from click.testing import CliRunner
+
+    from cgcalc.cli import main
+
+    out = CliRunner().invoke(main, ["functions"]).stdout.splitlines()
+    listed = {line.split("(")[0].split()[0] for line in out}
+    assert listed == set(ops.callable_names())
+    for line in out:
+        for part in line.split("d/d")[1:]:  # "a = cos(a); " -> cos(a) re-parses
+            text = part.split(" = ", 1)[1].rstrip("; ")
+            g = parse(text)
+            assert set(g.variables) <= {"a", "b"}, line
