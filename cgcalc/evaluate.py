@@ -100,47 +100,52 @@ class Tape:
         from operator import itemgetter
 
         self.np = np
+        n_slots = self.n_slots = len(order)
         slot = {n: i for i, n in enumerate(order)}
-        self.n_slots = len(order)
         self.variables = tuple(variables)
         var_index = {v: k for k, v in enumerate(self.variables)}
         self.outputs = [slot[o] for o in outputs]
-        plan = {}  # slot -> (function, input slots)
-        for i, n in enumerate(order):
-            if n.op not in ("var", "const"):
-                plan[i] = _compiled(np, n, slot)
-        # keep only the steps an output needs
-        needed = set(self.outputs)
-        for i in range(len(order) - 1, -1, -1):
-            if i in needed and i in plan:
-                needed.update(plan[i][1])
-        static_slots = set()
-        for i, n in enumerate(order):
-            if (n.op == "var" and n.value in static) or n.op == "const" or \
-                    (i in plan and all(a in static_slots for a in plan[i][1])):
-                static_slots.add(i)
-        last_use: dict[int, int] = {}
-        for i in sorted(plan):
-            if i in needed:
-                for a in plan[i][1]:
-                    last_use[a] = i
-        keep = set(self.outputs) | static_slots
+        # keep only what an output needs: one pass from the outputs down
+        needed = [False] * n_slots
+        for i in self.outputs:
+            needed[i] = True
+        for i in range(n_slots - 1, -1, -1):
+            if needed[i]:
+                for a in order[i].args:
+                    needed[slot[a]] = True
+        # one pass up: each needed step's function and inputs, what depends on data alone,
+        # and where each slot is used last
+        static = set(static)
+        fixed = [False] * n_slots  # depends only on constants and static variables
+        last_use = [-1] * n_slots
+        plan = []
         self.var_slots, self.static_var_slots, self.consts = [], [], []
-        self.static_steps, self.steps = [], []
+        bound: dict = {}  # op -> its numpy function
         for i, n in enumerate(order):
-            if i not in needed:
+            if not needed[i]:
                 continue
-            if n.op == "var":
-                (self.static_var_slots if i in static_slots else self.var_slots).append(
+            op = n.op
+            if op == "var":
+                fixed[i] = n.value in static
+                (self.static_var_slots if fixed[i] else self.var_slots).append(
                     (i, var_index[n.value]))
-            elif n.op == "const":
+                continue
+            if op == "const":
+                fixed[i] = True
                 self.consts.append((i, float(n.value)))
-            else:
-                fn, args = plan[i]
-                free = tuple(s for s in set(args) if last_use.get(s) == i and s not in keep)
-                get = itemgetter(*args)
-                step = (fn, i, get, len(args) == 1, free)
-                (self.static_steps if i in static_slots else self.steps).append(step)
+                continue
+            fn, args = _compiled(np, n, slot, bound)
+            fixed[i] = all(fixed[a] for a in args)
+            for a in args:
+                last_use[a] = i
+            plan.append((i, fn, args))
+        kept = set(self.outputs)
+        self.static_steps, self.steps = [], []
+        for i, fn, args in plan:
+            free = tuple({a for a in args if last_use[a] == i and not fixed[a]
+                          and a not in kept})
+            step = (fn, i, itemgetter(*args), len(args) == 1, free)
+            (self.static_steps if fixed[i] else self.steps).append(step)
 
     def prepare(self, inputs):
         """The slots that depend only on constants and static variables, filled in once."""
@@ -215,14 +220,23 @@ def _execute(steps, mem):
             mem[s] = None
 
 
+_SPECIAL = {"add", "mul", "pow"}  # ops _compiled writes with a cheaper function for some shapes
+
+
 def _minus_one(node):
     return node.op == "const" and node.value == -1
 
 
-def _compiled(np, n, slot):
+def _compiled(np, n, slot, bound):
     """(function, input slots) for node ``n``: the op's own numpy function, or a cheaper one
-    for the shapes the simplifier leaves (``a + (-1)*b``, ``x^2``, ``x^-1``, ``(-1)*x``)."""
+    for the shapes the simplifier leaves (``a + (-1)*b``, ``x^2``, ``x^-1``, ``(-1)*x``).
+    ``bound`` caches each op's function."""
     op, args = n.op, n.args
+    if op not in _SPECIAL:
+        fn = bound.get(op)
+        if fn is None:
+            fn = bound[op] = ops.OPS[op].bind(np)
+        return fn, tuple([slot[a] for a in args])
     if op == "add" and len(args) == 2:
         a, b = args
         if b.op == "mul" and len(b.args) == 2 and _minus_one(b.args[0]):
