@@ -5,11 +5,13 @@
     f.variables                  # ("x", "y")
     f.value(x=xs, y=ys)          # numpy arrays or floats in, same shape out
     f.grad(x=xs, y=ys)           # {"x": ..., "y": ...}
+
+Importing the package runs nothing else: the command line installs its Ctrl-C handler before
+anything of cgcalc is loaded (cgcalc/__main__.py), and the names below load on first use.
 """
 
 __version__ = "0.1.0"
-
-from .errors import CgcalcError, EvaluationError  # noqa: E402
+__all__ = ["function", "CgcalcError", "EvaluationError", "__version__"]
 
 
 def function(text: str):
@@ -19,4 +21,9 @@ def function(text: str):
     return Function(text)
 
 
-__all__ = ["function", "CgcalcError", "EvaluationError", "__version__"]
+def __getattr__(name):
+    if name in ("CgcalcError", "EvaluationError"):
+        from . import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'cgcalc' has no attribute {name!r}")

@@ -404,11 +404,14 @@ def graph(ctx, source, wrt, at, params, fmt, output, unroll):
     from .render import exact_counts
 
     text, name = _source(source)
+    commands.not_an_input(output, "-o", commands.inputs_of(name))
     with exact_counts():
         if commands.is_net(name):
             _refuse(ctx, ["at"], "does not apply to a network file (its params come from "
                                  "--params)")
-            pic = commands.graph_net(commands.load_net(text, name), wrt, params, unroll)
+            net = commands.load_net(text, name)
+            commands.not_an_input(output, "-o", commands.inputs_of(name, net))
+            pic = commands.graph_net(net, wrt, params, unroll)
         else:
             _refuse(ctx, ["params"], "is for network files (.net); an expression takes --at")
             _refuse(ctx, ["unroll"], "is for recurrent network files (.net with 'steps T')")

@@ -55,8 +55,9 @@ def points_rows(graph, wrt, fixed, path, input_format, fmt, out, order_n):
         writer = WRITERS[fmt](out, reader, [k for k, _ in outputs], graph.variables)
         _, bad, first = run_rows(reader, tape, graph.variables, writer)
     if bad:
-        warn(f"warning: {bad} row{'s' if bad > 1 else ''} gave nan (a value outside a "
-             f"function's domain); the first is line {first} of {name}")
+        warn(f"warning: {bad} row{'s' if bad > 1 else ''} gave a value that is not a finite "
+             f"number (outside a function's domain, or too large: nan or inf in CSV, null in "
+             f"JSON); the first is line {first} of {name}")
 
 
 def check_expression(text, name, at, fmt, out, tolerance):
@@ -163,7 +164,9 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     for name, value in flags.items():
         options[name] = option(name, value, flag=f"--{name}")
     if save is not None:
-        _not_an_input(net, save)
+        if not save:
+            raise CgcalcError("--save needs a file name")
+        not_an_input(save, "--save", inputs_of(net.filename, net))
     data = net_data(net)
     start_params, rng = start(net, params, options["seed"])
     with progress(options["epochs"]) as report:
@@ -178,21 +181,29 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     return result.interrupted
 
 
-def _not_an_input(net, save):
-    """The params go to ``save``: never onto the network file or its data file."""
+def inputs_of(name, net=None):
+    """The files a run reads: the program or network file, and a network's data file."""
     import os
 
-    if not save:
-        raise CgcalcError("--save needs a file name")
-    inputs = [net.filename]
-    if net.spec.data_file is not None:
+    inputs = [] if name in ("<expr>", "<stdin>") else [name]
+    if net is not None and net.spec.data_file is not None:
         folder = os.path.dirname(os.path.abspath(net.filename))
         inputs.append(os.path.join(folder, net.spec.data_file.value.strip('"')))
-    target = os.path.realpath(save)
+    return inputs
+
+
+def not_an_input(output, option, inputs):
+    """What a run writes never replaces what it reads (-o onto the program, --save onto the
+    network or its data)."""
+    import os
+
+    if not output:
+        return
+    target = os.path.realpath(output)
     for path in inputs:
         if os.path.exists(path) and os.path.realpath(path) == target:
-            raise CgcalcError(f"--save {save} would replace {path}, which this training reads",
-                              hint="save the params to a file of their own, say params.json")
+            raise CgcalcError(f"{option} {output} would replace {path}, which this run reads",
+                              hint="write to a file of its own")
 
 
 def predict_net(net, params, points, fmt, out):
@@ -359,6 +370,7 @@ def export(text, name, backend, output):
     from .export.module import expression_module, network_module
     from .files import write_output
 
+    not_an_input(output, "-o", inputs_of(name))
     if is_net(name):
         net = load_net(text, name)
         title = (f"{name}: the network, its cost and the gradients cgcalc derived "

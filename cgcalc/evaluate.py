@@ -20,6 +20,9 @@ def describe_failure(exc: Exception) -> str:
     return "a value outside the function's domain"
 
 
+_INF = float("inf")
+
+
 def evaluate_point(order, env: dict, values: dict | None = None, where=None, source=None,
                    filename=None, names=None) -> dict:
     """Values of every node in ``order`` (a topological list) at the point ``env`` (name -> float).
@@ -42,10 +45,12 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
                 fn = fns[op] = ops.OPS[op].bind(SCALAR)
             args = [values[a] for a in node.args]
             try:
-                v = fn(*args)
+                v = float(fn(*args))
+                if not -_INF < v < _INF:  # 1e308*10 overflows quietly; exp(1000) raises
+                    raise OverflowError
             except (ValueError, ZeroDivisionError, OverflowError) as exc:
                 raise _failure(node, exc, args, where, source, filename, names) from None
-            values[node] = float(v)
+            values[node] = v
     return values
 
 
@@ -272,7 +277,8 @@ def _product(*xs):
 
 def run_rows(reader, tape, variables, writer, block=BLOCK):
     """Read chunks of points, run the tape on each (value and derivatives together), hand the
-    rows on to ``writer``. Returns (rows, rows with nan outputs, line of the first such row)."""
+    rows on to ``writer``. Returns (rows, rows with an output that is not a finite number, line
+    of the first such row)."""
     import numpy as np
 
     total = bad = 0
@@ -281,9 +287,9 @@ def run_rows(reader, tape, variables, writer, block=BLOCK):
         n = len(chunk)
         results = tape.run([chunk.columns[v] for v in variables], block=block)
         outs = [np.broadcast_to(np.asarray(r, dtype=float), (n,)) for r in results]
-        nan_out = np.zeros(n, dtype=bool)
+        nan_out = np.zeros(n, dtype=bool)  # nan (outside a domain) or inf (too large)
         for o in outs:
-            nan_out |= np.isnan(o)
+            nan_out |= ~np.isfinite(o)
         if nan_out.any():
             bad += int(nan_out.sum())
             if first_bad is None:

@@ -175,8 +175,9 @@ def _read_cached(path, fingerprint):
     import marshal
     import stat
 
-    try:
-        with open(path, "rb") as fh:
+    try:  # a link is not followed: the file must be the cache's own
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
             if (not stat.S_ISREG(st.st_mode) or st.st_size > MAX_TABLES
                     or (hasattr(os, "getuid") and st.st_uid != os.getuid())

@@ -181,15 +181,18 @@ class Graph:
 
 
 
-_FLOAT_MAX = 2 ** 1024  # the first integer a float cannot hold
-
-
 def _number(text: str):
     """A literal's value (an exact int where it is a whole number), or None when it is too large
     to be a float."""
     if text.isdigit():
-        v = int(text) if len(text) <= 400 else _FLOAT_MAX
-        return v if v < _FLOAT_MAX else None
+        if len(text) > 400:
+            return None
+        v = int(text)
+        try:
+            float(v)  # 2^1024 - 1 is an int, but rounds past the largest float
+        except OverflowError:
+            return None
+        return v
     v = float(text)
     return v if v != float("inf") else None
 

@@ -109,10 +109,13 @@ def check_wrt(wrt, graph, option="--wrt"):
     if not graph.variables:
         from .evaluate import evaluate_point
 
-        value = evaluate_point(graph.order, {})[graph.output]
+        try:
+            value = repr(evaluate_point(graph.order, {})[graph.output])
+        except CgcalcError as exc:  # 1/0: not a number either
+            value = f"not a number: {exc.message}"
         first = graph.source.splitlines()[0] if graph.source.strip() else " "
         raise CgcalcError(f"nothing to differentiate: no input variables (the value is "
-                          f"{value!r})", source=graph.source, filename=graph.filename, line=1,
+                          f"{value})", source=graph.source, filename=graph.filename, line=1,
                           column=1, width=len(first))
     if not wrt:
         return list(graph.variables)

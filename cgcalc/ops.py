@@ -336,11 +336,13 @@ op("mean", 1, lambda xp, a: xp.mean(a), elementwise=False, arrays=True,
    doc="the mean of all entries", vjp=(lambda g, out, G, a: g.div(g.like(G, a), g.size(a)),),
    jvp=lambda g, out, t, a: g.mean(t[0]), shape=lambda shapes, args: ())
 op("like", 2, lambda xp, G, a: xp.broadcast_to(G, xp.shape(a)), elementwise=False, arrays=True,
-   doc="like(G, A): G repeated to the shape of A", vjp=(None, _zero),
+   doc="like(G, A): G repeated to the shape of A",
+   vjp=(lambda g, out, G, a, b: g.sum_to(G, a), _zero),
    jvp=lambda g, out, t, G, a: None if t[0] is None else g.like(t[0], a),
    shape=lambda shapes, args: shapes[1])
 op("sum_to", 2, _sum_to, elementwise=False, arrays=True,
-   doc="sum_to(G, A): G summed down to the shape of A (undoes broadcasting)", vjp=(None, _zero),
+   doc="sum_to(G, A): G summed down to the shape of A (undoes broadcasting)",
+   vjp=(lambda g, out, G, a, b: g.like(G, a), _zero),
    jvp=lambda g, out, t, G, a: None if t[0] is None else g.sum_to(t[0], a),
    shape=lambda shapes, args: shapes[1])
 op("size", 1, lambda xp, a: float(xp.size(a)), elementwise=False, arrays=True,

@@ -16,27 +16,34 @@ recurses: the walks keep explicit stacks, so graphs 100,000 levels deep are ordi
 from __future__ import annotations
 
 
-def topological(roots, skip=None) -> list:
+def topological(roots, skip=None, stop=None) -> list:
     """Every node reachable from ``roots``, inputs before the nodes that use them (depth first,
     in argument order). The stack holds each open node with an iterator over its inputs.
 
-    Nodes in ``skip`` (values already known, say) are left out and not entered."""
+    Nodes in ``skip`` (values already known, say: any container) are left out and not
+    entered; nodes in ``stop`` are listed but not entered (their inputs are not needed)."""
     order: list = []
     seen: set = set()
-    if skip:
-        seen.update(skip)
+    skip = skip if skip is not None else ()
+    stop = stop if stop is not None else ()
     append, add = order.append, seen.add
     for root in roots:
-        if root in seen:
+        if root in seen or root in skip:
             continue
         add(root)
+        if root in stop:
+            append(root)
+            continue
         stack = [(root, iter(root.args))]
         push, pop = stack.append, stack.pop
         while stack:
             node, rest = stack[-1]
             for a in rest:
-                if a not in seen:
+                if a not in seen and a not in skip:
                     add(a)
+                    if a in stop:
+                        append(a)
+                        continue
                     push((a, iter(a.args)))
                     break
             else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from fractions import Fraction
 
 from .backends import COMMON
@@ -51,7 +52,8 @@ class Namer:
 
 
 def _identifier(text):
-    ident = _NOT_WORD.sub("_", text).strip("_") or None
+    # Python reads identifiers in NFKC form (ﬁ is fi): compare and write them so
+    ident = _NOT_WORD.sub("_", unicodedata.normalize("NFKC", text)).strip("_") or None
     if ident is None:
         return None
     if ident[0].isdigit():

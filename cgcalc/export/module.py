@@ -15,7 +15,7 @@ from .backends import PRELUDE
 from .code import Namer, literal, statements
 
 # names the generated module uses for itself: a node never takes one of them
-RESERVED = {"xp", "jax", "numpy", "params", "grads", "rng", "seed", "epochs", "rate", "step",
+RESERVED = {"xp", "jax", "numpy", "X", "y", "params", "grads", "rng", "seed", "epochs", "rate", "step",
             "value", "grad", "forward", "cost", "gradients", "train", "init_params", "opt",
             "m_hat", "v_hat", "order", "rows", "start", "batch", "state", "t", "k", "g",
             "shape", "out", "float", "int", "range", "len", "dict", "zip"}

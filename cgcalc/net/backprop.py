@@ -75,7 +75,7 @@ def local_text(b, edge, names, style=None):
 def backward_text(b, edge, names, style=None):
     """What flows back through a connection: δ(input) in terms of δ(output), δL3 = dC/dL3."""
     out_name = names.get(edge.out)
-    delta = b.var(f"δ{out_name}")
+    delta = b.var(f"\0δ{out_name}")  # not a name a user can write: no clash with theirs
     b.declare(delta, b.shape_of(edge.out))
     node = vjp(b, edge.out, edge.index, delta)
     node = ArraySimplifier(b, b.shape_of, {*edge.out.args, delta, edge.out})(node)

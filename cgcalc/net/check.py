@@ -25,11 +25,11 @@ def check(net: Network, params, data, h=1e-6):
     order = net.graph.order
     rows = []
     for p in net.params:
-        seed = b.var(f"d_{p}")
+        seed = b.var(f"\0d_{p}")  # not a name a user can write: no clash with theirs
         b.declare(seed, b.shape_of(net.var_nodes[p]))
         tan = forward_symbolic(b, order, {net.var_nodes[p]: seed})
         t_node = tan.get(net.cost, b.const(0))
-        t_tape = Tape(topological([t_node]), [t_node], [*names, f"d_{p}"])
+        t_tape = Tape(topological([t_node]), [t_node], [*names, seed.value])
         k = names.index(p)
         base = np.array(params[p], dtype=float)
         for idx in np.ndindex(base.shape):

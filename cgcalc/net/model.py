@@ -18,7 +18,7 @@ from ..graph import Builder, Graph, bind
 from ..limits import check_entries
 from ..walk import topological
 from .options import defaults, option
-from .spec import parse_spec
+from .spec import parse_spec, whole
 from .unroll import unroll
 
 BATCH = "m"
@@ -94,9 +94,9 @@ class Network:
         b = self.builder = NetBuilder()
         self.decls = {}
         declared = {}
+        self.steps = self._steps()
         for d in spec.decls:
             self._declare(d, declared)
-        self.steps = self._steps()
         self.params = [d.name for d in spec.decls if d.kind == "param"]
         self.inputs = [d.name for d in spec.decls if d.kind == "input"]
         self.targets = [d.name for d in spec.decls if d.kind == "target"]
@@ -169,7 +169,7 @@ class Network:
             self._check_init(d)
         node = self.builder.var(d.name)
         if d.time is not None:  # a sequence: the data row holds its steps one after another
-            shape = (BATCH, int(self.spec.steps.value) * d.dims[0])
+            shape = (BATCH, self.steps * d.dims[0])
         else:
             shape = (BATCH, *d.dims) if d.kind in ("input", "target") else d.dims
         self.builder.declare(node, shape)
@@ -209,11 +209,12 @@ class Network:
                 raise self._fail(f"{timed[0].name}[{timed[0].index}] = ...: a time-indexed "
                                  f"equation needs a 'steps T' line", timed[0])
             return 0
-        if int(tok.value) < 1:
+        steps = whole(tok.value)
+        if steps < 1:
             raise self._fail("steps T needs at least one step", tok)
-        if int(tok.value) > 100_000:
+        if steps > 100_000:
             raise self._fail("steps T: at most 100,000 steps", tok)
-        return int(tok.value)
+        return steps
 
     def _named(self, tok, bound, declared, output=False):
         """The node of the name in an 'output' or 'minimize' line; a time-indexed output is

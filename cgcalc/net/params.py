@@ -10,6 +10,7 @@ from .. import ops
 from ..errors import CgcalcError
 from ..files import read_bytes, write_output
 from ..rows import loads_json
+from ..rows.formats import JsonProblem, fits_float
 from .model import Network
 
 
@@ -57,6 +58,10 @@ def load_params(net: Network, path):
                           line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise fail("params file is not JSON this program reads: nested too deeply") from None
+    except JsonProblem as exc:
+        line, col = exc.place(text) or (None, None)
+        raise CgcalcError(f"params file: {exc}", source=text, filename=path, line=line,
+                          column=col, width=len(exc.token)) from None
     except ValueError as exc:
         raise fail(f"params file: {exc}") from None
     if not isinstance(doc, dict):
@@ -90,7 +95,7 @@ def _array(value, np):
             stack.extend(v)
         elif isinstance(v, bool) or not isinstance(v, (int, float)):
             return None
-        elif isinstance(v, int) and abs(v) >= 2 ** 1024:
+        elif isinstance(v, int) and not fits_float(v):
             return None
     try:
         arr = np.array(value, dtype=float)

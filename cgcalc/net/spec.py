@@ -8,6 +8,15 @@ from ..errors import CgcalcError
 from ..parse import Statement, ToAst, _syntax_error
 
 
+BIG = 10 ** 18  # any count this large is refused later, with its place
+
+
+def whole(digits: str) -> int:
+    """A size or step as written (digits): too many digits is just too large (BIG), never
+    Python's error for turning 4,300 digits into a number."""
+    return int(digits) if len(digits) <= 18 else BIG
+
+
 class Decl:
     """``input X[2]``, ``param W[3, 2] ~ uniform(-1, 1)``, ``input x[t, 1]``: ``time`` is the
     token ``t`` of a row per time step (None for one row per example)."""
@@ -47,7 +56,7 @@ class ToSpec:
     def shape(self, c):
         """(dims, time): ``[t, 2]`` is a row of 2 at each time step (time is the token)."""
         time = c[0] if c[0].type == "NAME" else None
-        return tuple(int(d.value) for d in c[1 if time else 0:]), time
+        return tuple(whole(d.value) for d in c[1 if time else 0:]), time
 
     def signed(self, toks):
         text = "".join(t.value for t in toks)
@@ -67,7 +76,8 @@ class ToSpec:
 
     def equation(self, c):
         tok, _, step, expr = c
-        index = None if step is None else (step.value if step.type == "NAME" else int(step.value))
+        index = None if step is None else (step.value if step.type == "NAME" else
+                                           whole(step.value))
         self.spec.equations.append(Statement(tok.value, expr, tok, index, step))
 
     def steps(self, c):

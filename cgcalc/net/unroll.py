@@ -19,6 +19,7 @@ from __future__ import annotations
 from ..errors import CgcalcError
 from ..graph import Program, Scope, build_expr
 from ..parse import CALL, INDEX, NAME, NUMBER
+from .spec import whole
 
 OVER_TIME = {"sum_t": "sum", "mean_t": "mean"}
 
@@ -203,7 +204,7 @@ class TimeScope(Scope):
                 continue
             kind, args = node.kind, [values.pop() for _ in node.args][::-1]
             if kind == NUMBER and node.text.isdigit():
-                values.append(int(node.text))
+                values.append(whole(node.text))
             elif kind == NAME and node.text in ("t", "T"):
                 if node.text == "t" and self.t is None:
                     raise self.fail("t has a value only in a time-indexed equation (h[t] = ...)"

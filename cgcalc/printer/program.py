@@ -13,16 +13,8 @@ from .styles import PLAIN, _Style
 def inline_size(root, memo: dict, cap: int) -> int:
     """Printed length of ``root`` fully inlined, capped at ``cap``; ``memo`` (node -> size) is
     shared between calls, so sizing every edge of a deep graph stays linear in all."""
-    stack = [(root, iter(root.args))]
-    while stack:
-        node, rest = stack[-1]
-        for a in rest:
-            if a not in memo:
-                stack.append((a, iter(a.args)))
-                break
-        else:
-            stack.pop()
-            _sizes((node,), cap, memo)
+    if root not in memo:
+        _sizes(topological([root], skip=memo), cap, memo)
     return memo[root]
 
 

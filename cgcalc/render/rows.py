@@ -50,15 +50,25 @@ class _Base:
 
 
 class CsvRows(_Base):
+    def header(self):
+        if self.started:
+            return
+        self.started = True
+        header = self.reader.header_text if self.reader.fmt == "csv" else None
+        if header is not None:  # the user's header line as written, then ours
+            self.out.write(",".join([header, *self.labels]) + "\n")
+        else:
+            csv.writer(self.out, lineterminator="\n").writerow(
+                [*self.input_columns(), *self.labels])
+
+    def close(self):  # a header and no rows still gets its header
+        if self.reader.columns:
+            self.header()
+        super().close()
+
     def write(self, chunk, outs):
         w = csv.writer(self.out, lineterminator="\n")
-        if not self.started:
-            header = self.reader.header_text if self.reader.fmt == "csv" else None
-            if header is not None:  # the user's header line as written, then ours
-                self.out.write(",".join([header, *self.labels]) + "\n")
-            else:
-                w.writerow([*self.input_columns(), *self.labels])
-            self.started = True
+        self.header()
         if chunk.raw is not None:  # CSV in: each input line as it was, then the results
             self.out.write("\n".join(map(",".join, zip(chunk.raw, _row_texts(outs)))) + "\n")
             self.out.flush()

@@ -26,6 +26,15 @@ __all__ = ["Chunk", "RowReader", "loads_json", "read_all"]
 
 FIRST_CHUNK, MAX_CHUNK = 64, 1 << 20  # bytes of input per chunk: small first, then large
 _NAME = re.compile(r"(?!\d)\w+\Z")
+def _number(cell):
+    """True for a cell that reads as a number (nan and inf included): never a header's."""
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
 _BLANK_LINE = re.compile(r"(?:\A|\n)[ \t\r\f\v]*(?:\n|\Z)")
 
 
@@ -49,39 +58,28 @@ class RowReader:
         self.columns: list[str] = []  # the input's columns, as its header names them
         self.header_text = None
         self.lines = Lines(stream, name, first_line)
-        self._carry = None  # (first line, texts) of a quoted CSV field open at a block's end
         self._pending = None  # a block read ahead (the rows after the header)
-        self._error_after = None  # a fault found while reading ahead, raised in turn
+        self._after = None  # a fault found reading ahead: raised after the rows before it
 
     # -- rows ----------------------------------------------------------------------------
     def _block(self, hint):
-        """The next rows as a :class:`_Block` (perhaps empty), None at the end. CSV records are
+        """The next rows as a :class:`Block` (perhaps empty), None at the end. CSV records are
         read as the csv module does; JSON and data rows are one a line. Blank lines (and data
-        rows' comment lines) are skipped."""
+        rows' comment lines) are skipped; before the format is known, nothing is."""
         if self._pending is not None:
             out, self._pending = self._pending, None
             return out
         got = self.lines.read(hint)
         if got is None:
-            if self._carry is not None:
-                first, texts = self._carry
-                raise self.lines.fail("a quoted field is not closed before the end of the input",
-                                 texts[0], texts[0].find('"') + 1, line=first)
             return None
-        first, texts = got
-        if self.fmt == "csv" and self._carry is not None:
-            first, texts = self._carry[0], self._carry[1] + texts
-            self._carry = None
-        numbers = range(first, first + len(texts))
-        quoted = self.fmt == "csv" and any('"' in t for t in texts)
-        if quoted:
-            if sum(t.count('"') for t in texts) % 2:  # a quoted field runs on: read more
-                if sum(len(t) for t in texts) > self.lines.max_line:
-                    raise self.lines.too_long(first)
-                self._carry = (first, texts)
-                return Block([], [])
+        return self._rows(*got)
+
+    def _rows(self, first, texts):
+        if self.fmt == "auto":
+            return Block(range(first, first + len(texts)), texts)
+        if self.fmt == "csv" and any('"' in t for t in texts):
             return csv_records(self, first, texts)
-        block = Block(numbers, texts)
+        block = Block(range(first, first + len(texts)), texts)
         if self.fmt == "rows":  # comment lines are blank too
             if any("#" in t for t in texts) or _BLANK_LINE.search("\n".join(texts)):
                 block = block.keep([i for i, t in enumerate(texts)
@@ -90,21 +88,35 @@ class RowReader:
             block = block.keep([i for i, t in enumerate(texts) if t.strip()])
         return block
 
-
     # -- the header ----------------------------------------------------------------------
-    def _start(self):
-        """Read up to the first row; take the header (required for points, optional for data
-        rows: a row of names). False for an input without rows."""
+    def _first_rows(self):
+        """The first block with a row in it (None for an input without rows); the first line
+        that is not blank decides the format when it is not given."""
         while True:
             block = self._block(1)
             if block is None:
-                return False
+                return None
+            if self.fmt == "auto":
+                lead = next((i for i, t in enumerate(block.texts) if t.strip()), None)
+                if lead is None:
+                    continue
+                first, texts = block.numbers[lead], block.texts[lead:]
+                self.fmt = "jsonl" if texts[0].lstrip().startswith("{") else "csv"
+                block = self._rows(first, texts)
             if len(block):
-                break
-        if self.fmt == "auto":
-            self.fmt = "jsonl" if block.texts[0].lstrip().startswith("{") else "csv"
-            if self.fmt == "csv" and any('"' in t for t in block.texts):
-                block = self._quoted_first(block)  # the first rows again, as CSV
+                return block
+
+    def _start(self):
+        """Read up to the first row; take the header (required for points, optional for data
+        rows: a row of names). False for an input without rows."""
+        try:
+            block = self._first_rows()
+        except Stop as stop:  # a fault in the first rows read: the good ones first
+            if not len(stop.good):
+                raise stop.error from None
+            block, self._after = stop.good, stop.error
+        if block is None:
+            return False
         line, text = block.numbers[0], block.texts[0]
         if self.fmt == "jsonl":
             self._pending = block
@@ -113,14 +125,14 @@ class RowReader:
         rest = block.keep(list(range(1, len(block))))
         if self.data:
             cells = data_fields(self, line, text)
-            if not all(_NAME.match(c) for c in cells):
+            if not all(_NAME.match(c) and not _number(c) for c in cells):
                 self._pending = block  # no header: the first row is data
                 self.columns = list(self.names)
                 return True
             if len(cells) != len(self.names):
                 raise self.lines.fail(f"the header names {len(cells)} columns; the rows have "
-                                 f"{len(self.names)} ({', '.join(self.names)})", text, 1,
-                                 len(text), line=line)
+                                      f"{len(self.names)} ({', '.join(self.names)})", text, 1,
+                                      len(text), line=line)
             self.columns, self.header_text = cells, text
             self._pending = rest
             return True
@@ -129,34 +141,17 @@ class RowReader:
         self.columns = [c.strip() for c in fields]
         missing = [v for v in self.need if v not in self.columns]
         if missing:
-            raise self.lines.fail(f"the header names no column for {', '.join(map(repr, missing))} "
-                             f"(columns: {', '.join(self.columns)})", text, 1, len(text),
-                             line=line, hint="the first row must name the variables")
+            raise self.lines.fail(f"the header names no column for "
+                                  f"{', '.join(map(repr, missing))} (columns: "
+                                  f"{', '.join(self.columns)})", text, 1, len(text), line=line,
+                                  hint="the first row must name the variables")
         for v in self.need:
             if self.columns.count(v) > 1:
                 second = [i for i, c in enumerate(self.columns) if c == v][1]
-                raise self.lines.fail(f"two columns are named {v!r}: which is the variable?", text,
-                                 _field_column(text, second), len(v), line=line)
+                raise self.lines.fail(f"two columns are named {v!r}: which is the variable?",
+                                      text, _field_column(text, second), len(v), line=line)
         self._pending = rest
         return True
-
-    def _quoted_first(self, block):
-        first, texts = block.numbers[0], list(block.texts)
-        while sum(t.count('"') for t in texts) % 2:
-            got = self.lines.read(1 << 16)
-            if got is None:
-                raise self.lines.fail("a quoted field is not closed before the end of the input",
-                                 texts[0], texts[0].find('"') + 1, line=first)
-            texts += got[1]
-            if sum(len(t) for t in texts) > self.lines.max_line:
-                raise self.lines.too_long(first)
-        try:
-            return csv_records(self, first, texts)
-        except Stop as stop:
-            if len(stop.good):
-                self._error_after = stop.error
-                return stop.good
-            raise stop.error from None
 
     # -- chunks --------------------------------------------------------------------------
     def __iter__(self):
@@ -184,7 +179,7 @@ class RowReader:
             if chunk is not None:
                 yield chunk
             if error is None:
-                error, self._error_after = self._error_after, None
+                error, self._after = self._after, None
             if error is not None:
                 raise error
             hint = min(hint * 4, MAX_CHUNK)

@@ -16,27 +16,46 @@ _SPACES_OR_COMMAS = re.compile(r"[ \t,]+")
 
 
 def csv_records(r, first, texts):
-    """Lines with quotes, read by the csv module: a record may span lines."""
+    """Lines with quotes, read by the csv module itself: a quoted field may hold commas,
+    quotes and newlines (blank lines too), so a record may run past the lines read; the lines
+    it needs are read on, bounded by the csv module's field limit (set to CGCALC_MAX_LINE)."""
+    csv.field_size_limit(r.lines.max_line)
+    lines = list(texts)
+    pos = 0
+
+    def feed():
+        nonlocal pos
+        while True:
+            if pos < len(lines):
+                pos += 1
+                yield lines[pos - 1] + "\n"
+                continue
+            got = r.lines.read(1 << 16)  # a quoted field runs on past the lines read
+            if got is None:
+                return
+            lines.extend(got[1])
+
+    reader = csv.reader(feed(), strict=True)
     numbers, raws, fields = [], [], []
-    lines = [t + "\n" for t in texts]
-    reader = csv.reader(lines, strict=True)
-    done = 0  # physical lines consumed
-    while True:
-        start = done
+    while pos < len(lines):
+        start = pos
         try:
             row = next(reader)
         except StopIteration:
-            return Block(numbers, raws, fields)
+            break
         except csv.Error as exc:
-            at = min(reader.line_num, len(texts)) - 1
+            text = lines[start]
+            quote = text.find('"') + 1 or 1
+            msg = ("a quoted field is not closed before the end of the input"
+                   if "unexpected end of data" in str(exc) or "field larger" in str(exc)
+                   else f"not CSV: {exc}")
             raise Stop(Block(numbers, raws, fields), r.lines.fail(
-                f"bad CSV: {exc}", texts[at], 1, len(texts[at]) or 1,
-                line=first + at)) from None
-        done = reader.line_num
+                msg, text, quote, line=first + start)) from None
         if row:
             numbers.append(first + start)
-            raws.append("".join(lines[start:done])[:-1])
+            raws.append("\n".join(lines[start:pos]))
             fields.append(row)
+    return Block(numbers, raws, fields)
 
 
 def numbers(r, block, columns, np):
@@ -116,6 +135,10 @@ def json_chunk(r, block, np):
         except json.JSONDecodeError as exc:
             raise Stop(block.head(i), r.lines.fail(f"not JSON: {exc.msg}", text, exc.colno,
                                                   line=line)) from None
+        except JsonProblem as exc:
+            _, col = exc.place(text) or (1, 1)
+            raise Stop(block.head(i), r.lines.fail(str(exc), text, col, len(exc.token),
+                                                  line=line)) from None
         except (ValueError, RecursionError) as exc:
             what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             raise Stop(block.head(i), r.lines.fail(f"not JSON: {what}", text, 1,
@@ -130,7 +153,7 @@ def json_chunk(r, block, np):
                 problem = "missing"
             elif isinstance(val, bool) or not isinstance(val, (int, float)):
                 problem = f"{json.dumps(val)[:40]} is not a number"
-            elif isinstance(val, int) and abs(val) >= 2 ** 1024:
+            elif isinstance(val, int) and not fits_float(val):
                 problem = "too large for a float"
             if problem:
                 col = text.find(json.dumps(v)) + 1 or 1
@@ -193,6 +216,15 @@ def _quoted(cell, most=40):
     return repr(cell) if len(cell) <= most else repr(cell[:most // 2]) + "…" + repr(cell[-8:])
 
 
+def fits_float(n) -> bool:
+    """False for an int past the largest float (2^1024 - 1 rounds to infinity)."""
+    try:
+        float(n)
+        return True
+    except OverflowError:
+        return False
+
+
 def _not_finite(cell):
     """Why ``cell`` is not a finite number, or None when it is one."""
     try:
@@ -206,31 +238,57 @@ def _not_finite(cell):
     return None
 
 
+class JsonProblem(ValueError):
+    """A value JSON allows and cgcalc does not; ``token`` (its text, the ``count``-th time it
+    appears) lets the caller point at it."""
+
+    def __init__(self, message, token, count=1):
+        super().__init__(message)
+        self.token, self.count = token, count
+
+    def place(self, text):
+        """(line, column) of the token in ``text``, or None."""
+        at = -1
+        for _ in range(self.count):
+            at = text.find(self.token, at + 1)
+            if at < 0:
+                return None
+        return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
 def loads_json(text):
-    """json.loads, with every number finite (NaN, Infinity and 1e400 are refused, so nothing
-    read can write JSON that is not JSON) and every key once: ValueError otherwise."""
+    """json.loads, with every number finite (NaN, Infinity, 1e400 and integers past the
+    largest float are refused, so nothing read can write JSON that is not JSON) and every key
+    once: JsonProblem otherwise."""
     return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
-                      object_pairs_hook=_once)
+                      parse_int=_finite_int, object_pairs_hook=_once)
 
 
 def _once(pairs):
     out = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"the key {json.dumps(key)[:60]} is given twice")
+            token = json.dumps(key, ensure_ascii=False)
+            raise JsonProblem(f"the key {token[:60]} is given twice", token, 2)
         out[key] = value
     return out
 
 
 def _no_constant(name):
-    raise ValueError(f"{name} is not a finite number")
+    raise JsonProblem(f"{name} is not a finite number", name)
 
 
 def _finite_float(text):
     v = float(text)
     if v in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} is too large for a float")
+        raise JsonProblem(f"{text[:40]} is too large for a float", text)
     return v
+
+
+def _finite_int(text):
+    if len(text) > 400 or not fits_float(int(text)):
+        raise JsonProblem(f"{text[:20]}… is too large for a float", text)
+    return int(text)
 
 
 def _field_column(text, k):

@@ -43,24 +43,17 @@ class Canonical:
         return node
 
     def _walk(self, root):
-        """Post-order from ``root`` (each open node on the stack with an iterator over its
-        inputs), making each node canonical once its inputs are; atoms are not entered."""
+        """Each node under ``root`` made canonical once its inputs are (the one walker's order;
+        what the memo knows is not entered, atoms are not entered)."""
         memo, atoms, canon = self.memo, self.atoms, self._canon
-        stack = [(root, iter(root.args))]
-        while stack:
-            node, rest = stack[-1]
-            for a in rest:
-                if a in memo:
-                    continue
-                if not a.args:
-                    memo[a] = a  # numbers and variables are canonical
-                elif atoms and a in atoms:
-                    memo[a] = self._placeholder(a)
-                else:
-                    stack.append((a, iter(a.args)))
-                    break
+        for node in topological([root], skip=memo, stop=atoms):
+            if node in memo:
+                continue  # made canonical by a rule earlier in this walk
+            if not node.args:
+                memo[node] = node  # numbers and variables are canonical
+            elif node in atoms:
+                memo[node] = self._placeholder(node)
             else:
-                stack.pop()
                 result = canon(node, [memo[a] for a in node.args])
                 memo[node] = result
                 memo.setdefault(result, result)

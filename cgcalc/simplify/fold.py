@@ -17,6 +17,11 @@ def is_number(node) -> bool:
     return node.op == "const" and not (isinstance(node.value, float) and node.value in NAMED)
 
 
+def finite(v) -> bool:
+    """False for a float that overflowed (inf) or is nan: such a constant is never made."""
+    return not isinstance(v, float) or math.isfinite(v)
+
+
 def is_int(v) -> bool:
     return isinstance(v, int) or (isinstance(v, Fraction) and v.denominator == 1)
 

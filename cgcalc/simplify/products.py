@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..walk import topological
 from .canonical import FLATTEN
-from .fold import is_number
+from .fold import finite, is_number
 
 EXPAND = FLATTEN // 2  # sums multiplied out to let factors cancel: at most this many terms
 SETTLE = 4  # passes over a product's factors (powers of products expose new like factors)
@@ -48,6 +48,8 @@ class Products:
                     slot[2].append(e)
             if coeff == 0:
                 return b.const(0)
+            if not finite(coeff):
+                return b.mul(*flat)  # 1e308 * 10: left as written, never a constant inf
             pending, again = [], False
             for base, f, es in exps.values():
                 if len(es) == 1 and f is not None:

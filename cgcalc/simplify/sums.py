@@ -4,7 +4,7 @@ factor common to every term comes out (``a*X + b*X`` is ``(a + b)*X``)."""
 from __future__ import annotations
 
 from .canonical import FLATTEN
-from .fold import is_number
+from .fold import finite, is_number
 
 
 class Sums:
@@ -22,6 +22,8 @@ class Sums:
                 coeffs[rest] = [rest, c]
             else:
                 slot[1] = slot[1] + c
+        if not finite(const) or not all(finite(c) for _, c in coeffs.values()):
+            return b.add(*self._flatten("add", terms))  # 1e308 + 1e308: left as written
         out = []
         for rest, c in coeffs.values():
             if c == 0:

@@ -1,0 +1,330 @@
+"""Hostile files: nothing a user gave is lost or damaged. ``train --save`` and ``graph -o``
+follow a symbolic link (the link stays, its target gets the content), write a named pipe or a
+device in place (never replace it), refuse a missing directory, a directory, the network file
+and its data file (exit 2, nothing created or changed), keep an existing file's permissions and
+owner, give a new file the umask's mode, leave no temporary file behind, and keep the old file
+whole when the write fails. Output that cannot be written (a full disk, a closed standard
+output) is exit 2 with ``error:``."""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cgcalc.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+CMD = [sys.executable, "-m", "cgcalc"]
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="mknod and chown need root")
+
+TRAIN = ["train", "xor.net", "-q", "--epochs", "5", "--format", "plain", "--save"]
+GRAPH_TREE = ["graph", "x^2", "-o"]
+GRAPH_DOT = ["graph", "x^2", "--format", "dot", "-o"]
+WRITERS = {"save": TRAIN, "graph-tree": GRAPH_TREE, "graph-dot": GRAPH_DOT}
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("xor.net", "line.net", "line.csv"):
+        shutil.copy(ROOT / "examples" / name, tmp_path / name)
+    return tmp_path
+
+
+def listing(d):
+    return sorted(p.name for p in Path(d).iterdir())
+
+
+def written_right(kind, data):
+    """What a writer of ``kind`` writes: params JSON, or a picture of x^2."""
+    text = data.decode("utf-8")
+    if kind == "save":
+        doc = json.loads(text)
+        assert set(doc) == {"theta1", "theta2"} and len(doc["theta1"]) == 3, text[:200]
+    elif kind == "graph-dot":
+        assert text.startswith("digraph"), text[:200]
+    else:
+        assert "x" in text and len(text) > 10, text[:200]
+
+
+def refused(r, path=None):
+    assert r.exit_code == 2, f"exit {r.exit_code}: {r.stderr[:300]!r}"
+    assert r.stderr.startswith("error:"), r.stderr[:300]
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr[:500]
+    if path is not None:
+        assert path in r.stderr.splitlines()[0], f"the message does not name {path}: {r.stderr}"
+
+
+# -- links ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_symlink_stays_and_its_target_gets_the_content(kind, dangling, work):
+    if not dangling:
+        (work / "target.out").write_text("the user's old content\n")
+    os.symlink("target.out", work / "link.out")
+    before = set(listing(work))
+    r = run(*WRITERS[kind], "link.out")
+    assert r.exit_code == 0, r.stderr
+    assert os.path.islink(work / "link.out") and os.readlink(work / "link.out") == "target.out"
+    written_right(kind, (work / "target.out").read_bytes())
+    assert set(listing(work)) == before | {"target.out"}, "a file left behind"
+
+
+def test_a_symlink_into_another_directory(work):
+    (work / "elsewhere").mkdir()
+    os.symlink("elsewhere/p.json", work / "p.json")
+    r = run(*TRAIN, "p.json")
+    assert r.exit_code == 0, r.stderr
+    assert os.path.islink(work / "p.json")
+    written_right("save", (work / "elsewhere" / "p.json").read_bytes())
+    assert listing(work / "elsewhere") == ["p.json"]
+
+
+# -- named pipes and devices ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_a_named_pipe_is_written_in_place(kind, work):
+    fifo = work / "pipe.out"
+    os.mkfifo(fifo)
+    got = []
+
+    def read():
+        with open(fifo, "rb") as fh:
+            got.append(fh.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        r = run(*WRITERS[kind], "pipe.out")
+    finally:
+        if reader.is_alive():  # nobody wrote: let the reader go
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(10)
+    assert r.exit_code == 0, r.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the named pipe was replaced"
+    written_right(kind, got[0])
+    assert listing(work) == ["line.csv", "line.net", "pipe.out", "xor.net"]
+
+
+@root_only
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("device, status", [((1, 3), 0), ((1, 7), 2)])  # null, full
+def test_a_device_is_written_in_place_never_replaced(kind, device, status, work):
+    dev = work / "dev.out"
+    os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(*device))
+    r = run(*WRITERS[kind], "dev.out")
+    st = os.lstat(dev)
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(*device), \
+        f"the device was replaced (now {stat.filemode(st.st_mode)})"
+    if status == 0:
+        assert r.exit_code == 0, r.stderr
+    else:  # no space left on the device: exit 2, naming the file
+        refused(r, "dev.out")
+    assert listing(work) == ["dev.out", "line.csv", "line.net", "xor.net"]
+
+
+# -- refusals -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("target", ["nodir/out.txt", "nodir/deeper/out.txt", "xor.net/out.txt"])
+def test_a_missing_directory_is_refused_and_nothing_is_created(kind, target, work):
+    before = listing(work)
+    r = run(*WRITERS[kind], target)
+    refused(r, target)
+    assert listing(work) == before
+    assert (work / "xor.net").is_file()
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_a_directory_is_refused_and_left_alone(kind, work):
+    (work / "adir").mkdir()
+    (work / "adir" / "keep.txt").write_text("keep\n")
+    r = run(*WRITERS[kind], "adir")
+    refused(r, "adir")
+    assert listing(work / "adir") == ["keep.txt"]
+
+
+def test_an_empty_save_name_is_refused(work):
+    before = listing(work)
+    refused(run(*TRAIN, ""))
+    assert listing(work) == before
+
+
+def _net_inputs(work):
+    os.symlink("xor.net", work / "link-to-net.json")
+    return ["xor.net", "./xor.net", str(work / "xor.net"), "link-to-net.json"]
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_save_onto_the_network_file_is_refused(which, work):
+    target = _net_inputs(work)[which]
+    before = (work / "xor.net").read_bytes()
+    refused(run(*TRAIN, target))
+    assert (work / "xor.net").read_bytes() == before
+    assert os.path.islink(work / "link-to-net.json")
+
+
+@pytest.mark.parametrize("target", ["line.csv", "./line.csv", "link.json"])
+def test_save_onto_the_data_file_is_refused(target, work):
+    os.symlink("line.csv", work / "link.json")
+    before = (work / "line.csv").read_bytes()
+    r = run("train", "line.net", "-q", "--epochs", "3", "--format", "plain", "--save", target)
+    refused(r)
+    assert (work / "line.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", ["tree", "dot", "mermaid"])
+def test_graph_onto_its_own_program_file_is_refused(fmt, work):
+    (work / "f.cg").write_text("v = x^2\nf = sin(v)\n")
+    before = (work / "f.cg").read_bytes()
+    r = run("graph", "f.cg", "--format", fmt, "-o", "f.cg")
+    refused(r)
+    assert (work / "f.cg").read_bytes() == before
+
+
+def test_graph_onto_its_own_network_file_is_refused(work):
+    before = (work / "xor.net").read_bytes()
+    refused(run("graph", "xor.net", "--format", "dot", "-o", "xor.net"))
+    assert (work / "xor.net").read_bytes() == before
+
+
+def test_a_graph_that_fails_leaves_the_old_file(work):
+    (work / "old.txt").write_text("the user's file\n")
+    refused(run("graph", "x + * 2", "-o", "old.txt"))
+    assert (work / "old.txt").read_text() == "the user's file\n"
+
+
+def test_training_that_diverges_keeps_the_old_params(work):
+    (work / "old.json").write_text('{"a": [[2.0]], "b": [[1.0]]}\n')
+    r = run("train", "line.net", "-q", "--epochs", "50", "--rate", "1e10", "--format", "plain",
+            "--save", "old.json")
+    assert r.exit_code == 1 and r.stderr.startswith("error: training diverged"), r.stderr
+    assert (work / "old.json").read_text() == '{"a": [[2.0]], "b": [[1.0]]}\n'
+    assert listing(work) == ["line.csv", "line.net", "old.json", "xor.net"]
+
+
+@pytest.mark.skipif(shutil.which("dot") is not None, reason="only without Graphviz")
+def test_without_graphviz_a_users_dot_file_beside_is_not_overwritten(work):
+    (work / "pic.dot").write_text("digraph users_own { a -> b }\n")
+    r = run("graph", "x^2", "--format", "svg", "-o", "pic.svg")
+    refused(r)
+    assert (work / "pic.dot").read_text() == "digraph users_own { a -> b }\n"
+    assert not (work / "pic.svg").exists()
+
+
+# -- modes and owners -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o600, 0o664])
+def test_an_existing_files_permissions_are_kept(kind, mode, work):
+    (work / "out.txt").write_text("old\n")
+    os.chmod(work / "out.txt", mode)
+    r = run(*WRITERS[kind], "out.txt")
+    assert r.exit_code == 0, r.stderr
+    written_right(kind, (work / "out.txt").read_bytes())
+    assert stat.S_IMODE(os.stat(work / "out.txt").st_mode) == mode
+
+
+@root_only
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_root_keeps_the_owner_of_an_existing_file(kind, work):
+    (work / "out.txt").write_text("old\n")
+    os.chown(work / "out.txt", 65534, 65534)
+    r = run(*WRITERS[kind], "out.txt")
+    assert r.exit_code == 0, r.stderr
+    st = os.stat(work / "out.txt")
+    assert (st.st_uid, st.st_gid) == (65534, 65534)
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o027, 0o077])
+def test_a_new_file_gets_the_umasks_mode(kind, umask, work):
+    old = os.umask(umask)
+    try:
+        r = run(*WRITERS[kind], "new.txt")
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.stderr
+    assert stat.S_IMODE(os.stat(work / "new.txt").st_mode) == 0o666 & ~umask
+    assert listing(work) == ["line.csv", "line.net", "new.txt", "xor.net"]
+
+
+# -- a write that fails: the old file whole, nothing left behind (real processes) ----------------
+
+def small_files():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))  # writes beyond 100 bytes fail
+
+
+@pytest.mark.parametrize("args", [TRAIN + ["old.json"],
+                                  ["graph", "exp(sin(x*y))*log(1 + x^2)", "-o", "old.json"]])
+def test_a_write_that_fails_keeps_the_old_file_and_leaves_nothing(args, work):
+    old = b'{"theta1": "the old params"}\n'
+    (work / "old.json").write_bytes(old)
+    before = listing(work)
+    p = subprocess.run([*CMD, *args], cwd=work, capture_output=True, text=True, timeout=60,
+                       preexec_fn=small_files)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.startswith("error:") and "old.json" in p.stderr.splitlines()[0], p.stderr
+    assert "Traceback" not in p.stderr and "internal error" not in p.stderr, p.stderr
+    assert (work / "old.json").read_bytes() == old
+    assert listing(work) == before, "a temporary file was left behind"
+
+
+# -- standard output that cannot be written -------------------------------------------------------
+
+OUTPUTS = {
+    "diff": ["diff", "x^2", "--at", "x=1", "--format", "plain"],
+    "diff-json": ["diff", "x^2", "--at", "x=1", "--format", "json"],
+    "graph-tree": ["graph", "x^2"],
+    "points": ["diff", "x^2", "--points", "pts.csv", "--format", "csv"],
+    "train": ["train", "xor.net", "-q", "--epochs", "5", "--format", "plain"],
+}
+
+
+def shell(redirect, args, cwd):
+    """cgcalc run by the shell with ``redirect`` applied to its standard output."""
+    return subprocess.run(["/bin/sh", "-c", f'exec "$@" {redirect}', "sh", *CMD, *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", list(OUTPUTS))
+def test_standard_output_on_a_full_disk(name, work):
+    (work / "pts.csv").write_text("x\n1\n2\n")
+    p = shell("> /dev/full", OUTPUTS[name], work)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.startswith("error:") and "Traceback" not in p.stderr, p.stderr
+    assert "internal error" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("name", ["diff", "graph-tree", "points"])
+def test_standard_output_closed(name, work):
+    (work / "pts.csv").write_text("x\n1\n2\n")
+    p = shell(">&-", OUTPUTS[name], work)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.startswith("error:") and "Traceback" not in p.stderr, p.stderr
+    assert "internal error" not in p.stderr, p.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(work):
+    (work / "wide.cg").write_text("+".join(f"sin(x*{i})" for i in range(1, 2000)) + "\n")
+    p = subprocess.Popen([*CMD, "diff", "wide.cg", "--format", "json"], cwd=work,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stdout.readline()
+    p.stdout.close()  # like `| head -1`
+    _, err = p.communicate(timeout=60)
+    assert first.startswith(b"{")
+    assert err == b"", err[:400]

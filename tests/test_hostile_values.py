@@ -1,0 +1,525 @@
+"""Hostile input, the values: no silent wrong answers. CSV is read exactly as Python's csv
+module reads it (carried-through columns included) or refused with exit 2 naming the record's
+line; numbers of every magnitude in every input channel are either used exactly or, when not
+finite, refused with exit 2 and the place; every JSON output is JSON (no NaN, no Infinity);
+every symbolic derivative printed is an expression in the same variables; a first row with a
+typo is never taken for a header; ``-x^2`` is an expression, ``pi`` a constant."""
+
+import csv
+import io
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import cgcalc
+from cgcalc.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+XOR = (ROOT / "examples" / "xor.net").read_text()
+BIG = "1" + "0" * 400
+NEAR = str(2 ** 1024 - 1)  # below 2**1024, yet too large for a float
+PLACE = re.compile(r"error: (?P<file>.+?):(?P<line>\d+):(?P<col>\d+): ")
+XOR_PARAMS = {"theta1": [[5.87, -7.54], [5.88, -7.62], [-9.08, 3.17]],
+              "theta2": [[-13.88], [-13.62], [6.76]]}
+FAST = settings(max_examples=12, deadline=None, database=None,
+               suppress_health_check=list(HealthCheck))
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def strict_json(text):
+    """json.loads that refuses NaN, Infinity and -Infinity: they are not JSON."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def place_of(err):
+    """(file, line, column) of an ``error: file:line:column:`` message, after checking the
+    message is a clean refusal with the source line and a caret under it."""
+    assert err.startswith("error:"), err[:300]
+    assert "Traceback" not in err and "internal error" not in err, err[:600]
+    m = PLACE.match(err)
+    assert m, f"no file:line:column: in {err.splitlines()[0]!r}"
+    lines = err.splitlines()
+    i = next((k for k, text in enumerate(lines[1:], 1) if text.startswith(f"  {m['line']} | ")),
+             None)
+    assert i is not None and i + 1 < len(lines) and re.fullmatch(r" *\^+", lines[i + 1]), err
+    return m["file"], int(m["line"]), int(m["col"])
+
+
+def clean_refusal(r, names=None):
+    assert r.exit_code == 2, f"exit {r.exit_code}: {r.stderr[:300]!r} {r.stdout[:200]!r}"
+    assert r.stderr.startswith("error:"), r.stderr[:300]
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr[:600]
+    if names:
+        assert names in r.stderr.splitlines()[0], r.stderr[:300]
+
+
+def finite(text):
+    try:
+        return math.isfinite(float(text))
+    except (ValueError, OverflowError):
+        return False
+
+
+# -- CSV exactly as the csv module reads it -------------------------------------------------------
+
+def reference(text):
+    """What the csv module makes of ``text``: (header, [(line, record)] of the good records
+    before the first bad one, the bad record's first line or None). A record is bad when csv
+    refuses it or its field count differs from the header's."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, header = [], None
+    while True:
+        start = reader.line_num + 1
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return header, rows, None
+        except csv.Error:
+            return header, rows, start
+        if not rec:
+            continue
+        if header is None:
+            header = rec
+            continue
+        if len(rec) != len(header):
+            return header, rows, start
+        rows.append((start, rec))
+
+
+FIELD_TEXT = st.text(st.sampled_from(list("ab ,\"\n#;")), max_size=6)
+
+
+@st.composite
+def csv_inputs(draw):
+    """A CSV text: a header naming x, y and a note (in any order), rows whose note holds
+    quotes, commas and newlines, each field written quoted properly, quoted always, or raw
+    (which may make the record unreadable or of the wrong length), blank lines here and there."""
+    names = draw(st.permutations(["x", "y", "note"]))
+
+    def write(field, how):
+        if how == "raw":
+            return field
+        if how == "all" or any(c in field for c in ',"\n') or field != field.strip():
+            return '"' + field.replace('"', '""') + '"'
+        return field
+
+    lines = [",".join(write(n, draw(st.sampled_from(["minimal", "all"]))) for n in names)]
+    for _ in range(draw(st.integers(0, 12))):
+        values = {"x": str(draw(st.integers(-9, 9))), "y": str(draw(st.integers(-9, 9)) / 4),
+                  "note": draw(FIELD_TEXT)}
+        how = {n: draw(st.sampled_from(["minimal", "minimal", "all", "raw"])) if n == "note"
+               else draw(st.sampled_from(["minimal", "all"])) for n in names}
+        lines.append(",".join(write(values[n], how[n]) for n in names))
+        if draw(st.integers(0, 9)) == 0:
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(text=csv_inputs())
+@example(text='x,y,note\n1,2,"a\n\nb"\n3,4,c\n')        # a blank line inside a quoted field
+@example(text='x,y,note\n1,2,a"b\n3,4,c\n')             # a quote inside an unquoted field
+@example(text='x,y,note\n1,2,a\n3,4,"b\n5,6,c\n')       # a quote never closed
+@example(text='note,x,y\n"a\nb\nc",1,2\n"d,e",3,4\n')   # newlines and commas inside quotes
+def test_csv_points_are_read_as_the_csv_module_reads_them(text):
+    header, rows, bad = reference(text)
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text)
+    out = list(csv.reader(io.StringIO(r.stdout, newline=""), strict=True))
+    k = len(header)
+    if bad is None and r.exit_code == 0:
+        assert out[0][:k] == header
+        got = [rec for rec in out[1:] if rec]
+        assert [rec[:k] for rec in got] == [rec for _, rec in rows], \
+            "the carried-through fields differ from the csv module's"
+        for rec in got:
+            row = dict(zip(header, rec))
+            assert float(rec[k]) == float(row["x"]) * float(row["y"])
+        return
+    assert r.exit_code == 2, (f"exit {r.exit_code}; the csv module finds a bad record at line "
+                              f"{bad}:\n{text}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}")
+    name, line, col = place_of(r.stderr)
+    assert name == "<stdin>" and col >= 1, r.stderr
+    if bad is not None:
+        assert line == bad, f"refused at line {line}; the bad record starts on line {bad}:\n{text}"
+        before = [rec for _, rec in rows]
+    else:  # valid CSV refused: allowed, but at a record's line, after the records before it
+        assert line in [n for n, _ in rows], f"line {line} is no record's line:\n{text}"
+        before = [rec for n, rec in rows if n < line]
+    assert [rec[:k] for rec in out[1:] if rec] == before, \
+        "the rows before the bad one are not (all) written"
+
+
+def test_duplicate_variable_columns_are_refused():
+    for header in ("x,y,x", "x,y,y", "y,x,x,id"):
+        r = run("diff", "x*y", "--points", "-", "--format", "csv", input=f"{header}\n1,2,3,4\n")
+        clean_refusal(r)
+        assert place_of(r.stderr)[1] == 1
+
+
+def test_a_duplicate_column_that_is_not_a_variable_is_carried_through():
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input="id,x,y,id\na,2,3,b\n")
+    if r.exit_code == 0:
+        assert list(csv.reader(io.StringIO(r.stdout)))[1][:5] == ["a", "2", "3", "b", "6.0"]
+    else:
+        clean_refusal(r)
+
+
+# -- numbers of every magnitude in every channel --------------------------------------------------
+
+NUMBERS = st.one_of(
+    st.floats().map(repr),
+    st.integers(-(2 ** 1100), 2 ** 1100).map(str),
+    st.builds(lambda m, e: f"{m}e{e}", st.integers(-99, 99), st.integers(-420, 420)),
+    st.integers(2 ** 1023, 2 ** 1024 + 2 ** 980).map(str),
+)
+
+
+def edges(test):
+    """The numbers every run tries, whatever hypothesis draws."""
+    for text in ["nan", "inf", "-inf", "1e400", "-1e400", BIG, NEAR, "-" + NEAR, "1e-400",
+                 "1.7976931348623157e+308", "5e-324", "-0.0"]:
+        test = example(text=text)(test)
+    return test
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_as_expression_literals(text):
+    r = run("diff", f"x*({text})", "--at", "x=1", "--format", "json")
+    if text.lstrip("-") in ("nan", "inf"):  # names, not numbers: variables without values
+        clean_refusal(r)
+        return
+    if finite(text):
+        assert r.exit_code == 0, r.stderr
+        assert strict_json(r.stdout)["derivatives"]["x"]["value"] == float(text)
+    else:
+        clean_refusal(r)
+        name, line, col = place_of(r.stderr)
+        assert (name, line) == ("<expr>", 1) and 4 <= col < 4 + len(text), r.stderr
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_given_with_at(text):
+    r = run("diff", "x*y", "--at", f"x={text},y=1", "--format", "json")
+    if finite(text):
+        assert r.exit_code == 0, r.stderr
+        doc = strict_json(r.stdout)
+        assert doc["value"] == float(text) and doc["derivatives"]["y"]["value"] == float(text)
+    else:
+        clean_refusal(r)
+        assert place_of(r.stderr)[:2] == ("--at", 1)
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_in_csv_points(text):
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=f"x,y\n1,1\n{text},1\n")
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    if finite(text):
+        assert r.exit_code == 0, r.stderr
+        assert rows[2][0] == text and float(rows[2][2]) == float(text)
+    else:
+        clean_refusal(r)
+        assert place_of(r.stderr) == ("<stdin>", 3, 1)
+        assert len(rows) == 2  # the header and the good row
+
+
+def json_number(text):
+    try:
+        v = strict_json(text)
+    except ValueError:
+        return None
+    return v if isinstance(v, (int, float)) and finite(v) else None
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_in_json_lines_points(text):
+    r = run("diff", "x*y", "--points", "-", "--format", "json",
+            input=f'{{"x": 1, "y": 1}}\n{{"x": {text}, "y": 1}}\n')
+    lines = r.stdout.splitlines()
+    want = json_number(text)
+    if want is not None:
+        assert r.exit_code == 0, r.stderr
+        assert strict_json(lines[1])["value"] == float(want)
+    else:
+        clean_refusal(r)
+        assert place_of(r.stderr)[:2] == ("<stdin>", 2)
+        assert len(lines) == 1
+
+
+LINE_NET = """input  x[1]
+target y[1]
+param  a[1, 1] ~ uniform(0, 0)
+param  b[1, 1] ~ uniform(0, 0)
+P = x @ a + b
+C = mse(P, y)
+output   P
+minimize C
+{data}
+train epochs=1 rate=0.1 seed=0
+"""
+
+
+def line_gradients(r):
+    assert r.exit_code == 0, r.stderr
+    ders = strict_json(r.stdout)["derivatives"]
+    return ders["a"]["value"][0][0], ders["b"]["value"][0][0]
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_in_a_network_data_block(text, tmp_path_factory):
+    d = tmp_path_factory.mktemp("block")
+    (d / "n.net").write_text(LINE_NET.format(data=f"data {{\n  0 -> 1\n  {text} -> 1\n}}"))
+    r = run("diff", d / "n.net", "--format", "json")
+    if finite(text):  # a = b = 0: dC/da = x'(P - y)/m = -x2/2, dC/db = -1
+        assert line_gradients(r) == (-float(text) / 2, -1.0)
+    else:
+        clean_refusal(r)
+        name, line, col = place_of(r.stderr)
+        assert name.endswith("n.net") and (line, col) == (11, 3), r.stderr
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_in_a_data_file(text, tmp_path_factory):
+    d = tmp_path_factory.mktemp("datafile")
+    (d / "n.net").write_text(LINE_NET.format(data='data "d.csv"'))
+    (d / "d.csv").write_text(f"x,y\n0,1\n{text},1\n")
+    r = run("diff", d / "n.net", "--format", "json")
+    if finite(text):
+        assert line_gradients(r) == (-float(text) / 2, -1.0)
+    else:
+        clean_refusal(r)
+        name, line, col = place_of(r.stderr)
+        assert name.endswith("d.csv") and (line, col) == (3, 1), r.stderr
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_in_a_params_file(text, tmp_path_factory):
+    d = tmp_path_factory.mktemp("params")
+    (d / "n.net").write_text(LINE_NET.format(data="data {\n  0 -> 1\n  2 -> 1\n}"))
+    (d / "q.json").write_text(f'{{"a": [[0]], "b": [[{text}]]}}')
+    r = run("predict", d / "n.net", "--params", d / "q.json", "--format", "json")
+    want = json_number(text)
+    if want is not None:
+        assert r.exit_code == 0, r.stderr
+        assert [strict_json(line)["P"] for line in r.stdout.splitlines()] == [float(want)] * 2
+    else:
+        clean_refusal(r, names="q.json")
+
+
+def positive(text):
+    return finite(text) and float(text) > 0
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_as_a_train_option_in_the_file(text, tmp_path_factory):
+    d = tmp_path_factory.mktemp("option")
+    (d / "n.net").write_text(LINE_NET.format(data="data {\n  0 -> 1\n  2 -> 1\n}")
+                             .replace("rate=0.1", f"rate={text}"))
+    r = run("train", d / "n.net", "-q", "--format", "json")
+    if positive(text):  # it trains, or diverges (exit 1) with a message; JSON either way
+        assert r.exit_code in (0, 1), r.stderr
+        if r.exit_code == 0:
+            strict_json(r.stdout)
+        else:
+            assert r.stderr.startswith("error: training diverged"), r.stderr
+    else:
+        clean_refusal(r)
+        name, line, _ = place_of(r.stderr)
+        assert name.endswith("n.net") and line == 13, r.stderr
+
+
+@FAST
+@given(text=NUMBERS)
+@edges
+def test_numbers_as_train_and_check_flags(text, tmp_path_factory):
+    d = tmp_path_factory.mktemp("flag")
+    (d / "n.net").write_text(LINE_NET.format(data="data {\n  0 -> 1\n  2 -> 1\n}"))
+    r = run("train", d / "n.net", "-q", "--format", "json", "--rate", text)
+    if positive(text):
+        assert r.exit_code in (0, 1), r.stderr
+        if r.exit_code == 0:
+            strict_json(r.stdout)
+    else:
+        clean_refusal(r, names="--rate")
+    r = run("check", "x^2", "--at", "x=1", "--format", "json", "--tolerance", text)
+    if finite(text) and float(text) >= 0:
+        assert r.exit_code in (0, 1), r.stderr
+        strict_json(r.stdout)
+    else:
+        clean_refusal(r, names="--tolerance")
+
+
+# -- JSON out is JSON; symbolic derivatives are expressions in the same variables -----------------
+
+@pytest.mark.parametrize("args", [
+    ["diff", "exp(sin(x^2))", "--at", "x=1"],
+    ["diff", "x*y + sin(x*y)"],
+    ["diff", "x^2*y^3", "--order", "2", "--at", "x=1,y=2"],
+    ["diff", "x*1e308*10"],
+    ["diff", "x*1e308*10", "--at", "x=2"],
+    ["diff", "x*(1e308 + 1e308)", "--at", "x=1"],
+    ["diff", "exp(710)*x"],
+    ["diff", "x*exp(1000)/exp(1000)"],
+    ["diff", "x*1e-320/1e-320", "--at", "x=1"],
+    ["diff", "xor.net"],
+    ["diff", "line.net"],
+    ["check", "xor.net"],
+    ["check", "exp(x)", "--at", "x=700"],
+    ["train", "xor.net", "-q", "--epochs", "5"],
+], ids=lambda args: " ".join(args))
+def test_every_json_output_is_json_and_every_symbolic_form_an_expression(args, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("xor.net", "line.net", "line.csv"):
+        shutil.copy(ROOT / "examples" / name, tmp_path / name)
+    r = run(*args, "--format", "json")
+    assert r.exit_code in (0, 1, 2), r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    if r.exit_code != 0:
+        assert r.stderr.startswith("error:"), r.stderr
+        if r.stdout.strip():
+            strict_json(r.stdout)
+        return
+    doc = strict_json(r.stdout)
+    if args[0] == "diff" and not args[1].endswith(".net"):
+        variables = set(cgcalc.function(args[1]).variables)
+        for name, d in doc["derivatives"].items():
+            printed = d["symbolic"]
+            got = set(cgcalc.function(printed).variables) if printed.strip() else set()
+            assert got <= variables, (f"d/d{name} printed as {printed!r}: variables {got}, "
+                                      f"not among {variables}")
+        r = run(*args, "--format", "plain")
+        for line in r.stdout.splitlines():
+            printed = line.split(" = ")[1]
+            assert set(cgcalc.function(printed).variables) <= variables, line
+
+
+@pytest.mark.parametrize("src, fmt", [
+    ('{"x": 1000}\n{"x": 1}\n{"x": -3}\n', "json"),
+    ("x\n1000\n1\n-1\n", "json"),
+    ("x\n-1000\n1\n", "json"),
+], ids=["jsonl-overflow-and-domain", "csv-overflow", "csv-domain"])
+def test_points_json_lines_out_are_json_and_lost_values_are_announced(src, fmt):
+    """exp(1000) and log(-1) have no float value: each such row is written as JSON (null) and
+    announced on standard error, never silently."""
+    r = run("diff", "exp(x) + log(x + 2)", "--points", "-", "--format", fmt, input=src)
+    assert r.exit_code == 0, r.stderr
+    rows = [strict_json(line) for line in r.stdout.splitlines()]
+    lost = [k + 1 for k, row in enumerate(rows)
+            if any(v is None for key, v in row.items() if key != "x")]
+    assert lost, "the test expects rows without a float value"
+    warnings = r.stderr.splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith("warning:"), r.stderr
+    assert str(len(lost)) in warnings[0].split("row")[0], (lost, warnings[0])
+
+
+def test_predict_json_lines_are_json(tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--format", "json",
+            "--points", "-", input="0 1\n1e300 -1e300\n")
+    assert r.exit_code == 0, r.stderr
+    rows = [strict_json(line) for line in r.stdout.splitlines()]
+    assert len(rows) == 2 and 0.99 < rows[0]["L3"] < 1
+
+
+# -- first rows with typos; rows that read as numbers are never a header --------------------------
+
+@pytest.mark.parametrize("rows", [b"0 1O\n1 0\n", b"nan inf\n1 0\n", b"inf nan\n0 1\n"],
+                         ids=["typo", "nan-inf", "inf-nan"])
+def test_a_first_row_of_numbers_or_typos_is_never_a_header(rows, tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points", "-",
+            "--format", "csv", input=rows)
+    clean_refusal(r)
+    assert place_of(r.stderr)[:2] == ("<stdin>", 1)
+    assert r.stdout == ""
+
+
+def test_a_header_of_names_is_still_a_header(tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points", "-",
+            "--format", "csv", input="X1 X2\n0 1\n1 1\n")
+    assert r.exit_code == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3
+
+
+# -- -x^2 is an expression; constants stay constants ----------------------------------------------
+
+def plain_value(stdout, name="d/dx"):
+    for line in stdout.splitlines():
+        if line.startswith(name + " = "):
+            return float(line.rsplit(" = ", 1)[1])
+    raise AssertionError(f"no {name} in {stdout!r}")
+
+
+@pytest.mark.parametrize("args, want", [
+    (["diff", "-x^2", "--at", "x=2"], -4.0),
+    (["diff", "--at", "x=2", "-x^2"], -4.0),
+    (["diff", "-x^3", "--at", "x=2"], -12.0),
+    (["diff", "-sin(x)", "--at", "x=0"], -1.0),
+    (["diff", "-x", "--at", "x=5"], -1.0),
+    (["diff", "-2*x^2", "--at", "x=1"], -4.0),
+    (["diff", "2*-x^2", "--at", "x=3"], -12.0),
+])
+def test_a_leading_minus_is_an_expression_not_an_option(args, want):
+    r = run(*args, "--format", "plain")
+    assert r.exit_code == 0, r.stderr
+    assert plain_value(r.stdout) == want
+
+
+def test_a_leading_minus_in_graph_and_check():
+    r = run("graph", "-x*y", "--format", "dot")
+    assert r.exit_code == 0 and r.stdout.startswith("digraph"), r.stderr
+    r = run("check", "-x^3", "--at", "x=2", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert strict_json(r.stdout)["ok"] is True
+
+
+@pytest.mark.parametrize("expr", ["pi = 3; pi*x", "e = 2\ne*x", "pi = x; pi^2"])
+def test_constants_cannot_be_rebound(expr):
+    r = run("diff", expr, "--at", "x=1", "--format", "plain")
+    clean_refusal(r)
+    assert place_of(r.stderr)[0] == "<expr>"
+
+
+@pytest.mark.parametrize("expr, x, want", [
+    ("pi*x", 1, math.pi), ("e^x", 1, math.e), ("x^2^2", 2, 32.0), ("x**3", 2, 12.0),
+    ("x^-2", 2, -0.25), ("log(x, 2)", 4, 1 / (4 * math.log(2))), (".5*x + 1e-3*x", 1, 0.501),
+    ("sin(x)*cos(x) + sin(x)", 0.5, math.cos(1.0) + math.cos(0.5)),
+    ("exp(sin(x^2))", 1, 2 * math.cos(1) * math.exp(math.sin(1))),
+])
+def test_values_against_calculus_by_hand(expr, x, want):
+    r = run("diff", expr, "--at", f"x={x}", "--format", "plain")
+    assert r.exit_code == 0, r.stderr
+    assert math.isclose(plain_value(r.stdout), want, rel_tol=1e-12)
