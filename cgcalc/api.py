@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from .errors import CgcalcError
 
 
+FEW_COLLECTIONS = (100_000, 50, 100)  # gc thresholds while graphs are built (and in the CLI)
+
+
 @contextmanager
 def few_collections():
     """Building a graph allocates nodes by the hundred thousand, none in reference cycles;
     Python's default collector would scan them again and again (a tenth of the time of a deep
     graph), so while building it runs rarely. The previous thresholds come back after."""
     old = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
+    gc.set_threshold(*FEW_COLLECTIONS)
     try:
         yield
     finally:

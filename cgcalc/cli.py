@@ -14,10 +14,12 @@ import sys
 import click
 from click.core import ParameterSource
 
-from . import __version__
+from . import __version__, limits
+from .api import FEW_COLLECTIONS
 from .errors import CgcalcError
+from .render import FORMATS
 
-DIFF_FORMATS = ["auto", "rich", "plain", "json", "csv", "latex", "dot"]  # render.FORMATS
+DIFF_FORMATS = list(FORMATS)
 
 
 class _Command(click.Command):
@@ -67,7 +69,8 @@ class _Group(click.Group):
         # 20,000-deep derivative); collecting rarely keeps it for the garbage that has cycles.
         import gc
 
-        gc.set_threshold(100_000, 50, 100)
+        gc.set_threshold(*FEW_COLLECTIONS)
+        limits.reset()  # --max-entries holds for this run only
         try:
             if sys.stdout is None:
                 raise CgcalcError("standard output is closed: nowhere to write the result")
@@ -94,11 +97,13 @@ class _Group(click.Group):
         except CgcalcError as e:
             click.echo(e.render(), err=True)
             sys.exit(e.status)
-        except OSError as e:  # writing the result failed: the reader went away, or the disk
+        except OSError as e:  # reads are checked where they happen: this is the output failing
+            if e.errno == errno.EPIPE:  # the reader went away (`| head`): nothing to say
+                _quiet_stdout()
+                sys.exit(1)
             _quiet_stdout()
-            if e.errno == errno.EPIPE:
-                sys.exit(1)  # like `| head`: nothing to say, as pip and git do
-            click.echo(f"error: cannot write the output: {e.strerror or e}", err=True)
+            where = f" {e.filename}" if e.filename else " to standard output"
+            click.echo(f"error: cannot write{where}: {e.strerror or e}", err=True)
             sys.exit(2)
         except Exception as e:  # a bug: say so in one line; CGCALC_DEBUG=1 shows the traceback
             if os.environ.get("CGCALC_DEBUG"):

@@ -8,7 +8,7 @@ The cache. Lark compiles a grammar into LALR tables (~0.2 s); cgcalc keeps the t
 plain lists and dicts written with marshal, in its cache directory (``$CGCALC_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/cgcalc``, else ``~/.cache/cgcalc``), named after the grammar's checksum and
 checked against the grammar's full text when read, and runs them with cgcalc/lalr.py: a run that
-parses well never imports lark (~30 ms, as much as the rest of a one-shot ``cgcalc diff``). The
+parses well never imports lark (its runtime costs tens of milliseconds at every start). The
 first run after an install or a grammar change builds them; a cache directory that cannot be
 written only means every run builds them. Input that does not parse goes to lark itself, for the
 error message and its place.

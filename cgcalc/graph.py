@@ -236,7 +236,7 @@ def bind(stmts, *, source="", filename=None, builder=None, declared=None,
         if name:
             if declared and name in declared:
                 raise fail(f"{name!r} is declared above and cannot be bound again", stmt)
-            if name in ops.OPS or name in ops.ALIASES or name == "pow":
+            if name in ops.OPS or name in ops.ALIASES:
                 raise fail(f"{name!r} is a function name and cannot be bound", stmt)
             if name in ops.CONSTANTS:
                 raise fail(f"{name!r} is a constant ({ops.CONSTANTS[name]!r}) and cannot be "
@@ -362,18 +362,15 @@ def _build_one(ast, args, scope, where):
 def _call(ast, args, scope):
     b, fail = scope.b, scope.fail
     name = ast.text
-    if name == "pow":
-        _check_arity(ast, args, 2, 2, fail)
-        return b.pow(*args)
     opname = ops.ALIASES.get(name, name)
     o = ops.OPS.get(opname)
     if o is None or not o.callable:
-        near = suggest(name, ops.callable_names() + ["pow"])
+        near = suggest(name, ops.callable_names())
         hint = f"did you mean {near}?" if near else None
         raise fail(f"unknown function {name!r}", ast, hint=hint)
     lo, hi = ops.arity_of_call(name)
     _check_arity(ast, args, lo, hi, fail)
-    if opname == "log" and len(args) == 2:
+    if opname == "log" and len(args) == 2:  # log(a, base): the change of base, as written
         return b.div(b.log(args[0]), b.log(args[1]))
     return scope.operation(ast, opname, args)
 

@@ -1,5 +1,5 @@
 """Runs the LALR(1) tables that lark computes from ``grammar/*.lark``: a lexer and a
-shift-reduce loop, so that parsing does not load lark's runtime (~13 ms of a one-shot run).
+shift-reduce loop, so that parsing does not load lark's runtime (see cgcalc/grammars.py).
 
 :func:`build` reads a lark parser's tables into plain lists and dicts (grammars.py caches them
 with marshal); :class:`Tables` runs them. A parse does what lark's LALR parser does when given a

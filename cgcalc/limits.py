@@ -45,6 +45,11 @@ def set_limit(name: str, value: int) -> None:
     _override[name] = value
 
 
+def reset() -> None:
+    """Forget the options' limits (each run of the command line sets its own)."""
+    _override.clear()
+
+
 def check_entries(count, what, **place):
     """Refuse an array of ``count`` entries above the limit, naming ``what`` and the place."""
     most = limit("CGCALC_MAX_ENTRIES")

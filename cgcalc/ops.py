@@ -15,8 +15,9 @@ elementwise (and summed down where an input was broadcast). The array ops of net
 vector-Jacobian product ``vjp(g, out, G, *args)`` (G the adjoint of ``out``), its
 Jacobian-vector product ``jvp(g, out, tangents, *args)`` and its ``shape`` rule instead.
 
-Adding a function (say ``erf``) is one row here, one line in ``cgcalc/scalar.py``
-if ``math`` spells it differently from numpy, and one test.
+Adding a function (say ``erf``) is one row here, one line in ``cgcalc/scalar.py`` if ``math``
+spells it differently from numpy, its template in ``cgcalc/export/backends.py`` (a test says
+if it is missing), and one test.
 """
 
 from __future__ import annotations
@@ -30,15 +31,18 @@ SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 class Op:
     """One row: name, arity, value(xp, *args), rules, and how it prints."""
 
-    __slots__ = ("name", "arity", "value", "rules", "infix", "prec", "latex", "notation", "doc",
+    __slots__ = ("name", "arity", "call_arity", "value", "rules", "infix", "prec", "latex",
+                 "notation", "doc",
                  "elementwise", "variadic", "callable", "vjp", "jvp", "shape", "arrays",
                  "writes_into", "_bound")
 
     def __init__(self, name, arity, value, rules=(), *, infix=None, prec=ATOM, latex=None,
                  notation=None, doc="", elementwise=True, variadic=False, callable=True,
-                 vjp=None, jvp=None, shape=None, arrays=False, writes_into=False):
+                 vjp=None, jvp=None, shape=None, arrays=False, writes_into=False,
+                 call_arity=None):
         self.name = name
         self.arity = arity  # exact, or (min, max) with max None for "any"
+        self.call_arity = call_arity  # (least, most) arguments as written, where not arity
         self.value = value  # value(xp, *args)
         self.rules = rules  # one rule per input; variadic ops: one rule(g, out, i, *args)
         self.infix = infix  # "+" for infix ops, "-" for prefix neg
@@ -90,8 +94,8 @@ def _prod_others(g, out, i, *args):
 
 def _stable_sigmoid(xp, a):
     if getattr(a, "ndim", None) is not None:
-        # arrays: 1/(1 + exp(-a)) loses nothing in floating point; where exp(-a) overflows to
-        # inf (the tape ignores the warning) the quotient is the right limit, 0
+        # arrays: 1/(1 + exp(-a)) is accurate wherever the result is not tiny, and where
+        # exp(-a) overflows to inf (the tape ignores the warning) it is the right limit, 0
         return 1.0 / (1.0 + xp.exp(-a))
     # one float: math.exp raises on overflow, so go through the smaller exponential
     t = xp.exp(-abs(a))
@@ -142,7 +146,7 @@ op("cosh", 1, "cosh", lambda g, out, a: g.sinh(a), latex=r"\cosh")
 op("tanh", 1, "tanh",
    lambda g, out, a: g.sub(g.const(1), g.pow(g.tanh(a), g.const(2))), latex=r"\tanh")
 op("exp", 1, "exp", lambda g, out, a: g.exp(a), latex=r"\exp")
-op("log", 1, "log", lambda g, out, a: g.div(g.const(1), a), latex=r"\log",
+op("log", 1, "log", lambda g, out, a: g.div(g.const(1), a), latex=r"\log", call_arity=(1, 2),
    doc="natural log; log(a, base) is log(a)/log(base); ln is the same op")
 op("sqrt", 1, "sqrt",
    lambda g, out, a: g.div(g.const(1), g.mul(g.const(2), g.sqrt(a))), latex=r"\sqrt")
@@ -429,7 +433,8 @@ op("softmax_cross_entropy", 2, _sce_value, elementwise=False, arrays=True,
                                                          g.rows(z))))]),
    shape=_cost_shape)
 op("zeros", 2, lambda xp, rows, k: xp.zeros((int(rows), int(k))), elementwise=False,
-   arrays=True, doc="zeros(k): m rows of k zeros (a recurrent network's first state)",
+   arrays=True, call_arity=(1, 2),
+   doc="zeros(k): m rows of k zeros (a recurrent network's first state)",
    notation=(["0"], ["\\mathbf{0}"]), vjp=(_zero, _zero), jvp=lambda g, out, t, r, k: None,
    shape=_zeros_shape)
 
@@ -458,10 +463,9 @@ def callable_names() -> list[str]:
 
 
 def arity_of_call(name: str) -> tuple[int, int]:
-    """How many arguments ``name(...)`` takes, as written (log takes 1 or 2)."""
-    if name in ("log", "ln"):
-        return (1, 2)
-    if name == "zeros":
-        return (1, 2)  # zeros(k), or zeros(m, k) as it prints
+    """How many arguments ``name(...)`` takes, as written: the row's ``call_arity`` where a
+    call is spelled otherwise than the op (log(a, base), zeros(k)), else its arity."""
     o = OPS[ALIASES.get(name, name)]
+    if o.call_arity is not None:
+        return o.call_arity
     return (o.arity, o.arity) if isinstance(o.arity, int) else (o.arity[0], o.arity[1] or 10**9)

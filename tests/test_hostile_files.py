@@ -301,19 +301,12 @@ def shell(redirect, args, cwd):
                           cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("name", list(OUTPUTS))
-def test_standard_output_on_a_full_disk(name, work):
+@pytest.mark.parametrize("redirect, name",
+                         [("> /dev/full", name) for name in OUTPUTS] +  # a full disk
+                         [(">&-", name) for name in ["diff", "graph-tree", "points"]])  # closed
+def test_standard_output_that_cannot_be_written(redirect, name, work):
     (work / "pts.csv").write_text("x\n1\n2\n")
-    p = shell("> /dev/full", OUTPUTS[name], work)
-    assert p.returncode == 2, (p.returncode, p.stderr)
-    assert p.stderr.startswith("error:") and "Traceback" not in p.stderr, p.stderr
-    assert "internal error" not in p.stderr, p.stderr
-
-
-@pytest.mark.parametrize("name", ["diff", "graph-tree", "points"])
-def test_standard_output_closed(name, work):
-    (work / "pts.csv").write_text("x\n1\n2\n")
-    p = shell(">&-", OUTPUTS[name], work)
+    p = shell(redirect, OUTPUTS[name], work)
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert p.stderr.startswith("error:") and "Traceback" not in p.stderr, p.stderr
     assert "internal error" not in p.stderr, p.stderr

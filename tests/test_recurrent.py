@@ -102,9 +102,12 @@ def test_the_derivation_tells_backpropagation_through_time():
     assert recurrence["δh[t]"] == "cols(δP[t]*P[t]*(1 - P[t]) @ V', 0, 8)"
     assert tt.text(tt.sums["Wh"]) == "h[t-1]' @ (δh[t]*(1 - h[t]^2))"
     assert tt.text(tt.sums["Wx"]) == "x[t]' @ (δh[t]*(1 - h[t]^2))"
-    # each step's part adds up to the gradient
-    for p, norms in tt.per_step.items():
-        assert len(norms) == net.steps and all(v >= 0 for v in norms)
+    # each step's part adds up to the gradient (every param here is used only in the steps),
+    # and the sizes shown are the parts' sizes
+    for p, parts in tt.parts.items():
+        assert len(parts) == net.steps
+        assert np.allclose(sum(parts), d.grad_values[p], rtol=1e-12, atol=1e-15), p
+        assert np.allclose(tt.per_step[p], [np.linalg.norm(x) for x in parts], rtol=1e-12)
     assert tt.per_step["Wh"][0] == 0.0  # h[0] is zeros: the first step adds nothing to Wh
     # the paths back through time, counted exactly: 1 + 2 + ... per step
     assert d.count("Wh") == sum(range(1, net.steps + 1)) == d.count("Wx")

@@ -26,10 +26,8 @@ COMMON = {
     "zeros": "_zeros({0}, {1:int})",
 }
 
-# the helpers each library needs: the ops that are not one call of the array namespace
-PRELUDE = {
-    "numpy": '''import numpy as xp
-
+# helpers written against numpy's names; jax.numpy has the same ones
+_ARRAY_HELPERS = '''
 
 def _sigmoid(a):
     return 1.0 / (1.0 + xp.exp(-a))
@@ -105,7 +103,11 @@ def _mse(p, y):
 
 def _softmax_cross_entropy(z, y):
     return -xp.sum(y * _log_softmax(z)) / z.shape[0]
-''',
+'''
+
+# the helpers each library needs: the ops that are not one call of the array namespace
+PRELUDE = {
+    "numpy": "import numpy as xp\n" + _ARRAY_HELPERS,
     "torch": '''import torch as xp
 
 
@@ -181,87 +183,9 @@ def _mse(p, y):
 def _softmax_cross_entropy(z, y):
     return -xp.sum(y * _log_softmax(z)) / z.shape[0]
 ''',
-    "jax": '''import jax
-import jax.numpy as xp
-
-jax.config.update("jax_enable_x64", True)  # float64, as cgcalc computes
-
-
-def _sigmoid(a):
-    return jax.nn.sigmoid(a)
-
-
-def _relu(a):
-    return jax.nn.relu(a)
-
-
-def _softplus(a):
-    return jax.nn.softplus(a)
-
-
-def _step(a):
-    return xp.where(a > 0, 1.0, 0.0)
-
-
-def _safe(a):
-    return xp.maximum(a, 1e-12)
-
-
-def _size(a):
-    return float(xp.size(a))
-
-
-def _zeros(rows, k):
-    return xp.zeros((int(rows), k))
-
-
-def _join(*parts):
-    rows = next(p.shape[0] for p in parts if xp.ndim(p) == 2)
-    return xp.concatenate([p if xp.ndim(p) == 2 else xp.full((rows, 1), p) for p in parts],
-                          axis=1)
-
-
-def _like(g, a):
-    return xp.broadcast_to(g, xp.shape(a))
-
-
-def _sum_to(g, a):
-    shape = xp.shape(a)
-    while xp.ndim(g) > len(shape):
-        g = g.sum(axis=0)
-    for k, d in enumerate(shape):
-        if d == 1 and g.shape[k] != 1:
-            g = g.sum(axis=k, keepdims=True)
-    return g
-
-
-def _rowsum(a):
-    return xp.sum(a, axis=1, keepdims=True)
-
-
-def _log_softmax(z):
-    shifted = z - xp.max(z, axis=1, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
-
-
-def _softmax(z):
-    e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
-    return e / xp.sum(e, axis=1, keepdims=True)
-
-
-def _cross_entropy(p, y):
-    logp = xp.maximum(xp.log(p), -100.0)  # a confident 0 or 1 stays finite
-    log1mp = xp.maximum(xp.log(1 - p), -100.0)
-    return -xp.sum(y * logp + (1 - y) * log1mp) / p.shape[0]
-
-
-def _mse(p, y):
-    return xp.sum((p - y) ** 2) / 2 / p.shape[0]
-
-
-def _softmax_cross_entropy(z, y):
-    return -xp.sum(y * _log_softmax(z)) / z.shape[0]
-''',
+    "jax": ("import jax\nimport jax.numpy as xp\n\n"
+            "jax.config.update(\"jax_enable_x64\", True)  # float64, as cgcalc computes\n"
+            + _ARRAY_HELPERS),
 }
 
 NAMES = tuple(PRELUDE)

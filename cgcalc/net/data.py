@@ -1,5 +1,5 @@
 """A network's data rows: the file's own (a ``data { ... }`` block or ``data "rows.csv"``) or
-rows given on the command line, all read by the one row reader (cgcalc/rows.py) into the
+rows given on the command line, all read by the one row reader (cgcalc/rows/) into the
 inputs table X (m rows) and the targets table Y."""
 
 from __future__ import annotations

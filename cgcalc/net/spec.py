@@ -38,7 +38,7 @@ class Spec:
         self.steps = None  # token: T, the number of time steps of a recurrent network
         self.output = None  # token
         self.minimize = None  # token
-        self.data_block = None  # token: "{ rows }", read by cgcalc/rows.py
+        self.data_block = None  # token: "{ rows }", read by cgcalc/rows/
         self.data_file = None  # token
         self.options = {}  # name -> (value, token)
         self.trained = False  # a train line was read

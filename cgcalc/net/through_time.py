@@ -159,8 +159,12 @@ class ThroughTime:
             if t is not None and e.inp.op == "var" and p in per_step:
                 key = (p, t)
                 totals[key] = totals.get(key, 0) + np.asarray(value)
+        self.parts = {p: [np.zeros(d.net.shape(p)) for _ in range(self.steps)]
+                      for p in d.wrt if p in self.sums}  # each step's part of each gradient
         for (p, t), value in totals.items():
             per_step[p][t - 1] = float(np.sqrt(np.sum(np.square(value))))
+            if p in self.parts:
+                self.parts[p][t - 1] = np.broadcast_to(value, d.net.shape(p))
         self.per_step = {p: v.tolist() for p, v in per_step.items() if p in self.sums}
         self._names = names
         self._d = d

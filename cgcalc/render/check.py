@@ -43,7 +43,7 @@ def check_render(rows, fmt, out, rel_tol, fd_tol):
         for p, i, r, f, ef, en, n in worst:
             t.add_row(p, str(list(i)), f"{r:.10g}", f"{f:.10g}", f"{n:.10g}", f"{ef:.1e}",
                       f"{en:.1e}", style=None if ef <= rel_tol and en <= fd_tol else "red")
-        con = Console(highlight=False)
+        con = Console(file=out, highlight=False)
         con.print(t)
         con.print("[bold green]ok[/]" if ok else "[bold red]out of tolerance[/]")
         return ok

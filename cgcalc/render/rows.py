@@ -1,6 +1,6 @@
 """Rows out, one per input point, in input order: CSV (also what plain means for rows: what a
 pipeline reading CSV expects), JSON Lines or a rich table. Each writer gets chunks of inputs
-(cgcalc/rows.py) and their computed columns."""
+(cgcalc/rows/) and their computed columns."""
 
 from __future__ import annotations
 
