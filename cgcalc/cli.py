@@ -85,8 +85,9 @@ class _Group(click.Group):
         except click.UsageError as e:
             hint = ""
             if e.ctx is not None:
-                hint = f"\n  usage: {e.ctx.command_path} {' '.join(e.ctx.command.collect_usage_pieces(e.ctx))}" \
-                    f"\n  see: {e.ctx.command_path} --help"
+                usage = " ".join(e.ctx.command.collect_usage_pieces(e.ctx))
+                hint = (f"\n  usage: {e.ctx.command_path} {usage}"
+                        f"\n  see: {e.ctx.command_path} --help")
             click.echo(f"error: {e.format_message()}{hint}", err=True)
             sys.exit(2)
         except click.exceptions.Exit as e:
@@ -287,48 +288,14 @@ def train(file, save, params, fmt, quiet, **flags):
       cgcalc predict examples/xor.net --params xor.json
     """
     from . import commands
+    from .render.training import Progress
 
     net = commands.load_net(*_source(file))
     given = {k: v for k, v in flags.items() if v is not None}
     interrupted = commands.train_net(net, given, _format(fmt), sys.stdout, params=params,
-                                     save=save, progress=lambda total: _Progress(total, quiet))
+                                     save=save, progress=lambda total: Progress(total, quiet))
     if interrupted:
         sys.exit(130)
-
-
-class _Progress:
-    """A rich progress bar on standard error: epoch, cost, epochs per second, time left.
-    Off when standard error is not a terminal or with --quiet."""
-
-    def __init__(self, total, quiet):
-        self.total, self.quiet = total, quiet
-        self.bar = None
-
-    def __enter__(self):
-        if self.quiet or not sys.stderr.isatty() or not self.total:
-            return None
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
-
-        self.bar = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-                            TextColumn("cost {task.fields[cost]}"),
-                            TextColumn("{task.fields[speed]} epochs/s"),
-                            TimeRemainingColumn(), console=Console(stderr=True),
-                            transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("train", total=self.total, cost="…", speed="…")
-        return self.update
-
-    def update(self, epoch, cost):
-        speed = self.bar.tasks[0].speed
-        self.bar.update(self.task, completed=epoch, cost=f"{cost:.5g}",
-                        speed=f"{speed:,.0f}" if speed else "…")
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
-        return False
 
 
 @main.command()

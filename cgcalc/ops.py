@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+from . import arraymath
+
 # Precedence levels for printing, loosest first.
 SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 
@@ -162,82 +164,7 @@ op("relu", 1, lambda xp, a: xp.maximum(a, 0.0), lambda g, out, a: g.step(a),
 op("softplus", 1, lambda xp, a: xp.logaddexp(0.0, a),
    lambda g, out, a: g.sigmoid(a), latex=r"\operatorname{softplus}", doc="log(1 + exp(a))")
 
-# -- arrays: network files ----------------------------------------------------------------------
-class ShapeError(ValueError):
-    """A shape rule's complaint; the caller adds the place."""
-
-
-def show(shape) -> str:
-    return "scalar" if not shape else "x".join(str(d) for d in shape)
-
-
-def broadcast(*shapes):
-    """numpy broadcasting of shapes whose dims are ints or a name (the batch size m)."""
-    n = max((len(s) for s in shapes), default=0)
-    out = []
-    for k in range(n):
-        dims = {s[len(s) - n + k] for s in shapes if len(s) - n + k >= 0} - {1}
-        if len(dims) > 1:
-            raise ShapeError("shapes " + " and ".join(show(s) for s in shapes) +
-                             " do not broadcast")
-        out.append(dims.pop() if dims else 1)
-    return tuple(out)
-
-
-def _matrix(shape, what):
-    if len(shape) != 2:
-        raise ShapeError(f"{what} must be a matrix, not {show(shape)}")
-    return shape
-
-
-def _matmul_shape(shapes, args):
-    (a, b), (c, d) = _matrix(shapes[0], "the left side of @"), _matrix(shapes[1],
-                                                                      "the right side of @")
-    if b != c:
-        raise ShapeError(f"{show(shapes[0])} @ {show(shapes[1])}: inner sizes {b} and {c} differ")
-    return (a, d)
-
-
-def _join_shape(shapes, args):
-    rows = {s[0] for s in shapes if s}
-    if len(rows) != 1 or any(len(s) not in (0, 2) for s in shapes):
-        raise ShapeError("[...] joins matrices with the same number of rows, and numbers; got "
-                         + ", ".join(show(s) for s in shapes))
-    cols = 0
-    for s in shapes:
-        if isinstance(cols, int) and isinstance(s[1] if s else 1, int):
-            cols += s[1] if s else 1
-        else:
-            cols = f"{cols}+{s[1] if s else 1}"
-    return (rows.pop(), cols)
-
-
-def _cost_shape(shapes, args):
-    if shapes[0] != shapes[1]:
-        raise ShapeError(f"prediction {show(shapes[0])} and target {show(shapes[1])} differ")
-    return ()
-
-
-def _join_value(xp, *args, out=None):
-    rows, total = 0, 0
-    for a in args:
-        nd = getattr(a, "ndim", 0)
-        total += a.shape[1] if nd == 2 else 1
-        if nd:
-            rows = a.shape[0]
-    if out is None or out.shape != (rows, total):
-        out = xp.empty((rows, total))
-    col = 0
-    for a in args:
-        nd = getattr(a, "ndim", 0)
-        if nd == 2:
-            w = a.shape[1]
-            out[:, col:col + w] = a
-        else:
-            w = 1
-            out[:, col] = a
-        col += w
-    return out
+# -- arrays: network files (their numbers and shapes: cgcalc/arraymath.py) ----------------------
 
 
 def _join_vjp(g, out, i, G, *args):
@@ -251,24 +178,6 @@ def _join_jvp(g, out, tangents, *args):
     return g.join(*parts)
 
 
-def _sum_to(xp, G, a):
-    shape = xp.shape(a)
-    G = xp.asarray(G)
-    while G.ndim > len(shape):
-        G = G.sum(axis=0)
-    for k, d in enumerate(shape):
-        if d == 1 and G.shape[k] != 1:
-            G = G.sum(axis=k, keepdims=True)
-    return G
-
-
-def _ce_value(xp, p, y):
-    logp = xp.maximum(xp.log(p), -100.0)
-    log1mp = xp.maximum(xp.log(1 - p), -100.0)
-    rows = p.shape[0] if xp.ndim(p) else 1
-    return -xp.sum(y * logp + (1 - y) * log1mp) / rows
-
-
 def _ce_dp(g, p, y):
     """d cross_entropy / dp, elementwise: (p - y) / (p (1 - p) m), the article's L3' rule."""
     return g.div(g.sub(p, y), g.mul(g.mul(g.safe(p), g.safe(g.sub(g.const(1), p))), g.rows(p)))
@@ -276,11 +185,6 @@ def _ce_dp(g, p, y):
 
 def _ce_dy(g, p, y):
     return g.div(g.sub(g.log(g.safe(g.sub(g.const(1), p))), g.log(g.safe(p))), g.rows(p))
-
-
-def _mse_value(xp, p, y):
-    rows = p.shape[0] if xp.ndim(p) else 1
-    return xp.sum((p - y) ** 2) / 2 / rows
 
 
 def _zero(g, *a):
@@ -293,27 +197,15 @@ op("matmul", 2, "matmul", infix="@", prec=PRODUCT, callable=False, latex=" \\, "
         lambda g, out, G, a, b: g.matmul(g.transpose(a), G)),
    jvp=lambda g, out, t, a, b: _add_all(g, [None if t[0] is None else g.matmul(t[0], b),
                                             None if t[1] is None else g.matmul(a, t[1])]),
-   shape=_matmul_shape)
+   shape=arraymath.matmul_shape)
 op("transpose", 1, "transpose", callable=True, elementwise=False, arrays=True,
    doc="A' (also transpose(A))", vjp=(lambda g, out, G, a: g.transpose(G),),
    jvp=lambda g, out, t, a: g.transpose(t[0]),
-   shape=lambda shapes, args: tuple(reversed(_matrix(shapes[0], "transpose's input"))))
-op("join", (1, None), _join_value, callable=False, elementwise=False, arrays=True, variadic=True,
+   shape=lambda shapes, args: tuple(reversed(arraymath.matrix(shapes[0], "transpose's input"))))
+op("join", (1, None), arraymath.join_value, callable=False, elementwise=False, arrays=True,
+   variadic=True,
    doc="[A, B, 1]: columns side by side; a number is a column of that number",
-   vjp=_join_vjp, jvp=_join_jvp, shape=_join_shape, writes_into=True)
-def _cols_shape(shapes, args):
-    a = _matrix(shapes[0], "cols' first input")
-    bounds = []
-    for node, what in ((args[1], "start"), (args[2], "end")):
-        v = node.value if node.op == "const" else None
-        if v is None or v != int(v):
-            raise ShapeError(f"cols(A, i, j) takes whole numbers for i and j; its {what} is "
-                             f"not one")
-        bounds.append(int(v))
-    i, j = bounds
-    if not 0 <= i <= j or (isinstance(a[1], int) and j > a[1]):
-        raise ShapeError(f"cols(A, {i}, {j}) needs 0 <= {i} <= {j} <= {a[1]}, the columns of A")
-    return (a[0], j - i)
+   vjp=_join_vjp, jvp=_join_jvp, shape=arraymath.join_shape, writes_into=True)
 
 
 def _cols_vjp(g, out, G, a, c0, c1):
@@ -332,7 +224,7 @@ op("cols", 3, lambda xp, G, c0, c1: G[:, int(c0):int(c1)], elementwise=False, ar
    notation=([(0, POSTFIX), "[:, ", (1, SUM), ":", (2, SUM), "]"],
              ["\\left[", (0, SUM), "\\right]_{:,\\,", (1, SUM), ":", (2, SUM), "}"]),
    vjp=(_cols_vjp, _zero, _zero), jvp=lambda g, out, t, G, c0, c1: g.cols(t[0], c0, c1),
-   shape=_cols_shape)
+   shape=arraymath.cols_shape)
 op("sum", 1, lambda xp, a: xp.sum(a), elementwise=False, arrays=True, doc="the sum of all entries",
    vjp=(lambda g, out, G, a: g.like(G, a),), jvp=lambda g, out, t, a: g.sum(t[0]),
    shape=lambda shapes, args: ())
@@ -344,7 +236,7 @@ op("like", 2, lambda xp, G, a: xp.broadcast_to(G, xp.shape(a)), elementwise=Fals
    vjp=(lambda g, out, G, a, b: g.sum_to(G, a), _zero),
    jvp=lambda g, out, t, G, a: None if t[0] is None else g.like(t[0], a),
    shape=lambda shapes, args: shapes[1])
-op("sum_to", 2, _sum_to, elementwise=False, arrays=True,
+op("sum_to", 2, arraymath.sum_to, elementwise=False, arrays=True,
    doc="sum_to(G, A): G summed down to the shape of A (undoes broadcasting)",
    vjp=(lambda g, out, G, a, b: g.like(G, a), _zero),
    jvp=lambda g, out, t, G, a: None if t[0] is None else g.sum_to(t[0], a),
@@ -355,75 +247,45 @@ op("size", 1, lambda xp, a: float(xp.size(a)), elementwise=False, arrays=True,
 op("rows", 1, lambda xp, a: float(xp.shape(a)[0]), elementwise=False, arrays=True,
    doc="the number of rows (the batch size m)", vjp=(_zero,), jvp=lambda g, out, t, a: None,
    shape=lambda shapes, args: ())
-op("safe", 1, lambda xp, a: xp.maximum(a, 1e-12), lambda g, out, a: g.step(g.sub(a, g.const(1e-12))),
+op("safe", 1, lambda xp, a: xp.maximum(a, 1e-12),
+   lambda g, out, a: g.step(g.sub(a, g.const(1e-12))),
    doc="a, kept >= 1e-12 so that dividing by it stays finite",
    notation=(["max(", (0, SUM), ", ε)"], ["\\max\\left(", (0, SUM), ", \\varepsilon\\right)"]))
-op("cross_entropy", 2, _ce_value, elementwise=False, arrays=True,
+op("cross_entropy", 2, arraymath.ce_value, elementwise=False, arrays=True,
    doc="mean over rows of sum(-y*log(p) - (1-y)*log(1-p)); logs clamped at -100",
    vjp=(lambda g, out, G, p, y: g.mul(G, _ce_dp(g, p, y)),
         lambda g, out, G, p, y: g.mul(G, _ce_dy(g, p, y))),
    jvp=lambda g, out, t, p, y: _add_all(g, [
        None if t[0] is None else g.sum(g.mul(t[0], _ce_dp(g, p, y))),
        None if t[1] is None else g.sum(g.mul(t[1], _ce_dy(g, p, y)))]),
-   shape=_cost_shape)
-op("mse", 2, _mse_value, elementwise=False, arrays=True,
+   shape=arraymath.cost_shape)
+op("mse", 2, arraymath.mse_value, elementwise=False, arrays=True,
    doc="mean over rows of sum((p - y)^2)/2",
    vjp=(lambda g, out, G, p, y: g.mul(G, g.div(g.sub(p, y), g.rows(p))),
         lambda g, out, G, p, y: g.mul(G, g.div(g.sub(y, p), g.rows(p)))),
    jvp=lambda g, out, t, p, y: _add_all(g, [
        None if t[0] is None else g.sum(g.mul(t[0], g.div(g.sub(p, y), g.rows(p)))),
        None if t[1] is None else g.sum(g.mul(t[1], g.div(g.sub(y, p), g.rows(p))))]),
-   shape=_cost_shape)
+   shape=arraymath.cost_shape)
 
 
 # -- classifiers: row-wise softmax, and recurrent networks' zero states ---------------------------
-def _rows_max(xp, a):
-    return xp.max(a, axis=1, keepdims=True)
-
-
-def _softmax_value(xp, a):
-    e = xp.exp(a - _rows_max(xp, a))
-    return e / xp.sum(e, axis=1, keepdims=True)
-
-
-def _log_softmax_value(xp, a):
-    shifted = a - _rows_max(xp, a)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
-
-
-def _sce_value(xp, z, y):
-    rows = z.shape[0] if xp.ndim(z) else 1
-    return -xp.sum(y * _log_softmax_value(xp, z)) / rows
-
-
-def _rowwise_shape(shapes, args):
-    return _matrix(shapes[0], "a row-wise function's input")
-
-
-def _zeros_shape(shapes, args):
-    rows, k = args
-    if k.op != "const" or k.value != int(k.value) or k.value < 1:
-        raise ShapeError("zeros(k) takes a whole number of columns k >= 1")
-    if rows.op == "const":
-        return (int(rows.value), int(k.value))
-    return (rows.value, int(k.value))  # the batch: m rows
-
-
 op("rowsum", 1, lambda xp, a: xp.sum(a, axis=1, keepdims=True), elementwise=False,
    arrays=True, doc="rowsum(A): each row's sum, a column",
    vjp=(lambda g, out, G, a: g.like(G, a),), jvp=lambda g, out, t, a: g.rowsum(t[0]),
-   shape=lambda shapes, args: (_matrix(shapes[0], "rowsum's input")[0], 1))
-op("softmax", 1, _softmax_value, elementwise=False, arrays=True, latex=r"\operatorname{softmax}",
+   shape=lambda shapes, args: (arraymath.matrix(shapes[0], "rowsum's input")[0], 1))
+op("softmax", 1, arraymath.softmax_value, elementwise=False, arrays=True,
+   latex=r"\operatorname{softmax}",
    doc="softmax(Z): each row of exp(Z) divided by its sum (computed stably)",
    vjp=(lambda g, out, G, z: g.mul(out, g.sub(G, g.rowsum(g.mul(G, out)))),),
    jvp=lambda g, out, t, z: g.mul(out, g.sub(t[0], g.rowsum(g.mul(t[0], out)))),
-   shape=_rowwise_shape)
-op("log_softmax", 1, _log_softmax_value, elementwise=False, arrays=True,
+   shape=arraymath.rowwise_shape)
+op("log_softmax", 1, arraymath.log_softmax_value, elementwise=False, arrays=True,
    doc="log_softmax(Z): the logarithm of softmax(Z), row by row (computed stably)",
    vjp=(lambda g, out, G, z: g.sub(G, g.mul(g.softmax(z), g.rowsum(G))),),
    jvp=lambda g, out, t, z: g.sub(t[0], g.rowsum(g.mul(g.softmax(z), t[0]))),
-   shape=_rowwise_shape)
-op("softmax_cross_entropy", 2, _sce_value, elementwise=False, arrays=True,
+   shape=arraymath.rowwise_shape)
+op("softmax_cross_entropy", 2, arraymath.sce_value, elementwise=False, arrays=True,
    doc="mean over rows of -sum(Y * log_softmax(Z)): logits Z, one-hot targets Y",
    vjp=(lambda g, out, G, z, y: g.mul(G, g.div(g.sub(g.softmax(z), y), g.rows(z))),
         lambda g, out, G, z, y: g.mul(G, g.div(g.neg(g.log_softmax(z)), g.rows(z)))),
@@ -431,12 +293,13 @@ op("softmax_cross_entropy", 2, _sce_value, elementwise=False, arrays=True,
        None if t[0] is None else g.sum(g.mul(t[0], g.div(g.sub(g.softmax(z), y), g.rows(z)))),
        None if t[1] is None else g.sum(g.mul(t[1], g.div(g.neg(g.log_softmax(z)),
                                                          g.rows(z))))]),
-   shape=_cost_shape)
+   shape=arraymath.cost_shape)
 op("zeros", 2, lambda xp, rows, k: xp.zeros((int(rows), int(k))), elementwise=False,
    arrays=True, call_arity=(1, 2),
    doc="zeros(k): m rows of k zeros (a recurrent network's first state)",
    notation=(["0"], ["\\mathbf{0}"]), vjp=(_zero, _zero), jvp=lambda g, out, t, r, k: None,
-   shape=_zeros_shape)
+   shape=arraymath.zeros_shape)
+
 
 def _add_all(g, terms):
     terms = [t for t in terms if t is not None]

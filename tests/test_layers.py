@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1] / "cgcalc"
 # bottom to top; a module may import from an earlier layer, or within its own package
 # from an earlier step of that package (the lists inside a package are its steps, in order)
 LAYERS = [
-    ["errors"],
+    ["errors", "arraymath"],
     ["limits", "scalar", "lalr", "walk", "ops"],
     ["grammars", "files", "rows"],
     ["parse"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from math import prod
 
-from .. import ops
+from .. import arraymath, ops
 from ..errors import BAD_INPUT, CgcalcError, suggest
 from ..graph import Builder, Graph, bind
 from ..limits import check_entries
@@ -77,11 +77,11 @@ def infer_shape(node, arg_shapes):
     if node.op == "const":
         return ()
     if node.op == "var":
-        raise ops.ShapeError(f"{node.value!r} has no declared shape")
+        raise arraymath.ShapeError(f"{node.value!r} has no declared shape")
     o = ops.OPS[node.op]
     if o.shape is not None:
         return o.shape(arg_shapes, node.args)
-    return ops.broadcast(*arg_shapes)
+    return arraymath.broadcast(*arg_shapes)
 
 
 class Network:
@@ -131,7 +131,7 @@ class Network:
         self._check_shapes(program.where)
         if b.shape_of(self.cost) != ():
             raise self._fail(f"the cost {self.cost_name!r} must be a number, not "
-                             f"{ops.show(b.shape_of(self.cost))}; use sum, mean or a cost "
+                             f"{arraymath.show(b.shape_of(self.cost))}; use sum, mean or a cost "
                              f"function", spec.minimize)
         # the graph the derivatives are taken on ends at the cost
         self.graph = Graph(b, self.cost, source=text, filename=filename, names=program.names,
@@ -240,7 +240,7 @@ class Network:
         for n in topological(roots, skip=b.shapes):
             try:
                 b.shapes[n] = infer_shape(n, [b.shapes[a] for a in n.args])
-            except ops.ShapeError as exc:
+            except arraymath.ShapeError as exc:
                 line, col, width = where.get(n, (1, 1, 1))
                 eq = _statement_text(self.source, line)
                 raise CgcalcError(f"shape mismatch: {exc}", source=self.source,

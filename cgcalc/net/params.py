@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from .. import ops
+from .. import arraymath
 from ..errors import CgcalcError
 from ..files import read_bytes, write_output
 from ..rows import loads_json
@@ -80,8 +80,8 @@ def load_params(net: Network, path):
         if arr is None:
             raise fail(f"{name!r} is not an array of numbers", name)
         if arr.shape != want:
-            raise fail(f"{name!r} has shape {ops.show(arr.shape)} in the params file, but the "
-                       f"network declares {ops.show(want)}", name)
+            raise fail(f"{name!r} has shape {arraymath.show(arr.shape)} in the params file, "
+                       f"but the network declares {arraymath.show(want)}", name)
         out[name] = arr
     return out
 

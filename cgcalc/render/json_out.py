@@ -3,7 +3,7 @@ document."""
 
 from __future__ import annotations
 
-from ..ops import show
+from ..arraymath import show
 from .common import (derivatives, expanded_text, json_array, json_num, json_text, local_text,
                      node_definition, operation_nodes)
 

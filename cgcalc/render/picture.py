@@ -65,7 +65,7 @@ def from_analysis(a, wrt=None) -> Picture:
 
 
 def from_net(d, wrt=None) -> Picture:
-    from ..ops import show
+    from ..arraymath import show
     from ..printer import MATH
 
     g = d.graph
@@ -107,7 +107,7 @@ def from_steps(d, wrt=None) -> Picture:
     """A recurrent network rolled up: its time-indexed equations once, the arrow from a state
     back into its own equation marked with how far back it reaches (t-1), and the equations
     outside the steps (the cost) fed by the step they use (T)."""
-    from ..ops import show
+    from ..arraymath import show
     from ..printer import MATH, to_text
 
     tt = d.through_time

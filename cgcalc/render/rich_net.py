@@ -13,7 +13,7 @@ A recurrent network shows its time-indexed equations once (``h[t]``), not once p
 
 from __future__ import annotations
 
-from ..ops import show
+from ..arraymath import show
 from ..printer import MATH
 from .common import KEEP, matrix_text, path_text, sparkline, titled_table
 

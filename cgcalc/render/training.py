@@ -1,8 +1,10 @@
 """What ``cgcalc train`` shows: the predictions on the training rows, the final cost, the cost
 and the size of each param's gradient over training; rich on a terminal, plain and JSON for
-scripts."""
+scripts; and the progress bar on standard error while it trains."""
 
 from __future__ import annotations
+
+import sys
 
 from .common import json_array, json_num, json_text, num, sparkline
 
@@ -107,3 +109,38 @@ def render_rich(net, data, result, out=None):
         if norms:
             g.add_row(p, sparkline(norms), f"{norms[0]:.3g}", f"{norms[-1]:.3g}")
     con.print(g)
+
+
+class Progress:
+    """A rich progress bar on standard error: epoch, cost, epochs per second, time left.
+    Off when standard error is not a terminal or with --quiet."""
+
+    def __init__(self, total, quiet):
+        self.total, self.quiet = total, quiet
+        self.bar = None
+
+    def __enter__(self):
+        if self.quiet or not sys.stderr.isatty() or not self.total:
+            return None
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
+
+        self.bar = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+                            TextColumn("cost {task.fields[cost]}"),
+                            TextColumn("{task.fields[speed]} epochs/s"),
+                            TimeRemainingColumn(), console=Console(stderr=True),
+                            transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("train", total=self.total, cost="…", speed="…")
+        return self.update
+
+    def update(self, epoch, cost):
+        speed = self.bar.tasks[0].speed
+        self.bar.update(self.task, completed=epoch, cost=f"{cost:.5g}",
+                        speed=f"{speed:,.0f}" if speed else "…")
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False

@@ -63,7 +63,7 @@ class ArraySimplifier(Simplifier):
 
     def mul(self, factors):
         if any(_zero(f) for f in factors):
-            from ..ops import ShapeError, broadcast
+            from ..arraymath import ShapeError, broadcast
 
             try:
                 zero = self._zeros(broadcast(*[self.shape_of(f) for f in factors]))

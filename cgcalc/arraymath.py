@@ -1,0 +1,156 @@
+"""The numbers and shapes of the array operations of network files.
+
+``cgcalc/ops.py`` holds the table; the array rows' numeric values (written against a backend
+``xp``, numpy here) and their shape rules are long enough to live here, below it. Shapes are
+tuples whose dims are ints or a name (the batch size m); a rule raises ShapeError and its
+caller adds the place.
+"""
+
+from __future__ import annotations
+
+
+class ShapeError(ValueError):
+    """A shape rule's complaint; the caller adds the place."""
+
+
+def show(shape) -> str:
+    return "scalar" if not shape else "x".join(str(d) for d in shape)
+
+
+def broadcast(*shapes):
+    """numpy broadcasting of shapes whose dims are ints or a name (the batch size m)."""
+    n = max((len(s) for s in shapes), default=0)
+    out = []
+    for k in range(n):
+        dims = {s[len(s) - n + k] for s in shapes if len(s) - n + k >= 0} - {1}
+        if len(dims) > 1:
+            raise ShapeError("shapes " + " and ".join(show(s) for s in shapes) +
+                             " do not broadcast")
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def matrix(shape, what):
+    if len(shape) != 2:
+        raise ShapeError(f"{what} must be a matrix, not {show(shape)}")
+    return shape
+
+
+def matmul_shape(shapes, args):
+    (a, b), (c, d) = matrix(shapes[0], "the left side of @"), matrix(shapes[1],
+                                                                      "the right side of @")
+    if b != c:
+        raise ShapeError(f"{show(shapes[0])} @ {show(shapes[1])}: inner sizes {b} and {c} differ")
+    return (a, d)
+
+
+def join_shape(shapes, args):
+    rows = {s[0] for s in shapes if s}
+    if len(rows) != 1 or any(len(s) not in (0, 2) for s in shapes):
+        raise ShapeError("[...] joins matrices with the same number of rows, and numbers; got "
+                         + ", ".join(show(s) for s in shapes))
+    cols = 0
+    for s in shapes:
+        if isinstance(cols, int) and isinstance(s[1] if s else 1, int):
+            cols += s[1] if s else 1
+        else:
+            cols = f"{cols}+{s[1] if s else 1}"
+    return (rows.pop(), cols)
+
+
+def cost_shape(shapes, args):
+    if shapes[0] != shapes[1]:
+        raise ShapeError(f"prediction {show(shapes[0])} and target {show(shapes[1])} differ")
+    return ()
+
+
+def join_value(xp, *args, out=None):
+    rows, total = 0, 0
+    for a in args:
+        nd = getattr(a, "ndim", 0)
+        total += a.shape[1] if nd == 2 else 1
+        if nd:
+            rows = a.shape[0]
+    if out is None or out.shape != (rows, total):
+        out = xp.empty((rows, total))
+    col = 0
+    for a in args:
+        nd = getattr(a, "ndim", 0)
+        if nd == 2:
+            w = a.shape[1]
+            out[:, col:col + w] = a
+        else:
+            w = 1
+            out[:, col] = a
+        col += w
+    return out
+
+
+def sum_to(xp, G, a):
+    shape = xp.shape(a)
+    G = xp.asarray(G)
+    while G.ndim > len(shape):
+        G = G.sum(axis=0)
+    for k, d in enumerate(shape):
+        if d == 1 and G.shape[k] != 1:
+            G = G.sum(axis=k, keepdims=True)
+    return G
+
+
+def ce_value(xp, p, y):
+    logp = xp.maximum(xp.log(p), -100.0)
+    log1mp = xp.maximum(xp.log(1 - p), -100.0)
+    rows = p.shape[0] if xp.ndim(p) else 1
+    return -xp.sum(y * logp + (1 - y) * log1mp) / rows
+
+
+def mse_value(xp, p, y):
+    rows = p.shape[0] if xp.ndim(p) else 1
+    return xp.sum((p - y) ** 2) / 2 / rows
+
+
+def cols_shape(shapes, args):
+    a = matrix(shapes[0], "cols' first input")
+    bounds = []
+    for node, what in ((args[1], "start"), (args[2], "end")):
+        v = node.value if node.op == "const" else None
+        if v is None or v != int(v):
+            raise ShapeError(f"cols(A, i, j) takes whole numbers for i and j; its {what} is "
+                             f"not one")
+        bounds.append(int(v))
+    i, j = bounds
+    if not 0 <= i <= j or (isinstance(a[1], int) and j > a[1]):
+        raise ShapeError(f"cols(A, {i}, {j}) needs 0 <= {i} <= {j} <= {a[1]}, the columns of A")
+    return (a[0], j - i)
+
+
+def rows_max(xp, a):
+    return xp.max(a, axis=1, keepdims=True)
+
+
+def softmax_value(xp, a):
+    e = xp.exp(a - rows_max(xp, a))
+    return e / xp.sum(e, axis=1, keepdims=True)
+
+
+def log_softmax_value(xp, a):
+    shifted = a - rows_max(xp, a)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+
+
+def sce_value(xp, z, y):
+    rows = z.shape[0] if xp.ndim(z) else 1
+    return -xp.sum(y * log_softmax_value(xp, z)) / rows
+
+
+def rowwise_shape(shapes, args):
+    return matrix(shapes[0], "a row-wise function's input")
+
+
+def zeros_shape(shapes, args):
+    rows, k = args
+    if k.op != "const" or k.value != int(k.value) or k.value < 1:
+        raise ShapeError("zeros(k) takes a whole number of columns k >= 1")
+    if rows.op == "const":
+        return (int(rows.value), int(k.value))
+    return (rows.value, int(k.value))  # the batch: m rows
