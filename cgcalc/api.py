@@ -130,10 +130,12 @@ class Function:
         shape = arrays[0].shape if arrays else ()
         flat = [a.ravel() for a in arrays]
         results = tape.run(flat, block=BLOCK)
+        if scalar:  # one point: each result is a number or an array of one
+            return [float(r) if isinstance(r, float) else float(np.ravel(r)[0]) for r in results]
         out = []
         for r in results:
             r = np.broadcast_to(np.asarray(r, dtype=float), (flat[0].size,) if flat else ())
-            out.append(float(r.reshape(shape)) if scalar else np.array(r).reshape(shape))
+            out.append(np.array(r).reshape(shape))
         return out
 
     def value(self, *args, **kw):
