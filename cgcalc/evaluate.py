@@ -88,6 +88,16 @@ def _failure(node, exc, argvals, where, source, filename, names):
 
 BLOCK = 1 << 14  # points per slice of the tape: measured best in bench/grad.py
 
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system tells it)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
 class Tape:
     """A topological list compiled once into steps of numpy calls over numbered slots.
 
@@ -179,24 +189,42 @@ class Tape:
                 _execute_into(self.steps, mem, buffers, self.np.ufunc)
         return [mem[o] for o in self.outputs]
 
-    def run(self, inputs, block=None):
+    def run(self, inputs, block=None, threads=None):
         """``inputs``: one array (or float) per variable, in ``variables`` order.
 
         With ``block``, 1-d inputs are evaluated a slice at a time so intermediates stay in
-        cache; the results are the same."""
+        cache, the slices shared among ``threads`` threads (default: the cores this process
+        may use; numpy lets go of the interpreter inside each call, so the cores work at
+        once). The results are the same, bit for bit."""
         np = self.np
         n = max((np.size(a) for a in inputs), default=0)
-        if block and n > block and all(np.ndim(a) <= 1 for a in inputs):
-            outs = None
-            for start in range(0, n, block):
-                part = [a[start:start + block] if np.ndim(a) else a for a in inputs]
-                res = self._run(part)
-                if outs is None:
-                    outs = [np.empty(n) for _ in res]
-                for o, r in zip(outs, res):
-                    o[start:start + block] = r
-            return outs
-        return self._run(inputs)
+        if not (block and n > block and all(np.ndim(a) <= 1 for a in inputs)):
+            return self._run(inputs)
+        starts = range(0, n, block)
+        outs = None
+
+        def one(start):
+            part = [a[start:start + block] if np.ndim(a) else a for a in inputs]
+            for o, r in zip(outs, self._run(part)):
+                o[start:start + block] = r
+
+        first = self._run([a[:block] if np.ndim(a) else a for a in inputs])
+        outs = [np.empty(n) for _ in first]
+        for o, r in zip(outs, first):
+            o[:block] = r
+        threads = min(threads or _cores(), len(starts) - 1)
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(threads)
+            try:
+                list(pool.map(one, starts[1:]))
+            finally:  # on Ctrl-C, the slices not started are dropped
+                pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            for start in starts[1:]:
+                one(start)
+        return outs
 
     def _run(self, inputs):
         return self.run_prepared(self.prepare(inputs), inputs)

@@ -52,3 +52,21 @@ def test_missing_variable_is_an_error():
     f = cgcalc.function("x*y")
     with pytest.raises(cgcalc.CgcalcError):
         f.value(x=1.0)
+
+
+@pytest.mark.parametrize("text", ["exp(sin(x*y)) * log(1 + x^2) + tanh(y) / (1 + x^2)",
+                                  "sqrt(x) + y^-1 - x/y", "x", "3", "sin(x)*sin(x) + y"])
+@pytest.mark.parametrize("n, block", [(10_000, 1_000), (10_001, 1_000), (999, 1_000),
+                                      (5_000, 2_500)])
+def test_blocks_and_threads_give_the_whole_arrays_numbers_bit_for_bit(text, n, block):
+    rng = np.random.default_rng(n)
+    x, y = rng.uniform(-3, 3, n), rng.uniform(-3, 3, n)
+    x[::97] = np.nan  # rows outside the domain stay where they are
+    tape = cgcalc.function(text).tape()
+    inputs = [x, y][:len(tape.variables)]
+    whole = tape.run(inputs)
+    for threads in (1, 2, 3):
+        parts = tape.run(inputs, block=block, threads=threads)
+        for a, b in zip(whole, parts):
+            assert np.array_equal(np.broadcast_to(a, (n,)), np.broadcast_to(b, (n,)),
+                                  equal_nan=True)
