@@ -6,6 +6,7 @@
    beside the hand-written loop (in process, so start-up does not count).
 
     python3 bench/train.py [--epochs 20000] [--big-epochs 200]
+    python3 bench/train.py --python /path/to/other/venv/bin/python   # part 1 with another cgcalc
 """
 
 from __future__ import annotations
@@ -95,21 +96,32 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=20000)
     ap.add_argument("--big-epochs", type=int, default=200)
+    ap.add_argument("--python", default=sys.executable,
+                    help="the python whose cgcalc part 1 runs (another install, to compare)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "xor_by_hand.py")
         with open(script, "w") as fh:
             fh.write(XOR_BY_HAND)
+
+        def cgcalc_train(epochs):
+            return wall([a.python, "-m", "cgcalc", "train",
+                         os.path.join(ROOT, "examples", "xor.net"), "--epochs", str(epochs),
+                         "--format", "json", "--quiet"])
+
         t_hand, out_hand = wall([sys.executable, script, str(a.epochs)])
-        t_cg, out_cg = wall([sys.executable, "-m", "cgcalc", "train",
-                             os.path.join(ROOT, "examples", "xor.net"), "--epochs",
-                             str(a.epochs), "--format", "json", "--quiet"])
+        t_cg, out_cg = cgcalc_train(a.epochs)
         import json
         cost_cg = json.loads(out_cg)["cost"]
         print(f"1. xor.net, {a.epochs:,} epochs, whole process")
         print(f"   hand-written numpy script  {t_hand:6.2f} s   final cost {float(out_hand):.6g}")
         print(f"   cgcalc train               {t_cg:6.2f} s   final cost {cost_cg:.6g}   "
               f"ratio {t_cg / t_hand:.2f}")
+        # one epoch, start-up removed: the time of 2N epochs less the time of N
+        e_hand = (wall([sys.executable, script, str(2 * a.epochs)])[0] - t_hand) / a.epochs
+        e_cg = (cgcalc_train(2 * a.epochs)[0] - t_cg) / a.epochs
+        print(f"   one epoch (2N epochs less N): hand {e_hand * 1e6:6.1f} us, cgcalc "
+              f"{e_cg * 1e6:6.1f} us   ratio {e_cg / e_hand:.2f}")
 
         rng = np.random.default_rng(0)
         X = rng.uniform(-1, 1, (10_000, 2))

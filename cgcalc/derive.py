@@ -14,7 +14,7 @@ from __future__ import annotations
 from . import ops
 from .graph import Graph
 from .simplify import Simplifier
-from .walk import accumulate, depending, list_paths, path_counts, topological
+from .walk import accumulate, depending, list_paths, path_counts, topological, users_of
 
 
 class Edge:
@@ -237,6 +237,7 @@ class Analysis:
         self._edge_values: dict = {}
         self._derivatives = None
         self._counts = None
+        self._users = self._path_budget = None
         self.inline_sizes: dict = {}  # printed sizes of simplified nodes, shared by all edges
         if point is not None:
             self._evaluate(graph.order)
@@ -295,10 +296,17 @@ class Analysis:
         return self.wrt
 
     def paths(self, var):
-        """Listed paths to ``var``: (node list, slot list, product or None)."""
+        """Listed paths to ``var``: (node list, slot list, product or None). Up to
+        ``max_paths`` each, and all variables' together a few times the graph's size at most
+        (a long sum's variables each have a path as long as the sum: listing them all would be
+        quadratic); past that, fewer or none are listed, and the counts stay exact."""
         g = self.graph
+        if self._path_budget is None:
+            self._users = users_of(g.order)
+            self._path_budget = [(self.max_paths + 4) * len(g.order) + 1000]
         out = []
-        for nodes, slots in list_paths(g.order, g.output, g.var_nodes[var], self.max_paths):
+        for nodes, slots in list_paths(g.order, g.output, g.var_nodes[var], self.max_paths,
+                                       self._users, self._path_budget) or ():
             product = None
             if self.point is not None:
                 product = 1.0

@@ -12,8 +12,10 @@ class _MathBackend:
     (numpy is not imported on that path). Names numpy and math share (``cbrt``, ``expm1``, ...)
     come straight from math. Domain faults raise."""
 
-    def __getattr__(self, name):
-        return getattr(math, name)
+    def __getattr__(self, name):  # asked once per name: then it is an attribute
+        fn = getattr(math, name)
+        setattr(self, name, fn)
+        return fn
 
     # only where numpy and math spell it differently
     arcsin, arccos, arctan = staticmethod(math.asin), staticmethod(math.acos), staticmethod(math.atan)

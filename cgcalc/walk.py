@@ -65,10 +65,33 @@ def depending(order, sources) -> set:
     return live
 
 
-def reaching(order, targets) -> set:
+def reaching(order, targets, users=None, most=None):
     """The nodes of ``order`` from which one of ``targets`` can be reached: the same set as
-    :func:`depending`, read the other way (a path runs from the node down to a target)."""
-    return depending(order, targets)
+    :func:`depending`, read the other way (a path runs from the node down to a target).
+
+    With ``users`` (from :func:`users_of`) the walk goes up from the targets instead, so it
+    costs what it finds, not the whole graph; with ``most`` it gives up (None) past that many."""
+    if users is None:
+        return depending(order, targets)
+    found = set(targets)
+    stack = list(found)
+    while stack:
+        for u in users.get(stack.pop(), ()):
+            if u not in found:
+                found.add(u)
+                if most is not None and len(found) > most:
+                    return None
+                stack.append(u)
+    return found
+
+
+def users_of(order) -> dict:
+    """node -> the nodes of ``order`` that take it as an input (each once)."""
+    users: dict = {}
+    for n in order:
+        for a in set(n.args):
+            users.setdefault(a, []).append(n)
+    return users
 
 
 def accumulate(order, seeds: dict, combine, *, reverse=True, live=None) -> dict:
@@ -128,10 +151,19 @@ def path_counts(order, output, live=None) -> dict:
     return accumulate(order, {output: 1}, Count, live=live)
 
 
-def list_paths(order, output, target, limit: int):
+def list_paths(order, output, target, limit: int, users=None, budget=None):
     """Up to ``limit`` paths from ``output`` down to ``target``, each as (nodes, input slots):
-    a depth-first walk that enters only nodes from which ``target`` can be reached."""
-    reach = reaching(order, [target])
+    a depth-first walk that enters only nodes from which ``target`` can be reached.
+
+    ``budget`` (a one-item list, shared by the calls of one display) bounds the work: the
+    nodes found above ``target`` and the nodes of the paths listed are taken from it, and once
+    it is spent no more paths are listed (None). Listing every variable's paths in a long sum
+    is quadratic by nature; with a budget a few times the graph's size it stays linear."""
+    most = budget[0] if budget is not None else None
+    reach = reaching(order, [target], users, most)
+    if reach is None:
+        budget[0] = 0
+        return None
     found = []
     if output not in reach or limit <= 0:
         return found
@@ -139,6 +171,10 @@ def list_paths(order, output, target, limit: int):
     while path:
         node = path[-1]
         if node is target:
+            if budget is not None:
+                budget[0] -= len(path)
+                if budget[0] < 0:
+                    break
             found.append((list(path), list(slots)))
             if len(found) >= limit:
                 break
@@ -157,4 +193,6 @@ def list_paths(order, output, target, limit: int):
         path.append(node.args[i])
         nxt.append(0)
         slots.append(i)
+    if budget is not None:
+        budget[0] -= len(reach)
     return found

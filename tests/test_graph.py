@@ -63,3 +63,77 @@ def test_path_count_of_the_1000_step_chain_is_exact():
     g = parse("\n".join(lines))
     counts = path_counts(g.order, g.output)
     assert counts[g.var_nodes["x"]] == 3 ** 1000
+
+
+# -- listing paths: the walk up from a variable, and the budget that keeps displays linear ----
+
+def _random_program(seed, n_vars=4, n_lines=8):
+    import random
+
+    rnd = random.Random(seed)
+    names = [f"x{i}" for i in range(n_vars)]
+    lines = []
+    for k in range(n_lines):
+        a, b = rnd.choice(names), rnd.choice(names)
+        op = rnd.choice(["{a}*{b}", "sin({a}) + {b}", "{a} + {b}*{a}", "exp({a}*{b})"])
+        lines.append(f"y{k} = " + op.format(a=a, b=b))
+        names.append(f"y{k}")
+    lines.append(" + ".join(names[-3:]))
+    return "\n".join(lines)
+
+
+def test_walking_up_from_a_variable_finds_what_walking_the_whole_graph_finds():
+    from cgcalc.walk import list_paths, reaching, users_of
+
+    for seed in range(40):
+        g = parse(_random_program(seed))
+        users = users_of(g.order)
+        for v in g.var_nodes.values():
+            assert reaching(g.order, [v], users) == reaching(g.order, [v])
+            assert reaching(g.order, [v], users, most=1) in (None, {v})
+            whole = list_paths(g.order, g.output, v, 50)
+            budget = [10**9]
+            assert list_paths(g.order, g.output, v, 50, users, budget) == whole
+            assert budget[0] < 10**9
+
+
+def test_listed_paths_of_a_long_sum_stay_linear_and_counts_stay_exact():
+    """Each variable of sin(x0*x1) + sin(x1*x2) + ... has paths as long as the sum: listing all
+    would be quadratic. Listed nodes stay within (max_paths + 4) x the graph; counts are all."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cgcalc.cli import main
+
+    for w in (50, 400):
+        text = " + ".join(f"sin(x{i}*x{i + 1})" for i in range(w - 1))
+        at = ",".join(f"x{i}=0.5" for i in range(w))
+        r = CliRunner().invoke(main, ["diff", text, "--at", at, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.output)
+        paths = doc["paths"]
+        assert [p["count"] for p in paths.values()] == [1] + [2] * (w - 2) + [1]
+        listed = sum(len(q["nodes"]) for p in paths.values() for q in p["listed"])
+        assert listed <= (20 + 4) * len(doc["nodes"]) + 1000
+        if w == 50:  # small: every path listed, as before
+            assert all(len(p["listed"]) == p["count"] for p in paths.values())
+        else:
+            assert any(len(p["listed"]) < p["count"] for p in paths.values())
+        first = paths["x0"]["listed"][0]
+        assert first["nodes"][0] == doc["output"] and first["nodes"][-1] == "x0"
+
+
+def test_the_terminal_shows_paths_for_ten_variables_and_says_how_to_see_the_rest():
+    from click.testing import CliRunner
+
+    from cgcalc.cli import main
+
+    text = " + ".join(f"sin(x{i}*x{i + 1})" for i in range(29))
+    at = ",".join(f"x{i}=0.5" for i in range(30))
+    r = CliRunner().invoke(main, ["diff", text, "--at", at, "--format", "rich"],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert r.output.count("3. Paths from") == 10
+    assert "the paths down to 20 more variables" in r.output
+    assert "more derivatives" not in r.output  # 30 rows: all shown

@@ -322,3 +322,56 @@ def test_nothing_typed_is_run(argv, tmp_path):
     codes, _, _, errs = probe(tmp_path, [argv], environment())
     assert codes == [2] and errs[0].startswith("error: "), errs
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_code_is_run_from_one_place_and_from_no_user_text():
+    """exec/eval/compile appear once in cgcalc: the written-out training step, whose text holds
+    only its own names (t12, v3_0, f_sigmoid) and the repr of finite floats, never a name or
+    a token a user wrote."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import numpy as np
+
+    from cgcalc.net import Network, backprop, scalar_step
+    from cgcalc.net.data import file_data
+    from cgcalc.net.params import initial_params
+
+    root = Path(__file__).resolve().parents[1] / "cgcalc"
+    calls = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id in ("exec", "eval", "compile", "__import__"):
+                calls.append((path.relative_to(root).as_posix(), node.func.id))
+    assert sorted(calls) == [("net/scalar_step.py", "compile"), ("net/scalar_step.py", "exec")]
+
+    text = """
+input  __class__[2]
+target exec[1]
+param  eval[3, 1] ~ uniform(-1, 1)
+A = sigmoid([__class__, 1] @ eval) * 1e300
+C = cross_entropy(A, exec)
+output A
+minimize C
+data {
+  0 0 -> 0
+  1 1 -> 1
+}
+"""
+    seen = []
+    real = compile
+    net = Network(text, "t.net")
+    env = net.env(initial_params(net, rng=np.random.default_rng(0)), file_data(net))
+    (_, tape, _), nodes = backprop.train_tapes(net)
+    scalar_step.compile = lambda src, *a: seen.append(src) or real(src, *a)
+    try:
+        assert scalar_step.compile_step(net, nodes, env, calls=10**9) is not None
+    finally:
+        del scalar_step.compile
+    (src,) = seen
+    words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", src))
+    ours = r"def|step|return|e|t\d+|V\d+|v\d+_\d+|f_[a-z_]+|_max|_log"  # e: 1e+300
+    assert all(re.fullmatch(ours, w) for w in words), words
+    assert "exec" not in src and "eval" not in src and "__class__" not in src

@@ -47,10 +47,11 @@ def tape(net: Network, outputs, static=False):
 
 
 def train_tapes(net: Network):
-    """(cost and gradients, gradients alone, cost alone): the second runs on most steps."""
+    """(cost and gradients, gradients alone, cost alone), and the gradients' nodes: the second
+    tape runs on most steps."""
     grads = list(gradients(net).values())
     return (tape(net, [net.cost, *grads], static=True), tape(net, grads, static=True),
-            tape(net, [net.cost], static=True))
+            tape(net, [net.cost], static=True)), grads
 
 
 def predict(net: Network, params, X):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..errors import FAILURE, CgcalcError
 from . import backprop
+from .scalar_step import compile_step
 from .model import Network
 
 HISTORY = 200  # costs kept for the history (and the plot), spread over the epochs
@@ -79,7 +80,7 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     import numpy as np
 
     epochs = options["epochs"]
-    full, grads_only, cost_only = backprop.train_tapes(net)
+    (full, grads_only, cost_only), grad_nodes = backprop.train_tapes(net)
     current = {p: np.array(params[p], dtype=float) for p in net.params}
     arrays = [current[p] for p in net.params]  # updated in place: env holds the same arrays
     env = net.env(current, data)
@@ -92,6 +93,8 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     opt = OPTIMIZERS[options["optimizer"]](options, arrays)
     full_data = full.prepare(env)
     grads_data = grads_only.prepare(env) if batch is None else None
+    # small arrays: the gradients as straight-line float code, the tape where it declines
+    small = compile_step(net, grad_nodes, env, len(grads_only.steps)) if batch is None else None
     cost_data = cost_only.prepare(env) if batch is not None else None
     buffers: dict | None = {}  # arrays reused from epoch to epoch
     full_buffers: dict = {}
@@ -118,7 +121,9 @@ def train(net: Network, params, data, options, rng=None, progress=None):
                     for p, grad in zip(net.params, grads):
                         norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
                 else:
-                    grads = grads_only.run_prepared(grads_data, env, buffers)
+                    grads = small.run(env) if small is not None else None
+                    if grads is None:
+                        grads = grads_only.run_prepared(grads_data, env, buffers)
                     if not buffers:  # nothing large enough to be worth keeping: plain runs
                         buffers = None
                 for k, (value, grad) in enumerate(zip(arrays, grads)):

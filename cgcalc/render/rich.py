@@ -15,6 +15,7 @@ from .rich_net import render_net  # the same format, for network files
 __all__ = ["render", "render_net"]
 
 ROWS = 40  # rows shown per table before "… N more"
+TABLES = 10  # variables given a table of paths (and a forward-mode column) each
 SHOWN = 2000  # characters of a derivative shown before "…"
 SHOWN_PROGRAM = 400  # characters of the program in the heading (all of it: --format plain/json)
 
@@ -79,7 +80,8 @@ def render(analysis, out=None, console=None):
     counts = analysis.path_counts()
     derivs = {d.key: d for d in derivatives(analysis)}
     adj = analysis.adjoints() if have_point else {}
-    for v in analysis.first_order_vars:
+    variables = analysis.first_order_vars
+    for v in variables[:TABLES]:
         paths = analysis.paths(v)
         count = counts.get(v, 0)
         t = titled_table(f"3. Paths from {out_name} down to {v}: {count:,} in all"
@@ -103,19 +105,26 @@ def render(analysis, out=None, console=None):
             t.add_row("", Text("reverse-mode accumulation", style="bold"),
                       Text(num(adj.get(g.var_nodes[v], 0.0)), style="bold green"))
         con.print(t)
+    if len(variables) > TABLES:
+        con.print(Text(f"… the paths down to {len(variables) - TABLES:,} more variables: "
+                       f"cgcalc diff --wrt NAME shows one, --format json lists them all",
+                       style="dim"))
 
     t = titled_table("4. The derivative")
     t.add_column("", style="bold magenta")
     t.add_column("simplified")
     if have_point:
         t.add_column("value", justify="right", style="bold green")
-    for d in derivs.values():
+    shown = list(derivs.values())
+    for d in shown[:ROWS]:
         row = [d.label.replace("d/", f"d{out_name}/", 1) if len(d.wrt) == 1 else d.label,
                Text(d.text if len(d.text) <= SHOWN else
                     f"{d.text[:SHOWN]} … ({len(d.text):,} characters)")]
         if have_point:
             row.append(num(d.value))
         t.add_row(*row)
+    if len(shown) > ROWS:
+        t.add_row("…", f"{len(shown) - ROWS:,} more derivatives", *([""] if have_point else []))
     con.print(t)
 
     if analysis.mode == "forward" and have_point:
@@ -125,7 +134,7 @@ def render(analysis, out=None, console=None):
 def _forward(analysis, con, adj):
     g = analysis.graph
     out_name = g.name(g.output)
-    variables = analysis.first_order_vars
+    variables = analysis.first_order_vars[:TABLES]  # a column each
     tangents = {v: analysis.tangents(v) for v in variables}
     t = titled_table("Forward mode (d node/d var, inputs up) beside reverse mode "
                      f"(d{out_name}/d node, output down)")

@@ -1,0 +1,288 @@
+"""A small network's training step as straight-line Python on floats.
+
+On a few dozen numbers (XOR's four rows), a numpy call costs far more than the arithmetic it
+does, so the tape's seventeen calls per step are mostly overhead. Here the same graph, its
+shapes made concrete for the data set at hand, is written out entry by entry: ``t12 = t3 * t7``
+for one entry of an elementwise product, a matrix product as its sums of products, a join as
+the entries side by side. Each op's number still comes from the table (``cgcalc/ops.py``):
+elementwise ops call their value on the one-point backend, so a fault raises where numpy would
+give nan or inf, and the caller then runs the tape, the reference, for that step.
+
+Only for graphs whose arrays are small (:data:`MOST_ENTRIES` in one node, :data:`MOST_CODE`
+statements in all); for anything else :func:`compile_step` says None and the tape runs.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import arraymath, ops
+from ..scalar import SCALAR
+from ..walk import topological
+from .model import BATCH
+
+MOST_ENTRIES = 256   # entries of the largest node written out (above: numpy is cheaper)
+MOST_CODE = 20_000   # statements in one step (above: compiling costs more than it saves)
+# float operations of straight-line Python that cost what one numpy call on small arrays costs
+# (measured on the examples: about 20-40 ns an operation, 2-3 us a call)
+PER_CALL = 60
+CALL = 4             # what a call of a Python function (exp, sigmoid) costs, in float operations
+_COST = {"add": 1, "mul": 1, "sub": 1, "neg": 1}
+
+
+class Unsupported(Exception):
+    """A node this writer does not expand; the tape runs instead."""
+
+
+def compile_step(net, outputs, env, calls):
+    """A :class:`ScalarStep` for ``outputs`` on the data in ``env`` (the values of
+    ``net.variables()``), or None where the tape (``calls`` numpy calls a step) is cheaper."""
+    try:
+        step = ScalarStep(net, outputs, env, most=PER_CALL * calls)
+    except Unsupported:
+        return None
+    return step
+
+
+class ScalarStep:
+    """``run(env)``: the outputs as numpy arrays, or None when a value left a function's domain
+    or overflowed (the tape then says what numpy says: nan or inf)."""
+
+    def __init__(self, net, outputs, env, most=None):
+        rows = int(env[net.variables().index(BATCH)])
+        variables = net.variables()
+        static = {*net.inputs, *net.targets, BATCH}
+        w = _Writer(net.builder.shape_of, rows, most)
+        index = {name: k for k, name in enumerate(variables)}
+        for n in topological(outputs):
+            w.expand(n, index)
+        self.shapes = [w.shape[o] for o in outputs]
+        self.vars = sorted(w.used_vars)
+        self.static = {k: list(_flat(env[k])) for k in self.vars if variables[k] in static}
+        args = ", ".join(f"V{k}" for k in self.vars)
+        lines = [f"def step({args}):"]
+        for k in self.vars:
+            names = w.var_names[k]
+            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = V{k}")
+        lines += w.lines
+        lines.append("    return (" + "".join(f"[{', '.join(w.entries[o])}], "
+                                        for o in outputs) + ")")
+        scope = dict(w.functions)
+        exec(compile("\n".join(lines) + "\n", "<cgcalc step>", "exec"), scope)  # our own text
+        self._step = scope["step"]
+
+    def run(self, env):
+        import numpy as np
+
+        args = [self.static[k] if k in self.static else _flat(env[k]) for k in self.vars]
+        try:
+            flat = self._step(*args)
+        except (ArithmeticError, ValueError):
+            return None
+        return [np.array(f, dtype=float).reshape(s) for f, s in zip(flat, self.shapes)]
+
+
+def _flat(value):
+    import numpy as np
+
+    return np.asarray(value, dtype=float).ravel().tolist()
+
+
+class _Writer:
+    """Each node's concrete shape and its entries (row-major): names of locals, or literals."""
+
+    def __init__(self, shape_of, rows, most=None):
+        self.shape_of, self.rows = shape_of, rows
+        self.most = MOST_CODE if most is None else most  # float operations, at most
+        self.operations = 0
+        self.shape: dict = {}
+        self.entries: dict = {}
+        self.lines: list[str] = []
+        self.functions: dict = {"_log": _log, "_max": _max}
+        self.used_vars: set = set()
+        self.var_names: dict = {}
+        self._count = 0
+
+    def concrete(self, node):
+        out = []
+        for d in self.shape_of(node):
+            if d == BATCH:
+                d = self.rows
+            if not isinstance(d, int):
+                raise Unsupported(f"shape {d!r}")
+            out.append(d)
+        shape = tuple(out)
+        if math.prod(shape) > MOST_ENTRIES:
+            raise Unsupported("large")
+        return shape
+
+    def let(self, expr, operations=1):
+        self.operations += operations
+        if self.operations > self.most or len(self.lines) > MOST_CODE:
+            raise Unsupported("long")
+        name = f"t{self._count}"
+        self._count += 1
+        self.lines.append(f"    {name} = {expr}")
+        return name
+
+    def fn(self, op):
+        name = f"f_{op}"
+        if name not in self.functions:
+            self.functions[name] = ops.OPS[op].bind(SCALAR)
+        return name
+
+    def expand(self, n, index):
+        op = n.op
+        if op == "const":
+            v = float(n.value)
+            if not math.isfinite(v):
+                raise Unsupported("constant")
+            self.shape[n], self.entries[n] = (), [repr(v)]
+            return
+        shape = self.concrete(n)
+        self.shape[n] = shape
+        if op == "var":
+            k = index[n.value]
+            size = math.prod(shape)
+            if k not in self.var_names:
+                self.var_names[k] = [f"v{k}_{i}" for i in range(size)]
+            self.used_vars.add(k)
+            self.entries[n] = list(self.var_names[k])
+            return
+        args = [self.entries[a] for a in n.args]
+        shapes = [self.shape[a] for a in n.args]
+        o = ops.OPS[op]
+        if o.elementwise:
+            self.entries[n] = self.elementwise(op, args, shapes, shape)
+            return
+        write = getattr(self, "op_" + op, None)
+        if write is None:
+            raise Unsupported(op)
+        self.entries[n] = write(n, args, shapes, shape)
+
+    # -- elementwise: one statement per entry, broadcasting as numpy does ---------------------
+    def elementwise(self, op, args, shapes, shape):
+        picks = [_broadcast_index(s, shape) for s in shapes]
+        out = []
+        for i in range(math.prod(shape)):
+            xs = [a[p[i]] for a, p in zip(args, picks)]
+            out.append(self.let(self.formula(op, xs), _COST.get(op, CALL) * max(1, len(xs) - 1)))
+        return out
+
+    def formula(self, op, xs):
+        if op == "add":
+            return " + ".join(xs)
+        if op == "mul":
+            return " * ".join(xs)
+        if op == "sub":
+            return f"{xs[0]} - {xs[1]}"
+        if op == "neg":
+            return f"-{xs[0]}"
+        return f"{self.fn(op)}({', '.join(xs)})"
+
+    # -- array ops: their entries from their inputs' ------------------------------------------
+    def op_matmul(self, n, args, shapes, shape):
+        (r, k), (_, c) = shapes
+        a, b = args
+        return [self.let(" + ".join(f"{a[i * k + j]} * {b[j * c + col]}" for j in range(k)), 2 * k)
+                for i in range(r) for col in range(c)]
+
+    def op_transpose(self, n, args, shapes, shape):
+        r, c = shapes[0]
+        return [args[0][i * c + j] for j in range(c) for i in range(r)]
+
+    def op_join(self, n, args, shapes, shape):
+        rows = shape[0]
+        out = []
+        for i in range(rows):
+            for a, s in zip(args, shapes):
+                if s:
+                    out += a[i * s[1]:(i + 1) * s[1]]
+                else:
+                    out.append(a[0])
+        return out
+
+    def op_cols(self, n, args, shapes, shape):
+        r, c = shapes[0]
+        i0, i1 = int(n.args[1].value), int(n.args[2].value)
+        return [args[0][i * c + j] for i in range(r) for j in range(i0, i1)]
+
+    def op_sum(self, n, args, shapes, shape):
+        return [self.let(" + ".join(args[0]), len(args[0]))]
+
+    def op_mean(self, n, args, shapes, shape):
+        return [self.let(f"({' + '.join(args[0])}) / {float(len(args[0]))!r}", len(args[0]))]
+
+    def op_like(self, n, args, shapes, shape):
+        pick = _broadcast_index(shapes[0], shape)
+        return [args[0][pick[i]] for i in range(math.prod(shape))]
+
+    def op_sum_to(self, n, args, shapes, shape):
+        G, gshape = args[0], shapes[0]
+        if len(gshape) < len(shape):
+            raise Unsupported("sum_to")
+        full = (1,) * (len(gshape) - len(shape)) + shape  # the target, padded on the left
+        if gshape == full:
+            return list(G)
+        groups: dict = {}
+        for i, idx in enumerate(_indices(gshape)):
+            key = tuple(0 if d == 1 else j for j, d in zip(idx, full))
+            groups.setdefault(key, []).append(G[i])
+        return [self.let(" + ".join(groups[key]), len(groups[key])) for key in _indices(full)]
+
+    def op_size(self, n, args, shapes, shape):
+        return [repr(float(math.prod(shapes[0])))]
+
+    def op_rows(self, n, args, shapes, shape):
+        return [repr(float(shapes[0][0] if shapes[0] else 1))]
+
+    def op_rowsum(self, n, args, shapes, shape):
+        r, c = shapes[0]
+        return [self.let(" + ".join(args[0][i * c:(i + 1) * c]), c) for i in range(r)]
+
+    def op_zeros(self, n, args, shapes, shape):
+        return ["0.0"] * math.prod(shape)
+
+    def op_cross_entropy(self, n, args, shapes, shape):
+        p, y = args
+        rows = float(shapes[0][0] if shapes[0] else 1)
+        terms = [self.let(f"{y[i]} * _max(_log({p[i]}), -100.0) + (1 - {y[i]}) * "
+                          f"_max(_log(1 - {p[i]}), -100.0)", 4 * CALL) for i in range(len(p))]
+        return [self.let(f"-({' + '.join(terms)}) / {rows!r}", len(terms))]
+
+    def op_mse(self, n, args, shapes, shape):
+        p, y = args
+        rows = float(shapes[0][0] if shapes[0] else 1)
+        terms = [self.let(f"({p[i]} - {y[i]}) * ({p[i]} - {y[i]})", 3) for i in range(len(p))]
+        return [self.let(f"({' + '.join(terms)}) / 2 / {rows!r}", len(terms))]
+
+
+def _log(a):
+    """numpy's log on one float: -inf at 0; below 0, a fault (the tape then says nan)."""
+    return math.log(a) if a != 0 else -math.inf
+
+
+def _max(a, b):
+    return a if a >= b or a != a else b
+
+
+def _indices(shape):
+    """Every index of ``shape``, row-major."""
+    out = [()]
+    for d in shape:
+        out = [i + (j,) for i in out for j in range(d)]
+    return out
+
+
+def _broadcast_index(small, shape):
+    """For each entry of ``shape`` (row-major), the entry of an input of shape ``small`` that
+    numpy's broadcasting reads."""
+    arraymath.broadcast(small, shape)  # raises if they do not broadcast
+    pad = (1,) * (len(shape) - len(small)) + tuple(small)
+    strides, acc = [], 1
+    for d in reversed(pad):
+        strides.append(acc)
+        acc *= d
+    strides.reverse()
+    return [sum(j * s for j, d, s in zip(idx, pad, strides) if d != 1)
+            for idx in _indices(shape)]

@@ -1,0 +1,145 @@
+"""A small network's training step written out as straight-line float code
+(cgcalc/net/scalar_step.py) against the tape, the reference: the same gradients to 1e-12
+relative, on nets that use every op it writes out, at params drawn at random; where a value
+leaves a function's domain it hands the step back to the tape; training gives the same params
+either way."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cgcalc.net import Network, backprop
+from cgcalc.net import scalar_step
+from cgcalc.net.data import file_data
+from cgcalc.net.params import initial_params
+from cgcalc.net.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ROWS = """
+data {
+  0 0 -> %s
+  0 1 -> %s
+  1 0 -> %s
+  2 1 -> %s
+}
+"""
+
+NETS = {
+    "xor": (ROOT / "examples" / "xor.net").read_text(),
+    # mse, relu, tanh, a bias row broadcast over the rows (like / sum_to on the way back)
+    "regression": """
+input  X[2]
+target y[1]
+param  W[2, 3] ~ uniform(-1, 1)
+param  b[1, 3] ~ uniform(-1, 1)
+param  V[3, 1] ~ uniform(-1, 1)
+H = relu(X @ W + b) + tanh(X @ W) * b
+P = H @ V
+C = mse(P, y)
+output P
+minimize C
+""" + ROWS % ("0.5", "-1", "2", "0"),
+    # sum, mean, transpose, softplus, exp, abs, sqrt, log, division, powers, sigmoid, step
+    "functions": """
+input  X[2]
+target y[2]
+param  W[2, 2] ~ uniform(0.5, 1)
+Z = X @ W
+P = softplus(Z) / (1 + exp(-abs(Z))) + step(Z) * Z
+C = mean((P - y)^2) + sum(W' @ W) / 10 + mean(sqrt(1 + Z*Z)) + mean(log(1 + sigmoid(Z))^3)
+output P
+minimize C
+""" + ROWS % ("1 0", "0 1", "1 1", "0.5 2"),
+    # a recurrent net: zeros, the state through three steps, the last state's prediction
+    "recurrent": """
+steps 3
+input  x[t, 1]
+target y[1]
+param  Wx[1, 2] ~ uniform(-1, 1)
+param  Wh[2, 2] ~ uniform(-1, 1)
+param  b[1, 2]  ~ uniform(-1, 1)
+param  V[3, 1]  ~ uniform(-1, 1)
+h[0] = zeros(2)
+h[t] = tanh(x[t] @ Wx + h[t-1] @ Wh + b)
+P = sigmoid([h[T], 1] @ V)
+C = cross_entropy(P, y)
+output P
+minimize C
+data {
+  0 1 0 -> 1
+  1 1 0 -> 0
+  0 0 1 -> 1
+  1 0 1 -> 0
+}
+""",
+}
+
+
+def setup(text, seed, filename="t.net"):
+    net = Network(text, filename)
+    params = initial_params(net, rng=np.random.default_rng(seed))
+    env = net.env(params, file_data(net))
+    (_, grads_tape, _), nodes = backprop.train_tapes(net)
+    return net, nodes, env, grads_tape
+
+
+def same(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = 1 + float(np.max(np.abs(a), initial=0))
+    return a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("name", NETS)
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_written_out_step_gives_the_tapes_gradients(name, seed):
+    net, nodes, env, tape = setup(NETS[name], seed)
+    step = scalar_step.compile_step(net, nodes, env, calls=10**9)
+    assert step is not None, f"{name}: not written out"
+    got, want = step.run(env), tape.run(env)
+    assert all(same(w, g) for w, g in zip(want, got))
+
+
+def test_a_fault_hands_the_step_back_to_the_tape():
+    """sqrt of a negative number: math raises where numpy says nan; the step says None."""
+    text = NETS["functions"].replace("sqrt(1 + Z*Z)", "sqrt(Z - 0.6)")
+    net, nodes, env, tape = setup(text, 0)
+    step = scalar_step.compile_step(net, nodes, env, calls=10**9)
+    assert step is not None
+    assert step.run(env) is None
+    assert any(np.isnan(g).any() for g in tape.run(env))
+
+
+@pytest.mark.parametrize("name", ["xor", "regression", "recurrent"])
+def test_training_reaches_the_same_params_either_way(name, monkeypatch):
+    net = Network(NETS[name], "t.net")
+    params = initial_params(net, rng=np.random.default_rng(5))
+    options = {**net.options, "epochs": 300, "rate": 0.3}
+    made = []
+    real = scalar_step.compile_step
+
+    def spy(*a):
+        made.append(real(*a))
+        return made[-1]
+
+    monkeypatch.setattr("cgcalc.net.train.compile_step", spy)
+    written = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    monkeypatch.setattr("cgcalc.net.train.compile_step", lambda *a: None)
+    taped = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    assert made and made[0] is not None  # the written-out step did run
+    for k in net.params:
+        assert same(taped.params[k], written.params[k])
+    assert same(taped.cost, written.cost)
+
+
+def test_large_arrays_and_long_steps_stay_on_the_tape():
+    text = NETS["xor"].replace("train epochs=10000", "train epochs=1")
+    net, nodes, env, _ = setup(text, 0)
+    assert scalar_step.compile_step(net, nodes, env, calls=1) is None  # too long for 1 call
+    spirals = ROOT / "examples" / "spirals.net"
+    net, nodes, env, _ = setup(spirals.read_text(), 0, str(spirals))  # hundreds of rows
+    assert scalar_step.compile_step(net, nodes, env, calls=10**9) is None
