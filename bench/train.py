@@ -83,13 +83,19 @@ def big_by_hand(X, y, W1, W2, W3, epochs, rate):
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def wall(argv):
-    """Seconds of one whole process (after a first run has written the bytecode caches)."""
-    subprocess.run(argv, capture_output=True, env=ENV)
-    t = time.perf_counter()
-    p = subprocess.run(argv, capture_output=True, text=True, env=ENV)
-    assert p.returncode == 0, p.stderr
-    return time.perf_counter() - t, p.stdout
+def wall(argv, cwd=None):
+    """Seconds of one whole process, the best of three (after a first run has written the bytecode caches), run
+    in ``cwd`` (an empty directory: so ``python -m cgcalc`` finds the install asked for, not
+    a checkout in the current directory)."""
+    subprocess.run(argv, capture_output=True, env=ENV, cwd=cwd)
+    best = None
+    for _ in range(3):  # the best of three: the machine's other work only adds time
+        t = time.perf_counter()
+        p = subprocess.run(argv, capture_output=True, text=True, env=ENV, cwd=cwd)
+        t = time.perf_counter() - t
+        assert p.returncode == 0, p.stderr
+        best = t if best is None else min(best, t)
+    return best, p.stdout
 
 
 def main():
@@ -107,7 +113,7 @@ def main():
         def cgcalc_train(epochs):
             return wall([a.python, "-m", "cgcalc", "train",
                          os.path.join(ROOT, "examples", "xor.net"), "--epochs", str(epochs),
-                         "--format", "json", "--quiet"])
+                         "--format", "json", "--quiet"], cwd=tmp)
 
         t_hand, out_hand = wall([sys.executable, script, str(a.epochs)])
         t_cg, out_cg = cgcalc_train(a.epochs)

@@ -159,13 +159,17 @@ def list_paths(order, output, target, limit: int, users=None, budget=None):
     nodes found above ``target`` and the nodes of the paths listed are taken from it, and once
     it is spent no more paths are listed (None). Listing every variable's paths in a long sum
     is quadratic by nature; with a budget a few times the graph's size it stays linear."""
+    if limit <= 0:
+        return []
     most = budget[0] if budget is not None else None
     reach = reaching(order, [target], users, most)
     if reach is None:
         budget[0] = 0
         return None
+    if budget is not None:
+        budget[0] -= len(reach)
     found = []
-    if output not in reach or limit <= 0:
+    if output not in reach:
         return found
     path, nxt, slots = [output], [0], []
     while path:
@@ -193,6 +197,4 @@ def list_paths(order, output, target, limit: int, users=None, budget=None):
         path.append(node.args[i])
         nxt.append(0)
         slots.append(i)
-    if budget is not None:
-        budget[0] -= len(reach)
     return found
