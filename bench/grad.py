@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import cgcalc
-from cgcalc.evaluate import _cores
+from cgcalc.evaluate import cores
 
 F = "exp(sin(x*y)) * log(1 + x^2) + tanh(y) / (1 + x^2)"
 
@@ -61,7 +61,7 @@ def main():
         assert np.allclose(res[0], hv) and np.allclose(res[1], hx) and np.allclose(res[2], hy)
         label = ("cgcalc tape, whole arrays" if block is None else
                  f"cgcalc tape, blocks of {block}, " +
-                 ("one thread" if threads == 1 else f"{_cores()} threads"))
+                 ("one thread" if threads == 1 else f"{cores()} threads"))
         rows.append((label, t, t / t_hand))
     t, g = best(lambda: f.grad(x=x, y=y), a.repeat)
     rows.append(("cgcalc f.grad (API)", t, t / t_hand))

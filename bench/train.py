@@ -84,9 +84,9 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def wall(argv, cwd=None):
-    """Seconds of one whole process, the best of three (after a first run has written the bytecode caches), run
-    in ``cwd`` (an empty directory: so ``python -m cgcalc`` finds the install asked for, not
-    a checkout in the current directory)."""
+    """Seconds of one whole process, the best of three (after a first run has written the
+    bytecode caches), run in ``cwd`` (an empty directory: so ``python -m cgcalc`` finds the
+    install asked for, not a checkout in the current directory)."""
     subprocess.run(argv, capture_output=True, env=ENV, cwd=cwd)
     best = None
     for _ in range(3):  # the best of three: the machine's other work only adds time

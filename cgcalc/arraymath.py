@@ -8,6 +8,8 @@ caller adds the place.
 
 from __future__ import annotations
 
+LOG_FLOOR = -100.0  # cross_entropy's logs are clamped here (as torch's BCELoss does)
+
 
 class ShapeError(ValueError):
     """A shape rule's complaint; the caller adds the place."""
@@ -98,8 +100,8 @@ def sum_to(xp, G, a):
 
 
 def ce_value(xp, p, y):
-    logp = xp.maximum(xp.log(p), -100.0)
-    log1mp = xp.maximum(xp.log(1 - p), -100.0)
+    logp = xp.maximum(xp.log(p), LOG_FLOOR)
+    log1mp = xp.maximum(xp.log(1 - p), LOG_FLOOR)
     rows = p.shape[0] if xp.ndim(p) else 1
     return -xp.sum(y * logp + (1 - y) * log1mp) / rows
 

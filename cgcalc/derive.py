@@ -221,6 +221,9 @@ class Derivative:
         return f"d{n}/" + "".join(f"d{v}" for v in self.wrt)
 
 
+PATH_NODES = 1_000_000  # nodes of listed paths, all variables together, at least (see paths)
+
+
 class Analysis:
     """Everything ``diff`` shows about a graph, computed on demand."""
 
@@ -238,6 +241,7 @@ class Analysis:
         self._derivatives = None
         self._counts = None
         self._users = self._path_budget = None
+        self._paths: dict = {}
         self.inline_sizes: dict = {}  # printed sizes of simplified nodes, shared by all edges
         if point is not None:
             self._evaluate(graph.order)
@@ -297,13 +301,20 @@ class Analysis:
 
     def paths(self, var):
         """Listed paths to ``var``: (node list, slot list, product or None). Up to
-        ``max_paths`` each, and all variables' together a few times the graph's size at most
-        (a long sum's variables each have a path as long as the sum: listing them all would be
-        quadratic); past that, fewer or none are listed, and the counts stay exact."""
+        ``max_paths`` each, and for all variables together at most :data:`PATH_NODES` nodes
+        or ``max_paths + 4`` times the graph's size, whichever is more (a long sum's variables
+        each have a path as long as the sum: listing them all would be quadratic); past that,
+        fewer or none are listed, and the counts stay exact."""
+        listed = self._paths.get(var)
+        if listed is None:
+            listed = self._paths[var] = self._list_paths(var)
+        return listed
+
+    def _list_paths(self, var):
         g = self.graph
         if self._path_budget is None:
             self._users = users_of(g.order)
-            self._path_budget = [(self.max_paths + 4) * len(g.order) + 1000]
+            self._path_budget = [max(PATH_NODES, (self.max_paths + 4) * len(g.order))]
         out = []
         for nodes, slots in list_paths(g.order, g.output, g.var_nodes[var], self.max_paths,
                                        self._users, self._path_budget) or ():

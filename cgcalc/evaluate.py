@@ -89,7 +89,7 @@ def _failure(node, exc, argvals, where, source, filename, names):
 BLOCK = 1 << 14  # points per slice of the tape: measured best in bench/grad.py
 
 
-def _cores() -> int:
+def cores() -> int:
     """The cores this process may run on (its affinity, where the system tells it)."""
     import os
 
@@ -97,6 +97,7 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
 
 class Tape:
     """A topological list compiled once into steps of numpy calls over numbered slots.
@@ -212,7 +213,7 @@ class Tape:
         outs = [np.empty(n) for _ in first]
         for o, r in zip(outs, first):
             o[:block] = r
-        threads = min(threads or _cores(), len(starts) - 1)
+        threads = min(threads or cores(), len(starts) - 1)
         if threads > 1:
             from concurrent.futures import ThreadPoolExecutor
 

@@ -13,7 +13,10 @@ Elementwise ops on arrays reuse that rule: the adjoint flowing back is multiplie
 elementwise (and summed down where an input was broadcast). The array ops of network files
 (``@``, ``'``, ``[A, B]``, ``sum``, ``mean``, the costs) are not elementwise: each gives its
 vector-Jacobian product ``vjp(g, out, G, *args)`` (G the adjoint of ``out``), its
-Jacobian-vector product ``jvp(g, out, tangents, *args)`` and its ``shape`` rule instead.
+Jacobian-vector product ``jvp(g, out, tangents, *args)`` and its ``shape`` rule instead; their
+numeric values and shape rules are in ``cgcalc/arraymath.py``, and how a small network's
+training step writes each one out on floats in ``cgcalc/net/scalar_step.py`` (an array op it
+does not know keeps such networks on the numpy tape).
 
 Adding a function (say ``erf``) is one row here, one line in ``cgcalc/scalar.py`` if ``math``
 spells it differently from numpy, its template in ``cgcalc/export/backends.py`` (a test says

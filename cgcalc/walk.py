@@ -2,12 +2,13 @@
 
 - :func:`topological`: every node reachable from some roots, inputs before their users;
 - :func:`depending` / :func:`reaching`: the nodes between two sets (what depends on the sources,
-  what reaches the targets);
+  what reaches the targets); ``reaching`` given :func:`users_of` walks up from the targets
+  instead, costing what it finds (one variable's ancestors, not the whole graph);
 - :func:`accumulate`: the chain rule's loop. Reverse: from the output down, each edge adds its
   contribution to its input's total (the sum over paths, one pass for every input). Forward:
   from the inputs up, each node's total from its inputs' totals. What an edge contributes and
   how totals add is the ``combine`` object's: numbers, graph nodes, canonical nodes or path
-  counts all use this loop.
+  counts all use this loop; :func:`path_counts` and :func:`list_paths` are two of its uses.
 
 Nodes are anything with ``args`` (a tuple of nodes) that hashes by identity. Nothing here
 recurses: the walks keep explicit stacks, so graphs 100,000 levels deep are ordinary input.

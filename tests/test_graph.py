@@ -3,6 +3,8 @@
 import math
 import sys
 
+import pytest
+
 from cgcalc.derive import path_counts
 from cgcalc.evaluate import evaluate_point
 from cgcalc.graph import Builder, parse, topological
@@ -97,16 +99,19 @@ def test_walking_up_from_a_variable_finds_what_walking_the_whole_graph_finds():
             assert budget[0] < 10**9
 
 
-def test_listed_paths_of_a_long_sum_stay_linear_and_counts_stay_exact():
+def test_listed_paths_of_a_long_sum_stay_linear_and_counts_stay_exact(monkeypatch):
     """Each variable of sin(x0*x1) + sin(x1*x2) + ... has paths as long as the sum: listing all
-    would be quadratic. Listed nodes stay within (max_paths + 4) x the graph; counts are all."""
+    would be quadratic. Listed nodes stay within max(PATH_NODES, (max_paths + 4) x the graph);
+    counts are all there. (PATH_NODES made small here, to reach the bound at a small size.)"""
     import json
 
     from click.testing import CliRunner
 
+    from cgcalc import derive
     from cgcalc.cli import main
 
-    for w in (50, 400):
+    for w, budget in ((50, derive.PATH_NODES), (400, 5_000)):
+        monkeypatch.setattr(derive, "PATH_NODES", budget)
         text = " + ".join(f"sin(x{i}*x{i + 1})" for i in range(w - 1))
         at = ",".join(f"x{i}=0.5" for i in range(w))
         r = CliRunner().invoke(main, ["diff", text, "--at", at, "--format", "json"])
@@ -115,13 +120,31 @@ def test_listed_paths_of_a_long_sum_stay_linear_and_counts_stay_exact():
         paths = doc["paths"]
         assert [p["count"] for p in paths.values()] == [1] + [2] * (w - 2) + [1]
         listed = sum(len(q["nodes"]) for p in paths.values() for q in p["listed"])
-        assert listed <= (20 + 4) * len(doc["nodes"]) + 1000
+        assert listed <= max(budget, (20 + 4) * len(doc["nodes"]))
         if w == 50:  # small: every path listed, as before
             assert all(len(p["listed"]) == p["count"] for p in paths.values())
         else:
             assert any(len(p["listed"]) < p["count"] for p in paths.values())
         first = paths["x0"]["listed"][0]
         assert first["nodes"][0] == doc["output"] and first["nodes"][-1] == "x0"
+
+
+@pytest.mark.parametrize("steps", [10, 15, 30])
+def test_every_variable_of_an_ordinary_graph_gets_its_paths_listed(steps):
+    """Several variables, each with millions of paths: each still gets --max-paths of them."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cgcalc.cli import main
+
+    lines = ["a0 = x*y*z*w"] + [f"a{k} = sin(a{k - 1}) + cos(a{k - 1})" for k in range(1, steps)]
+    r = CliRunner().invoke(main, ["diff", "\n".join(lines), "--at", "x=1,y=2,z=3,w=4",
+                                  "--format", "json"])
+    assert r.exit_code == 0, r.output
+    paths = json.loads(r.output)["paths"]
+    assert {v: len(p["listed"]) for v, p in paths.items()} == dict.fromkeys("xyzw", 20)
+    assert all(p["count"] == 2 ** (steps - 1) for p in paths.values())
 
 
 def test_the_terminal_shows_paths_for_ten_variables_and_says_how_to_see_the_rest():

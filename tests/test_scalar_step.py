@@ -30,27 +30,28 @@ data {
 
 NETS = {
     "xor": (ROOT / "examples" / "xor.net").read_text(),
-    # mse, relu, tanh, a bias row broadcast over the rows (like / sum_to on the way back)
+    # mse, softplus, tanh, a bias row broadcast over the rows (like / sum_to on the way back)
     "regression": """
 input  X[2]
 target y[1]
 param  W[2, 3] ~ uniform(-1, 1)
 param  b[1, 3] ~ uniform(-1, 1)
 param  V[3, 1] ~ uniform(-1, 1)
-H = relu(X @ W + b) + tanh(X @ W) * b
+H = softplus(X @ W + b) + tanh(X @ W) * b
 P = H @ V
 C = mse(P, y)
 output P
 minimize C
 """ + ROWS % ("0.5", "-1", "2", "0"),
-    # sum, mean, transpose, softplus, exp, abs, sqrt, log, division, powers, sigmoid, step
+    # sum, mean, transpose, softplus, exp, cos, sqrt, log, division, powers, sigmoid
     "functions": """
 input  X[2]
 target y[2]
 param  W[2, 2] ~ uniform(0.5, 1)
 Z = X @ W
-P = softplus(Z) / (1 + exp(-abs(Z))) + step(Z) * Z
-C = mean((P - y)^2) + sum(W' @ W) / 10 + mean(sqrt(1 + Z*Z)) + mean(log(1 + sigmoid(Z))^3)
+P = softplus(Z) / (1 + exp(-Z*Z)) + Z / (2 + cos(Z))
+D = mean(log(1 + sigmoid(Z))^3) + mean(rowsum(Z)) * mean(W)
+C = mean((P - y)^2) + sum(W' @ W) / 10 + mean(sqrt(1 + Z*Z)) + D
 output P
 minimize C
 """ + ROWS % ("1 0", "0 1", "1 1", "0.5 2"),
@@ -118,22 +119,84 @@ def test_a_fault_hands_the_step_back_to_the_tape():
 def test_training_reaches_the_same_params_either_way(name, monkeypatch):
     net = Network(NETS[name], "t.net")
     params = initial_params(net, rng=np.random.default_rng(5))
-    options = {**net.options, "epochs": 300, "rate": 0.3}
-    made = []
-    real = scalar_step.compile_step
+    options = {**net.options, "epochs": 1000, "rate": 0.3}  # most epochs are not watched
+    runs = []
+    real_run = scalar_step.ScalarStep.run
 
-    def spy(*a):
-        made.append(real(*a))
-        return made[-1]
+    def counted(self, env):
+        runs.append(1)
+        return real_run(self, env)
 
-    monkeypatch.setattr("cgcalc.net.train.compile_step", spy)
+    monkeypatch.setattr(scalar_step.ScalarStep, "run", counted)
     written = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    assert len(runs) > 500  # the written-out step did the training
     monkeypatch.setattr("cgcalc.net.train.compile_step", lambda *a: None)
     taped = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
-    assert made and made[0] is not None  # the written-out step did run
     for k in net.params:
         assert same(taped.params[k], written.params[k])
     assert same(taped.cost, written.cost)
+
+
+@pytest.mark.parametrize("name", NETS)
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_every_array_op_written_out_matches_the_tape(name, seed):
+    """The gradients use few array ops; the costs and equations use the rest (sum, mean, mse,
+    cross_entropy, rowsum, ...): the same comparison on those nodes."""
+    net, _, env, _ = setup(NETS[name], seed)
+    outputs = [net.cost, *net.graph.bound.values()]
+    ops_used = {n.op for n in backprop.topological(outputs)}
+    step = scalar_step.compile_step(net, outputs, env, calls=10**9)
+    assert step is not None, f"{name}: not written out ({sorted(ops_used)})"
+    want = backprop.tape(net, outputs).run(env)
+    assert all(same(w, g) for w, g in zip(want, step.run(env)))
+
+
+def test_the_array_ops_written_out_are_all_tested():
+    used = set()
+    for text in NETS.values():
+        net = Network(text, "t.net")
+        outputs = [net.cost, *net.graph.bound.values(), *backprop.gradients(net).values()]
+        used |= {n.op for n in backprop.topological(outputs)}
+    assert set(scalar_step.ARRAY_OPS) - used <= {"size", "rows"}  # folded away: below
+
+
+def test_size_and_rows_of_a_param():
+    net, _, env, _ = setup(NETS["regression"], 1)
+    b, W = net.builder, net.var_nodes["W"]
+    outputs = [b.node("size", W), b.node("rows", W), b.node("mul", b.node("size", W), W)]
+    step = scalar_step.compile_step(net, outputs, env, calls=10**9)
+    want = backprop.tape(net, outputs).run(env)
+    assert [float(np.asarray(w).ravel()[0]) for w in want[:2]] == [6.0, 2.0]
+    assert all(same(w, g) for w, g in zip(want, step.run(env)))
+
+
+def test_empty_arrays_are_written_out_as_numpy_has_them():
+    """A zero-width slice: its matrix product is a sum of no terms, numpy's 0."""
+    empty = "cols(L2, 1, 1) @ cols(theta2', 0, 0)'"
+    text = NETS["xor"].replace("L3 = sigmoid(L2 @ theta2)",
+                               f"L3 = sigmoid(L2 @ theta2) + {empty}")
+    assert empty in text
+    net, nodes, env, tape = setup(text, 3)
+    step = scalar_step.compile_step(net, nodes, env, calls=10**9)
+    assert step is not None
+    assert all(same(w, g) for w, g in zip(tape.run(env), step.run(env)))
+
+
+@pytest.mark.parametrize("jump", ["step(X @ W)", "sign(X @ W)", "abs(X @ W)", "relu(X @ W)"])
+def test_ops_that_jump_stay_on_the_tape(jump):
+    """At a jump a last-bit difference changes the gradient: those graphs keep the tape."""
+    text = f"""
+input  X[2]
+target y[1]
+param  W[2, 1] ~ uniform(-1, 1)
+P = {jump} + X @ W
+C = mse(P, y)
+output P
+minimize C
+""" + ROWS % ("0", "1", "1", "0")
+    net, nodes, env, _ = setup(text, 0)
+    assert scalar_step.compile_step(net, nodes, env, calls=10**9) is None
 
 
 def test_large_arrays_and_long_steps_stay_on_the_tape():

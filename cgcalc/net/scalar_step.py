@@ -4,12 +4,18 @@ On a few dozen numbers (XOR's four rows), a numpy call costs far more than the a
 does, so the tape's seventeen calls per step are mostly overhead. Here the same graph, its
 shapes made concrete for the data set at hand, is written out entry by entry: ``t12 = t3 * t7``
 for one entry of an elementwise product, a matrix product as its sums of products, a join as
-the entries side by side. Each op's number still comes from the table (``cgcalc/ops.py``):
-elementwise ops call their value on the one-point backend, so a fault raises where numpy would
-give nan or inf, and the caller then runs the tape, the reference, for that step.
+the entries side by side. Elementwise functions call their value from the table
+(``cgcalc/ops.py``) on the one-point backend, so a fault raises where numpy would give nan or
+inf, and the caller then runs the tape, the reference, for that step; arithmetic is written
+inline, and each array op below writes its own entries (``ARRAY_OPS``), following its numpy
+value in ``cgcalc/arraymath.py``.
 
-Only for graphs whose arrays are small (:data:`MOST_ENTRIES` in one node, :data:`MOST_CODE`
-statements in all); for anything else :func:`compile_step` says None and the tape runs.
+The numbers are the tape's up to the order of additions (numpy sums pairwise, BLAS in its own
+order): tests hold them to 1e-12. A graph with an op that jumps (``step``, ``sign``: the
+derivatives of relu and abs) stays on the tape, where a last-bit difference at the jump would
+change the gradient. So does any graph whose arrays are not small (:data:`MOST_ENTRIES` in one
+node, :data:`MOST_CODE` statements in all), and any the tape runs in fewer numpy calls than
+the float code would cost: :func:`compile_step` then says None.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ MOST_CODE = 20_000   # statements in one step (above: compiling costs more than 
 # (measured on the examples: about 20-40 ns an operation, 2-3 us a call)
 PER_CALL = 60
 CALL = 4             # what a call of a Python function (exp, sigmoid) costs, in float operations
-_COST = {"add": 1, "mul": 1, "sub": 1, "neg": 1}
+INLINE = {"add": " + ", "mul": " * ", "sub": " - "}  # written as Python's own operators
+JUMPS = {"step", "sign"}  # ops whose value jumps: left to the tape (see above)
 
 
 class Unsupported(Exception):
@@ -38,15 +45,17 @@ def compile_step(net, outputs, env, calls):
     """A :class:`ScalarStep` for ``outputs`` on the data in ``env`` (the values of
     ``net.variables()``), or None where the tape (``calls`` numpy calls a step) is cheaper."""
     try:
-        step = ScalarStep(net, outputs, env, most=PER_CALL * calls)
+        return ScalarStep(net, outputs, env, most=PER_CALL * calls)
     except Unsupported:
         return None
-    return step
+    except Exception:  # only a shortcut: whatever goes wrong in writing it, the tape runs
+        return None
 
 
 class ScalarStep:
     """``run(env)``: the outputs as numpy arrays, or None when a value left a function's domain
-    or overflowed (the tape then says what numpy says: nan or inf)."""
+    or overflowed (the tape then says what numpy says: nan or inf). The data (inputs, targets,
+    m) are those of the ``env`` it was written for, read once; ``run`` reads only the params."""
 
     def __init__(self, net, outputs, env, most=None):
         rows = int(env[net.variables().index(BATCH)])
@@ -98,7 +107,7 @@ class _Writer:
         self.shape: dict = {}
         self.entries: dict = {}
         self.lines: list[str] = []
-        self.functions: dict = {"_log": _log, "_max": _max}
+        self.functions: dict = {"_log": _log, "_max": SCALAR.maximum}
         self.used_vars: set = set()
         self.var_names: dict = {}
         self._count = 0
@@ -151,14 +160,15 @@ class _Writer:
             return
         args = [self.entries[a] for a in n.args]
         shapes = [self.shape[a] for a in n.args]
-        o = ops.OPS[op]
-        if o.elementwise:
+        if op in JUMPS:
+            raise Unsupported(op)
+        if ops.OPS[op].elementwise:
             self.entries[n] = self.elementwise(op, args, shapes, shape)
             return
-        write = getattr(self, "op_" + op, None)
+        write = ARRAY_OPS.get(op)
         if write is None:
             raise Unsupported(op)
-        self.entries[n] = write(n, args, shapes, shape)
+        self.entries[n] = write(self, n, args, shapes, shape)
 
     # -- elementwise: one statement per entry, broadcasting as numpy does ---------------------
     def elementwise(self, op, args, shapes, shape):
@@ -166,25 +176,19 @@ class _Writer:
         out = []
         for i in range(math.prod(shape)):
             xs = [a[p[i]] for a, p in zip(args, picks)]
-            out.append(self.let(self.formula(op, xs), _COST.get(op, CALL) * max(1, len(xs) - 1)))
+            if op in INLINE:
+                out.append(self.let(INLINE[op].join(xs), len(xs) - 1))
+            elif op == "neg":
+                out.append(self.let(f"-{xs[0]}"))
+            else:
+                out.append(self.let(f"{self.fn(op)}({', '.join(xs)})", CALL))
         return out
-
-    def formula(self, op, xs):
-        if op == "add":
-            return " + ".join(xs)
-        if op == "mul":
-            return " * ".join(xs)
-        if op == "sub":
-            return f"{xs[0]} - {xs[1]}"
-        if op == "neg":
-            return f"-{xs[0]}"
-        return f"{self.fn(op)}({', '.join(xs)})"
 
     # -- array ops: their entries from their inputs' ------------------------------------------
     def op_matmul(self, n, args, shapes, shape):
         (r, k), (_, c) = shapes
         a, b = args
-        return [self.let(" + ".join(f"{a[i * k + j]} * {b[j * c + col]}" for j in range(k)), 2 * k)
+        return [self.let(_sum([f"{a[i * k + j]} * {b[j * c + col]}" for j in range(k)]), 2 * k)
                 for i in range(r) for col in range(c)]
 
     def op_transpose(self, n, args, shapes, shape):
@@ -208,10 +212,10 @@ class _Writer:
         return [args[0][i * c + j] for i in range(r) for j in range(i0, i1)]
 
     def op_sum(self, n, args, shapes, shape):
-        return [self.let(" + ".join(args[0]), len(args[0]))]
+        return [self.let(_sum(args[0]), len(args[0]))]
 
     def op_mean(self, n, args, shapes, shape):
-        return [self.let(f"({' + '.join(args[0])}) / {float(len(args[0]))!r}", len(args[0]))]
+        return [self.let(f"({_sum(args[0])}) / {float(len(args[0]))!r}", len(args[0]))]
 
     def op_like(self, n, args, shapes, shape):
         pick = _broadcast_index(shapes[0], shape)
@@ -228,7 +232,7 @@ class _Writer:
         for i, idx in enumerate(_indices(gshape)):
             key = tuple(0 if d == 1 else j for j, d in zip(idx, full))
             groups.setdefault(key, []).append(G[i])
-        return [self.let(" + ".join(groups[key]), len(groups[key])) for key in _indices(full)]
+        return [self.let(_sum(groups[key]), len(groups[key])) for key in _indices(full)]
 
     def op_size(self, n, args, shapes, shape):
         return [repr(float(math.prod(shapes[0])))]
@@ -238,7 +242,7 @@ class _Writer:
 
     def op_rowsum(self, n, args, shapes, shape):
         r, c = shapes[0]
-        return [self.let(" + ".join(args[0][i * c:(i + 1) * c]), c) for i in range(r)]
+        return [self.let(_sum(args[0][i * c:(i + 1) * c]), c) for i in range(r)]
 
     def op_zeros(self, n, args, shapes, shape):
         return ["0.0"] * math.prod(shape)
@@ -246,24 +250,31 @@ class _Writer:
     def op_cross_entropy(self, n, args, shapes, shape):
         p, y = args
         rows = float(shapes[0][0] if shapes[0] else 1)
-        terms = [self.let(f"{y[i]} * _max(_log({p[i]}), -100.0) + (1 - {y[i]}) * "
-                          f"_max(_log(1 - {p[i]}), -100.0)", 4 * CALL) for i in range(len(p))]
-        return [self.let(f"-({' + '.join(terms)}) / {rows!r}", len(terms))]
+        floor = repr(arraymath.LOG_FLOOR)
+        terms = [self.let(f"{y[i]} * _max(_log({p[i]}), {floor}) + (1 - {y[i]}) * "
+                          f"_max(_log(1 - {p[i]}), {floor})", 4 * CALL) for i in range(len(p))]
+        return [self.let(f"-({_sum(terms)}) / {rows!r}", len(terms))]
 
     def op_mse(self, n, args, shapes, shape):
         p, y = args
         rows = float(shapes[0][0] if shapes[0] else 1)
         terms = [self.let(f"({p[i]} - {y[i]}) * ({p[i]} - {y[i]})", 3) for i in range(len(p))]
-        return [self.let(f"({' + '.join(terms)}) / 2 / {rows!r}", len(terms))]
+        return [self.let(f"({_sum(terms)}) / 2 / {rows!r}", len(terms))]
+
+
+ARRAY_OPS = {name: getattr(_Writer, "op_" + name) for name in (
+    "matmul", "transpose", "join", "cols", "sum", "mean", "like", "sum_to", "size", "rows",
+    "rowsum", "zeros", "cross_entropy", "mse")}
+
+
+def _sum(terms):
+    """Terms added left to right; no terms is numpy's empty sum, 0."""
+    return " + ".join(terms) if terms else "0.0"
 
 
 def _log(a):
     """numpy's log on one float: -inf at 0; below 0, a fault (the tape then says nan)."""
     return math.log(a) if a != 0 else -math.inf
-
-
-def _max(a, b):
-    return a if a >= b or a != a else b
 
 
 def _indices(shape):

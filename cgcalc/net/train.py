@@ -93,12 +93,14 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     opt = OPTIMIZERS[options["optimizer"]](options, arrays)
     full_data = full.prepare(env)
     grads_data = grads_only.prepare(env) if batch is None else None
-    # small arrays: the gradients as straight-line float code, the tape where it declines
-    small = compile_step(net, grad_nodes, env, len(grads_only.steps)) if batch is None else None
     cost_data = cost_only.prepare(env) if batch is not None else None
     buffers: dict | None = {}  # arrays reused from epoch to epoch
     full_buffers: dict = {}
     every = max(1, epochs // HISTORY)
+    # small arrays: the gradients as straight-line float code, the tape where it declines (and
+    # when every epoch is watched, since those run the full tape)
+    small = (compile_step(net, grad_nodes, env, len(grads_only.steps))
+             if batch is None and every > 1 else None)
     history, norms = [], {p: [] for p in net.params}
     cost = float("nan")
     done = 0

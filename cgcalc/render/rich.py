@@ -107,7 +107,7 @@ def render(analysis, out=None, console=None):
         con.print(t)
     if len(variables) > TABLES:
         con.print(Text(f"… the paths down to {len(variables) - TABLES:,} more variables: "
-                       f"cgcalc diff --wrt NAME shows one, --format json lists them all",
+                       f"cgcalc diff --wrt NAME shows them for one, --format json for the others",
                        style="dim"))
 
     t = titled_table("4. The derivative")

@@ -123,10 +123,11 @@ class Progress:
         if self.quiet or not sys.stderr.isatty() or not self.total:
             return None
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import BarColumn, MofNCompleteColumn
+        from rich.progress import Progress as Bar
+        from rich.progress import TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+        self.bar = Bar(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
                             TextColumn("cost {task.fields[cost]}"),
                             TextColumn("{task.fields[speed]} epochs/s"),
                             TimeRemainingColumn(), console=Console(stderr=True),
