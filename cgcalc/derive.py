@@ -221,7 +221,7 @@ class Derivative:
         return f"d{n}/" + "".join(f"d{v}" for v in self.wrt)
 
 
-PATH_NODES = 1_000_000  # nodes of listed paths, all variables together, at least (see paths)
+PATH_NODES = 100_000  # nodes of listed paths, all variables together, at least (see paths)
 
 
 class Analysis:
