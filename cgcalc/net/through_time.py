@@ -96,7 +96,7 @@ def _no_place(msg, ast, hint=None):  # the file was checked when it was unrolled
 
 
 class _Cut(Adjoints):
-    """Reverse accumulation that stops at the seeded states: each carries its whole adjoint,
+    """Reverse accumulation that stops at the states it starts from: each carries its whole adjoint,
     so nothing is added into it from the step's other equations."""
 
     def __init__(self, builder, simp, seeded):
