@@ -75,7 +75,6 @@ def jvp(b, node, tangents):
     return o.jvp(b, node, tangents, *node.args)
 
 
-
 def edges(builder, order, sources) -> list[Edge]:
     """Every connection into a node that depends on one of ``sources``, in topological order.
     ``rule`` is the connection derivative for elementwise ops, else None."""
@@ -334,9 +333,8 @@ class Analysis:
 
     def tangents(self, var):
         g = self.graph
-        seed = g.var_nodes[var]
-        tan = accumulate(g.order, {seed: 1.0}, Numbers(self.edge_value), reverse=False)
-        return tan
+        return accumulate(g.order, {g.var_nodes[var]: 1.0}, Numbers(self.edge_value),
+                          reverse=False)
 
     def derivatives(self) -> list[Derivative]:
         """Every requested derivative, symbolic (simplified) and at the point."""

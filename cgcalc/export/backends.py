@@ -1,5 +1,5 @@
-"""How each op is written in the code cgcalc generates, for each library: numpy (also what the
-compiled training runs), torch and jax. A template is a format string over the inputs' names
+"""How each op is written in the code `cgcalc export` generates, for each library: numpy,
+torch and jax. A template is a format string over the inputs' names
 ({0}, {1}, ...; {all} for every input joined by the op's operator), or a helper of the
 module's prelude. tests/test_export.py checks that every op of the table has a template in
 every backend, so an op added to cgcalc/ops.py cannot be forgotten here."""

@@ -46,9 +46,7 @@ def compile_step(net, outputs, env, calls):
     ``net.variables()``), or None where the tape (``calls`` numpy calls a step) is cheaper."""
     try:
         return ScalarStep(net, outputs, env, most=PER_CALL * calls)
-    except Unsupported:
-        return None
-    except Exception:  # only a shortcut: whatever goes wrong in writing it, the tape runs
+    except Exception:  # Unsupported, or anything else: this is only a shortcut, the tape runs
         return None
 
 
@@ -66,8 +64,8 @@ class ScalarStep:
         for n in topological(outputs):
             w.expand(n, index)
         self.shapes = [w.shape[o] for o in outputs]
-        self.vars = sorted(w.used_vars)
-        self.static = {k: list(_flat(env[k])) for k in self.vars if variables[k] in static}
+        self.vars = sorted(w.var_names)
+        self.static = {k: _flat(env[k]) for k in self.vars if variables[k] in static}
         args = ", ".join(f"V{k}" for k in self.vars)
         lines = [f"def step({args}):"]
         for k in self.vars:
@@ -102,14 +100,13 @@ class _Writer:
 
     def __init__(self, shape_of, rows, most=None):
         self.shape_of, self.rows = shape_of, rows
-        self.most = MOST_CODE if most is None else most  # float operations, at most
+        self.most = math.inf if most is None else most  # float operations, at most
         self.operations = 0
         self.shape: dict = {}
         self.entries: dict = {}
         self.lines: list[str] = []
         self.functions: dict = {"_log": _log, "_max": SCALAR.maximum}
-        self.used_vars: set = set()
-        self.var_names: dict = {}
+        self.var_names: dict = {}  # variable's index -> its entries' local names
         self._count = 0
 
     def concrete(self, node):
@@ -152,16 +149,14 @@ class _Writer:
         self.shape[n] = shape
         if op == "var":
             k = index[n.value]
-            size = math.prod(shape)
             if k not in self.var_names:
-                self.var_names[k] = [f"v{k}_{i}" for i in range(size)]
-            self.used_vars.add(k)
+                self.var_names[k] = [f"v{k}_{i}" for i in range(math.prod(shape))]
             self.entries[n] = list(self.var_names[k])
             return
-        args = [self.entries[a] for a in n.args]
-        shapes = [self.shape[a] for a in n.args]
         if op in JUMPS:
             raise Unsupported(op)
+        args = [self.entries[a] for a in n.args]
+        shapes = [self.shape[a] for a in n.args]
         if ops.OPS[op].elementwise:
             self.entries[n] = self.elementwise(op, args, shapes, shape)
             return
