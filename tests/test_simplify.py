@@ -55,3 +55,23 @@ def test_simplifying_keeps_the_value(text, x, y, z):
     assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9)
     # and it is idempotent
     assert Simplifier(g.builder)(s) is s
+
+
+@pytest.mark.parametrize("text", ["safe(x)/x", "x/safe(x)", "safe(x)*safe(x)", "safe(x)^2/x",
+                                  "safe(x)*x^-1 + x", "safe(x - y)/(x - y)"])
+@pytest.mark.parametrize("x", [-2.0, -1e-13, 0.5, 3.0])
+def test_a_users_safe_is_never_taken_for_its_input(text, x):
+    """safe(A) = max(A, 1e-12) differs from A below 1e-12: an expression's simplified
+    derivative (what diff prints) must give the same number as reverse mode there."""
+    from cgcalc.derive import Analysis
+
+    g = parse(text)
+    point = {"x": x, "y": 0.25}
+    a = Analysis(g, list(g.variables), point)
+    adj = a.adjoints()
+    for d in a.derivatives():
+        want = adj.get(g.var_nodes[d.wrt[0]], 0.0)
+        assert math.isclose(d.value, want, rel_tol=1e-9, abs_tol=1e-12), (text, d.wrt)
+    s = Simplifier(g.builder)(g.output)
+    assert math.isclose(evaluate_point(topological([s]), point)[s],
+                        evaluate_point(g.order, point)[g.output], rel_tol=1e-12)

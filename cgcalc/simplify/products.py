@@ -15,6 +15,10 @@ _NOT_PLAIN = {"const", "pow", "safe", "add"}  # factors that mul() may combine
 
 
 class Products:
+    # safe(A) divides like A: they differ only where A < 1e-12, which a network's probabilities
+    # never reach but a user's own safe(x) may (x = -2), so only the network simplifier says so
+    SAFE_CANCELS = False
+
     def mul(self, factors):
         b = self.b
         flat = self._factors(factors)
@@ -36,8 +40,8 @@ class Products:
                     base, e = f.args
                 else:
                     base, e = f, None  # None: exponent 1, the common case, without a node
-                # safe(A) divides like A (they differ only where A < 1e-12), so A/safe(A) is 1
-                key = base.args[0] if base.op == "safe" else base
+                # with SAFE_CANCELS, A/safe(A) is 1
+                key = base.args[0] if base.op == "safe" and self.SAFE_CANCELS else base
                 slot = exps.get(key)
                 if slot is None:
                     exps[key] = [base, f, [e]]
@@ -56,7 +60,8 @@ class Products:
                     pending.append(f)
                     continue
                 total = self.add([b.const(1) if e is None else e for e in es])
-                if base.op == "safe" and not (is_number(total) and total.value < 0):
+                if base.op == "safe" and self.SAFE_CANCELS and \
+                        not (is_number(total) and total.value < 0):
                     base = base.args[0]
                 p = self.pow(base, total)
                 if p.op == "const" and is_number(p):
