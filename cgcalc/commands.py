@@ -207,7 +207,7 @@ def not_an_input(output, option, inputs):
 
 
 def predict_net(net, params, points, fmt, out):
-    from .net.backprop import predict
+    from .net.backprop import predictor
     from .net.data import input_rows
     from .net.params import load_params
     from .render.rows import WRITERS
@@ -216,7 +216,7 @@ def predict_net(net, params, points, fmt, out):
     if net.output is None:
         raise CgcalcError(f"{net.filename} has no 'output' line: nothing to predict",
                           hint="add a line such as: output L3")
-    values = load_params(net, params)
+    predict = predictor(net, load_params(net, params))  # one tape for every chunk of rows
     cols = net.column_names(net.inputs)
     out_cols = net.output_columns() + (["class"] if net.classifier else [])
 
@@ -224,7 +224,7 @@ def predict_net(net, params, points, fmt, out):
         import numpy as np
 
         X = np.column_stack([chunk.columns[c] for c in cols])
-        P = np.asarray(predict(net, values, X)).reshape(len(X), -1)
+        P = predict(X).reshape(len(X), -1)
         columns = [P[:, k] for k in range(P.shape[1])]
         if net.classifier:  # the class: the index of the largest entry of each row
             columns.append(P.argmax(axis=1))
@@ -233,10 +233,9 @@ def predict_net(net, params, points, fmt, out):
     if points is None:
         X, _ = net_data(net)
         reader = _OwnRows(cols)
-        chunks = [Chunk({c: X[:, k] for k, c in enumerate(cols)}, range(1, len(X) + 1))]
+        chunk = Chunk({c: X[:, k] for k, c in enumerate(cols)}, range(1, len(X) + 1))
         writer = WRITERS[fmt](out, reader, out_cols, cols)
-        for chunk in chunks:
-            writer.write(chunk, predicted(chunk))
+        writer.write(chunk, predicted(chunk))
         writer.close()
         return
     from .files import open_input

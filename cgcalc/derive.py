@@ -76,7 +76,7 @@ def jvp(b, node, tangents):
 
 
 def edges(builder, order, sources) -> list[Edge]:
-    """Every connection into a node that depends on one of ``sources``, in topological order.
+    """Every connection whose input depends on one of ``sources``, in topological order.
     ``rule`` is the connection derivative for elementwise ops, else None."""
     live = depending(order, sources)
     return [Edge(n, i, connection(builder, n, i) if ops.OPS[n.op].elementwise else None)
@@ -355,10 +355,8 @@ class Analysis:
         for _ in range(self.order_n - 1):
             nxt = {}
             for key, node in current.items():
-                order = topological([node])
-                present = {n.value: n for n in order if n.op == "var"}
-                ds, _ = reverse_symbolic(b, order, node,
-                                         [present.get(v, b.var(v)) for v in variables], simp=simp)
+                ds, _ = reverse_symbolic(b, topological([node]), node,
+                                         [b.var(v) for v in variables], simp=simp)
                 for v, d in zip(variables, ds):
                     nxt[key + (v,)] = d
             current = {}

@@ -187,5 +187,3 @@ def _softmax_cross_entropy(z, y):
             "jax.config.update(\"jax_enable_x64\", True)  # float64, as cgcalc computes\n"
             + _ARRAY_HELPERS),
 }
-
-NAMES = tuple(PRELUDE)

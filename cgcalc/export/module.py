@@ -20,14 +20,10 @@ RESERVED = {"xp", "jax", "numpy", "X", "y", "params", "grads", "rng", "seed", "e
             "m_hat", "v_hat", "order", "rows", "start", "batch", "state", "t", "k", "g",
             "shape", "out", "float", "int", "range", "len", "dict", "zip"}
 
+_ASARRAY = "def _array(v):\n    return xp.asarray(v, dtype=float)\n"  # numpy's and jax's
 _ARRAY = {
-    "numpy": "def _array(v):\n    return xp.asarray(v, dtype=float)\n",
+    "numpy": _ASARRAY, "jax": _ASARRAY,
     "torch": "def _array(v):\n    return xp.as_tensor(v, dtype=xp.float64)\n",
-    "jax": "def _array(v):\n    return xp.asarray(v, dtype=float)\n",
-}
-_BROADCAST = {
-    "numpy": "xp.broadcast_shapes", "torch": "xp.broadcast_shapes",
-    "jax": "xp.broadcast_shapes",
 }
 
 
@@ -67,7 +63,7 @@ def expression_module(analysis, backend, title) -> str:
                      for v, d in zip(variables, derivs))
     params = ", ".join(args)
     converts = "".join(f"    {a} = _array({a})\n" for a in args)
-    shape = f"{_BROADCAST[backend]}({', '.join(f'{a}.shape' for a in args)})" if args else "()"
+    shape = f"xp.broadcast_shapes({', '.join(f'{a}.shape' for a in args)})" if args else "()"
     return (_head(title, backend) + f'''
 
 def _shaped(d, shape):
@@ -91,10 +87,8 @@ def network_module(net, backend, title) -> str:
     from ..net import backprop
     from ..net.model import BATCH
 
-    b = net.builder
     grads = backprop.gradients(net)
-    wanted = {n: name for n, name in net.graph.names.items()}
-    leaves = {"inputs": net.inputs, "targets": net.targets}
+    wanted = dict(net.graph.names)
 
     def function(name, roots, with_targets, result):
         namer = Namer(RESERVED)
@@ -143,7 +137,6 @@ def init_params(seed={o["seed"]}):
     text += _TRAIN.format(epochs=o["epochs"], rate=o["rate"], optimizer=o["optimizer"],
                           beta=o["beta"], beta1=o["beta1"], beta2=o["beta2"], eps=o["eps"],
                           copy=_COPY[backend])
-    del leaves, b
     return text
 
 

@@ -23,16 +23,15 @@ def simplifier(net: Network, extra_atoms=()):
     return ArraySimplifier(net.builder, net.builder.shape_of, atoms)
 
 
-def gradients(net: Network, params=None, simplified=True):
+def gradients(net: Network, params=None):
     """{param: node} for dC/dparam (every param unless ``params`` names some). A param the cost
     does not use gets zeros of its shape."""
     b, g = net.builder, net.graph
     names = list(net.params if params is None else params)
     wrt = [net.var_nodes[p] for p in names]
     nodes, _ = reverse_symbolic(b, g.order, net.cost, wrt)
-    if simplified:
-        s = simplifier(net)
-        nodes = [s(n) for n in nodes]
+    s = simplifier(net)
+    nodes = [s(n) for n in nodes]
     zero = b.const(0)
     return {p: b.like(zero, v) if n is zero else n for p, n, v in zip(names, nodes, wrt)}
 
@@ -54,12 +53,22 @@ def train_tapes(net: Network):
             tape(net, [net.cost], static=True)), grads
 
 
-def predict(net: Network, params, X):
-    """The output node's values for the rows of inputs ``X``."""
+def predictor(net: Network, params):
+    """A function of rows of inputs ``X``: the output node's values there, on one tape."""
     import numpy as np
 
-    Y = np.zeros((X.shape[0], net.width(net.targets)))
-    return np.asarray(tape(net, [net.output]).run(net.env(params, (X, Y)))[0])
+    output, width = tape(net, [net.output]), net.width(net.targets)
+
+    def predict(X):
+        Y = np.zeros((X.shape[0], width))
+        return np.asarray(output.run(net.env(params, (X, Y)))[0])
+
+    return predict
+
+
+def predict(net: Network, params, X):
+    """The output node's values for the rows of inputs ``X``."""
+    return predictor(net, params)(X)
 
 
 def local_text(b, edge, names, style=None):

@@ -32,6 +32,7 @@ def check(net: Network, params, data, h=1e-6):
         t_tape = Tape(topological([t_node]), [t_node], [*names, seed.value])
         k = names.index(p)
         base = np.array(params[p], dtype=float)
+        rev = np.broadcast_to(np.asarray(reverse[p]), base.shape)
         for idx in np.ndindex(base.shape):
             e = np.zeros_like(base)
             e[idx] = 1.0
@@ -42,6 +43,5 @@ def check(net: Network, params, data, h=1e-6):
             env_p, env_m = list(env), list(env)
             env_p[k], env_m[k] = plus, minus
             numeric = (float(cost_tape.run(env_p)[0]) - float(cost_tape.run(env_m)[0])) / (2 * h)
-            rev = np.broadcast_to(np.asarray(reverse[p]), base.shape)
             rows.append((p, idx, float(rev[idx]), forward, numeric))
     return rows

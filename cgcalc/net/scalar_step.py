@@ -56,8 +56,8 @@ class ScalarStep:
     m) are those of the ``env`` it was written for, read once; ``run`` reads only the params."""
 
     def __init__(self, net, outputs, env, most=None):
-        rows = int(env[net.variables().index(BATCH)])
         variables = net.variables()
+        rows = int(env[variables.index(BATCH)])
         static = {*net.inputs, *net.targets, BATCH}
         w = _Writer(net.builder.shape_of, rows, most)
         index = {name: k for k, name in enumerate(variables)}

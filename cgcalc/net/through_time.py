@@ -142,7 +142,7 @@ class ThroughTime:
         ub = net.builder
         step_of = rec.step_of
         inflow = {}
-        for e, value in zip(d.edges, d.edge_values):
+        for e in d.edges:
             if step_of.get(e.out) is None and e.inp in d.state_steps:
                 inflow.setdefault(e.inp, []).append(e)
         self.inflow = []

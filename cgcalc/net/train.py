@@ -50,6 +50,9 @@ class _Adam:
     """Adam (Kingma and Ba, 2015) with bias-corrected moments; ``rate`` is its step size."""
 
     def __init__(self, options, arrays):
+        import numpy
+
+        self.np = numpy  # once, not on every step
         self.rate, self.b1, self.b2 = options["rate"], options["beta1"], options["beta2"]
         self.eps = options["eps"]
         self.m = [a * 0.0 for a in arrays]
@@ -57,8 +60,7 @@ class _Adam:
         self.t = [0] * len(arrays)
 
     def step(self, value, grad, k):
-        import numpy as np
-
+        np = self.np
         self.t[k] += 1
         t, m, v = self.t[k], self.m[k], self.v[k]
         m *= self.b1

@@ -101,8 +101,8 @@ def _static(eq, scope, bound, names, where, rec, fail):
         if (eq.name, eq.index) in rec.nodes:
             raise fail(f"{eq.name}[{eq.index}] is given twice", eq)
         rec.nodes[(eq.name, eq.index)] = node
-        names.setdefault(node, f"{eq.name}[{eq.index}]") if node.op not in ("var", "const") \
-            else None
+        if node.op not in ("var", "const"):
+            names.setdefault(node, f"{eq.name}[{eq.index}]")
         return
     if eq.name in bound or eq.name in rec.templates:
         raise fail(f"{eq.name!r} is bound twice", eq)
@@ -116,10 +116,7 @@ class TimeScope(Scope):
     ``h[t-1]`` is the node of an earlier step, ``sum_t(E)`` builds E at every step."""
 
     def __init__(self, rec, b, bound, all_bound, declared, fail, first_seen):
-        def place_fail(msg, ast, hint=None):
-            return fail(msg, ast, hint)
-
-        super().__init__(b, bound, all_bound, declared, True, place_fail, first_seen, set())
+        super().__init__(b, bound, all_bound, declared, True, fail, first_seen, set())
         self.rec = rec
         self.step_names: dict = {}  # x[t]'s slices -> "x[3]"
         self.t = None  # the step being built; None in a static equation

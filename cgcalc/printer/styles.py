@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from ..ops import ATOM, PRODUCT, UNARY
+from ..ops import ATOM, CONSTANTS, PRODUCT, UNARY
 
-_NAMED_CONSTANTS = {math.pi: "pi", math.e: "e"}
+_NAMED_CONSTANTS = {value: name for name, value in CONSTANTS.items()}
 
 
 def format_number(v, latex=False) -> str:

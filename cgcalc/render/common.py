@@ -135,8 +135,6 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(values, width=48, log=True):
-    import math
-
     vals = [v for v in values if v == v]
     if not vals:
         return ""

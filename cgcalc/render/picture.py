@@ -108,6 +108,7 @@ def from_steps(d, wrt=None) -> Picture:
     back into its own equation marked with how far back it reaches (t-1), and the equations
     outside the steps (the cost) fed by the step they use (T)."""
     from ..arraymath import show
+    from ..net.model import BATCH
     from ..printer import MATH, to_text
 
     tt = d.through_time
@@ -138,20 +139,21 @@ def from_steps(d, wrt=None) -> Picture:
             continue
         key_of(n)
         for i, a in enumerate(n.args):
-            if a.op == "const" or (a.op == "var" and a.value == "m"):
+            if a.op == "const" or (a.op == "var" and a.value == BATCH):
                 continue
             label = names.get(a, "")
             back = f"{STEP_MARK} {label[label.index('[') + 1:-1]}" if "[t-" in label else ""
             on = wrt is not None and (names.get(a) == wrt or back != "")
             pic.edges.append((key_of(a), key_of(n), back, on))
     # outside the steps: the unrolled graph's other nodes, fed by the states they use
-    state_of = {node: f"{name}[t]" for (name, s), node in rec.nodes.items() if s >= 1}
+    state_of = {node: (f"{name}[t]", s) for (name, s), node in rec.nodes.items() if s >= 1}
+    in_step = set(step.order)
     outside = [n for n in d.graph.order if n.op != "const" and n not in rec.step_of
-               and n not in state_of and not (n.op == "var" and n.value == "m")
+               and n not in state_of and not (n.op == "var" and n.value == BATCH)
                and "[" not in (d.name(n) or "")]
     okeys = {}
     for n in outside:
-        if n.op == "var" and n.value in d.net.params and any(n is v for v in step.order):
+        if n.op == "var" and n.value in d.net.params and n in in_step:
             continue
         okeys[n] = f"o{len(okeys)}"
         shape = show(d.shape(n))
@@ -165,8 +167,8 @@ def from_steps(d, wrt=None) -> Picture:
             if a in okeys:
                 pic.edges.append((okeys[a], okeys[n], "", False))
             elif a in state_of:
-                s = next(s for (nm, s), v in rec.nodes.items() if v is a)
-                pic.edges.append((key_of(states[state_of[a]]), okeys[n],
+                state, s = state_of[a]
+                pic.edges.append((key_of(states[state]), okeys[n],
                                   f"{STEP_MARK} {'T' if s == rec.steps else s}", False))
     pic.root = okeys.get(d.net.cost) or next(iter(keys.values()))
     pic.notes.append(f"one step t of T = {rec.steps}; an arrow marked t-1 carries the state "

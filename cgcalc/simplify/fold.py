@@ -9,7 +9,7 @@ from fractions import Fraction
 from .. import ops
 from ..scalar import SCALAR
 
-NAMED = (math.pi, math.e)  # constants that print as names, so they stay symbols
+NAMED = tuple(ops.CONSTANTS.values())  # constants that print as names: they stay symbols
 
 
 def is_number(node) -> bool:
