@@ -387,3 +387,28 @@ def test_ctrl_c_saves_the_params_reached(tmp_path):
     doc = json.loads(out)
     assert doc["interrupted"] is True and 0 < doc["epochs"] < 100000000
     assert json.loads(saved.read_text()) == doc["params"]
+
+
+def test_predict_compiles_one_tape_for_all_its_chunks_of_rows(tmp_path, monkeypatch):
+    """Rows arrive in chunks (small first, for a pipeline's first answers): one tape serves
+    them all, and the numbers are the one-shot prediction's."""
+    import io
+
+    from cgcalc import commands
+    from cgcalc.evaluate import Tape
+
+    net = net_of(XOR, str(ROOT / "examples" / "xor.net"))
+    params = initial_params(net, 3)
+    (tmp_path / "p.json").write_text(json.dumps({k: v.tolist() for k, v in params.items()}))
+    rows = np.random.default_rng(0).uniform(0, 1, (3000, 2))
+    (tmp_path / "x.csv").write_text("X1,X2\n" + "".join(f"{a!r},{b!r}\n" for a, b in rows.tolist()))
+    made = []
+    real = Tape.__init__
+    monkeypatch.setattr(Tape, "__init__",
+                        lambda self, *a, **k: made.append(1) or real(self, *a, **k))
+    out = io.StringIO()
+    commands.predict_net(net, str(tmp_path / "p.json"), str(tmp_path / "x.csv"), "csv", out)
+    got = np.array([float(line.split(",")[-1]) for line in out.getvalue().splitlines()[1:]])
+    assert len(made) == 1
+    want = backprop.predict(net, params, rows).ravel()
+    assert np.allclose(got, want, rtol=1e-15, atol=0)
