@@ -43,6 +43,7 @@ class Function:
             self.graph = parse(text, filename)
         self._known = frozenset(self.graph.variables)
         self._tapes: dict = {}
+        self._on_floats = None  # whether one point may take the backward pass on floats
 
     def __reduce__(self):  # pickled as its text; the graph and tapes are rebuilt on arrival
         return (Function, (self.text, self.filename))
@@ -97,9 +98,9 @@ class Function:
             raise CgcalcError(f"{', '.join(map(repr, twice))} given twice (in order and by name)")
         return {**named, **kw}
 
-    def _inputs(self, kw):
-        import numpy as np
-
+    def _values(self, kw):
+        """The variables' values, in order; CgcalcError for a name that is not a variable or
+        a variable without a value."""
         known = self._known
         extra = [k for k in kw if k not in known]
         if extra:
@@ -109,7 +110,12 @@ class Function:
         if missing:
             raise CgcalcError(f"no value for {', '.join(map(repr, missing))} "
                               f"(variables: {', '.join(self.variables)})")
-        arrays = [_array(v, kw[v], np) for v in self.variables]
+        return [kw[v] for v in self.variables]
+
+    def _inputs(self, values):
+        import numpy as np
+
+        arrays = [_array(v, x, np) for v, x in zip(self.variables, values)]
         scalar = all(a.ndim == 0 for a in arrays)
         if arrays:
             try:
@@ -125,8 +131,18 @@ class Function:
 
         from .evaluate import BLOCK
 
+        values = self._values(kw)
+        plain = all(type(v) is float or type(v) is int for v in values)  # one point, no numpy
+        if plain:
+            done = self._at_point(wrt, values)
+            if done is not None:
+                return done
+        arrays, scalar = self._inputs(values)
+        if scalar and not plain:
+            done = self._at_point(wrt, arrays)
+            if done is not None:
+                return done
         tape = self.tape(wrt)
-        arrays, scalar = self._inputs(kw)
         shape = arrays[0].shape if arrays else ()
         flat = [a.ravel() for a in arrays]
         results = tape.run(flat, block=BLOCK)
@@ -137,6 +153,29 @@ class Function:
             r = np.broadcast_to(np.asarray(r, dtype=float), (flat[0].size,) if flat else ())
             out.append(np.array(r).reshape(shape))
         return out
+
+    def _at_point(self, wrt, arrays):
+        """[value, d/dwrt...] at one point by a backward pass on floats: no derivative graph
+        built, no tape compiled (what one point of a big graph costs most). None where a
+        number is not finite on the way (inf, nan, a domain fault): the tape then gives the
+        same numbers numpy does, inf and nan included."""
+        import math
+
+        from .derive import gradient_at
+
+        if self._on_floats is None:
+            from .ops import OPS
+
+            self._on_floats = all(OPS[n.op].elementwise for n in self.graph.order)
+        if not self._on_floats:
+            return None
+        try:
+            point = {v: float(a) for v, a in zip(self.variables, arrays)}
+            value, grads = gradient_at(self.graph, wrt, point)
+        except (CgcalcError, ArithmeticError, ValueError):
+            return None
+        results = [value, *grads]
+        return results if all(map(math.isfinite, results)) else None
 
     def value(self, *args, **kw):
         """The function at the given points (floats or numpy arrays, broadcast together), by

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import ops
 from .graph import Graph
+from .scalar import SCALAR
 from .simplify import Simplifier
 from .walk import accumulate, depending, list_paths, path_counts, topological, users_of
 
@@ -101,6 +102,55 @@ class Numbers:
     def node(self, node, tangents):  # forward: the sum over inputs of derivative times tangent
         value = self.edge_value
         return sum(value(node, i) * t for i, t in enumerate(tangents) if t)
+
+
+class OnFloats:
+    """A builder whose "nodes" are floats: an op table rule called with it (and with the values
+    of a node and of its inputs) gives the connection derivative's value directly, without
+    building its graph. Domain faults raise, as :data:`cgcalc.scalar.SCALAR` does."""
+
+    @staticmethod
+    def const(v):
+        return float(v)
+
+    def __getattr__(self, op):  # asked once per op: then it is an attribute
+        fn = ops.OPS[op].bind(SCALAR)
+        setattr(self, op, fn)
+        return fn
+
+    @staticmethod
+    def mul(*xs):
+        acc = xs[0]
+        for x in xs[1:]:
+            acc = acc * x
+        return acc
+
+
+ON_FLOATS = OnFloats()
+
+
+def gradient_at(graph: Graph, wrt, point: dict):
+    """(value, [d output/d v for v in wrt]) at one point (name -> float), by one backward pass
+    on numbers: each edge's connection derivative is its rule evaluated on floats. For the
+    expression language's ops (elementwise, one point); raises CgcalcError, ArithmeticError or
+    ValueError where a value or a derivative leaves the functions' domains."""
+    from .evaluate import evaluate_point
+
+    g = graph
+    values = evaluate_point(g.order, point)
+    table, F = ops.OPS, ON_FLOATS
+
+    def edge_value(node, i):
+        o = table[node.op]
+        args = [values[a] for a in node.args]
+        if o.variadic:
+            return o.rules[0](F, values[node], i, *args)
+        return o.rules[i](F, values[node], *args)
+
+    var_nodes = [g.var_nodes[v] for v in wrt]
+    adjoints = accumulate(g.order, {g.output: 1.0}, Numbers(edge_value),
+                          live=depending(g.order, var_nodes))
+    return values[g.output], [adjoints.get(n, 0.0) for n in var_nodes]
 
 
 class Adjoints:

@@ -121,14 +121,19 @@ class Tape:
         self.variables = tuple(variables)
         var_index = {v: k for k, v in enumerate(self.variables)}
         self.outputs = [slot[o] for o in outputs]
-        # keep only what an output needs: one pass from the outputs down
+        # keep only what an output needs: one pass from the outputs down, each needed step
+        # compiled on the way, so an input its function skips is not needed for it (a - b is
+        # stored as a + (-1)*b and runs as subtract(a, b): (-1)*b is not computed)
         needed = [False] * n_slots
         for i in self.outputs:
             needed[i] = True
+        compiled: dict = {}
+        bound: dict = {}  # op -> its numpy function
         for i in range(n_slots - 1, -1, -1):
-            if needed[i]:
-                for a in order[i].args:
-                    needed[slot[a]] = True
+            if needed[i] and order[i].op not in ("var", "const"):
+                fn, args = compiled[i] = _compiled(np, order[i], slot, bound)
+                for a in args:
+                    needed[a] = True
         # one pass up: each needed step's function and inputs, what depends on data alone,
         # and where each slot is used last
         static = set(static)
@@ -136,7 +141,6 @@ class Tape:
         last_use = [-1] * n_slots
         plan = []
         self.var_slots, self.static_var_slots, self.consts = [], [], []
-        bound: dict = {}  # op -> its numpy function
         for i, n in enumerate(order):
             if not needed[i]:
                 continue
@@ -150,7 +154,7 @@ class Tape:
                 fixed[i] = True
                 self.consts.append((i, float(n.value)))
                 continue
-            fn, args = _compiled(np, n, slot, bound)
+            fn, args = compiled[i]
             fixed[i] = all(fixed[a] for a in args)
             for a in args:
                 last_use[a] = i

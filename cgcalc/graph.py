@@ -142,8 +142,20 @@ class Graph:
         ordered += sorted(set(vars_in_graph) - set(ordered))
         self.variables: tuple[str, ...] = tuple(ordered)
         self.var_nodes = {v: vars_in_graph[v] for v in self.variables}
-        self.names = self._name_nodes(user, output_name)
-        self.user_names = {k: v for k, v in self.names.items() if k in user}
+        self._user, self._output_name = user, output_name
+        self._names = None
+
+    @property
+    def names(self) -> dict:
+        """node -> its name in displays (made when first asked: the API never asks)."""
+        if self._names is None:
+            self._names = self._name_nodes(self._user, self._output_name)
+        return self._names
+
+    @property
+    def user_names(self) -> dict:
+        """The names the program's statements gave."""
+        return {k: v for k, v in self.names.items() if k in self._user}
 
     def _name_nodes(self, user, output_name):
         """User names stay; the output is ``f`` unless named; other operations get n1, n2, ..."""
@@ -305,8 +317,8 @@ class Scope:
                         "with a 'steps T' line)", ast)
 
     def operation(self, ast, kind, args):
-        o = ops.OPS.get(kind)
-        if o is not None and o.arrays and not self.arrays:
+        if not self.arrays and kind in ops.ARRAY_OPS:
+            o = ops.OPS[kind]
             raise self.fail(f"{_SPELLING.get(kind, kind + '()')} works on arrays, in network "
                             f"files (.net); here every value is a number", ast)
         return self.b.make(kind, *args)
@@ -321,6 +333,7 @@ def build_expr(root, scope, where):
     if scope.whole(root):
         return _build_one(root, (), scope, where)
     built: list[Node] = []
+    push = built.append
     stack = [(root, iter(root.args))]
     whole = scope.whole
     while stack:
@@ -329,50 +342,62 @@ def build_expr(root, scope, where):
             if a.args and not whole(a):
                 stack.append((a, iter(a.args)))
                 break
-            built.append(_build_one(a, (), scope, where))
+            push(_build_one(a, (), scope, where))
         else:
             stack.pop()
             n = len(ast.args)
-            args = built[-n:] if n else ()
             if n:
+                args = tuple(built[-n:])
                 del built[-n:]
-            built.append(_build_one(ast, args, scope, where))
+            else:
+                args = ()
+            push(_build_one(ast, args, scope, where))
     return built[0]
 
 
 def _build_one(ast, args, scope, where):
     kind = ast.kind
-    if kind == NUMBER:
+    if kind == NAME:
+        node = scope.name(ast)
+    elif kind == NUMBER:
         value = _number(ast.text)
         if value is None:
             raise scope.fail("number too large for a float (the largest is about 1.8e308)", ast)
         node = scope.b.const(value)
-    elif kind == NAME:
-        node = scope.name(ast)
     elif scope.whole(ast):
         node = scope.build_whole(ast, where)
     elif kind == CALL:
         node = _call(ast, args, scope)
     else:
         node = scope.operation(ast, kind, args)
-    where.setdefault(node, (ast.line, ast.column, ast.width))
+    if node not in where:
+        where[node] = (ast.line, ast.column, ast.width)
     return node
 
 
 def _call(ast, args, scope):
-    b, fail = scope.b, scope.fail
+    """``name(args)``: the op it names, its arity checked (what a name means is looked up once
+    per name: generated programs call the same few functions by the hundred thousand)."""
     name = ast.text
-    opname = ops.ALIASES.get(name, name)
-    o = ops.OPS.get(opname)
-    if o is None or not o.callable:
-        near = suggest(name, ops.callable_names())
-        hint = f"did you mean {near}?" if near else None
-        raise fail(f"unknown function {name!r}", ast, hint=hint)
-    lo, hi = ops.arity_of_call(name)
-    _check_arity(ast, args, lo, hi, fail)
+    known = _CALLS.get(name)
+    if known is None:
+        opname = ops.ALIASES.get(name, name)
+        o = ops.OPS.get(opname)
+        if o is None or not o.callable:
+            near = suggest(name, ops.callable_names())
+            hint = f"did you mean {near}?" if near else None
+            raise scope.fail(f"unknown function {name!r}", ast, hint=hint)
+        known = _CALLS[name] = (opname, *ops.arity_of_call(name))
+    opname, lo, hi = known
+    if not lo <= len(args) <= hi:
+        _check_arity(ast, args, lo, hi, scope.fail)
     if opname == "log" and len(args) == 2:  # log(a, base): the change of base, as written
+        b = scope.b
         return b.div(b.log(args[0]), b.log(args[1]))
     return scope.operation(ast, opname, args)
+
+
+_CALLS: dict = {}  # a function's name -> (its op, least and most arguments)
 
 
 def _check_arity(ast, args, lo, hi, fail):

@@ -311,6 +311,8 @@ def _add_all(g, terms):
     return terms[0] if len(terms) == 1 else g.add(*terms)
 
 
+ARRAY_OPS = frozenset(n for n, o in OPS.items() if o.arrays)  # only for network files' arrays
+
 # Names a user may write that build another op: ln(a) is log(a); log(a, b) and pow(a, b) below.
 ALIASES = {"ln": "log"}
 CONSTANTS = {"pi": math.pi, "e": math.e}

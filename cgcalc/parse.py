@@ -7,47 +7,15 @@ recursion however deep the input nests.
 
 from __future__ import annotations
 
-from .errors import CgcalcError
+from .errors import CgcalcError, source_lines
 
-# AST kinds are the op names of cgcalc/ops.py for operators, plus these three.
-NUMBER, NAME, CALL, INDEX = "number", "name", "call", "index"
-
-
-class Ast:
-    """One expression node as written, with where it was written (``line``, ``column``, ``width``)."""
-
-    __slots__ = ("kind", "args", "text", "line", "column", "width")
-
-    def __init__(self, kind, args, text, tok):
-        self.kind = kind
-        self.args = args
-        self.text = text  # the name, the number's spelling, or the operator
-        self.line = tok.line
-        self.column = tok.column
-        self.width = len(tok.value) if tok.value else 1
-
-    def __repr__(self):
-        return f"Ast({self.kind}, {self.text!r}, {len(self.args)} args)"
-
-
-class Statement:
-    """``name = expr`` (or a bare ``expr``); in a recurrent network ``index`` is the step the
-    equation defines: "t" for ``h[t] = ...``, a number for ``h[0] = ...``, else None."""
-
-    __slots__ = ("name", "expr", "line", "column", "width", "index", "index_token")
-
-    def __init__(self, name, expr, tok, index=None, index_token=None):
-        self.name = name
-        self.expr = expr
-        self.index, self.index_token = index, index_token
-        self.line, self.column = tok.line, tok.column
-        self.width = len(tok.value) if name else 1
+from .syntax import CALL, INDEX, NAME, NUMBER, Pos, Statement, at  # noqa: F401 (re-exported)
 
 
 def _binary(kind):
     def build(self, c):
         a, op, b = c
-        return Ast(kind, (a, b), op.value, op)
+        return at(kind, (a, b), op.value, op)
     return build
 
 
@@ -65,33 +33,33 @@ class ToAst:
     pow = _binary("pow")
 
     def neg(self, c):
-        return Ast("neg", (c[1],), "-", c[0])
+        return at("neg", (c[1],), "-", c[0])
 
     def pos(self, c):
         return c[1]
 
     def transpose(self, c):
-        return Ast("transpose", (c[0],), "'", c[1])
+        return at("transpose", (c[0],), "'", c[1])
 
     def index(self, c):  # h[t-1]: a time step, in recurrent network files
         base, bracket, step = c
-        return Ast(INDEX, (base, step), "[", bracket)
+        return at(INDEX, (base, step), "[", bracket)
 
     def number(self, c):
         tok = c[0]
-        return Ast(NUMBER, (), tok.value, tok)
+        return at(NUMBER, (), tok.value, tok)
 
     def name(self, c):
         tok = c[0]
-        return Ast(NAME, (), tok.value, tok)
+        return at(NAME, (), tok.value, tok)
 
     def call(self, c):
         tok, args = c
-        return Ast(CALL, tuple(args or ()), tok.value, tok)
+        return at(CALL, tuple(args or ()), tok.value, tok)
 
     def join(self, c):
         bracket, args = c
-        return Ast("join", tuple(args), "[", bracket)
+        return at("join", tuple(args), "[", bracket)
 
     def args(self, c):
         return c
@@ -102,15 +70,10 @@ class ToAst:
 
     def bare(self, c):
         expr = c[0]
-        return Statement(None, expr, _Pos(expr.line, expr.column))
+        return Statement(None, expr, Pos(expr.line, expr.column))
 
     def start(self, c):
         return c
-
-
-class _Pos:
-    def __init__(self, line, column):
-        self.line, self.column, self.value = line, column, ""
 
 
 _HUMAN = {
@@ -140,17 +103,21 @@ def _describe_expected(expected) -> str:
 def parse_program(text: str, filename: str | None = None):
     """Parse ``text`` into a list of :class:`Statement`. Raises CgcalcError on a syntax error."""
     from .grammars import parser
+    from .precedence import parse_fast
 
     if not text.strip() or all(not ln.split("#", 1)[0].strip() for ln in text.splitlines()):
         raise CgcalcError("empty input: nothing to differentiate", source=text,
                           filename=filename)
-    p = parser("expr")
-    try:
-        stmts = p.parse(text, ToAst)
-    except p.errors.UnexpectedInput as u:
-        raise _syntax_error(u, p.errors, text, filename) from None
-    except RecursionError:  # pragma: no cover - the LALR parser does not recurse
-        raise CgcalcError("input nests too deeply", source=text, filename=filename) from None
+    stmts = parse_fast(text)
+    if stmts is None:  # array syntax, or a syntax error: the tables, and lark for the place
+        p = parser("expr")
+        try:
+            stmts = p.parse(text, ToAst)
+        except p.errors.UnexpectedInput as u:
+            raise _syntax_error(u, p.errors, text, filename) from None
+        except RecursionError:  # pragma: no cover - the LALR parser does not recurse
+            raise CgcalcError("input nests too deeply", source=text,
+                              filename=filename) from None
     if not stmts:
         raise CgcalcError("empty input: nothing to differentiate", source=text, filename=filename)
     return stmts
@@ -160,8 +127,8 @@ def _syntax_error(u, errors, text, filename):
     """The CgcalcError for lark's ``u``; ``errors`` is the lark runtime's module of exceptions."""
     line, column = getattr(u, "line", 1), getattr(u, "column", 1)
     if line is None or line < 1:  # end of input: point just past the last character
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        lines = source_lines(text)
+        line, column = len(lines), len(lines[-1].rstrip("\r")) + 1
     width = 1
     if isinstance(u, errors.UnexpectedCharacters):
         ch = text[u.pos_in_stream] if u.pos_in_stream < len(text) else ""
@@ -170,7 +137,7 @@ def _syntax_error(u, errors, text, filename):
         tok = u.token
         expected = set(getattr(u, "accepts", None) or u.expected)
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
+            lines = source_lines(text)
             line, column = len(lines), len(lines[-1].rstrip()) + 1
             if "RPAR" in expected:
                 msg = "missing ')' at the end of the input"

@@ -70,3 +70,90 @@ def test_blocks_and_threads_give_the_whole_arrays_numbers_bit_for_bit(text, n, b
         for a, b in zip(whole, parts):
             assert np.array_equal(np.broadcast_to(a, (n,)), np.broadcast_to(b, (n,)),
                                   equal_nan=True)
+
+
+# -- one point: the backward pass on floats (no derivative graph, no tape) -----------------------
+
+def _on_the_tape(f, point, wrt=None):
+    """What the tape gives at ``point``: arrays of one, so the float path is not taken."""
+    arrays = {k: np.array([v]) for k, v in point.items()}
+    value, grads = f.value_and_grad(wrt=wrt, **arrays)
+    return float(np.ravel(value)[0]), {k: float(v[0]) for k, v in grads.items()}
+
+
+def _same(a, b):
+    return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300) or (
+        math.isnan(a) and math.isnan(b))
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_derive import EXPRS, POINTS  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS, POINTS, POINTS, POINTS)
+def test_one_point_on_floats_gives_the_tapes_numbers(text, x, y, z):
+    f = cgcalc.function(text)
+    point = {k: v for k, v in {"x": x, "y": y, "z": z}.items() if k in f.variables}
+    value, grads = f.value_and_grad(**point)
+    assert isinstance(value, float) and all(isinstance(g, float) for g in grads.values())
+    tape_value, tape_grads = _on_the_tape(f, point)
+    assert _same(value, tape_value)
+    assert grads.keys() == tape_grads.keys()
+    for k in grads:
+        assert _same(grads[k], tape_grads[k]), (text, k, grads[k], tape_grads[k])
+
+
+UNARY_OPS = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
+             "ln", "sqrt", "abs", "sign", "step", "sigmoid", "relu", "softplus"]
+
+
+@pytest.mark.parametrize("op", UNARY_OPS)
+@pytest.mark.parametrize("x", [-2.5, -0.4, 0.0, 0.3, 0.9, 3.0, 800.0])
+def test_every_function_at_one_point_is_the_tapes_inside_and_outside_its_domain(op, x):
+    f = cgcalc.function(f"{op}(x*y) + x^y + pow(y, x) + log(y, 2) + y/x")
+    point = {"x": x, "y": 1.5}
+    value, grads = f.value_and_grad(**point)
+    tape_value, tape_grads = _on_the_tape(f, point)
+    assert _same(value, tape_value)
+    for k in grads:
+        assert _same(grads[k], tape_grads[k]), (op, x, k, grads[k], tape_grads[k])
+
+
+@pytest.mark.parametrize("kind", [int, float, np.float64, np.array, bool])
+def test_one_point_in_any_spelling_gives_floats(kind):
+    f = cgcalc.function("x*x + 3*x")
+    point = kind(1) if kind is not np.array else np.array(1.0)
+    g = f.grad(x=point)
+    assert type(g["x"]) is float and g["x"] == 5.0
+    assert type(f.value(x=point)) is float and f.value(x=point) == 4.0
+    assert f.grad(wrt="x", x=point) == {"x": 5.0}
+
+
+def test_one_point_errors_are_the_same():
+    f = cgcalc.function("x*y")
+    for bad in ({"x": 1.0}, {"x": 1.0, "y": 2.0, "z": 3.0}, {"x": 10**400, "y": 1.0},
+                {"x": "1", "y": 1.0}, {"x": 1j, "y": 1.0}):
+        with pytest.raises(cgcalc.CgcalcError):
+            f.grad(**bad)
+
+
+def _step_inputs(step):
+    return step[2].__reduce__()[1]  # the slots its itemgetter reads
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS)
+def test_a_tape_computes_only_what_is_used(text):
+    """Every step's result is read by a later step or is an output: a - b, stored as
+    a + (-1)*b and run as subtract(a, b), computes no (-1)*b."""
+    tape = cgcalc.function(text).tape()
+    steps = tape.static_steps + tape.steps
+    read = {s for step in steps for s in _step_inputs(step)} | set(tape.outputs)
+    assert all(step[1] in read for step in steps)
+
+
+def test_a_difference_runs_as_one_subtraction():
+    tape = cgcalc.function("x - y").tape()
+    assert [step[0] for step in tape.steps] == [np.subtract]

@@ -203,8 +203,12 @@ def run_cli(tmp_path, argv):
 def test_one_shot_run_does_not_import_lark(tmp_path):
     argv = ["diff", "sin(x)", "--at", "x=1", "--format", "plain"]
     first, _ = run_cli(tmp_path, argv)
+    assert first[0] == "d/dx = cos(x) = 0.5403023058681398"
+    assert first[-1] == "[]"  # cgcalc/precedence.py parsed it: no tables, lark, numpy or rich
+    assert cache_files(tmp_path) == []
+    argv = ["diff", "x'", "--at", "x=1", "--format", "plain"]  # array syntax: the tables
+    first, _ = run_cli(tmp_path, argv)
     second, _ = run_cli(tmp_path, argv)
-    assert first[0] == second[0] == "d/dx = cos(x) = 0.5403023058681398"
     assert first[-1] == "['lark']"  # built the tables with lark
     assert second[-1] == "[]"  # read them: no lark, numpy or rich
 

@@ -533,6 +533,25 @@ def test_unreadable_files(args, name, work):
     assert name in p.stderr.splitlines()[0]
 
 
+# -- characters that str.splitlines takes for line breaks and the lexer does not -------------------
+
+NOT_NEWLINES = ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r"]
+
+
+@pytest.mark.parametrize("ch", NOT_NEWLINES)
+@pytest.mark.parametrize("text, suffix", [("{}_", ".net"), ("x{}+", ".cg"), ("{}_ +", ".cg"),
+                                          ("input X[1]\n{}_ =", ".net"),
+                                          ("a = 1{}\nsin(a", ".cg")])
+def test_errors_count_lines_as_the_lexer_does(work, ch, text, suffix):
+    """A form feed, \x85 or \u2028 is not a new line to the lexer: the line an error names is
+    the lexer's, and the source line shown under it is that line, with its caret."""
+    path = work / ("t" + suffix)
+    path.write_text(text.format(ch), encoding="utf-8", newline="")
+    r = run("diff", path, "--at", "x=1") if suffix == ".cg" else run("diff", path)
+    refused(r.exit_code, r.stderr, file=path.name)
+    assert int(PLACE.match(r.stderr)["line"]) <= text.count("\n") + 1, r.stderr
+
+
 # -- random bytes ---------------------------------------------------------------------------------
 
 def outcome_is_0_or_2(r):

@@ -184,6 +184,9 @@ def test_nothing_is_unpickled_from_the_shared_temporary_directory(cache, what, s
 
 GOOD = [["diff", "x^2*y", "--at", "x=3,y=2", "--format", "plain"],
         ["diff", "w.net", "--format", "plain"]]
+# an expression that reaches the expression grammar's tables (a valid one is parsed without them,
+# by cgcalc/precedence.py): a syntax error, which the tables find and lark places
+TABLED = ["diff", "x^2*y +", "--at", "x=3,y=2", "--format", "plain"]
 
 
 @pytest.fixture(scope="module")
@@ -192,11 +195,11 @@ def warm(tmp_path_factory):
     d = tmp_path_factory.mktemp("warm")
     (d / "w.net").write_text(XOR)
     (d / "cache").mkdir()
-    codes, _, outs, _ = probe(d, GOOD, environment(CGCALC_CACHE_DIR=d / "cache"))
-    assert codes == [0, 0]
+    codes, _, outs, errs = probe(d, [TABLED, GOOD[1]], environment(CGCALC_CACHE_DIR=d / "cache"))
+    assert codes == [2, 0] and errs[0].startswith("error: <expr>:1:8: "), errs
     files = sorted(p for p in (d / "cache").iterdir() if p.is_file())
     assert len(files) == 2, files  # one table file per grammar
-    return d, files, outs
+    return d, files, (errs[0], outs[1])
 
 
 def _truncate(p, tmp):
@@ -272,12 +275,12 @@ def test_hostile_table_files_are_ignored_and_the_parse_still_works(first, second
             shutil.copy(path, hostile[-1])
         CORRUPT[name](path, tmp_path)
     victims = {p: p.read_bytes() for p in tmp_path.glob("victim-*")}
-    codes, events, outs, errs = probe(tmp_path, GOOD, environment(CGCALC_CACHE_DIR=cache),
-                                      hostile=hostile)
-    assert codes == [0, 0], (codes, errs)
-    assert "Traceback" not in "".join(errs) and "error" not in "".join(errs), errs
-    assert plain_values(outs[0]) == {"d/dx": 12.0, "d/dy": 9.0}, outs[0]
-    assert outs[0] == want[0] and outs[1] == want[1]
+    codes, events, outs, errs = probe(tmp_path, [TABLED, GOOD[1]],
+                                      environment(CGCALC_CACHE_DIR=cache), hostile=hostile)
+    assert codes == [2, 0], (codes, errs)
+    assert "Traceback" not in "".join(errs) and "internal error" not in "".join(errs), errs
+    assert errs[0] == want[0] and not errs[1]  # the same error, in the same place
+    assert outs[1] == want[1]
     assert not [e for e in events if e[0] == "marshal"], \
         f"tables read from an untrusted file ({first} / {second})"
     for p, data in victims.items():
@@ -286,16 +289,17 @@ def test_hostile_table_files_are_ignored_and_the_parse_still_works(first, second
 
 def test_a_cache_directory_that_is_a_file_is_left_alone(tmp_path):
     (tmp_path / "cachefile").write_text("the user's data\n")
-    codes, _, outs, _ = probe(tmp_path, GOOD[:1],
-                              environment(CGCALC_CACHE_DIR=tmp_path / "cachefile"))
-    assert codes == [0] and plain_values(outs[0])["d/dx"] == 12.0
+    codes, _, outs, errs = probe(tmp_path, [GOOD[0], TABLED],
+                                 environment(CGCALC_CACHE_DIR=tmp_path / "cachefile"))
+    assert codes == [0, 2] and plain_values(outs[0])["d/dx"] == 12.0
+    assert errs[1].startswith("error: <expr>:1:8: ")
     assert (tmp_path / "cachefile").read_text() == "the user's data\n"
 
 
 def test_a_new_cache_directory_is_the_users_alone(tmp_path):
     cache = tmp_path / "new" / "cgcalc"
-    codes, _, _, _ = probe(tmp_path, GOOD[:1], environment(CGCALC_CACHE_DIR=cache))
-    assert codes == [0]
+    codes, _, _, _ = probe(tmp_path, [TABLED], environment(CGCALC_CACHE_DIR=cache))
+    assert codes == [2]
     assert stat.S_IMODE(os.stat(cache).st_mode) & 0o077 == 0, oct(os.stat(cache).st_mode)
     for f in cache.iterdir():
         assert stat.S_IMODE(os.lstat(f).st_mode) & 0o022 == 0, (f, oct(os.lstat(f).st_mode))

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[1] / "cgcalc"
 # bottom to top; a module may import from an earlier layer, or within its own package
 # from an earlier step of that package (the lists inside a package are its steps, in order)
 LAYERS = [
-    ["errors", "arraymath"],
-    ["limits", "scalar", "lalr", "walk", "ops"],
+    ["errors", "arraymath", "syntax"],
+    ["limits", "scalar", "lalr", "walk", "ops", "precedence"],
     ["grammars", "files", "rows"],
     ["parse"],
     ["graph"],

@@ -13,7 +13,7 @@ import math
 from math import prod
 
 from .. import arraymath, ops
-from ..errors import BAD_INPUT, CgcalcError, suggest
+from ..errors import BAD_INPUT, CgcalcError, source_lines, suggest
 from ..graph import Builder, Graph, bind
 from ..limits import check_entries
 from ..walk import topological
@@ -107,7 +107,7 @@ class Network:
             raise CgcalcError("the network has no equations", source=text, filename=filename)
         if spec.minimize is None:
             raise CgcalcError("missing 'minimize NAME': which node is the cost?", source=text,
-                              filename=filename, line=len(text.splitlines()), column=1,
+                              filename=filename, line=len(source_lines(text)), column=1,
                               hint="add a line such as: minimize C")
         for eq in spec.equations:
             if eq.name == BATCH:
@@ -295,5 +295,5 @@ class Network:
 
 
 def _statement_text(source, line):
-    lines = source.splitlines()
+    lines = source_lines(source)
     return lines[line - 1].split("#")[0].strip() if 1 <= line <= len(lines) else ""

@@ -30,8 +30,12 @@ class Canonical:
     def __call__(self, root):
         memo = self.memo
         if root not in memo:
-            if root in self.atoms and root.args:
+            args = root.args
+            if root in self.atoms and args:
                 memo[root] = self._placeholder(root)  # not entered: it stays opaque
+            elif args and all(a in memo for a in args):  # one new node: no walk to set up
+                result = memo[root] = self._canon(root, [memo[a] for a in args])
+                memo.setdefault(result, result)
             else:
                 self._walk(root)
         result = memo[root]
