@@ -235,12 +235,19 @@ class Tape:
         return self.run_prepared(self.prepare(inputs), inputs)
 
 
+SPLIT = 1 << 16  # entries: an elementwise step this large runs on every core, a band of rows each
+
+
 def _execute_into(steps, mem, buffers, ufunc):
+    rows = _rows_pool() if cores() > 1 else None
     for fn, out, get, single, free in steps:
         buf = buffers.get(out)
         if buf is not None:
             try:
-                mem[out] = fn(get(mem), out=buf) if single else fn(*get(mem), out=buf)
+                if rows is not None and buf.size >= SPLIT and fn.__class__ is ufunc:
+                    mem[out] = _in_bands(rows, fn, (get(mem),) if single else get(mem), buf)
+                else:
+                    mem[out] = fn(get(mem), out=buf) if single else fn(*get(mem), out=buf)
                 continue
             except (ValueError, TypeError):
                 buffers.pop(out, None)
@@ -249,6 +256,45 @@ def _execute_into(steps, mem, buffers, ufunc):
         if (isinstance(fn, ufunc) or getattr(fn, "writes_into", False)) and \
                 getattr(r, "ndim", 0) and r.size > 4096:
             buffers[out] = r
+
+
+_POOL = None
+
+
+def _rows_pool():
+    """The threads that share a large elementwise step with the caller (numpy lets go of the
+    interpreter inside each call, so the cores work at once)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(cores() - 1, thread_name_prefix="cgcalc-rows")
+    return _POOL
+
+
+def _in_bands(pool, fn, args, buf):
+    """``fn(*args, out=buf)`` (a ufunc) computed in bands of rows, one per core: an input
+    with the output's rows is cut into the same bands, any other (a row that broadcasts, a
+    number) goes whole to each. Elementwise, so the numbers are the same, bit for bit."""
+    import numpy as np
+
+    m = buf.shape[0]
+    ndim = buf.ndim
+    k = min(pool._max_workers + 1, m)
+    cuts = [m * j // k for j in range(k + 1)]
+    cut = [getattr(a, "ndim", 0) == ndim and a.shape[0] == m for a in args]
+
+    def band(lo, hi):
+        with np.errstate(all="ignore"):  # numpy's error state is each thread's own
+            fn(*[a[lo:hi] if c else a for a, c in zip(args, cut)], out=buf[lo:hi])
+
+    futures = [pool.submit(band, cuts[j], cuts[j + 1]) for j in range(1, k)]
+    try:
+        band(cuts[0], cuts[1])
+    finally:
+        for f in futures:
+            f.result()
+    return buf
 
 
 def _execute(steps, mem):

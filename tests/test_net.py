@@ -412,3 +412,44 @@ def test_predict_compiles_one_tape_for_all_its_chunks_of_rows(tmp_path, monkeypa
     assert len(made) == 1
     want = backprop.predict(net, params, rows).ravel()
     assert np.allclose(got, want, rtol=1e-15, atol=0)
+
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 4])
+@pytest.mark.parametrize("rows", [1, 1637, 3001])
+def test_large_steps_shared_by_the_cores_give_the_same_numbers_bit_for_bit(cores, rows,
+                                                                           monkeypatch):
+    """Training's large elementwise steps run in bands of rows on every core: the gradients
+    are those of one thread, bit for bit (uneven bands, a row b that broadcasts, a number)."""
+    from cgcalc import evaluate
+
+    text = """input  X[2]
+target y[1]
+param  W1[3, 48] ~ normal(0, 0.5)
+param  b[1, 48] ~ normal(0, 0.5)
+param  W2[49, 1] ~ normal(0, 0.2)
+H = tanh([X, 1] @ W1 + b) * (2 - sigmoid(b))
+P = sigmoid([H, 1] @ W2)
+C = cross_entropy(P, y)
+output P
+minimize C
+"""
+    net = net_of(text)
+    rng = np.random.default_rng(rows)
+    X = rng.uniform(-2, 2, (rows, 2))
+    data = (X, (X[:, :1] * X[:, 1:] > 0).astype(float))
+    envs = [net.env(initial_params(net, seed), data) for seed in range(3)]
+    (full, _, _), _ = backprop.train_tapes(net)
+    template = full.prepare(envs[0])
+    alone = [full.run_prepared(template, env) for env in envs]  # one thread, no buffers
+    monkeypatch.setattr(evaluate, "cores", lambda: cores)
+    monkeypatch.setattr(evaluate, "_POOL", None)
+    monkeypatch.setattr(evaluate, "SPLIT", 64)  # every step with 64 entries or more
+    buffers: dict = {}
+    for env, want in zip(envs, alone):  # the first run makes the buffers; the others reuse them
+        shared = full.run_prepared(template, env, buffers)
+        for a, b in zip(want, shared):
+            assert np.array_equal(a, b)
+    assert rows == 1 or buffers, "no step was written into a buffer"
+    if evaluate._POOL is not None:
+        evaluate._POOL.shutdown()
