@@ -171,7 +171,8 @@ class Function:
             return None
         try:
             point = {v: float(a) for v, a in zip(self.variables, arrays)}
-            value, grads = gradient_at(self.graph, wrt, point)
+            with few_collections():
+                value, grads = gradient_at(self.graph, wrt, point)
         except (CgcalcError, ArithmeticError, ValueError):
             return None
         results = [value, *grads]

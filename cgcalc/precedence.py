@@ -17,18 +17,17 @@ import re
 
 from .syntax import CALL, NAME, NUMBER, Ast, Pos, Statement
 
-# grammar/expr.lark's terminals, in the order lark's lexer tries them; one pattern for all
-_TOKEN = re.compile(r"""
-    (?P<ws>[ \t\f\r]+)
+# grammar/expr.lark's terminals, in one pattern, each after the blanks it ignores (blanks at the
+# very end match nothing: the search passes over them, and they are ignored too)
+_TOKEN = re.compile(r"""[ \t\f\r]*(?:
+    (?P<name>(?!\d)\w+)
+  | (?P<punct>[(),=;])
+  | (?P<op>\*\*|[-+*/^])
+  | (?P<number>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)
+  | (?P<nl>\r?\n)
   | (?P<comment>\#[^\n]*)
   | (?P<cont>\\[ \t]*\r?\n)
-  | (?P<nl>\r?\n)
-  | (?P<number>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)
-  | (?P<name>(?!\d)\w+)
-  | (?P<op>\*\*|[-+*/^])
-  | (?P<punct>[(),=;])
-  | (?P<other>.)
-""", re.VERBOSE | re.DOTALL)
+  | (?P<other>[^ \t\f\r]))""", re.VERBOSE | re.DOTALL)
 
 # binary operators: (precedence, kind); unary signs are 3, so -x^2 is -(x^2) and -a*b is (-a)*b
 _BINARY = {"+": (1, "add"), "-": (1, "sub"), "*": (2, "mul"), "/": (2, "div"),
@@ -45,16 +44,16 @@ def _tokens(text):
     line, line_start, depth = 1, 0, 0
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
-        if kind == "ws" or kind == "comment":
+        if kind == "comment":
             continue
-        start = m.start()
+        start = m.start(kind)
         if kind == "nl" or kind == "cont":
             if kind == "nl" and not depth:
                 append((";", "\n", line, start - line_start + 1))
             line += 1
             line_start = m.end()
             continue
-        value = m.group()
+        value = m.group(kind)
         if kind == "punct":
             kind = value
             if value == "(":

@@ -53,7 +53,8 @@ CASES = EXPR_CASES + [
     "f(a, g(b, c), -d)", "f()", "f(\n)", "f(a,)", "f(,a)", "(a, b)", "x = y = 3", "x =", "= x",
     "x\n= 3", "1e", "1..2", "2.e3 + .5E-2", "x;;y;", "a = 1; b = a; -b", "sin\n(x)",
     "x\r\ny", "x \\\n + y", "((((x))))", "(x))", "((x)", "pi = 3", "1_0", "٣ + x", "x +\n y",
-    "(x +\n y)", "exp(sin(x^2))\n", "# only\nx # and\n", "x\t+\fy", "x $ y", "sin(x)(y)",
+    "(x +\n y)", "exp(sin(x^2))\n", "# only\nx # and\n", "x\t+\fy", "x $ y", "sin(x)(y)", " ",
+    "x  ", "x \t\f\r", "x\n  ", "  x  ;  ", "x \\ ", "x\\",
 ]
 
 
