@@ -155,10 +155,10 @@ class Function:
         return out
 
     def _at_point(self, wrt, arrays):
-        """[value, d/dwrt...] at one point by a backward pass on floats: no derivative graph
-        built, no tape compiled (what one point of a big graph costs most). None where a
-        number is not finite on the way (inf, nan, a domain fault): the tape then gives the
-        same numbers numpy does, inf and nan included."""
+        """[value, d/dwrt...] at one point by a backward pass on numbers: no derivative graph
+        built, no tape compiled (what one point of a big graph costs most), numpy's functions
+        on single numbers, so the numbers are the tape's. None where a number is not finite on
+        the way (inf, nan, a domain fault): the tape then gives numpy's inf or nan."""
         import math
 
         from .derive import gradient_at

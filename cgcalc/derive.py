@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from . import ops
 from .graph import Graph
-from .scalar import SCALAR
 from .simplify import Simplifier
 from .walk import accumulate, depending, list_paths, path_counts, topological, users_of
 
@@ -104,17 +103,21 @@ class Numbers:
         return sum(value(node, i) * t for i, t in enumerate(tangents) if t)
 
 
-class OnFloats:
-    """A builder whose "nodes" are floats: an op table rule called with it (and with the values
+class OnNumbers:
+    """A builder whose "nodes" are numbers: an op table rule called with it (and with the values
     of a node and of its inputs) gives the connection derivative's value directly, without
-    building its graph. Domain faults raise, as :data:`cgcalc.scalar.SCALAR` does."""
+    building its graph. ``xp`` is the backend whose functions compute (cgcalc/scalar.py's
+    math, or numpy on single numbers)."""
+
+    def __init__(self, xp):
+        self.xp = xp
 
     @staticmethod
     def const(v):
         return float(v)
 
     def __getattr__(self, op):  # asked once per op: then it is an attribute
-        fn = ops.OPS[op].bind(SCALAR)
+        fn = ops.OPS[op].bind(self.xp)
         setattr(self, op, fn)
         return fn
 
@@ -126,31 +129,44 @@ class OnFloats:
         return acc
 
 
-ON_FLOATS = OnFloats()
-
-
 def gradient_at(graph: Graph, wrt, point: dict):
     """(value, [d output/d v for v in wrt]) at one point (name -> float), by one backward pass
-    on numbers: each edge's connection derivative is its rule evaluated on floats. For the
-    expression language's ops (elementwise, one point); raises CgcalcError, ArithmeticError or
-    ValueError where a value or a derivative leaves the functions' domains."""
+    on numbers: each edge's connection derivative is its rule evaluated on numbers, with
+    numpy's functions, so the numbers are the tape's, bit for bit (Python's math differs from
+    numpy in the last bit, and 1 - tanh(a)^2 near 0 makes that bit the whole answer). For
+    the expression language's ops (elementwise); raises CgcalcError where a value is not
+    finite (the tape then says what numpy says: inf or nan)."""
+    import numpy as np
+
     from .evaluate import evaluate_point
 
     g = graph
-    values = evaluate_point(g.order, point)
-    table, F = ops.OPS, ON_FLOATS
+    with np.errstate(all="ignore"):
+        values = evaluate_point(g.order, {k: np.float64(v) for k, v in point.items()}, xp=np)
+        table, F = ops.OPS, _on_numpy(np)
 
-    def edge_value(node, i):
-        o = table[node.op]
-        args = [values[a] for a in node.args]
-        if o.variadic:
-            return o.rules[0](F, values[node], i, *args)
-        return o.rules[i](F, values[node], *args)
+        def edge_value(node, i):
+            o = table[node.op]
+            args = [values[a] for a in node.args]
+            if o.variadic:
+                return o.rules[0](F, values[node], i, *args)
+            return o.rules[i](F, values[node], *args)
 
-    var_nodes = [g.var_nodes[v] for v in wrt]
-    adjoints = accumulate(g.order, {g.output: 1.0}, Numbers(edge_value),
-                          live=depending(g.order, var_nodes))
-    return values[g.output], [adjoints.get(n, 0.0) for n in var_nodes]
+        var_nodes = [g.var_nodes[v] for v in wrt]
+        adjoints = accumulate(g.order, {g.output: 1.0}, Numbers(edge_value),
+                              live=depending(g.order, var_nodes))
+    return float(values[g.output]), [float(adjoints.get(n, 0.0)) for n in var_nodes]
+
+
+_ON_NUMPY = None
+
+
+def _on_numpy(np):
+    """The builder on numpy's numbers, made once (its functions are looked up once each)."""
+    global _ON_NUMPY
+    if _ON_NUMPY is None:
+        _ON_NUMPY = OnNumbers(np)
+    return _ON_NUMPY
 
 
 class Adjoints:

@@ -24,28 +24,31 @@ _INF = float("inf")
 
 
 def evaluate_point(order, env: dict, values: dict | None = None, where=None, source=None,
-                   filename=None, names=None) -> dict:
+                   filename=None, names=None, xp=SCALAR) -> dict:
     """Values of every node in ``order`` (a topological list) at the point ``env`` (name -> float).
 
     ``values`` (node -> float) may hold values already known; it is filled in and returned.
-    ``where``/``source``/``filename``/``names`` place a domain fault in the user's text."""
+    ``where``/``source``/``filename``/``names`` place a domain fault in the user's text. The
+    functions are Python's math (``xp``: numpy's on one number gives the tape's numbers, where
+    a domain fault is a value that is not finite)."""
     values = {} if values is None else values
     fns: dict = {}  # op -> its function of floats
+    number = float if xp is SCALAR else xp.float64  # numpy's functions take numpy's numbers
     for node in order:
         if node in values:
             continue
         op = node.op
         if op == "const":
-            values[node] = float(node.value)
+            values[node] = number(node.value)
         elif op == "var":
             values[node] = env[node.value]
         else:
             fn = fns.get(op)
             if fn is None:
-                fn = fns[op] = ops.OPS[op].bind(SCALAR)
+                fn = fns[op] = ops.OPS[op].bind(xp)
             args = [values[a] for a in node.args]
             try:
-                v = float(fn(*args))
+                v = number(fn(*args))
                 if not -_INF < v < _INF:  # 1e308*10 overflows quietly; exp(1000) raises
                     raise OverflowError
             except (ValueError, ZeroDivisionError, OverflowError) as exc:

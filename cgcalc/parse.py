@@ -123,6 +123,15 @@ def parse_program(text: str, filename: str | None = None):
     return stmts
 
 
+def _open_before(text, pos):
+    """How many '(' are open at offset ``pos`` of ``text`` (comments left out)."""
+    depth = 0
+    for line in text[:pos].split("\n"):
+        code = line.split("#", 1)[0]
+        depth += code.count("(") - code.count(")")
+    return depth
+
+
 def _syntax_error(u, errors, text, filename):
     """The CgcalcError for lark's ``u``; ``errors`` is the lark runtime's module of exceptions."""
     line, column = getattr(u, "line", 1), getattr(u, "column", 1)
@@ -154,7 +163,8 @@ def _syntax_error(u, errors, text, filename):
                 if "RPAR" in expected:
                     msg += "; missing ')'"
             if tok.type == "RPAR" and "RPAR" not in expected:
-                msg += "; no '(' to match it"
+                if _open_before(text, tok.start_pos) <= 0:  # else: (x +) wants an operand
+                    msg += "; no '(' to match it"
             elif tok.type in ("NAME", "NUMBER", "LPAR") and "STAR" in expected:
                 msg += "; write '*' to multiply (as in 2*x)"
         desc = _describe_expected(expected)

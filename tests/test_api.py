@@ -82,7 +82,8 @@ def _on_the_tape(f, point, wrt=None):
 
 
 def _same(a, b):
-    return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300) or (
+    """The same number, bit for bit (nan is nan)."""
+    return a == b and math.copysign(1, a) == math.copysign(1, b) or (
         math.isnan(a) and math.isnan(b))
 
 
@@ -91,8 +92,8 @@ from hypothesis import strategies as st  # noqa: E402
 from test_derive import EXPRS, POINTS  # noqa: E402
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(EXPRS, POINTS, POINTS, POINTS)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS, st.floats(-25, 25), st.floats(-25, 25), st.floats(-25, 25))
 def test_one_point_on_floats_gives_the_tapes_numbers(text, x, y, z):
     f = cgcalc.function(text)
     point = {k: v for k, v in {"x": x, "y": y, "z": z}.items() if k in f.variables}
@@ -110,8 +111,10 @@ UNARY_OPS = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"
 
 
 @pytest.mark.parametrize("op", UNARY_OPS)
-@pytest.mark.parametrize("x", [-2.5, -0.4, 0.0, 0.3, 0.9, 3.0, 800.0])
+@pytest.mark.parametrize("x", [-2.5, -0.4, 0.0, 0.3, 0.9, 3.0, 12.7, 19.0, 800.0])
 def test_every_function_at_one_point_is_the_tapes_inside_and_outside_its_domain(op, x):
+    """Bit for bit: near where tanh flattens out (x*y = 19), 1 - tanh^2 is all rounding, and
+    Python's math.tanh differs from numpy's in the last bit (2.2e-16 against 0)."""
     f = cgcalc.function(f"{op}(x*y) + x^y + pow(y, x) + log(y, 2) + y/x")
     point = {"x": x, "y": 1.5}
     value, grads = f.value_and_grad(**point)

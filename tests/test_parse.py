@@ -52,8 +52,27 @@ def test_last_statement_is_the_output_and_names_keep():
     ("(x))", 1, 4, "no '(' to match"),
     ("a = 1\nb = a +", 2, 8, "unexpected end"),
     ("f(x,)", 1, 5, "unexpected ')'"),
+    ("x)", 1, 2, "no '(' to match"),
+    ("sin(x)) # (", 1, 7, "no '(' to match"),
+    ("a = (x\n +\n 1)\nb = a) + 1", 4, 6, "no '(' to match"),
 ])
 def test_syntax_errors_name_line_column_and_caret(text, line, column, words):
+    _assert_placed(text, line, column, words)
+
+
+@pytest.mark.parametrize("text, line, column", [
+    ("(x +)", 1, 5), ("f(x,)", 1, 5), ("sin(x, )", 1, 8), ("(-)", 1, 3), ("((x *) + 1)", 1, 6),
+    ("# )\n(x /)", 2, 5),
+])
+def test_a_close_paren_with_its_open_one_is_not_called_unmatched(text, line, column):
+    """')' where an operand is missing: the '(' is there, the message must not say otherwise."""
+    _assert_placed(text, line, column, "unexpected ')'")
+    with pytest.raises(CgcalcError) as info:
+        parse(text)
+    assert "no '(' to match" not in info.value.message
+
+
+def _assert_placed(text, line, column, words):
     with pytest.raises(CgcalcError) as info:
         parse(text)
     e = info.value
