@@ -43,7 +43,7 @@ class Function:
             self.graph = parse(text, filename)
         self._known = frozenset(self.graph.variables)
         self._tapes: dict = {}
-        self._on_floats = None  # whether one point may take the backward pass on floats
+        self._pointwise = None  # whether one point may take the backward pass on numbers
 
     def __reduce__(self):  # pickled as its text; the graph and tapes are rebuilt on arrival
         return (Function, (self.text, self.filename))
@@ -132,7 +132,7 @@ class Function:
         from .evaluate import BLOCK
 
         values = self._values(kw)
-        plain = all(type(v) is float or type(v) is int for v in values)  # one point, no numpy
+        plain = all(type(v) is float or type(v) is int for v in values)  # one point, as is
         if plain:
             done = self._at_point(wrt, values)
             if done is not None:
@@ -154,7 +154,7 @@ class Function:
             out.append(np.array(r).reshape(shape))
         return out
 
-    def _at_point(self, wrt, arrays):
+    def _at_point(self, wrt, numbers):
         """[value, d/dwrt...] at one point by a backward pass on numbers: no derivative graph
         built, no tape compiled (what one point of a big graph costs most), numpy's functions
         on single numbers, so the numbers are the tape's. None where a number is not finite on
@@ -163,14 +163,14 @@ class Function:
 
         from .derive import gradient_at
 
-        if self._on_floats is None:
+        if self._pointwise is None:
             from .ops import OPS
 
-            self._on_floats = all(OPS[n.op].elementwise for n in self.graph.order)
-        if not self._on_floats:
+            self._pointwise = all(OPS[n.op].elementwise for n in self.graph.order)
+        if not self._pointwise:
             return None
         try:
-            point = {v: float(a) for v, a in zip(self.variables, arrays)}
+            point = {v: float(a) for v, a in zip(self.variables, numbers)}
             with few_collections():
                 value, grads = gradient_at(self.graph, wrt, point)
         except (CgcalcError, ArithmeticError, ValueError):

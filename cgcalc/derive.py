@@ -106,8 +106,8 @@ class Numbers:
 class OnNumbers:
     """A builder whose "nodes" are numbers: an op table rule called with it (and with the values
     of a node and of its inputs) gives the connection derivative's value directly, without
-    building its graph. ``xp`` is the backend whose functions compute (cgcalc/scalar.py's
-    math, or numpy on single numbers)."""
+    building its graph. ``xp`` is the backend whose functions compute (numpy, on single
+    numbers, for :func:`gradient_at`)."""
 
     def __init__(self, xp):
         self.xp = xp

@@ -13,12 +13,12 @@ FAILURE = 1  # a run that failed for another reason: domain errors, checks out o
 MESSAGE_MAX = 400  # characters of a message; the middle of a longer one is left out
 
 
-
 def source_lines(text: str) -> list[str]:
-    """The lines of ``text`` as the lexer counts them: split at newlines alone (str.splitlines
+    r"""The lines of ``text`` as the lexer counts them: split at newlines alone (str.splitlines
     would also break at form feeds, \x85 and \u2028, and then name lines the lexer does not),
     a final newline ending the last line; a line keeps a "\r" before its newline."""
     return (text[:-1] if text.endswith("\n") else text).split("\n")
+
 
 class CgcalcError(ValueError):
     """A fault with a place. ``line``/``column`` are 1-based; ``width`` is the caret's length."""

@@ -29,8 +29,8 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
 
     ``values`` (node -> float) may hold values already known; it is filled in and returned.
     ``where``/``source``/``filename``/``names`` place a domain fault in the user's text. The
-    functions are Python's math (``xp``: numpy's on one number gives the tape's numbers, where
-    a domain fault is a value that is not finite)."""
+    functions are Python's math, or those of ``xp`` (numpy's, on numpy's single numbers, give
+    the tape's numbers; a domain fault is then a value that is not finite)."""
     values = {} if values is None else values
     fns: dict = {}  # op -> its function of floats
     number = float if xp is SCALAR else xp.float64  # numpy's functions take numpy's numbers

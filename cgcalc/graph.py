@@ -318,7 +318,6 @@ class Scope:
 
     def operation(self, ast, kind, args):
         if not self.arrays and kind in ops.ARRAY_OPS:
-            o = ops.OPS[kind]
             raise self.fail(f"{_SPELLING.get(kind, kind + '()')} works on arrays, in network "
                             f"files (.net); here every value is a number", ast)
         return self.b.make(kind, *args)

@@ -1,8 +1,10 @@
-"""Lark parse -> AST. Every syntax error becomes one :class:`CgcalcError` with line, column and the
-source line with a caret.
+"""Text -> AST (cgcalc/syntax.py). Every syntax error becomes one :class:`CgcalcError` with line,
+column and the source line with a caret.
 
-The transformer is handed to the LALR parser, so the AST is built bottom-up while parsing, with no
-recursion however deep the input nests.
+An expression is parsed by operator precedence (cgcalc/precedence.py) when it can be; anything
+else (array syntax, every syntax error) by lark's LALR tables, run by cgcalc/lalr.py with the
+callbacks below handed to the parser, so the AST is built bottom-up while parsing, with no
+recursion however deep the input nests; lark itself places the errors.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """The common case of grammar/expr.lark, parsed by operator precedence: numbers, names, calls,
 parentheses, ``+ - * / ^ **``, unary signs, ``name =`` and separators. Generated programs are
 big (a sum over every data point, a function nested 100,000 deep), and this loop parses them
-several times faster than the LALR tables (cgcalc/lalr.py), into the same AST.
+about three times faster than the LALR tables (cgcalc/lalr.py), into the same AST.
 
 It is the shunting-yard algorithm, with explicit stacks: an operand stack of built nodes and an
 operator stack of pending operators and open parentheses, so nesting depth costs stack entries,
 never recursion. It knows only the expression grammar's valid programs without array syntax
 (``@``, ``'``, ``[ ]``): for anything else, including every syntax error, it gives up (None) and
-the LALR tables parse, and lark names the place of an error. tests/test_parse.py checks that
-whatever it parses, it parses exactly as the tables do, token positions included.
+the LALR tables parse, and lark names the place of an error. tests/test_precedence.py checks
+that whatever it parses, it parses exactly as the tables do, token positions included.
 """
 
 from __future__ import annotations
