@@ -302,7 +302,11 @@ def write_picture(pic, fmt, output, stdout_is_terminal):
             picture.write_tree(pic, Console(highlight=False))
         return
     buf = io.StringIO()
-    (picture.write_mermaid if fmt == "mermaid" else picture.write_dot)(pic, buf)
+    placed = fmt not in ("dot", "mermaid") and len(pic.nodes) > picture.PLACE_OVER
+    if fmt == "mermaid":
+        picture.write_mermaid(pic, buf)
+    else:
+        picture.write_dot(pic, buf, placed=placed)
     text = buf.getvalue()
     if fmt in ("dot", "mermaid"):
         if output:
@@ -312,15 +316,16 @@ def write_picture(pic, fmt, output, stdout_is_terminal):
         return
     if not output and stdout_is_terminal:
         raise CgcalcError(f"--format {fmt} writes a file: give -o PATH")
-    data = _graphviz(text, fmt, output)
+    data = _graphviz(text, fmt, output, ["-Kneato", "-n2"] if placed else [])
     if output:
         write_output(output, data)
     else:
         sys.stdout.buffer.write(data)
 
 
-def _graphviz(dot_text, fmt, output):
-    """Render with Graphviz's dot program; without it, keep the DOT text and say how to get dot."""
+def _graphviz(dot_text, fmt, output, layout=()):
+    """Render with Graphviz's dot program (``layout``: its options for placed nodes); without
+    it, keep the DOT text and say how to get dot."""
     import os
     import shutil
     import subprocess
@@ -340,7 +345,8 @@ def _graphviz(dot_text, fmt, output):
         raise CgcalcError(f"--format {fmt} needs Graphviz's dot program, which is not installed"
                           f"{kept}", hint="install it (Debian/Ubuntu: apt-get install graphviz; "
                           "macOS: brew install graphviz), or use --format dot")
-    p = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True)
+    p = subprocess.run([exe, *layout, f"-T{fmt}"], input=dot_text.encode("utf-8"),
+                       capture_output=True)
     if p.returncode != 0:
         raise CgcalcError(f"dot failed: {p.stderr.decode(errors='replace').strip()}",
                           status=FAILURE)

@@ -186,22 +186,68 @@ def _q(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def write_dot(pic: Picture, out):
+PLACE_OVER = 600  # nodes: a larger picture is drawn where write_dot(placed=True) puts it
+
+
+def write_dot(pic: Picture, out, placed=False):
+    """The picture in Graphviz's DOT language, for dot to lay out. With ``placed`` every node
+    gets its place here instead (``pos``, for ``dot -Kneato -n2``), and the arrows go without
+    their labels: dot's own layout, and its placing of arrow labels, grow faster than the
+    graph (a 3,000-node chain took 30 s), these steps grow with it."""
     w = out.write
     w("digraph cgcalc {\n  rankdir=BT;\n  node [shape=box, style=rounded, fontname=Helvetica];\n"
       "  edge [fontname=Helvetica, fontsize=10];\n")
-    if pic.notes:
-        caption = "\n".join(shorten(x, 90) for x in pic.notes[:24])
+    notes = pic.notes
+    if placed:
+        w("  splines=false;\n")
+        notes = [f"{len(pic.nodes):,} nodes: arrow labels left out (over {PLACE_OVER:,}); "
+                 f"--format dot has them", *notes]
+    if notes:
+        caption = "\n".join(shorten(x, 90) for x in notes[:24])
         w(f"  labelloc=t;\n  label={_q(caption)};\n")
+    where = _places(pic) if placed else {}
     for key, label, kind in pic.nodes:
         style = {"var": ", shape=ellipse", "output": ", penwidth=2"}.get(kind, "")
         lines = "\n".join(shorten(x) for x in label.split("\n"))
+        if placed:
+            style += f', pos="{where[key][0]},{where[key][1]}!"'
         w(f"  {key} [label={_q(lines)}{style}];\n")
     for src, dst, label, on in pic.edges:
-        style = ", color=red, penwidth=2, fontcolor=red" if on else (
+        style = ", color=red, penwidth=2" if on else (
             "" if label else ", color=gray, style=dashed")
+        if placed:
+            w(f"  {src} -> {dst} [{style[2:]}];\n")
+            continue
+        if on:
+            style += ", fontcolor=red"
         w(f"  {src} -> {dst} [label={_q(shorten(label))}{style}];\n")
     w("}\n")
+
+
+def _places(pic: Picture) -> dict:
+    """key -> (x, y) in points: each node one row above the highest of its inputs (inputs at
+    the bottom, as dot draws it), side by side within a row, each as wide as its label. One
+    pass in the picture's order, inputs first (an arrow back, as an RNN's t-1, is not
+    followed)."""
+    inputs: dict = {}
+    for src, dst, _, _ in pic.edges:
+        inputs.setdefault(dst, []).append(src)
+    row, right, height = {}, {}, {}
+    where = {}
+    for key, label, _ in pic.nodes:
+        r = 1 + max((row[a] for a in inputs.get(key, ()) if a in row), default=-1)
+        row[key] = r
+        lines = [shorten(x) for x in label.split("\n")]
+        width = max(54, 7 * max(map(len, lines)) + 20)
+        x = right.get(r, 0) + width // 2
+        right[r] = x + width // 2 + 18
+        height[r] = max(height.get(r, 0), 18 * len(lines) + 18)
+        where[key] = x
+    y, top = {}, 0
+    for r in range(len(height)):
+        y[r] = top + height[r] // 2
+        top += height[r] + 36
+    return {key: (x, y[row[key]]) for key, x in where.items()}
 
 
 def _mq(s: str) -> str:
