@@ -20,7 +20,8 @@ row has spent --budget seconds, whichever comes first ("stopped: over budget"):
 
 Each line shows the time at that size, the growth factor for the doubling (time / time at
 half the size), and the peak memory of the process. The summary at the end gives, per row,
-the largest size reached, the time there and the worst growth per doubling. A command that
+the largest size reached, the time there, the growth per doubling fitted over the whole row
+(what a doubling costs, with one noisy run weighing little) and the worst one. A command that
 exits nonzero (or a gradient that differs from the tape's) is printed as FAILED, and the
 script then exits 1.
 
@@ -304,8 +305,10 @@ class Bench:
             status = "stopped"
         pairs = list(times.values())
         worst = max((b / a for a, b in zip(pairs, pairs[1:])), default=None)
+        fitted = fitted_growth(times)
         self.summary.append((label, f"{unit}={prev:,}" if prev else "-",
                              f"{times[prev]:.3f} s" if prev else "-",
+                             f"x{fitted:.2f}" if fitted else "-",
                              f"x{worst:.2f}" if worst else "-", status))
         return times
 
@@ -405,13 +408,35 @@ class Bench:
                                     "--format", fmt],
                     env=RICH_ENV if fmt == "rich" else None))
 
-        print("\n== summary: per row, the largest size reached, the time there, the worst growth "
-              "per doubling\n")
-        table(self.summary, ["row", "largest size", "time there", "worst growth", "status"])
+        print("\n== summary: per row, the largest size reached, the time there, the growth per "
+              "doubling fitted over the row (2^slope of log time against log size, sizes taking "
+              f"{FIT_FROM} s or more: start-up and noise weigh less than in any one doubling) "
+              "and the worst single doubling\n")
+        table(self.summary, ["row", "largest size", "time there", "fitted growth",
+                             "worst doubling", "status"])
         if self.failures:
             print(f"\n{self.failures} row(s) FAILED: see above", file=sys.stderr)
             return 1
         return 0
+
+
+FIT_FROM = 0.2  # seconds: smaller sizes are mostly start-up, left out of the fitted growth
+
+
+def fitted_growth(times):
+    """2 ** (least-squares slope of log2 time on log2 size), over the sizes taking FIT_FROM s or
+    more (all sizes when fewer than three do): the growth per doubling of the row as a whole."""
+    import math
+
+    kept = [(n, t) for n, t in times.items() if t > 0]
+    big = [(n, t) for n, t in kept if t >= FIT_FROM]
+    pts = [(math.log2(n), math.log2(t)) for n, t in (big if len(big) >= 3 else kept)]
+    if len(pts) < 2:
+        return None
+    mx = sum(x for x, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    return 2 ** (sum((x - mx) * (y - my) for x, y in pts) / sxx) if sxx else None
 
 
 def points_csv(n):
