@@ -149,9 +149,16 @@ class Function:
         if scalar:  # one point: each result is a number or an array of one
             return [float(r) if isinstance(r, float) else float(np.ravel(r)[0]) for r in results]
         out = []
+        size = (flat[0].size,) if flat else ()
+        taken = {_address(x) for x in flat}  # the tape's results are fresh arrays or these
         for r in results:
-            r = np.broadcast_to(np.asarray(r, dtype=float), (flat[0].size,) if flat else ())
-            out.append(np.array(r).reshape(shape))
+            a = np.asarray(r, dtype=float)
+            if a.shape != size or _address(a) in taken:
+                # a number, the caller's own array, or one given already (exp(x) is its own
+                # derivative): a copy of its own
+                a = np.array(np.broadcast_to(a, size))
+            taken.add(_address(a))
+            out.append(a.reshape(shape))  # else the tape's fresh array itself, not copied
         return out
 
     def _at_point(self, wrt, numbers):
@@ -193,6 +200,11 @@ class Function:
         names = self._names(wrt)
         res = self._run(names, self._named(args, kw))
         return res[0], dict(zip(names, res[1:]))
+
+
+def _address(a):
+    """Where an array's numbers start in memory."""
+    return a.__array_interface__["data"][0]
 
 
 def _array(name, value, np):

@@ -160,3 +160,19 @@ def test_a_tape_computes_only_what_is_used(text):
 def test_a_difference_runs_as_one_subtraction():
     tape = cgcalc.function("x - y").tape()
     assert [step[0] for step in tape.steps] == [np.subtract]
+
+
+@pytest.mark.parametrize("text", ["x", "x + 0*y", "3 + 0*x", "y", "x*y", "exp(x)",
+                                  "exp(x) + exp(y)"])
+@pytest.mark.parametrize("side", [10, 200])  # one slice of the tape, and several
+def test_results_never_share_the_callers_arrays(text, side):
+    """f = x gives back x's values: a new array, so writing into one leaves the other alone."""
+    f = cgcalc.function(text)
+    x, y = np.linspace(0, 1, side * side).reshape(side, side), np.full((side, side), 2.0)
+    given = {"x": x, "y": y}
+    value, grads = f.value_and_grad(**{k: v for k, v in given.items() if k in f.variables})
+    for out in (value, *grads.values()):
+        assert out.shape == (side, side)
+        assert not any(np.may_share_memory(out, a) for a in (x, y))
+        assert all(not np.may_share_memory(out, other) for other in (value, *grads.values())
+                   if other is not out)
