@@ -242,13 +242,14 @@ SPLIT = 1 << 16  # entries: an elementwise step this large runs on every core, a
 
 
 def _execute_into(steps, mem, buffers, ufunc):
-    rows = _rows_pool() if cores() > 1 else None
+    bands = _bands() > 1
     for fn, out, get, single, free in steps:
         buf = buffers.get(out)
         if buf is not None:
             try:
-                if rows is not None and buf.size >= SPLIT and fn.__class__ is ufunc:
-                    mem[out] = _in_bands(rows, fn, (get(mem),) if single else get(mem), buf)
+                if bands and buf.size >= SPLIT and fn.__class__ is ufunc:
+                    mem[out] = _in_bands(_rows_pool(), fn, (get(mem),) if single else get(mem),
+                                         buf)
                 else:
                     mem[out] = fn(get(mem), out=buf) if single else fn(*get(mem), out=buf)
                 continue
@@ -262,6 +263,20 @@ def _execute_into(steps, mem, buffers, ufunc):
 
 
 _POOL = None
+_ONE_THREAD_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _bands() -> int:
+    """Into how many bands of rows a large elementwise step is cut: the cores, when the BLAS
+    library is told to run on one thread (one of ``_ONE_THREAD_BLAS`` is 1), else 1. A BLAS
+    running threads of its own keeps them spinning between matrix products, and bands then
+    fight them (bench/train.py, 2-64-64-1: 1.03x hand numpy without bands, 1.26-1.29x with;
+    with OPENBLAS_NUM_THREADS=1 bands bring 1.06-1.15x to 0.82-0.89x)."""
+    import os
+
+    if any(os.environ.get(name, "").strip() == "1" for name in _ONE_THREAD_BLAS):
+        return cores()
+    return 1
 
 
 def _rows_pool():

@@ -443,6 +443,7 @@ minimize C
     template = full.prepare(envs[0])
     alone = [full.run_prepared(template, env) for env in envs]  # one thread, no buffers
     monkeypatch.setattr(evaluate, "cores", lambda: cores)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # bands only beside a one-thread BLAS
     monkeypatch.setattr(evaluate, "_POOL", None)
     monkeypatch.setattr(evaluate, "SPLIT", 64)  # every step with 64 entries or more
     buffers: dict = {}
@@ -451,5 +452,6 @@ minimize C
         for a, b in zip(want, shared):
             assert np.array_equal(a, b)
     assert rows == 1 or buffers, "no step was written into a buffer"
+    assert (evaluate._POOL is not None) == (cores > 1 and rows > 1), "bands expected"
     if evaluate._POOL is not None:
         evaluate._POOL.shutdown()
