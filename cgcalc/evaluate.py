@@ -298,7 +298,7 @@ def _in_bands(pool, fn, args, buf):
 
     m = buf.shape[0]
     ndim = buf.ndim
-    k = min(pool._max_workers + 1, m)
+    k = min(cores(), m)  # the caller and the pool's cores() - 1 threads
     cuts = [m * j // k for j in range(k + 1)]
     cut = [getattr(a, "ndim", 0) == ndim and a.shape[0] == m for a in args]
 

@@ -414,7 +414,6 @@ def test_predict_compiles_one_tape_for_all_its_chunks_of_rows(tmp_path, monkeypa
     assert np.allclose(got, want, rtol=1e-15, atol=0)
 
 
-
 @pytest.mark.parametrize("cores", [1, 2, 3, 4])
 @pytest.mark.parametrize("rows", [1, 1637, 3001])
 def test_large_steps_shared_by_the_cores_give_the_same_numbers_bit_for_bit(cores, rows,
