@@ -135,37 +135,55 @@ def gradient_at(graph: Graph, wrt, point: dict):
     numpy's functions, so the numbers are the tape's, bit for bit (Python's math differs from
     numpy in the last bit, and 1 - tanh(a)^2 near 0 makes that bit the whole answer). For
     the expression language's ops (elementwise); raises CgcalcError where a value is not
-    finite (the tape then says what numpy says: inf or nan)."""
+    finite (the tape then says what numpy says: inf or nan).
+
+    The backward pass is :func:`walk.accumulate` with :class:`Numbers` written out in one loop:
+    the same edges in the same order, the same multiply and add, at a third of the cost per edge
+    (one list of input values per node, no call per edge but the rule's own)."""
     import numpy as np
 
     from .evaluate import evaluate_point
 
     g = graph
+    xp, F = _on_numpy(np)
     with np.errstate(all="ignore"):
-        values = evaluate_point(g.order, {k: np.float64(v) for k, v in point.items()}, xp=np)
-        table, F = ops.OPS, _on_numpy(np)
-
-        def edge_value(node, i):
-            o = table[node.op]
-            args = [values[a] for a in node.args]
-            if o.variadic:
-                return o.rules[0](F, values[node], i, *args)
-            return o.rules[i](F, values[node], *args)
-
+        values = evaluate_point(g.order, dict(point), xp=xp)
         var_nodes = [g.var_nodes[v] for v in wrt]
-        adjoints = accumulate(g.order, {g.output: 1.0}, Numbers(edge_value),
-                              live=depending(g.order, var_nodes))
-    return float(values[g.output]), [float(adjoints.get(n, 0.0)) for n in var_nodes]
+        live = depending(g.order, var_nodes)
+        table = ops.OPS
+        acc = {g.output: 1.0}
+        get = acc.get
+        for n in reversed(g.order):
+            total = get(n)
+            if total is None:
+                continue
+            args = n.args
+            o = table[n.op]
+            rules, out, vals = o.rules, values[n], [values[a] for a in args]
+            for i, a in enumerate(args):
+                if a not in live:
+                    continue
+                if o.variadic:
+                    term = total * rules[0](F, out, i, *vals)
+                else:
+                    term = total * rules[i](F, out, *vals)
+                prev = get(a)
+                acc[a] = term if prev is None else prev + term
+    return float(values[g.output]), [float(acc.get(n, 0.0)) for n in var_nodes]
 
 
 _ON_NUMPY = None
 
 
 def _on_numpy(np):
-    """The builder on numpy's numbers, made once (its functions are looked up once each)."""
+    """numpy's functions on floats (cgcalc/scalar.py), and the builder on those numbers: made
+    once (each function is looked up once)."""
     global _ON_NUMPY
     if _ON_NUMPY is None:
-        _ON_NUMPY = OnNumbers(np)
+        from .scalar import NumpyOnFloats
+
+        xp = NumpyOnFloats(np)
+        _ON_NUMPY = xp, OnNumbers(xp)
     return _ON_NUMPY
 
 

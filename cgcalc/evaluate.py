@@ -33,7 +33,7 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
     the tape's numbers; a domain fault is then a value that is not finite)."""
     values = {} if values is None else values
     fns: dict = {}  # op -> its function of floats
-    number = float if xp is SCALAR else xp.float64  # numpy's functions take numpy's numbers
+    number = getattr(xp, "float_type", None) or xp.float64  # numpy: numpy's numbers
     for node in order:
         if node in values:
             continue

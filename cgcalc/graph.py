@@ -227,51 +227,135 @@ def bind(stmts, *, source="", filename=None, builder=None, declared=None,
 
     For a network file, ``declared`` maps the declared names (inputs, targets, params) to their
     nodes, any other free name is an error, and ``arrays`` allows the array operations."""
-    b = builder or Builder()
-    bound: dict[str, Node] = {}
-    bound_at: dict[str, object] = {}
-    names: dict = {}  # node -> the name a statement gave it
-    where: dict = {}  # node -> (line, column, width) where it was first written
-    first_seen_vars: list[str] = []
-    seen_vars: set[str] = set()
+    binder = _Binder(builder or Builder(), {s.name: s for s in stmts if s.name}, source,
+                     filename, declared, arrays)
+    for stmt in stmts:
+        binder.check_name(stmt)
+        binder.statement(stmt, build_expr(stmt.expr, binder.scope, binder.where))
+    return binder.program()
 
-    def fail(msg, ast, hint=None):
-        return CgcalcError(msg, source=source, filename=filename, line=ast.line,
+
+class _Binder:
+    """What binding statements keeps: the bound names, where each node was first written, the
+    input variables in order of appearance; :meth:`statement` takes one statement's node."""
+
+    def __init__(self, b, all_bound, source, filename, declared, arrays):
+        self.source, self.filename, self.declared = source, filename, declared
+        self.bound: dict[str, Node] = {}
+        self.bound_at: dict[str, object] = {}
+        self.names: dict = {}  # node -> the name a statement gave it
+        self.where: dict = {}  # node -> (line, column, width) where it was first written
+        self.first_seen: list[str] = []
+        self.seen: set[str] = set()
+        self.scope = Scope(b, self.bound, all_bound, declared, arrays, self.fail,
+                           self.first_seen, self.seen)
+        self.last = self.last_name = None
+
+    def fail(self, msg, ast, hint=None):
+        return CgcalcError(msg, source=self.source, filename=self.filename, line=ast.line,
                            column=ast.column, width=ast.width, hint=hint)
 
-    all_bound = {s.name: s for s in stmts if s.name}
-    scope = Scope(b, bound, all_bound, declared, arrays, fail, first_seen_vars, seen_vars)
+    def check_name(self, stmt):
+        """The statement's name, if any, may be bound here (raised before its expression)."""
+        name, declared = stmt.name, self.declared
+        if not name:
+            return
+        if declared and name in declared:
+            raise self.fail(f"{name!r} is declared above and cannot be bound again", stmt)
+        if name in ops.OPS or name in ops.ALIASES:
+            raise self.fail(f"{name!r} is a function name and cannot be bound", stmt)
+        if name in ops.CONSTANTS:
+            raise self.fail(f"{name!r} is a constant ({ops.CONSTANTS[name]!r}) and cannot be "
+                            f"bound", stmt)
+        if name in self.bound:
+            raise self.fail(f"{name!r} is bound twice (first on line "
+                            f"{self.bound_at[name].line})", stmt)
 
-    last = None
-    for stmt in stmts:
+    def statement(self, stmt, node):
         name = stmt.name
         if name:
-            if declared and name in declared:
-                raise fail(f"{name!r} is declared above and cannot be bound again", stmt)
-            if name in ops.OPS or name in ops.ALIASES:
-                raise fail(f"{name!r} is a function name and cannot be bound", stmt)
-            if name in ops.CONSTANTS:
-                raise fail(f"{name!r} is a constant ({ops.CONSTANTS[name]!r}) and cannot be "
-                           f"bound", stmt)
-            if name in bound:
-                raise fail(f"{name!r} is bound twice (first on line "
-                           f"{bound_at[name].line})", stmt)
-        node = build_expr(stmt.expr, scope, where)
-        if name:
-            bound[name] = node
-            bound_at[name] = stmt
-            if node not in names and node.op not in ("var", "const"):
-                names[node] = name
-        last = node
-    return Program(bound, names, where, first_seen_vars, last, stmts[-1].name)
+            self.bound[name] = node
+            self.bound_at[name] = stmt
+            if node not in self.names and node.op not in ("var", "const"):
+                self.names[node] = name
+        self.last, self.last_name = node, name
+
+    def program(self) -> Program:
+        return Program(self.bound, self.names, self.where, self.first_seen, self.last,
+                       self.last_name)
 
 
 def build(stmts, *, source="", filename=None, builder=None) -> Graph:
     """Parsed statements -> the :class:`Graph` of an expression (its output: the last one)."""
     b = builder or Builder()
-    p = bind(stmts, source=source, filename=filename, builder=b)
+    return _graph(bind(stmts, source=source, filename=filename, builder=b), b, source, filename)
+
+
+def _graph(p: Program, b, source, filename) -> Graph:
     return Graph(b, p.last, source=source, filename=filename, names=p.names, where=p.where,
                  variables=p.variables, output_name=p.last_name, bound=p.bound)
+
+
+# operators that are always a plain node of their inputs (no maker, never an array op), and
+# the functions that are when called with their fixed number of arguments: name -> (op, count)
+_PLAIN = {"add", "sub", "mul", "div", "pow", "neg"} - set(ops.ARRAY_OPS) - set(Builder.MAKERS)
+_PLAIN_CALLS = {name: (ops.ALIASES.get(name, name), ops.arity_of_call(name)[0])
+                for name in ops.callable_names()
+                if ops.ALIASES.get(name, name) not in ops.ARRAY_OPS | set(Builder.MAKERS)
+                and len(set(ops.arity_of_call(name))) == 1}
+
+
+class _Unsure(Exception):
+    """Building while parsing met something the two stages would report differently."""
+
+
+def build_direct(text: str, filename=None) -> Graph | None:
+    """The :class:`Graph` of ``text`` built while it is parsed (cgcalc/precedence.py makes each
+    node as it reduces, no AST in between), or None wherever the two stages, parse then
+    :func:`bind`, should decide: input the fast parser does not know, and every error (the
+    stages find a syntax error before a name's, and word it the same way as always). A name
+    used before a later statement binds it is seen only at that statement: None then too."""
+    from .precedence import parse_fast
+    from .syntax import Ast, Pos, Statement
+
+    b = Builder()
+    binder = _Binder(b, {}, text, filename, None, False)
+    scope, where, bound = binder.scope, binder.where, binder.bound
+    node_of = b.node
+    free: dict = {}  # a name not bound -> its node (an input variable, or a constant)
+
+    def make(kind, args, word, line, column, width):
+        # the operators and names of every program take the short way; the rest, as bind() does
+        if kind in _PLAIN:
+            node = node_of(kind, *args)
+        elif kind == CALL and _PLAIN_CALLS.get(word, (None, -1))[1] == len(args):
+            node = node_of(_PLAIN_CALLS[word][0], *args)
+        elif kind == NAME:
+            node = bound.get(word) or free.get(word)
+            if node is None:
+                node = free[word] = scope.name(Ast(kind, (), word, line, column, width))
+        else:
+            return _build_one(Ast(kind, (), word, line, column, width), args, scope, where)
+        if node not in where:
+            where[node] = (line, column, width)
+        return node
+
+    def statement(name, node):
+        if name is None:
+            stmt = Statement(None, None, Pos(0, 0))
+        else:
+            stmt = Statement(name[0], None, Pos(name[1], name[2], name[0]))
+            if name[0] in binder.seen:  # used as an input above: bind() says where
+                raise _Unsure
+            binder.check_name(stmt)
+        binder.statement(stmt, node)
+
+    try:
+        if parse_fast(text, make, statement) is None or binder.last is None:
+            return None
+    except (CgcalcError, _Unsure):
+        return None
+    return _graph(binder.program(), b, text, filename)
 
 
 class Scope:
@@ -409,7 +493,10 @@ def _check_arity(ast, args, lo, hi, fail):
 
 
 def parse(text: str, filename: str | None = None) -> Graph:
-    """Text -> Graph: the two stages every command starts with."""
+    """Text -> Graph: parse, then build (both at once, where the fast parser knows the text)."""
     from .parse import parse_program
 
+    graph = build_direct(text, filename)
+    if graph is not None:
+        return graph
     return build(parse_program(text, filename), source=text, filename=filename)

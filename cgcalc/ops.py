@@ -93,14 +93,16 @@ def op(name, arity, value, *rules, **kw):
 
 
 def _prod_others(g, out, i, *args):
+    if len(args) == 2:
+        return args[1 - i]
     others = [a for j, a in enumerate(args) if j != i]
     return others[0] if len(others) == 1 else g.mul(*others)
 
 
 def _stable_sigmoid(xp, a):
-    if getattr(a, "ndim", None) is not None:
-        # arrays: 1/(1 + exp(-a)) is accurate wherever the result is not tiny, and where
-        # exp(-a) overflows to inf (the tape ignores the warning) it is the right limit, 0
+    if not getattr(xp, "raises", False):
+        # numpy's exp (arrays, or numpy on floats): 1/(1 + exp(-a)) is accurate wherever the
+        # result is not tiny, and where exp(-a) overflows to inf it is the right limit, 0
         return 1.0 / (1.0 + xp.exp(-a))
     # one float: math.exp raises on overflow, so go through the smaller exponential
     t = xp.exp(-abs(a))
@@ -112,14 +114,28 @@ op("const", 0, None, doc="a number", callable=False)
 op("var", 0, None, doc="an input variable", callable=False)
 
 # -- arithmetic (the grammar's operator aliases) ---------------------------------------------
-op("add", (2, None), lambda xp, *a: _fold(lambda p, q: p + q, a),
+def _sum(xp, *args):
+    acc = args[0]
+    for a in args[1:]:
+        acc = acc + a
+    return acc
+
+
+def _product(xp, *args):
+    acc = args[0]
+    for a in args[1:]:
+        acc = acc * a
+    return acc
+
+
+op("add", (2, None), _sum,
    lambda g, out, i, *args: g.const(1),
    infix="+", prec=SUM, variadic=True, callable=False, doc="a + b")
 op("sub", 2, "subtract",
    lambda g, out, a, b: g.const(1),
    lambda g, out, a, b: g.const(-1),
    infix="-", prec=SUM, callable=False, doc="a - b")
-op("mul", (2, None), lambda xp, *a: _fold(lambda p, q: p * q, a),
+op("mul", (2, None), _product,
    _prod_others, infix="*", prec=PRODUCT, variadic=True, callable=False, doc="a * b")
 op("div", 2, "divide",
    lambda g, out, a, b: g.div(g.const(1), b),
@@ -316,13 +332,6 @@ ARRAY_OPS = frozenset(n for n, o in OPS.items() if o.arrays)  # only for network
 # Names a user may write that build another op: ln(a) is log(a); log(a, b) and pow(a, b) below.
 ALIASES = {"ln": "log"}
 CONSTANTS = {"pi": math.pi, "e": math.e}
-
-
-def _fold(f, args):
-    acc = args[0]
-    for a in args[1:]:
-        acc = f(acc, a)
-    return acc
 
 
 def callable_names() -> list[str]:

@@ -9,25 +9,32 @@ never recursion. It knows only the expression grammar's valid programs without a
 (``@``, ``'``, ``[ ]``): for anything else, including every syntax error, it gives up (None) and
 the LALR tables parse, and lark names the place of an error. tests/test_precedence.py checks
 that whatever it parses, it parses exactly as the tables do, token positions included.
+
+What it builds is up to its caller: by default the AST (cgcalc/syntax.py), or, through
+``make`` and ``statement``, anything else built bottom-up in the same order (cgcalc/graph.py
+builds graph nodes directly, without an AST in between).
 """
 
 from __future__ import annotations
 
 import re
+import string
 
 from .syntax import CALL, NAME, NUMBER, Ast, Pos, Statement
 
-# grammar/expr.lark's terminals, in one pattern, each after the blanks it ignores (blanks at the
-# very end match nothing: the search passes over them, and they are ignored too)
-_TOKEN = re.compile(r"""[ \t\f\r]*(?:
+# grammar/expr.lark's terminals: each piece of the text is the blanks it ignores, then one token
+# (blanks at the very end match nothing: they are ignored too). Which terminal a token is, its
+# first character says (:data:`_FIRST`); for a first character outside ASCII, :data:`_KIND`.
+_PIECE = re.compile(r"([ \t\f\r]*)((?!\d)\w+|[(),=;]|\*\*|[-+*/^]|(?:\d+\.?\d*|\.\d+)"
+                    r"(?:[eE][+-]?\d+)?|\r?\n|\#[^\n]*|\\[ \t]*\r?\n|[^ \t\f\r])")
+_KIND = re.compile(r"""(?:
     (?P<name>(?!\d)\w+)
-  | (?P<punct>[(),=;])
-  | (?P<op>\*\*|[-+*/^])
   | (?P<number>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)
-  | (?P<nl>\r?\n)
-  | (?P<comment>\#[^\n]*)
-  | (?P<cont>\\[ \t]*\r?\n)
-  | (?P<other>[^ \t\f\r]))""", re.VERBOSE | re.DOTALL)
+  | (?P<other>.))\Z""", re.VERBOSE | re.DOTALL)
+_FIRST = {**{c: "name" for c in string.ascii_letters + "_"},
+          **{c: "number" for c in string.digits},
+          **{c: c for c in "(),=;"}, **{c: "op" for c in "-+*/^"},
+          "\n": "nl", "#": "comment", "\\": "cont", ".": "number"}
 
 # binary operators: (precedence, kind); unary signs are 3, so -x^2 is -(x^2) and -a*b is (-a)*b
 _BINARY = {"+": (1, "add"), "-": (1, "sub"), "*": (2, "mul"), "/": (2, "div"),
@@ -36,93 +43,109 @@ _UNARY = 3
 _OPEN, _CALL = "(", "call"  # operator-stack markers (precedence 0: nothing pops past them)
 
 
-def _tokens(text):
-    """(kind, text, line, column) of each token the parser sees, or None for a character outside
-    the fast path. Newlines inside ( ) continue the statement, as grammars.py's postlexer does."""
-    out = []
-    append = out.append
-    line, line_start, depth = 1, 0, 0
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind == "comment":
-            continue
-        start = m.start(kind)
-        if kind == "nl" or kind == "cont":
-            if kind == "nl" and not depth:
-                append((";", "\n", line, start - line_start + 1))
-            line += 1
-            line_start = m.end()
-            continue
-        value = m.group(kind)
-        if kind == "punct":
-            kind = value
-            if value == "(":
-                depth += 1
-            elif value == ")":
-                depth = depth - 1 if depth else 0
-        elif kind == "other":
-            return None
-        append((kind, value, line, start - line_start + 1))
-    return out
+def _statement(stmts):
+    """The default statement maker: each :class:`Statement` appended to ``stmts``."""
+    def statement(name, expr):
+        if name is None:
+            stmts.append(Statement(None, expr, Pos(expr.line, expr.column)))
+        else:
+            stmts.append(Statement(name[0], expr, Pos(name[1], name[2], name[0])))
+    return statement
 
 
-def parse_fast(text: str):
+def parse_fast(text: str, make=Ast, statement=None):
     """The statements of ``text`` as the LALR parser would build them, or None where this
-    parser does not know the input (then the tables decide)."""
-    toks = _tokens(text)
-    if toks is None:
-        return None
-    toks.append((";", "", 0, 0))  # the end ends the last statement
-    stmts = []
-    out: list = []  # operands: built Ast nodes
+    parser does not know the input (then the tables decide).
+
+    ``make(kind, args, text, line, column, width)`` builds each expression node from the ones
+    built for its inputs, in post-order (inputs first, left to right), as the tables' AST would
+    be built; ``statement(name, expr)`` takes each statement as it ends (``name`` is None or
+    (text, line, column)). By default they build the AST, and the statements are returned.
+
+    Tokens are read and parsed in one loop. A name where an operand is due waits for the next
+    token (``held``): ``(`` makes it a call, ``=`` at the start of a statement its name.
+    Newlines inside ( ) continue the statement, as grammars.py's postlexer does."""
+    stmts: list = []
+    if statement is None:
+        statement = _statement(stmts)
+    out: list = []  # operands: what make built
     pending: list = []  # operators: (precedence, kind, text, line, column) or a marker
     expect = True  # an operand comes next (else an operator, a ')' or ',' or the end)
     name = None  # the statement's "name =", as (text, line, column)
     first = True  # no token of this statement seen yet
-    i, n = 0, len(toks)
-    while i < n:
-        kind, value, line, col = toks[i]
-        i += 1
+    held = None  # a name read where an operand was due: (text, line, column, it was first)
+    opened = False  # the last token opened a call: a ')' now closes f()
+    line, line_start, depth, pos = 1, 0, 0, 0
+    kind_of = _FIRST.get
+    pieces = _PIECE.findall(text)
+    pieces.append(("", ";"))  # the end ends the last statement
+    for blanks, value in pieces:
+        start = pos + len(blanks)
+        pos = start + len(value)
+        ln, col = line, start - line_start + 1
+        kind = kind_of(value[0])
+        if kind is None:  # outside ASCII: a name, a number in other digits, or no token
+            kind = _KIND.match(value).lastgroup
+            if kind == "other":
+                return None
+        elif kind == "comment":
+            continue
+        elif kind == "nl" or kind == "cont":
+            if kind == "cont" and len(value) == 1:
+                return None  # a backslash, not before a newline
+            line += 1
+            line_start = pos
+            if kind == "cont" or depth:
+                continue
+            kind = ";"  # a newline ends the statement: a ';' on the line it ends
+        elif kind == "(":
+            depth += 1
+        elif kind == ")":
+            depth = depth - 1 if depth else 0
+        elif kind == "number" and value == ".":
+            return None
+        if held is not None:
+            h_text, h_line, h_col, h_first = held
+            held = None
+            if kind == "(":
+                pending.append((0, _CALL, h_text, h_line, h_col, len(out)))
+                opened = True
+                continue
+            if kind == "=" and h_first:
+                name = (h_text, h_line, h_col)
+                continue
+            out.append(make(NAME, (), h_text, h_line, h_col, len(h_text)))
+            expect = False
         if expect:
             if kind == "number":
-                out.append(Ast(NUMBER, (), value, line, col, len(value)))
+                out.append(make(NUMBER, (), value, ln, col, len(value)))
                 expect = False
             elif kind == "name":
-                nxt = toks[i][0]
-                if nxt == "(":
-                    i += 1
-                    if toks[i][0] == ")":  # f(): no arguments
-                        i += 1
-                        out.append(Ast(CALL, (), value, line, col, len(value)))
-                        expect = False
-                    else:
-                        pending.append((0, _CALL, value, line, col, len(out)))
-                elif nxt == "=" and first:
-                    name = (value, line, col)
-                    i += 1
-                else:
-                    out.append(Ast(NAME, (), value, line, col, len(value)))
-                    expect = False
+                held = (value, ln, col, first)
             elif kind == "(":
                 pending.append((0, _OPEN))
             elif kind == "op" and (value == "-" or value == "+"):
-                pending.append((_UNARY, "neg" if value == "-" else "pos", value, line, col))
+                pending.append((_UNARY, "neg" if value == "-" else "pos", value, ln, col))
+            elif kind == ")" and opened:  # f(): no arguments
+                marker = pending.pop()
+                out.append(make(CALL, (), marker[2], marker[3], marker[4], len(marker[2])))
+                expect = False
             elif kind == ";" and first and name is None:
                 continue  # an empty statement
             else:
                 return None
-            first = False
+            first = opened = False
             continue
         if kind == "op":
             prec, op = _BINARY[value]
             if prec != 4:  # left-associative: reduce what binds as tightly or tighter
                 while pending and pending[-1][0] >= prec:
-                    _reduce(pending.pop(), out)
-            pending.append((prec, op, value, line, col))
+                    _reduce(pending.pop(), out, make)
+            pending.append((prec, op, value, ln, col))
             expect = True
         elif kind == ")" or kind == ",":
             while pending and pending[-1][0]:
-                _reduce(pending.pop(), out)
+                _reduce(pending.pop(), out, make)
             if not pending:
                 return None
             marker = pending[-1]
@@ -137,28 +160,24 @@ def parse_fast(text: str):
                 base = marker[5]
                 args = tuple(out[base:])
                 del out[base:]
-                out.append(Ast(CALL, args, marker[2], marker[3], marker[4], len(marker[2])))
+                out.append(make(CALL, args, marker[2], marker[3], marker[4], len(marker[2])))
         elif kind == ";":
             while pending and pending[-1][0]:
-                _reduce(pending.pop(), out)
+                _reduce(pending.pop(), out, make)
             if pending or len(out) != 1:
                 return None
-            expr = out.pop()
-            if name is None:
-                stmts.append(Statement(None, expr, Pos(expr.line, expr.column)))
-            else:
-                stmts.append(Statement(name[0], expr, Pos(name[1], name[2], name[0])))
+            statement(name, out.pop())
             expect, first, name = True, True, None
         else:
             return None
     return stmts
 
 
-def _reduce(entry, out):
+def _reduce(entry, out, make):
     prec, kind, value, line, col = entry
     if prec == _UNARY:
         if kind == "neg":
-            out[-1] = Ast("neg", (out[-1],), "-", line, col, 1)
+            out[-1] = make("neg", (out[-1],), "-", line, col, 1)
         return  # +a is a itself
     b = out.pop()
-    out[-1] = Ast(kind, (out[-1], b), value, line, col, len(value))
+    out[-1] = make(kind, (out[-1], b), value, line, col, len(value))

@@ -12,6 +12,9 @@ class _MathBackend:
     (numpy is not imported on that path). Names numpy and math share (``cbrt``, ``expm1``, ...)
     come straight from math. Domain faults raise."""
 
+    raises = True  # exp(1000) raises, where numpy's gives inf (the op table's rows may ask)
+    float_type = float  # what a value is
+
     def __getattr__(self, name):  # asked once per name: then it is an attribute
         fn = getattr(math, name)
         setattr(self, name, fn)
@@ -64,3 +67,28 @@ class _MathBackend:
 
 
 SCALAR = _MathBackend()
+
+
+class NumpyOnFloats:
+    """The backend for one point whose numbers must be numpy's, bit for bit (what a batch of
+    points gives), at the speed of Python floats: each of numpy's functions is called on a
+    float and its result made a float again; ``+ - * /`` and negation are Python's own, which
+    round as numpy does (IEEE 754), only division by zero raises instead of giving inf."""
+
+    raises = False
+    float_type = float
+
+    def __init__(self, np):
+        self._np = np
+
+    def __getattr__(self, name):  # asked once per name: then it is an attribute
+        fn = getattr(self._np, name)
+
+        def on_floats(*args):
+            return float(fn(*args))
+        setattr(self, name, on_floats)
+        return on_floats
+
+    add, subtract = staticmethod(_MathBackend.add), staticmethod(_MathBackend.subtract)
+    multiply, divide = staticmethod(_MathBackend.multiply), staticmethod(_MathBackend.divide)
+    negative = staticmethod(_MathBackend.negative)

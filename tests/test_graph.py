@@ -160,3 +160,84 @@ def test_the_terminal_shows_paths_for_ten_variables_and_says_how_to_see_the_rest
     assert r.output.count("3. Paths from") == 10
     assert "the paths down to 20 more variables" in r.output
     assert "more derivatives" not in r.output  # 30 rows: all shown
+
+
+# -- building while parsing: the same graph as parsing, then building --------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cgcalc.errors import CgcalcError  # noqa: E402
+from cgcalc.graph import build, build_direct  # noqa: E402
+from cgcalc.parse import parse_program  # noqa: E402
+from test_derive import EXPRS  # noqa: E402
+from test_grammars import _programs  # noqa: E402
+
+
+def _by_stages(text):
+    return build(parse_program(text), source=text)
+
+
+def _fingerprint(g):
+    """Everything a graph holds, with nodes as their places in the order they were made (which
+    decides how terms sort when printed): each node, the output, names, places, variables."""
+    made = g.builder.made_since(0)
+    seq = {n: i for i, n in enumerate(made)}
+    return ([(n.op, n.value, type(n.value), tuple(seq[a] for a in n.args)) for n in made],
+            seq[g.output], [seq[n] for n in g.order], g.variables,
+            sorted((seq[n], name) for n, name in g.names.items()),
+            sorted((seq[n], w) for n, w in g.where.items()),
+            sorted((name, seq[n]) for name, n in g.bound.items()))
+
+
+def same_as_stages(text):
+    direct = build_direct(text)
+    try:
+        staged = _by_stages(text)
+    except CgcalcError:
+        assert direct is None, f"{text!r}: built while parsing, an error in two stages"
+        return None
+    if direct is not None:
+        assert _fingerprint(direct) == _fingerprint(staged), text
+    return direct
+
+
+NAMED = st.tuples(EXPRS, EXPRS, st.sampled_from(["a", "b1", "x", "θ"])).map(
+    lambda t: f"{t[2]} = {t[0]}\n{t[1]} + {t[2]}*{t[0]}")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(EXPRS, NAMED, _programs()))
+def test_building_while_parsing_makes_the_graph_the_two_stages_make(text):
+    same_as_stages(text)
+
+
+@pytest.mark.parametrize("text", [
+    "exp(sin(x^2))", "v = x^2; u = sin(v); f = exp(u)",
+    "y1 = x*x + sin(x); y2 = y1*y1 + sin(y1); y2",
+    "sin(x)*cos(x) + sin(x)", "log(x, 2) + ln(x) + pow(x, y) + -x^2 + +x", "a = 1; b = a; -b",
+    "f = x\nf", "2^3^2 * 1e-3 - .5 / 6.02E23", "θ1 + σ * x", "sigmoid(relu(softplus(x)))",
+])
+def test_ordinary_programs_are_built_while_parsed(text):
+    assert same_as_stages(text) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "x + 1; x = 2",  # used before it is bound
+    "x = x + 1",  # used in its own statement
+    "a = 1; a = 2",  # bound twice
+    "sin = 2", "pi = 3", "ln = x",  # names that cannot be bound
+    "foo(x)", "sin(x, y)", "log(x, y, z)", "pow(x)", "sin", "sum(x)", "transpose(x)",
+    "x + 1" + "0" * 400, "1" * 400 + " * x",  # a number too large for a float
+    "x +", "(x", "", "# nothing", "x @ y", "[x, 1]", "x'",  # not the fast parser's: stages
+])
+def test_whatever_the_two_stages_report_they_report_as_before(text):
+    """Every error and every input the fast parser does not know: built in two stages, so
+    the message (and which of two errors comes first) is what it always was."""
+    assert build_direct(text) is None
+    with pytest.raises(CgcalcError) as direct:
+        parse(text)
+    with pytest.raises(CgcalcError) as staged:
+        _by_stages(text)
+    place = ("message", "line", "column", "width", "hint")
+    assert [getattr(direct.value, k) for k in place] == [getattr(staged.value, k) for k in place]

@@ -69,6 +69,19 @@ def test_agrees_on_random_input(pieces):
     agree("".join(pieces))
 
 
+# characters the fast parser's tokens start with or stop at: every blank and line break, every
+# first character it sorts by (ASCII), and outside ASCII letters, digits and neither
+ODD_PIECES = EXPR_PIECES + ["\r", "\r\n", "\t", "\f", "\v", "\x00", ".", "..", "\\",
+                            "\\ \t\r\n", "٣", "é", "→", "\u2028", "\x85", "_", "f()", "f(\n)", "1.",
+                            "3e", "#"]
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(ODD_PIECES), max_size=12))
+def test_agrees_on_odd_characters(pieces):
+    agree("".join(pieces))
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_programs())
 def test_agrees_on_random_programs(text):
