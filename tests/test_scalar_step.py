@@ -115,26 +115,103 @@ def test_a_fault_hands_the_step_back_to_the_tape():
     assert any(np.isnan(g).any() for g in tape.run(env))
 
 
-@pytest.mark.parametrize("name", ["xor", "regression", "recurrent"])
-def test_training_reaches_the_same_params_either_way(name, monkeypatch):
-    net = Network(NETS[name], "t.net")
-    params = initial_params(net, rng=np.random.default_rng(5))
-    options = {**net.options, "epochs": 1000, "rate": 0.3}  # most epochs are not watched
-    runs = []
-    real_run = scalar_step.ScalarStep.run
+def _train_counting(net, params, options, monkeypatch):
+    """Train, counting the epochs the written-out code ran (one step, or many in one call)."""
+    epochs = []
+    real_run, real_descend = scalar_step.ScalarStep.run, scalar_step.ScalarStep.descend
 
-    def counted(self, env):
-        runs.append(1)
+    def run(self, env):
+        epochs.append(1)
         return real_run(self, env)
 
-    monkeypatch.setattr(scalar_step.ScalarStep, "run", counted)
-    written = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
-    assert len(runs) > 500  # the written-out step did the training
+    def descend(self, env, n, rate):
+        done = real_descend(self, env, n, rate)
+        epochs.append(n if done else 0)
+        return done
+
+    monkeypatch.setattr(scalar_step.ScalarStep, "run", run)
+    monkeypatch.setattr(scalar_step.ScalarStep, "descend", descend)
+    result = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    monkeypatch.undo()
+    return result, sum(epochs)
+
+
+def _taped(net, params, options, monkeypatch):
     monkeypatch.setattr("cgcalc.net.train.compile_step", lambda *a: None)
-    taped = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    result = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    monkeypatch.undo()
+    return result
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+@pytest.mark.parametrize("name", ["xor", "regression", "recurrent"])
+def test_training_reaches_the_same_params_either_way(name, optimizer, monkeypatch):
+    """Plain descent runs its unwatched epochs many to a call, params kept in floats from
+    epoch to epoch; momentum steps one epoch at a time: the params are the tape's either way."""
+    net = Network(NETS[name], "t.net")
+    params = initial_params(net, rng=np.random.default_rng(5))
+    options = {**net.options, "epochs": 1000, "rate": 0.3, "optimizer": optimizer,
+               "beta": 0.9}  # most epochs are not watched
+    written, epochs = _train_counting(net, params, options, monkeypatch)
+    assert epochs > 700  # the written-out code did the training (1 epoch in 5 is watched)
+    taped = _taped(net, params, options, monkeypatch)
     for k in net.params:
         assert same(taped.params[k], written.params[k])
     assert same(taped.cost, written.cost)
+    assert written.history == pytest.approx(taped.history, rel=1e-12)
+
+
+def test_a_fault_in_a_run_of_epochs_changes_nothing():
+    """sqrt of a negative number: math raises where numpy says nan; the run says False and
+    leaves the params as they were."""
+    text = NETS["functions"].replace("sqrt(1 + Z*Z)", "sqrt(Z - 0.6)")
+    net, nodes, env, tape = setup(text, 0)
+    step = scalar_step.compile_step(net, nodes, env, calls=10**9)
+    before = [np.copy(v) for v in env]
+    assert step.descend(env, 5, 0.1) is False
+    assert all(np.array_equal(a, b) for a, b in zip(before, env))
+
+
+def test_epochs_a_run_declines_go_one_at_a_time(monkeypatch):
+    """Every other run of epochs declined (as on a fault): those epochs step one at a time,
+    and the params are the tape's all the same."""
+    net = Network(NETS["regression"], "t.net")
+    params = initial_params(net, rng=np.random.default_rng(1))
+    options = {**net.options, "epochs": 400, "rate": 0.05}
+    real, calls = scalar_step.ScalarStep.descend, []
+
+    def descend(self, env, n, rate):
+        calls.append(n)
+        return len(calls) % 2 == 0 and real(self, env, n, rate)
+
+    monkeypatch.setattr(scalar_step.ScalarStep, "descend", descend)
+    written = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    monkeypatch.undo()
+    assert len(calls) > 20
+    taped = _taped(net, params, options, monkeypatch)
+    for k in net.params:
+        assert same(taped.params[k], written.params[k])
+
+
+def test_ctrl_c_in_a_run_of_epochs_keeps_the_params_of_the_epochs_done(monkeypatch):
+    net = Network(NETS["xor"], "t.net")
+    params = initial_params(net, rng=np.random.default_rng(3))
+    options = {**net.options, "epochs": 1000, "rate": 0.3}  # watched: 1, 5, 10, ...
+    real, runs = scalar_step.ScalarStep.descend, []
+
+    def descend(self, env, n, rate):
+        if len(runs) == 3:
+            raise KeyboardInterrupt
+        runs.append(n)
+        return real(self, env, n, rate)
+
+    monkeypatch.setattr(scalar_step.ScalarStep, "descend", descend)
+    stopped = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    monkeypatch.undo()
+    assert stopped.interrupted and stopped.epochs == 15
+    taped = _taped(net, params, {**options, "epochs": stopped.epochs}, monkeypatch)
+    for k in net.params:
+        assert same(taped.params[k], stopped.params[k])
 
 
 @pytest.mark.parametrize("name", NETS)

@@ -74,9 +74,34 @@ class ScalarStep:
         lines += w.lines
         lines.append("    return (" + "".join(f"[{', '.join(w.entries[o])}], "
                                         for o in outputs) + ")")
+        lines += self._descent(net, outputs, w, index, args)
         scope = dict(w.functions)
         exec(compile("\n".join(lines) + "\n", "<cgcalc step>", "exec"), scope)  # our own text
-        self._step = scope["step"]
+        self._step, self._descend = scope["step"], scope.get("descend")
+
+    def _descent(self, net, outputs, w, index, args):
+        """``descend(n, rate, ...)``: n steps of gradient descent on floats, the params' entries
+        kept in locals from step to step (``param -= rate * grad``, each entry as numpy does
+        it); the lines, when ``outputs`` are the gradients of the params in order."""
+        params = self._params = [index[p] for p in net.params]
+        if len(outputs) != len(params) or not all(
+                k in w.var_names and k not in self.static and
+                len(w.var_names[k]) == len(w.entries[o]) for k, o in zip(params, outputs)):
+            return []
+        lines = [f"def descend(_n, _rate, {args}):"]
+        for k in self.vars:
+            names = w.var_names[k]
+            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = V{k}")
+        lines.append("    for _ in range(_n):")
+        lines += ["    " + line for line in w.lines]
+        names = [name for k in params for name in w.var_names[k]]
+        steps = [f"{name} - _rate * {entry}" for k, o in zip(params, outputs)
+                 for name, entry in zip(w.var_names[k], w.entries[o])]
+        # all at once: every gradient is read before any param changes
+        lines.append(f"        ({', '.join(names)},) = ({', '.join(steps)},)")
+        lines.append("    return (" + "".join(f"[{', '.join(w.var_names[k])}], "
+                                        for k in params) + ")")
+        return lines
 
     def run(self, env):
         import numpy as np
@@ -87,6 +112,25 @@ class ScalarStep:
         except (ArithmeticError, ValueError):
             return None
         return [np.array(f, dtype=float).reshape(s) for f, s in zip(flat, self.shapes)]
+
+
+    def descend(self, env, epochs, rate):
+        """``epochs`` steps of plain gradient descent at ``rate``, the params of ``env`` (its
+        arrays) updated in place at the end; False, and nothing changed, when a value left a
+        function's domain on the way (the caller then steps one epoch at a time) or when
+        these outputs are not the params' gradients."""
+        if self._descend is None:
+            return False
+        args = [self.static[k] if k in self.static else _flat(env[k]) for k in self.vars]
+        try:
+            flat = self._descend(epochs, rate, *args)
+        except (ArithmeticError, ValueError):
+            return False
+        import numpy as np
+
+        for k, entries in zip(self._params, flat):
+            env[k][...] = np.array(entries, dtype=float).reshape(env[k].shape)
+        return True
 
 
 def _flat(value):
