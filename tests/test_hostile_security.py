@@ -376,6 +376,7 @@ data {
         del scalar_step.compile
     (src,) = seen
     words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", src))
-    ours = r"def|step|return|e|t\d+|V\d+|v\d+_\d+|f_[a-z_]+|_max|_log"  # e: 1e+300
+    ours = (r"def|step|descend|for|in|range|_|_n|_rate|return|e|t\d+|V\d+|v\d+_\d+|"
+            r"f_[a-z_]+|_max|_log")  # e: 1e+300
     assert all(re.fullmatch(ours, w) for w in words), words
     assert "exec" not in src and "eval" not in src and "__class__" not in src

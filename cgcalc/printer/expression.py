@@ -18,12 +18,26 @@ def to_text(root, atoms: dict | None = None, style: _Style = PLAIN) -> str:
     emit = out.append
     stack: list = [(root, SUM, False)]  # strings to emit, and (node, context, negate) to print
     pop, push = stack.pop, stack.extend
+    plain = not style.latex and not style.math  # then calls, names and atoms go the short way
     while stack:
         item = pop()
         if item.__class__ is str:
             emit(item)
             continue
         node, ctx, negate = item
+        if plain:  # what _display gives these, without its lists (generated graphs: most nodes)
+            name = atoms.get(node) if atoms else None
+            if name is not None:
+                emit(style.name(name))
+                continue
+            op = node.op
+            if op == "var":
+                emit(style.name(node.value))
+                continue
+            if op not in _NOT_CALLS and len(node.args) == 1:
+                emit(op + "(")
+                push((")", (node.args[0], SUM, False)))
+                continue
         prec, parts = _display(node, negate, atoms, style)
         if prec < ctx:
             parts = [style.lparen, *parts, style.rparen]

@@ -10,6 +10,8 @@ from ..walk import topological
 
 _RANK = {"const": 1, "var": 2, "pow": 3, "mul": 5, "add": 6}  # named constants (pi) first
 FLATTEN = 8  # nested sums and products are spread into their parent up to this many terms
+# the ops with rules of their own here; every other op is a function of its inputs
+_ARITHMETIC = {"const", "var", "add", "sub", "neg", "mul", "div", "pow", "sqrt"}
 
 
 class Canonical:
@@ -85,6 +87,10 @@ class Canonical:
 
     def _canon(self, node, args):
         b, op = self.b, node.op
+        if op not in _ARITHMETIC:  # a function: the common case first
+            if args and tuple(args) == node.args and args[0].op not in ("const", "exp", "log"):
+                return node  # a function of canonical inputs is canonical: no need to rebuild
+            return self.function(op, args)
         if op in ("const", "var"):
             return node
         if op == "add":
@@ -99,11 +105,7 @@ class Canonical:
             return self.mul([args[0], self.pow(args[1], b.const(-1))])
         if op == "pow":
             return self.pow(*args)
-        if op == "sqrt":
-            return self.pow(args[0], b.const(Fraction(1, 2)))
-        if args and tuple(args) == node.args and args[0].op not in ("const", "exp", "log"):
-            return node  # a function of canonical inputs is canonical: no need to rebuild
-        return self.function(op, args)
+        return self.pow(args[0], b.const(Fraction(1, 2)))  # sqrt
 
     # -- helpers ---------------------------------------------------------------------------
     def _flatten(self, op, items):
