@@ -283,3 +283,42 @@ def test_large_arrays_and_long_steps_stay_on_the_tape():
     spirals = ROOT / "examples" / "spirals.net"
     net, nodes, env, _ = setup(spirals.read_text(), 0, str(spirals))  # hundreds of rows
     assert scalar_step.compile_step(net, nodes, env, calls=10**9) is None
+
+
+def test_after_a_fault_the_epochs_to_the_next_watched_one_go_one_at_a_time(monkeypatch):
+    """A run of epochs that meets a fault is not tried again before the next watched epoch
+    (else each epoch of the stretch would redo the run up to the fault: quadratic)."""
+    net = Network(NETS["xor"], "t.net")
+    params = initial_params(net, rng=np.random.default_rng(2))
+    options = {**net.options, "epochs": 4000, "rate": 0.3}  # 200 stretches of 19 epochs
+    calls = []
+    monkeypatch.setattr(scalar_step.ScalarStep, "descend",
+                        lambda self, env, n, rate: calls.append(n) or False)
+    declined = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    monkeypatch.undo()
+    assert 0 < len(calls) <= 200
+    taped = _taped(net, params, options, monkeypatch)
+    for k in net.params:
+        assert same(taped.params[k], declined.params[k])
+
+
+def test_a_call_runs_a_bounded_number_of_epochs(monkeypatch):
+    """So Ctrl-C loses a fraction of a second at most, however many epochs lie between two
+    watched ones: here one epoch a call, and the same params."""
+    monkeypatch.setattr(scalar_step, "PER_DESCENT", 1)
+    net = Network(NETS["xor"], "t.net")
+    params = initial_params(net, rng=np.random.default_rng(4))
+    options = {**net.options, "epochs": 2000, "rate": 0.3}
+    written, epochs = _train_counting(net, params, options, monkeypatch)
+    assert epochs > 1500
+    sizes = []
+    real = scalar_step.ScalarStep.descend
+    monkeypatch.setattr(scalar_step, "PER_DESCENT", 1)
+    monkeypatch.setattr(scalar_step.ScalarStep, "descend",
+                        lambda self, env, n, rate: sizes.append(n) or real(self, env, n, rate))
+    train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
+    monkeypatch.undo()
+    assert sizes and set(sizes) == {1}
+    taped = _taped(net, params, options, monkeypatch)
+    for k in net.params:
+        assert same(taped.params[k], written.params[k])

@@ -29,6 +29,8 @@ from .model import BATCH
 
 MOST_ENTRIES = 256   # entries of the largest node written out (above: numpy is cheaper)
 MOST_CODE = 20_000   # statements in one step (above: compiling costs more than it saves)
+# statements one call of descend runs at most (about a tenth of a second): what Ctrl-C can lose
+PER_DESCENT = 2_000_000
 # float operations of straight-line Python that cost what one numpy call on small arrays costs
 # (measured on the examples: about 20-40 ns an operation, 2-3 us a call)
 PER_CALL = 60
@@ -75,6 +77,7 @@ class ScalarStep:
         lines.append("    return (" + "".join(f"[{', '.join(w.entries[o])}], "
                                         for o in outputs) + ")")
         lines += self._descent(net, outputs, w, index, args)
+        self.most_epochs = max(1, PER_DESCENT // max(1, len(w.lines)))  # a call of descend
         scope = dict(w.functions)
         exec(compile("\n".join(lines) + "\n", "<cgcalc step>", "exec"), scope)  # our own text
         self._step, self._descend = scope["step"], scope.get("descend")
@@ -115,8 +118,9 @@ class ScalarStep:
 
 
     def descend(self, env, epochs, rate):
-        """``epochs`` steps of plain gradient descent at ``rate``, the params of ``env`` (its
-        arrays) updated in place at the end; False, and nothing changed, when a value left a
+        """``epochs`` steps of plain gradient descent at ``rate`` (at most :attr:`most_epochs`,
+        so that Ctrl-C loses a tenth of a second at most), the params of ``env`` (its arrays)
+        updated in place at the end; False, and nothing changed, when a value left a
         function's domain on the way (the caller then steps one epoch at a time) or when
         these outputs are not the params' gradients."""
         if self._descend is None:

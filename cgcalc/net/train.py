@@ -114,18 +114,22 @@ def train(net: Network, params, data, options, rng=None, progress=None):
                               f"(try a smaller --rate)", status=FAILURE)
         history.append(cost)
 
-    # plain gradient descent between watched epochs: the float code runs them all in one call
-    in_one_call = small is not None and options["optimizer"] == "sgd"
+    # plain gradient descent between watched epochs: the float code runs them many to a call;
+    # after a call that met a fault, one at a time up to the next watched epoch
+    in_calls = small is not None and options["optimizer"] == "sgd"
+    one_at_a_time_to = 0
     try:
         epoch = 0
         while epoch < epochs:
             epoch += 1
             watch = epoch % every == 0 or epoch == 1
-            if in_one_call and not watch:
-                n = min(epochs + 1, (epoch // every + 1) * every) - epoch  # to the next watched
+            if in_calls and not watch and epoch > one_at_a_time_to:
+                watched = min(epochs + 1, (epoch // every + 1) * every)  # the next one
+                n = min(watched - epoch, small.most_epochs)
                 if small.descend(env, n, options["rate"]):
                     epoch = done = epoch + n - 1
                     continue
+                one_at_a_time_to = watched
             if batch is None:
                 if watch:  # the cost too, for the history and to stop on NaN
                     out = full.run_prepared(full_data, env, full_buffers)
