@@ -75,3 +75,66 @@ def test_a_users_safe_is_never_taken_for_its_input(text, x):
     s = Simplifier(g.builder)(g.output)
     assert math.isclose(evaluate_point(topological([s]), point)[s],
                         evaluate_point(g.order, point)[g.output], rel_tol=1e-12)
+
+
+# -- one more factor into a product: the shortcut against the general way ---------------------
+
+from hypothesis import strategies as st  # noqa: E402
+
+from cgcalc.graph import Builder  # noqa: E402
+from cgcalc.simplify import products  # noqa: E402
+
+_FACTORS = ["x", "y", "z", "sin(x)", "cos(y)", "exp(z)", "x^2", "2", "-1", "x + y", "sin(x)*y",
+            "cos(y)*z*exp(x)", "1/x", "sqrt(y)", "tanh(x*y)", "log(z)"]
+
+
+def _general(self, product, keys, factor):
+    return None
+
+
+def _grown(b, chain, shortcut):
+    s = Simplifier(b)
+    if not shortcut:
+        s._one_more = _general.__get__(s)
+    made = []
+    for factors in chain:
+        product = None
+        for text in factors:
+            factor = s(_parse_into(b, text))
+            product = factor if product is None else s.mul([product, factor])
+            made.append(product)
+    return made
+
+
+def _parse_into(b, text):
+    from cgcalc.graph import build
+    from cgcalc.parse import parse_program
+
+    return build(parse_program(text), source=text, builder=b).output
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.sampled_from(_FACTORS), min_size=1, max_size=10), min_size=1,
+                max_size=12))
+def test_one_more_factor_is_what_the_general_way_makes(chain):
+    """Products grown factor by factor, as backpropagation grows an adjoint: the shortcut
+    (the new factor put in its place among sorted ones) gives the very node the general way
+    gives, in the same builder (so the same printed derivative)."""
+    b = Builder()
+    fast, general = _grown(b, chain, True), _grown(b, chain, False)
+    assert all(p is q for p, q in zip(fast, general)), [to_text(p) for p in fast]
+
+
+def test_the_shortcut_is_what_a_deep_chain_takes(monkeypatch):
+    taken = []
+    real = products.Products._one_more
+
+    def counted(self, product, keys, factor):
+        made = real(self, product, keys, factor)
+        taken.append(made is not None)
+        return made
+
+    monkeypatch.setattr(products.Products, "_one_more", counted)
+    b = Builder()
+    _grown(b, [["sin(x)", "cos(y)", "exp(z)", "sin(y)", "cos(x)", "tanh(x)", "z"]], True)
+    assert taken.count(True) >= 5

@@ -27,6 +27,7 @@ class Canonical:
         self._expanding = 0  # while multiplying out to cancel, do not factor back
         self._placeholders: dict = {}  # stand-in var -> atom
         self._keys: dict = {}  # node -> its sort key
+        self._plain: dict = {}  # a product of distinct plain factors made here -> their keys
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):

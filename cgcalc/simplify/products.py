@@ -5,6 +5,8 @@ by its other factors is multiplied out when that is shorter, so backpropagation'
 
 from __future__ import annotations
 
+from bisect import bisect
+
 from ..walk import topological
 from .canonical import FLATTEN
 from .fold import finite, is_number
@@ -21,13 +23,21 @@ class Products:
 
     def mul(self, factors):
         b = self.b
+        if len(factors) == 2:  # a product times one more factor: backpropagation's step
+            known = self._plain.get(factors[0])
+            if known is not None and type(self)._factors is Products._factors:
+                one_more = self._one_more(factors[0], known, factors[1])
+                if one_more is not None:
+                    return one_more
         flat = self._factors(factors)
         if len(set(flat)) == len(flat) and not any(f.op in _NOT_PLAIN for f in flat):
             # distinct factors, none a number, power or sum: nothing combines or cancels
             if len(flat) == 1:
                 return flat[0]
             flat.sort(key=self._key)
-            return b.mul(*flat)
+            product = b.mul(*flat)
+            self._plain[product] = [self._key(f) for f in flat]
+            return product
         coeff = 1
         pending = flat
         for _ in range(SETTLE):  # powers of products can expose new like factors
@@ -85,6 +95,21 @@ class Products:
         if len(factors) == 1 and factors[0].op == "add" and len(factors[0].args) <= FLATTEN:
             return self.add([self.mul([b.const(coeff), t]) for t in factors[0].args])
         return b.mul(b.const(coeff), *factors)
+
+    def _one_more(self, product, keys, factor):
+        """``product * factor`` where ``product`` is one this simplifier made of distinct plain
+        factors (``keys``: their sort keys, in order): what :meth:`mul` makes of them, the
+        factor put in its place by its key, without sorting them all again; None where the
+        general way may differ (the product spread out no more, the factor not plain)."""
+        args = product.args
+        if len(args) > FLATTEN or factor.op in _NOT_PLAIN or factor in args or (
+                factor.op == "mul" and len(factor.args) <= FLATTEN):
+            return None
+        key = self._key(factor)
+        i = bisect(keys, key)
+        made = self.b.mul(*args[:i], factor, *args[i:])
+        self._plain[made] = [*keys[:i], key, *keys[i:]]
+        return made
 
     def _cancel_into_sum(self, coeff, factors):
         """coeff * S * rest where S is a sum some of whose terms divide by a factor in rest:
