@@ -138,8 +138,8 @@ def gradient_at(graph: Graph, wrt, point: dict):
     finite (the tape then says what numpy says: inf or nan).
 
     The backward pass is :func:`walk.accumulate` with :class:`Numbers` written out in one loop:
-    the same edges in the same order, the same multiply and add, at a third of the cost per edge
-    (one list of input values per node, no call per edge but the rule's own)."""
+    the same edges in the same order, the same multiply and add, with one list of input values
+    per node and no call per edge but the rule's own (the common case, where it measures)."""
     import numpy as np
 
     from .evaluate import evaluate_point

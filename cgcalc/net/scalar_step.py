@@ -69,10 +69,7 @@ class ScalarStep:
         self.vars = sorted(w.var_names)
         self.static = {k: _flat(env[k]) for k in self.vars if variables[k] in static}
         args = ", ".join(f"V{k}" for k in self.vars)
-        lines = [f"def step({args}):"]
-        for k in self.vars:
-            names = w.var_names[k]
-            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = V{k}")
+        lines = [f"def step({args}):", *self._unpacked(w)]
         lines += w.lines
         lines.append("    return (" + "".join(f"[{', '.join(w.entries[o])}], "
                                         for o in outputs) + ")")
@@ -91,10 +88,7 @@ class ScalarStep:
                 k in w.var_names and k not in self.static and
                 len(w.var_names[k]) == len(w.entries[o]) for k, o in zip(params, outputs)):
             return []
-        lines = [f"def descend(_n, _rate, {args}):"]
-        for k in self.vars:
-            names = w.var_names[k]
-            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = V{k}")
+        lines = [f"def descend(_n, _rate, {args}):", *self._unpacked(w)]
         lines.append("    for _ in range(_n):")
         lines += ["    " + line for line in w.lines]
         names = [name for k in params for name in w.var_names[k]]
@@ -106,6 +100,11 @@ class ScalarStep:
                                         for k in params) + ")")
         return lines
 
+    def _unpacked(self, w):
+        """The lines that give each variable's entries their local names."""
+        return [f"    {', '.join(w.var_names[k])}{',' if len(w.var_names[k]) == 1 else ''} = V{k}"
+                for k in self.vars]
+
     def run(self, env):
         import numpy as np
 
@@ -116,13 +115,14 @@ class ScalarStep:
             return None
         return [np.array(f, dtype=float).reshape(s) for f, s in zip(flat, self.shapes)]
 
-
     def descend(self, env, epochs, rate):
         """``epochs`` steps of plain gradient descent at ``rate`` (at most :attr:`most_epochs`,
         so that Ctrl-C loses a tenth of a second at most), the params of ``env`` (its arrays)
         updated in place at the end; False, and nothing changed, when a value left a
         function's domain on the way (the caller then steps one epoch at a time) or when
         these outputs are not the params' gradients."""
+        import numpy as np
+
         if self._descend is None:
             return False
         args = [self.static[k] if k in self.static else _flat(env[k]) for k in self.vars]
@@ -130,8 +130,6 @@ class ScalarStep:
             flat = self._descend(epochs, rate, *args)
         except (ArithmeticError, ValueError):
             return False
-        import numpy as np
-
         for k, entries in zip(self._params, flat):
             env[k][...] = np.array(entries, dtype=float).reshape(env[k].shape)
         return True

@@ -36,7 +36,8 @@ class Products:
                 return flat[0]
             flat.sort(key=self._key)
             product = b.mul(*flat)
-            self._plain[product] = [self._key(f) for f in flat]
+            if len(flat) <= FLATTEN:  # one more factor may be put in its place (_one_more)
+                self._plain[product] = [self._key(f) for f in flat]
             return product
         coeff = 1
         pending = flat
@@ -108,7 +109,8 @@ class Products:
         key = self._key(factor)
         i = bisect(keys, key)
         made = self.b.mul(*args[:i], factor, *args[i:])
-        self._plain[made] = [*keys[:i], key, *keys[i:]]
+        if len(args) < FLATTEN:
+            self._plain[made] = [*keys[:i], key, *keys[i:]]
         return made
 
     def _cancel_into_sum(self, coeff, factors):
