@@ -106,8 +106,8 @@ class Numbers:
 class OnNumbers:
     """A builder whose "nodes" are numbers: an op table rule called with it (and with the values
     of a node and of its inputs) gives the connection derivative's value directly, without
-    building its graph. ``xp`` is the backend whose functions compute (numpy, on single
-    numbers, for :func:`gradient_at`)."""
+    building its graph. ``xp`` is the backend whose functions compute (numpy's on floats, for
+    :func:`gradient_at`)."""
 
     def __init__(self, xp):
         self.xp = xp
@@ -147,7 +147,7 @@ def gradient_at(graph: Graph, wrt, point: dict):
     g = graph
     xp, F = _on_numpy(np)
     with np.errstate(all="ignore"):
-        values = evaluate_point(g.order, dict(point), xp=xp)
+        values = evaluate_point(g.order, point, xp=xp)
         var_nodes = [g.var_nodes[v] for v in wrt]
         live = depending(g.order, var_nodes)
         table = ops.OPS

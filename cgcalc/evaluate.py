@@ -2,7 +2,8 @@
 with numpy through a flat tape compiled once.
 
 The op table writes each value as ``value(xp, *args)``; ``xp`` is ``scalar.SCALAR`` for one point
-(Python floats) or the ``numpy`` module for arrays, so both share one definition.
+(Python floats with math), ``scalar.NumpyOnFloats`` for one point with numpy's functions, or the
+``numpy`` module for arrays, so all share one definition.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
 
     ``values`` (node -> float) may hold values already known; it is filled in and returned.
     ``where``/``source``/``filename``/``names`` place a domain fault in the user's text. The
-    functions are Python's math, or those of ``xp`` (numpy's, on numpy's single numbers, give
-    the tape's numbers; a domain fault is then a value that is not finite)."""
+    functions are Python's math, or those of ``xp`` (numpy's on floats give the tape's numbers;
+    a domain fault is then a value that is not finite)."""
     values = {} if values is None else values
     fns: dict = {}  # op -> its function of floats
-    number = getattr(xp, "float_type", None) or xp.float64  # numpy: numpy's numbers
+    number = getattr(xp, "float_type", None) or xp.float64  # the numpy module: its numbers
     for node in order:
         if node in values:
             continue

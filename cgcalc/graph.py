@@ -1,4 +1,5 @@
-"""AST -> DAG. Identical subexpressions are one node; every walk uses an explicit stack.
+"""AST -> DAG (or text -> DAG, built while parsing: :func:`build_direct`). Identical
+subexpressions are one node; every walk uses an explicit stack.
 
 Nodes are immutable and hash by identity; a :class:`Builder` hash-conses them, so building
 ``sin(x)`` twice gives the same object and derivative graphs share nodes with the function's graph.
@@ -296,13 +297,8 @@ def _graph(p: Program, b, source, filename) -> Graph:
                  variables=p.variables, output_name=p.last_name, bound=p.bound)
 
 
-# operators that are always a plain node of their inputs (no maker, never an array op), and
-# the functions that are when called with their fixed number of arguments: name -> (op, count)
-_PLAIN = {"add", "sub", "mul", "div", "pow", "neg"} - set(ops.ARRAY_OPS) - set(Builder.MAKERS)
-_PLAIN_CALLS = {name: (ops.ALIASES.get(name, name), ops.arity_of_call(name)[0])
-                for name in ops.callable_names()
-                if ops.ALIASES.get(name, name) not in ops.ARRAY_OPS | set(Builder.MAKERS)
-                and len(set(ops.arity_of_call(name))) == 1}
+# operators that are always a plain node of their inputs in an expression (never array ops)
+_PLAIN = {"add", "sub", "mul", "div", "pow", "neg"} - set(ops.ARRAY_OPS)
 
 
 class _Unsure(Exception):
@@ -321,15 +317,20 @@ def build_direct(text: str, filename=None) -> Graph | None:
     b = Builder()
     binder = _Binder(b, {}, text, filename, None, False)
     scope, where, bound = binder.scope, binder.where, binder.bound
-    node_of = b.node
+    node_of = b.node  # a plain Builder: no op is made its own way (no MAKERS)
     free: dict = {}  # a name not bound -> its node (an input variable, or a constant)
+    calls: dict = {}  # (name, count of arguments) -> _plain_call's answer
 
     def make(kind, args, word, line, column, width):
-        # the operators and names of every program take the short way; the rest, as bind() does
+        # operators, plain calls and names take the short way; the rest, as bind() does
         if kind in _PLAIN:
             node = node_of(kind, *args)
-        elif kind == CALL and _PLAIN_CALLS.get(word, (None, -1))[1] == len(args):
-            node = node_of(_PLAIN_CALLS[word][0], *args)
+        elif kind == CALL:
+            key = (word, len(args))
+            op = calls[key] if key in calls else calls.setdefault(key, _plain_call(*key))
+            if op is None:
+                return _build_one(Ast(kind, (), word, line, column, width), args, scope, where)
+            node = node_of(op, *args)
         elif kind == NAME:
             node = bound.get(word) or free.get(word)
             if node is None:
@@ -459,28 +460,48 @@ def _build_one(ast, args, scope, where):
 
 
 def _call(ast, args, scope):
-    """``name(args)``: the op it names, its arity checked (what a name means is looked up once
-    per name: generated programs call the same few functions by the hundred thousand)."""
+    """``name(args)``: the op it names, its arity checked."""
     name = ast.text
-    known = _CALLS.get(name)
+    known = _known_call(name)
     if known is None:
-        opname = ops.ALIASES.get(name, name)
-        o = ops.OPS.get(opname)
-        if o is None or not o.callable:
-            near = suggest(name, ops.callable_names())
-            hint = f"did you mean {near}?" if near else None
-            raise scope.fail(f"unknown function {name!r}", ast, hint=hint)
-        known = _CALLS[name] = (opname, *ops.arity_of_call(name))
+        near = suggest(name, ops.callable_names())
+        hint = f"did you mean {near}?" if near else None
+        raise scope.fail(f"unknown function {name!r}", ast, hint=hint)
     opname, lo, hi = known
     if not lo <= len(args) <= hi:
         _check_arity(ast, args, lo, hi, scope.fail)
-    if opname == "log" and len(args) == 2:  # log(a, base): the change of base, as written
+    if (opname, len(args)) in _REWRITTEN:  # log(a, base): the change of base, as written
         b = scope.b
         return b.div(b.log(args[0]), b.log(args[1]))
     return scope.operation(ast, opname, args)
 
 
+def _known_call(name):
+    """(op, least, most arguments) of a call of ``name``, None for no function (looked up once
+    per name: generated programs call the same few functions by the hundred thousand)."""
+    known = _CALLS.get(name)
+    if known is None:
+        opname = ops.ALIASES.get(name, name)
+        o = ops.OPS.get(opname)
+        if o is None or not o.callable:
+            return None  # not kept: the names kept are the op table's, however many are tried
+        known = _CALLS[name] = (opname, *ops.arity_of_call(name))
+    return known
+
+
+def _plain_call(name, n):
+    """The op of which a call of ``name`` with ``n`` arguments is a plain node in an
+    expression, or None where :func:`_call` decides (no such function, a wrong count, a call
+    rewritten, an array op)."""
+    known = _known_call(name)
+    if known is None or not known[1] <= n <= known[2] or (known[0], n) in _REWRITTEN or \
+            known[0] in ops.ARRAY_OPS:
+        return None
+    return known[0]
+
+
 _CALLS: dict = {}  # a function's name -> (its op, least and most arguments)
+_REWRITTEN = {("log", 2)}  # calls that build something else than their op of their arguments
 
 
 def _check_arity(ast, args, lo, hi, fail):

@@ -100,7 +100,7 @@ def _prod_others(g, out, i, *args):
 
 
 def _stable_sigmoid(xp, a):
-    if not getattr(xp, "raises", False):
+    if not getattr(xp, "overflow_raises", False):
         # numpy's exp (arrays, or numpy on floats): 1/(1 + exp(-a)) is accurate wherever the
         # result is not tiny, and where exp(-a) overflows to inf it is the right limit, 0
         return 1.0 / (1.0 + xp.exp(-a))

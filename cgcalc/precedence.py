@@ -18,23 +18,21 @@ builds graph nodes directly, without an AST in between).
 from __future__ import annotations
 
 import re
-import string
 
 from .syntax import CALL, NAME, NUMBER, Ast, Pos, Statement
 
 # grammar/expr.lark's terminals: each piece of the text is the blanks it ignores, then one token
 # (blanks at the very end match nothing: they are ignored too). Which terminal a token is, its
 # first character says (:data:`_FIRST`); for a first character outside ASCII, :data:`_KIND`.
-_PIECE = re.compile(r"([ \t\f\r]*)((?!\d)\w+|[(),=;]|\*\*|[-+*/^]|(?:\d+\.?\d*|\.\d+)"
-                    r"(?:[eE][+-]?\d+)?|\r?\n|\#[^\n]*|\\[ \t]*\r?\n|[^ \t\f\r])")
-_KIND = re.compile(r"""(?:
-    (?P<name>(?!\d)\w+)
-  | (?P<number>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)
-  | (?P<other>.))\Z""", re.VERBOSE | re.DOTALL)
-_FIRST = {**{c: "name" for c in string.ascii_letters + "_"},
-          **{c: "number" for c in string.digits},
+_NAME = r"(?!\d)\w+"
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_PIECE = re.compile(rf"([ \t\f\r]*)({_NAME}|[(),=;]|\*\*|[-+*/^]|{_NUMBER}|\r?\n|#[^\n]*"
+                    r"|\\[ \t]*\r?\n|[^ \t\f\r])")
+_KIND = re.compile(rf"(?:(?P<name>{_NAME})|(?P<number>{_NUMBER})|(?P<other>.))\Z", re.DOTALL)
+_LETTERS = "_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_FIRST = {**{c: "name" for c in _LETTERS}, **{c: "number" for c in "0123456789."},
           **{c: c for c in "(),=;"}, **{c: "op" for c in "-+*/^"},
-          "\n": "nl", "#": "comment", "\\": "cont", ".": "number"}
+          "\n": "nl", "#": "comment", "\\": "cont"}
 
 # binary operators: (precedence, kind); unary signs are 3, so -x^2 is -(x^2) and -a*b is (-a)*b
 _BINARY = {"+": (1, "add"), "-": (1, "sub"), "*": (2, "mul"), "/": (2, "div"),
@@ -60,7 +58,8 @@ def parse_fast(text: str, make=Ast, statement=None):
     ``make(kind, args, text, line, column, width)`` builds each expression node from the ones
     built for its inputs, in post-order (inputs first, left to right), as the tables' AST would
     be built; ``statement(name, expr)`` takes each statement as it ends (``name`` is None or
-    (text, line, column)). By default they build the AST, and the statements are returned.
+    (text, line, column)). By default they build the AST, and the statements are returned;
+    given a ``statement``, the list returned is empty (None still means "not known here").
 
     Tokens are read and parsed in one loop. A name where an operand is due waits for the next
     token (``held``): ``(`` makes it a call, ``=`` at the start of a statement its name.

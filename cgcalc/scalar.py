@@ -1,6 +1,7 @@
-"""The backend ``xp`` for one point: the op table writes each value as ``value(xp, *args)``, and
-for Python floats ``xp`` is :data:`SCALAR` (numpy is not imported on that path); for many points
-it is the numpy module itself."""
+"""The backends ``xp`` for one point: the op table writes each value as ``value(xp, *args)``; for
+Python floats ``xp`` is :data:`SCALAR` (math: numpy is not imported on that path) or
+:class:`NumpyOnFloats` (numpy's functions, so the numbers are those of an array); for many
+points it is the numpy module itself."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ class _MathBackend:
     (numpy is not imported on that path). Names numpy and math share (``cbrt``, ``expm1``, ...)
     come straight from math. Domain faults raise."""
 
-    raises = True  # exp(1000) raises, where numpy's gives inf (the op table's rows may ask)
+    overflow_raises = True  # exp(1000) raises, numpy's gives inf (the op table may ask)
     float_type = float  # what a value is
 
     def __getattr__(self, name):  # asked once per name: then it is an attribute
@@ -75,7 +76,7 @@ class NumpyOnFloats:
     float and its result made a float again; ``+ - * /`` and negation are Python's own, which
     round as numpy does (IEEE 754), only division by zero raises instead of giving inf."""
 
-    raises = False
+    overflow_raises = False
     float_type = float
 
     def __init__(self, np):

@@ -137,7 +137,7 @@ def _train_counting(net, params, options, monkeypatch):
 
 
 def _taped(net, params, options, monkeypatch):
-    monkeypatch.setattr("cgcalc.net.train.compile_step", lambda *a: None)
+    monkeypatch.setattr("cgcalc.net.train.compile_step", lambda *a, **k: None)
     result = train(net, {k: v.copy() for k, v in params.items()}, file_data(net), options)
     monkeypatch.undo()
     return result
@@ -166,7 +166,8 @@ def test_a_fault_in_a_run_of_epochs_changes_nothing():
     leaves the params as they were."""
     text = NETS["functions"].replace("sqrt(1 + Z*Z)", "sqrt(Z - 0.6)")
     net, nodes, env, tape = setup(text, 0)
-    step = scalar_step.compile_step(net, nodes, env, calls=10**9)
+    step = scalar_step.compile_step(net, nodes, env, calls=10**9, descend=True)
+    assert step.descends  # it runs epochs, and this one meets the fault
     before = [np.copy(v) for v in env]
     assert step.descend(env, 5, 0.1) is False
     assert all(np.array_equal(a, b) for a, b in zip(before, env))
@@ -322,3 +323,10 @@ def test_a_call_runs_a_bounded_number_of_epochs(monkeypatch):
     taped = _taped(net, params, options, monkeypatch)
     for k in net.params:
         assert same(taped.params[k], written.params[k])
+
+
+def test_only_plain_descent_writes_out_runs_of_epochs():
+    net, nodes, env, _ = setup(NETS["xor"], 0)
+    assert scalar_step.compile_step(net, nodes, env, calls=10**9, descend=True).descends
+    step = scalar_step.compile_step(net, nodes, env, calls=10**9)  # momentum, adam
+    assert not step.descends and step.descend(env, 5, 0.1) is False

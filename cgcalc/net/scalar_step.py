@@ -43,11 +43,11 @@ class Unsupported(Exception):
     """A node this writer does not expand; the tape runs instead."""
 
 
-def compile_step(net, outputs, env, calls):
+def compile_step(net, outputs, env, calls, descend=False):
     """A :class:`ScalarStep` for ``outputs`` on the data in ``env`` (the values of
     ``net.variables()``), or None where the tape (``calls`` numpy calls a step) is cheaper."""
     try:
-        return ScalarStep(net, outputs, env, most=PER_CALL * calls)
+        return ScalarStep(net, outputs, env, most=PER_CALL * calls, descend=descend)
     except Exception:  # Unsupported, or anything else: this is only a shortcut, the tape runs
         return None
 
@@ -57,7 +57,7 @@ class ScalarStep:
     or overflowed (the tape then says what numpy says: nan or inf). The data (inputs, targets,
     m) are those of the ``env`` it was written for, read once; ``run`` reads only the params."""
 
-    def __init__(self, net, outputs, env, most=None):
+    def __init__(self, net, outputs, env, most=None, descend=False):
         variables = net.variables()
         rows = int(env[variables.index(BATCH)])
         static = {*net.inputs, *net.targets, BATCH}
@@ -73,11 +73,13 @@ class ScalarStep:
         lines += w.lines
         lines.append("    return (" + "".join(f"[{', '.join(w.entries[o])}], "
                                         for o in outputs) + ")")
-        lines += self._descent(net, outputs, w, index, args)
+        if descend:  # plain gradient descent trains with it: many epochs a call
+            lines += self._descent(net, outputs, w, index, args)
         self.most_epochs = max(1, PER_DESCENT // max(1, len(w.lines)))  # a call of descend
         scope = dict(w.functions)
         exec(compile("\n".join(lines) + "\n", "<cgcalc step>", "exec"), scope)  # our own text
         self._step, self._descend = scope["step"], scope.get("descend")
+        self.descends = self._descend is not None  # descend() runs epochs, else it declines
 
     def _descent(self, net, outputs, w, index, args):
         """``descend(n, rate, ...)``: n steps of gradient descent on floats, the params' entries
@@ -130,8 +132,10 @@ class ScalarStep:
             flat = self._descend(epochs, rate, *args)
         except (ArithmeticError, ValueError):
             return False
-        for k, entries in zip(self._params, flat):
-            env[k][...] = np.array(entries, dtype=float).reshape(env[k].shape)
+        new = [np.array(entries, dtype=float).reshape(env[k].shape)
+               for k, entries in zip(self._params, flat)]
+        for k, value in zip(self._params, new):  # all made first: the window for Ctrl-C is small
+            env[k][...] = value
         return True
 
 

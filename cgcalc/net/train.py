@@ -29,7 +29,7 @@ class _Sgd:
         self.rate = options["rate"]
 
     def step(self, value, grad, k):
-        value -= self.rate * grad
+        value -= self.rate * grad  # written out per entry in ScalarStep.descend (scalar_step.py)
 
 
 class _Momentum:
@@ -101,7 +101,8 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     every = max(1, epochs // HISTORY)
     # small arrays: the gradients as straight-line float code, the tape where it declines (and
     # when every epoch is watched, since those run the full tape)
-    small = (compile_step(net, grad_nodes, env, len(grads_only.steps))
+    small = (compile_step(net, grad_nodes, env, len(grads_only.steps),
+                          descend=options["optimizer"] == "sgd")
              if batch is None and every > 1 else None)
     history, norms = [], {p: [] for p in net.params}
     cost = float("nan")
@@ -116,7 +117,7 @@ def train(net: Network, params, data, options, rng=None, progress=None):
 
     # plain gradient descent between watched epochs: the float code runs them many to a call;
     # after a call that met a fault, one at a time up to the next watched epoch
-    in_calls = small is not None and options["optimizer"] == "sgd"
+    in_calls = small is not None and small.descends
     one_at_a_time_to = 0
     try:
         epoch = 0

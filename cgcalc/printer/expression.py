@@ -25,7 +25,7 @@ def to_text(root, atoms: dict | None = None, style: _Style = PLAIN) -> str:
             emit(item)
             continue
         node, ctx, negate = item
-        if plain:  # what _display gives these, without its lists (generated graphs: most nodes)
+        if plain:  # what _display (and _call's one input) gives these, without its lists
             name = atoms.get(node) if atoms else None
             if name is not None:
                 emit(style.name(name))

@@ -21,6 +21,7 @@ LINEAR = {"matmul": (0, 1), "transpose": (0,), "cols": (0,), "sum": (0,), "like"
 
 
 class ArraySimplifier(Simplifier):
+    ONE_MORE = False  # factors of a product go through _factors below (broadcasts undone)
     SAFE_CANCELS = True  # the cross-entropy's (p - y)/(safe(p) safe(1 - p)) meets p (1 - p)
 
     def __init__(self, builder, shape_of, atoms=()):

@@ -27,7 +27,8 @@ class Canonical:
         self._expanding = 0  # while multiplying out to cancel, do not factor back
         self._placeholders: dict = {}  # stand-in var -> atom
         self._keys: dict = {}  # node -> its sort key
-        self._plain: dict = {}  # a product of distinct plain factors made here -> their keys
+        # for Products (products.py): a product of distinct plain factors made here -> their keys
+        self._plain: dict = {}
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
@@ -106,7 +107,9 @@ class Canonical:
             return self.mul([args[0], self.pow(args[1], b.const(-1))])
         if op == "pow":
             return self.pow(*args)
-        return self.pow(args[0], b.const(Fraction(1, 2)))  # sqrt
+        if op == "sqrt":
+            return self.pow(args[0], b.const(Fraction(1, 2)))
+        raise AssertionError(f"no canonical rule for {op!r}, listed in _ARITHMETIC")
 
     # -- helpers ---------------------------------------------------------------------------
     def _flatten(self, op, items):

@@ -20,12 +20,13 @@ class Products:
     # safe(A) divides like A: they differ only where A < 1e-12, which a network's probabilities
     # never reach but a user's own safe(x) may (x = -2), so only the network simplifier says so
     SAFE_CANCELS = False
+    ONE_MORE = True  # a factor may join a product by its key (_one_more); not if _factors differs
 
     def mul(self, factors):
         b = self.b
         if len(factors) == 2:  # a product times one more factor: backpropagation's step
             known = self._plain.get(factors[0])
-            if known is not None and type(self)._factors is Products._factors:
+            if known is not None and self.ONE_MORE:
                 one_more = self._one_more(factors[0], known, factors[1])
                 if one_more is not None:
                     return one_more
@@ -101,9 +102,9 @@ class Products:
         """``product * factor`` where ``product`` is one this simplifier made of distinct plain
         factors (``keys``: their sort keys, in order): what :meth:`mul` makes of them, the
         factor put in its place by its key, without sorting them all again; None where the
-        general way may differ (the product spread out no more, the factor not plain)."""
-        args = product.args
-        if len(args) > FLATTEN or factor.op in _NOT_PLAIN or factor in args or (
+        general way may differ (the factor not plain, already there, or a product to spread)."""
+        args = product.args  # at most FLATTEN: only those are kept in _plain
+        if factor.op in _NOT_PLAIN or factor in args or (
                 factor.op == "mul" and len(factor.args) <= FLATTEN):
             return None
         key = self._key(factor)
