@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import cgcalc
-from cgcalc.evaluate import cores
+from cgcalc.parallel import cores
 
 F = "exp(sin(x*y)) * log(1 + x^2) + tanh(y) / (1 + x^2)"
 

@@ -93,16 +93,6 @@ def _failure(node, exc, argvals, where, source, filename, names):
 BLOCK = 1 << 14  # points per slice of the tape: measured best in bench/grad.py
 
 
-def cores() -> int:
-    """The cores this process may run on (its affinity, where the system tells it)."""
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 class Tape:
     """A topological list compiled once into steps of numpy calls over numbered slots.
 
@@ -195,7 +185,7 @@ class Tape:
             if buffers is None:
                 _execute(self.steps, mem)
             else:
-                _execute_into(self.steps, mem, buffers, self.np.ufunc)
+                _execute_into(self.steps, mem, buffers, self.np)
         return [mem[o] for o in self.outputs]
 
     def run(self, inputs, block=None, threads=None):
@@ -205,6 +195,8 @@ class Tape:
         cache, the slices shared among ``threads`` threads (default: the cores this process
         may use; numpy lets go of the interpreter inside each call, so the cores work at
         once). The results are the same, bit for bit."""
+        from . import parallel
+
         np = self.np
         n = max((np.size(a) for a in inputs), default=0)
         if not (block and n > block and all(np.ndim(a) <= 1 for a in inputs)):
@@ -221,7 +213,7 @@ class Tape:
         outs = [np.empty(n) for _ in first]
         for o, r in zip(outs, first):
             o[:block] = r
-        threads = min(threads or cores(), len(starts) - 1)
+        threads = min(threads or parallel.cores(), len(starts) - 1)
         if threads > 1:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -239,81 +231,29 @@ class Tape:
         return self.run_prepared(self.prepare(inputs), inputs)
 
 
-SPLIT = 1 << 16  # entries: an elementwise step this large runs on every core, a band of rows each
+def _execute_into(steps, mem, buffers, np):
+    from . import parallel
 
-
-def _execute_into(steps, mem, buffers, ufunc):
-    bands = _bands() > 1
+    bands = parallel.bands() > 1
+    ufunc, matmul = np.ufunc, np.matmul
     for fn, out, get, single, free in steps:
         buf = buffers.get(out)
         if buf is not None:
             try:
-                if bands and buf.size >= SPLIT and fn.__class__ is ufunc:
-                    mem[out] = _in_bands(_rows_pool(), fn, (get(mem),) if single else get(mem),
-                                         buf)
+                args = (get(mem),) if single else get(mem)
+                if bands and (fn.__class__ is ufunc or fn.writes_into) and \
+                        parallel.worth_bands(args, buf, fn is matmul):
+                    mem[out] = parallel.in_bands(fn, args, buf, fn is matmul)
                 else:
-                    mem[out] = fn(get(mem), out=buf) if single else fn(*get(mem), out=buf)
+                    mem[out] = fn(*args, out=buf)
                 continue
             except (ValueError, TypeError):
                 buffers.pop(out, None)
         r = fn(get(mem)) if single else fn(*get(mem))
         mem[out] = r
-        if (isinstance(fn, ufunc) or getattr(fn, "writes_into", False)) and \
-                getattr(r, "ndim", 0) and r.size > 4096:
+        if (fn.__class__ is ufunc or getattr(fn, "writes_into", False)) and \
+                getattr(r, "ndim", 0) and (r.size > 4096 or fn is matmul):
             buffers[out] = r
-
-
-_POOL = None
-_ONE_THREAD_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _bands() -> int:
-    """Into how many bands of rows a large elementwise step is cut: the cores, when the BLAS
-    library is told to run on one thread (one of ``_ONE_THREAD_BLAS`` is 1), else 1. A BLAS
-    running threads of its own keeps them spinning between matrix products, and bands then
-    fight them (bench/train.py, 2-64-64-1: 1.03x hand numpy without bands, 1.26-1.29x with;
-    with OPENBLAS_NUM_THREADS=1 bands bring 1.06-1.15x to 0.82-0.89x)."""
-    import os
-
-    if any(os.environ.get(name, "").strip() == "1" for name in _ONE_THREAD_BLAS):
-        return cores()
-    return 1
-
-
-def _rows_pool():
-    """The threads that share a large elementwise step with the caller (numpy lets go of the
-    interpreter inside each call, so the cores work at once)."""
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(cores() - 1, thread_name_prefix="cgcalc-rows")
-    return _POOL
-
-
-def _in_bands(pool, fn, args, buf):
-    """``fn(*args, out=buf)`` (a ufunc) computed in bands of rows, one per core: an input
-    with the output's rows is cut into the same bands, any other (a row that broadcasts, a
-    number) goes whole to each. Elementwise, so the numbers are the same, bit for bit."""
-    import numpy as np
-
-    m = buf.shape[0]
-    ndim = buf.ndim
-    k = min(cores(), m)  # the caller and the pool's cores() - 1 threads
-    cuts = [m * j // k for j in range(k + 1)]
-    cut = [getattr(a, "ndim", 0) == ndim and a.shape[0] == m for a in args]
-
-    def band(lo, hi):
-        with np.errstate(all="ignore"):  # numpy's error state is each thread's own
-            fn(*[a[lo:hi] if c else a for a, c in zip(args, cut)], out=buf[lo:hi])
-
-    futures = [pool.submit(band, cuts[j], cuts[j + 1]) for j in range(1, k)]
-    try:
-        band(cuts[0], cuts[1])
-    finally:
-        for f in futures:
-            f.result()
-    return buf
 
 
 def _execute(steps, mem):

@@ -64,7 +64,8 @@ class Op:
         self.jvp = jvp  # non-elementwise: jvp(g, out, tangents, *args), None tangents are 0
         self.shape = shape  # non-elementwise: shape(shapes, args) -> shape, or raises
         self.arrays = arrays  # only meaningful on arrays: network files, not expressions
-        self.writes_into = writes_into  # value(..., out=array) fills a given array
+        # value(..., out=array) fills a given array, row by row (bands of rows fill theirs)
+        self.writes_into = writes_into
         self._bound: dict = {}
 
     def bind(self, xp):

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "cgcalc"
 # from an earlier step of that package (the lists inside a package are its steps, in order)
 LAYERS = [
     ["errors", "arraymath", "syntax"],
-    ["limits", "scalar", "lalr", "walk", "ops", "precedence"],
+    ["limits", "scalar", "lalr", "walk", "ops", "precedence", "parallel", "codegen"],
     ["grammars", "files", "rows"],
     ["parse"],
     ["graph"],

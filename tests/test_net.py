@@ -418,9 +418,10 @@ def test_predict_compiles_one_tape_for_all_its_chunks_of_rows(tmp_path, monkeypa
 @pytest.mark.parametrize("rows", [1, 1637, 3001])
 def test_large_steps_shared_by_the_cores_give_the_same_numbers_bit_for_bit(cores, rows,
                                                                            monkeypatch):
-    """Training's large elementwise steps run in bands of rows on every core: the gradients
-    are those of one thread, bit for bit (uneven bands, a row b that broadcasts, a number)."""
-    from cgcalc import evaluate
+    """Training's large steps run in bands of rows on every core, the BLAS on one thread
+    meanwhile: the gradients are those of one thread, bit for bit (uneven bands, a row b that
+    broadcasts, a number, a join, matrix products cut by their left factor's rows)."""
+    from cgcalc import parallel
 
     text = """input  X[2]
 target y[1]
@@ -440,17 +441,18 @@ minimize C
     envs = [net.env(initial_params(net, seed), data) for seed in range(3)]
     (full, _, _), _ = backprop.train_tapes(net)
     template = full.prepare(envs[0])
-    alone = [full.run_prepared(template, env) for env in envs]  # one thread, no buffers
-    monkeypatch.setattr(evaluate, "cores", lambda: cores)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # bands only beside a one-thread BLAS
-    monkeypatch.setattr(evaluate, "_POOL", None)
-    monkeypatch.setattr(evaluate, "SPLIT", 64)  # every step with 64 entries or more
-    buffers: dict = {}
-    for env, want in zip(envs, alone):  # the first run makes the buffers; the others reuse them
-        shared = full.run_prepared(template, env, buffers)
-        for a, b in zip(want, shared):
-            assert np.array_equal(a, b)
+    monkeypatch.setattr(parallel, "cores", lambda: cores)
+    monkeypatch.setattr(parallel, "_POOL", None)
+    monkeypatch.setattr(parallel, "SPLIT", 64)  # every step with 64 entries or more
+    with parallel.one_blas_thread():
+        alone = [full.run_prepared(template, env) for env in envs]  # no bands, no buffers
+        assert parallel.bands() == cores
+        buffers: dict = {}
+        for env, want in zip(envs, alone):  # the first run makes the buffers; the others reuse
+            shared = full.run_prepared(template, env, buffers)
+            for a, b in zip(want, shared):
+                assert np.array_equal(a, b)
     assert rows == 1 or buffers, "no step was written into a buffer"
-    assert (evaluate._POOL is not None) == (cores > 1 and rows > 1), "bands expected"
-    if evaluate._POOL is not None:
-        evaluate._POOL.shutdown()
+    assert (parallel._POOL is not None) == (cores > 1 and rows > 1), "bands expected"
+    if parallel._POOL is not None:
+        parallel._POOL.shutdown()

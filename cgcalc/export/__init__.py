@@ -1,2 +1,2 @@
-"""Code generation: the derived graph as straight-line Python (code.py) in the syntax of numpy,
-torch or jax (backends.py), written as a module of your own (module.py): ``cgcalc export``."""
+"""``cgcalc export``: the derived graph, written by the one code generator (cgcalc/codegen.py)
+in the syntax of numpy, torch or jax (backends.py), as a module of your own (module.py)."""

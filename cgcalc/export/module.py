@@ -10,9 +10,9 @@ imports only the library you choose (numpy, torch or jax), never cgcalc.
 
 from __future__ import annotations
 
+from ..codegen import Namer, literal, statements
 from ..walk import topological
-from .backends import PRELUDE
-from .code import Namer, literal, statements
+from .backends import COMMON, PRELUDE
 
 # names the generated module uses for itself: a node never takes one of them
 RESERVED = {"xp", "jax", "numpy", "X", "y", "params", "grads", "rng", "seed", "epochs", "rate", "step",
@@ -51,14 +51,14 @@ def expression_module(analysis, backend, title) -> str:
     # value()
     namer = Namer(RESERVED)
     args = [namer.name(g.var_nodes[v], v) for v in variables]
-    value_lines, text = statements(g.order, namer, names, keep=[g.output])
+    value_lines, text = statements(g.order, namer, names, COMMON, keep=[g.output])
     value_out = text[g.output]
     # grad(): every derivative on one walk, shared parts once
     namer2 = Namer(RESERVED)
     for v in variables:
         namer2.name(g.var_nodes[v], v)
     nodes = [d.node for d in derivs]
-    grad_lines, text2 = statements(topological(nodes), namer2, wanted_d)
+    grad_lines, text2 = statements(topological(nodes), namer2, wanted_d, COMMON)
     outs = ", ".join(f'"{v}": _shaped({text2[d.node]}, _shape)'
                      for v, d in zip(variables, derivs))
     params = ", ".join(args)
@@ -99,7 +99,7 @@ def network_module(net, backend, title) -> str:
         if with_targets:
             unpack += _split_columns(net, net.targets, "y", namer)
         unpack.append("m = X.shape[0]")
-        lines, text = statements(topological(roots), namer, wanted, keep=roots)
+        lines, text = statements(topological(roots), namer, wanted, COMMON, keep=roots)
         return (f"\n\ndef {name}(params, {', '.join(data_args)}):\n"
                 f"    X = _array(X)\n" + ("    y = _array(y)\n" if with_targets else "")
                 + _body(unpack) + _body(lines) + f"    return {result(text)}\n")

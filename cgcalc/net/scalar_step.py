@@ -2,13 +2,15 @@
 
 On a few dozen numbers (XOR's four rows), a numpy call costs far more than the arithmetic it
 does, so the tape's seventeen calls per step are mostly overhead. Here the same graph, its
-shapes made concrete for the data set at hand, is written out entry by entry: ``t12 = t3 * t7``
-for one entry of an elementwise product, a matrix product as its sums of products, a join as
-the entries side by side. Elementwise functions call their value from the table
+shapes made concrete for the data set at hand, is lowered to a graph of single numbers (its
+entries): one entry of an elementwise product is the product of two entries, a matrix product
+is sums of products, a join the entries side by side. The code generator that writes
+``cgcalc export``'s modules (cgcalc/codegen.py) then writes that graph as straight-line Python
+on floats, shared entries computed once. Elementwise functions call their value from the table
 (``cgcalc/ops.py``) on the one-point backend, so a fault raises where numpy would give nan or
-inf, and the caller then runs the tape, the reference, for that step; arithmetic is written
-inline, and each array op below writes its own entries (``ARRAY_OPS``), following its numpy
-value in ``cgcalc/arraymath.py``.
+inf, and the caller then runs the tape, the reference, for that step; arithmetic is Python's
+own operators, and each array op below makes its own entries (``ARRAY_OPS``), following its
+numpy value in ``cgcalc/arraymath.py``.
 
 The numbers are the tape's up to the order of additions (numpy sums pairwise, BLAS in its own
 order): tests hold them to 1e-12. A graph with an op that jumps (``step``, ``sign``: the
@@ -22,21 +24,28 @@ from __future__ import annotations
 
 import math
 
-from .. import arraymath, ops
+from .. import arraymath, codegen, ops
 from ..scalar import SCALAR
 from ..walk import topological
 from .model import BATCH
 
 MOST_ENTRIES = 256   # entries of the largest node written out (above: numpy is cheaper)
-MOST_CODE = 20_000   # statements in one step (above: compiling costs more than it saves)
-# statements one call of descend runs at most (about a tenth of a second): what Ctrl-C can lose
+MOST_CODE = 40_000   # entries in one step (above: compiling costs more than it saves)
+# float operations one call of descend runs at most (about a tenth of a second): what Ctrl-C
+# can lose
 PER_DESCENT = 2_000_000
 # float operations of straight-line Python that cost what one numpy call on small arrays costs
 # (measured on the examples: about 20-40 ns an operation, 2-3 us a call)
 PER_CALL = 60
 CALL = 4             # what a call of a Python function (exp, sigmoid) costs, in float operations
-INLINE = {"add": " + ", "mul": " * ", "sub": " - "}  # written as Python's own operators
+INLINE = {"add", "mul", "sub", "neg", "div"}  # written as Python's own operators (the
+# one-point backend's own: a / b on floats)
 JUMPS = {"step", "sign"}  # ops whose value jumps: left to the tape (see above)
+# how the generator writes each kind of entry: Python's operators; _max and _log for the costs;
+# every other function as a call of its value, f_<op> (added as the writer meets them)
+FLOAT_TEMPLATES = {"add": "{all: + }", "mul": "{all: * }", "sub": "{0} - {1}", "neg": "-{0}",
+                   "div": "{0} / {1}",
+                   "_max": "_max({0}, {1})", "_log": "_log({0})"}
 
 
 class Unsupported(Exception):
@@ -68,14 +77,19 @@ class ScalarStep:
         self.shapes = [w.shape[o] for o in outputs]
         self.vars = sorted(w.var_names)
         self.static = {k: _flat(env[k]) for k in self.vars if variables[k] in static}
+        results = [e for o in outputs for e in w.entries[o]]
+        body, text = codegen.statements(
+            _needed(w.order, results), codegen.Namer(w.functions), {}, w.templates,
+            keep=[e for e in results if e.op not in ("var", "const")], arrays=False)
+        self._text = {o: [text[e] for e in w.entries[o]] for o in outputs}
+        self._lines = ["    " + line for line in body]
         args = ", ".join(f"V{k}" for k in self.vars)
-        lines = [f"def step({args}):", *self._unpacked(w)]
-        lines += w.lines
-        lines.append("    return (" + "".join(f"[{', '.join(w.entries[o])}], "
+        lines = [f"def step({args}):", *self._unpacked(w), *self._lines]
+        lines.append("    return (" + "".join(f"[{', '.join(self._text[o])}], "
                                         for o in outputs) + ")")
         if descend:  # plain gradient descent trains with it: many epochs a call
             lines += self._descent(net, outputs, w, index, args)
-        self.most_epochs = max(1, PER_DESCENT // max(1, len(w.lines)))  # a call of descend
+        self.most_epochs = max(1, PER_DESCENT // max(1, w.operations))  # a call of descend
         scope = dict(w.functions)
         exec(compile("\n".join(lines) + "\n", "<cgcalc step>", "exec"), scope)  # our own text
         self._step, self._descend = scope["step"], scope.get("descend")
@@ -92,10 +106,10 @@ class ScalarStep:
             return []
         lines = [f"def descend(_n, _rate, {args}):", *self._unpacked(w)]
         lines.append("    for _ in range(_n):")
-        lines += ["    " + line for line in w.lines]
+        lines += ["    " + line for line in self._lines]
         names = [name for k in params for name in w.var_names[k]]
         steps = [f"{name} - _rate * {entry}" for k, o in zip(params, outputs)
-                 for name, entry in zip(w.var_names[k], w.entries[o])]
+                 for name, entry in zip(w.var_names[k], self._text[o])]
         # all at once: every gradient is read before any param changes
         lines.append(f"        ({', '.join(names)},) = ({', '.join(steps)},)")
         lines.append("    return (" + "".join(f"[{', '.join(w.var_names[k])}], "
@@ -145,8 +159,18 @@ def _flat(value):
     return np.asarray(value, dtype=float).ravel().tolist()
 
 
+class _Entry:
+    """One number of the step: an operation on other entries, a variable's entry (its local
+    name in ``value``) or a constant. The nodes the code generator writes."""
+
+    __slots__ = ("op", "args", "value")
+
+    def __init__(self, op, args=(), value=None):
+        self.op, self.args, self.value = op, args, value
+
+
 class _Writer:
-    """Each node's concrete shape and its entries (row-major): names of locals, or literals."""
+    """Each node's concrete shape and its entries (row-major), made in topological order."""
 
     def __init__(self, shape_of, rows, most=None):
         self.shape_of, self.rows = shape_of, rows
@@ -154,10 +178,12 @@ class _Writer:
         self.operations = 0
         self.shape: dict = {}
         self.entries: dict = {}
-        self.lines: list[str] = []
+        self.order: list = []  # every entry made, inputs first
         self.functions: dict = {"_log": _log, "_max": SCALAR.maximum}
+        self.templates = dict(FLOAT_TEMPLATES)
         self.var_names: dict = {}  # variable's index -> its entries' local names
-        self._count = 0
+        self._consts: dict = {}
+        self._var_entries: dict = {}
 
     def concrete(self, node):
         out = []
@@ -172,19 +198,41 @@ class _Writer:
             raise Unsupported("large")
         return shape
 
-    def let(self, expr, operations=1):
+    def let(self, op, *args, operations=1):
+        """A new entry: ``op`` of the entries ``args`` (x * 1.0 is x itself, bit for bit: the
+        bias column's products)."""
+        if op == "mul" and len(args) == 2:
+            for k in (0, 1):
+                if args[k].op == "const" and args[k].value == 1.0:
+                    return args[1 - k]
         self.operations += operations
-        if self.operations > self.most or len(self.lines) > MOST_CODE:
+        if self.operations > self.most or len(self.order) > MOST_CODE:
             raise Unsupported("long")
-        name = f"t{self._count}"
-        self._count += 1
-        self.lines.append(f"    {name} = {expr}")
-        return name
+        e = _Entry(op, args)
+        self.order.append(e)
+        return e
+
+    def const(self, v):
+        e = self._consts.get(v)
+        if e is None:
+            e = self._consts[v] = _Entry("const", value=v)
+            self.order.append(e)
+        return e
+
+    def sum(self, terms, operations=None):
+        """Terms added left to right; no terms is numpy's empty sum, 0; one is itself."""
+        if not terms:
+            return self.const(0.0)
+        if len(terms) == 1:
+            return terms[0]
+        return self.let("add", *terms,
+                        operations=len(terms) - 1 if operations is None else operations)
 
     def fn(self, op):
         name = f"f_{op}"
         if name not in self.functions:
             self.functions[name] = ops.OPS[op].bind(SCALAR)
+            self.templates[name] = name + "({all:, })"
         return name
 
     def expand(self, n, index):
@@ -193,7 +241,7 @@ class _Writer:
             v = float(n.value)
             if not math.isfinite(v):
                 raise Unsupported("constant")
-            self.shape[n], self.entries[n] = (), [repr(v)]
+            self.shape[n], self.entries[n] = (), [self.const(v)]
             return
         shape = self.concrete(n)
         self.shape[n] = shape
@@ -201,7 +249,10 @@ class _Writer:
             k = index[n.value]
             if k not in self.var_names:
                 self.var_names[k] = [f"v{k}_{i}" for i in range(math.prod(shape))]
-            self.entries[n] = list(self.var_names[k])
+                made = [_Entry("var", value=name) for name in self.var_names[k]]
+                self.order += made
+                self._var_entries[k] = made
+            self.entries[n] = list(self._var_entries[k])
             return
         if op in JUMPS:
             raise Unsupported(op)
@@ -215,25 +266,25 @@ class _Writer:
             raise Unsupported(op)
         self.entries[n] = write(self, n, args, shapes, shape)
 
-    # -- elementwise: one statement per entry, broadcasting as numpy does ---------------------
+    # -- elementwise: one entry per entry, broadcasting as numpy does -------------------------
     def elementwise(self, op, args, shapes, shape):
         picks = [_broadcast_index(s, shape) for s in shapes]
+        if op in INLINE:
+            key, operations = op, None
+        else:
+            key, operations = self.fn(op), CALL
         out = []
         for i in range(math.prod(shape)):
             xs = [a[p[i]] for a, p in zip(args, picks)]
-            if op in INLINE:
-                out.append(self.let(INLINE[op].join(xs), len(xs) - 1))
-            elif op == "neg":
-                out.append(self.let(f"-{xs[0]}"))
-            else:
-                out.append(self.let(f"{self.fn(op)}({', '.join(xs)})", CALL))
+            out.append(self.let(key, *xs, operations=operations or max(1, len(xs) - 1)))
         return out
 
     # -- array ops: their entries from their inputs' ------------------------------------------
     def op_matmul(self, n, args, shapes, shape):
         (r, k), (_, c) = shapes
         a, b = args
-        return [self.let(_sum([f"{a[i * k + j]} * {b[j * c + col]}" for j in range(k)]), 2 * k)
+        return [self.sum([self.let("mul", a[i * k + j], b[j * c + col], operations=0)
+                          for j in range(k)], operations=2 * k)
                 for i in range(r) for col in range(c)]
 
     def op_transpose(self, n, args, shapes, shape):
@@ -257,10 +308,10 @@ class _Writer:
         return [args[0][i * c + j] for i in range(r) for j in range(i0, i1)]
 
     def op_sum(self, n, args, shapes, shape):
-        return [self.let(_sum(args[0]), len(args[0]))]
+        return [self.sum(args[0])]
 
     def op_mean(self, n, args, shapes, shape):
-        return [self.let(f"({_sum(args[0])}) / {float(len(args[0]))!r}", len(args[0]))]
+        return [self.let("div", self.sum(args[0]), self.const(float(len(args[0]))))]
 
     def op_like(self, n, args, shapes, shape):
         pick = _broadcast_index(shapes[0], shape)
@@ -277,34 +328,43 @@ class _Writer:
         for i, idx in enumerate(_indices(gshape)):
             key = tuple(0 if d == 1 else j for j, d in zip(idx, full))
             groups.setdefault(key, []).append(G[i])
-        return [self.let(_sum(groups[key]), len(groups[key])) for key in _indices(full)]
+        return [self.sum(groups[key]) for key in _indices(full)]
 
     def op_size(self, n, args, shapes, shape):
-        return [repr(float(math.prod(shapes[0])))]
+        return [self.const(float(math.prod(shapes[0])))]
 
     def op_rows(self, n, args, shapes, shape):
-        return [repr(float(shapes[0][0] if shapes[0] else 1))]
+        return [self.const(float(shapes[0][0] if shapes[0] else 1))]
 
     def op_rowsum(self, n, args, shapes, shape):
         r, c = shapes[0]
-        return [self.let(_sum(args[0][i * c:(i + 1) * c]), c) for i in range(r)]
+        return [self.sum(args[0][i * c:(i + 1) * c]) for i in range(r)]
 
     def op_zeros(self, n, args, shapes, shape):
-        return ["0.0"] * math.prod(shape)
+        return [self.const(0.0)] * math.prod(shape)
 
     def op_cross_entropy(self, n, args, shapes, shape):
         p, y = args
-        rows = float(shapes[0][0] if shapes[0] else 1)
-        floor = repr(arraymath.LOG_FLOOR)
-        terms = [self.let(f"{y[i]} * _max(_log({p[i]}), {floor}) + (1 - {y[i]}) * "
-                          f"_max(_log(1 - {p[i]}), {floor})", 4 * CALL) for i in range(len(p))]
-        return [self.let(f"-({_sum(terms)}) / {rows!r}", len(terms))]
+        rows = self.const(float(shapes[0][0] if shapes[0] else 1))
+        floor, one = self.const(arraymath.LOG_FLOOR), self.const(1.0)
+        terms = []
+        for pi, yi in zip(p, y):  # y*max(log(p), floor) + (1-y)*max(log(1-p), floor)
+            at_p = self.let("_max", self.let("_log", pi, operations=CALL), floor, operations=CALL)
+            at_q = self.let("_max", self.let("_log", self.let("sub", one, pi), operations=CALL),
+                            floor, operations=CALL)
+            terms.append(self.let("add", self.let("mul", yi, at_p),
+                                  self.let("mul", self.let("sub", one, yi), at_q)))
+        return [self.let("div", self.let("neg", self.sum(terms)), rows)]
 
     def op_mse(self, n, args, shapes, shape):
         p, y = args
-        rows = float(shapes[0][0] if shapes[0] else 1)
-        terms = [self.let(f"({p[i]} - {y[i]}) * ({p[i]} - {y[i]})", 3) for i in range(len(p))]
-        return [self.let(f"({_sum(terms)}) / 2 / {rows!r}", len(terms))]
+        rows = self.const(float(shapes[0][0] if shapes[0] else 1))
+        terms = []
+        for pi, yi in zip(p, y):
+            d = self.let("sub", pi, yi)
+            terms.append(self.let("mul", d, d))
+        return [self.let("div", self.let("div", self.sum(terms),
+                                                  self.const(2.0)), rows)]
 
 
 ARRAY_OPS = {name: getattr(_Writer, "op_" + name) for name in (
@@ -312,9 +372,14 @@ ARRAY_OPS = {name: getattr(_Writer, "op_" + name) for name in (
     "rowsum", "zeros", "cross_entropy", "mse")}
 
 
-def _sum(terms):
-    """Terms added left to right; no terms is numpy's empty sum, 0."""
-    return " + ".join(terms) if terms else "0.0"
+def _needed(order, results):
+    """The entries of ``order`` the results are made from, in order (the others, such as the
+    bias column of a product that is cut away, are not written)."""
+    needed = set(results)
+    for e in reversed(order):
+        if e in needed:
+            needed.update(e.args)
+    return [e for e in order if e in needed]
 
 
 def _log(a):

@@ -8,6 +8,9 @@ finite stops it with exit status 1, naming the epoch.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
+from .. import parallel
 from ..errors import FAILURE, CgcalcError
 from . import backprop
 from .scalar_step import compile_step
@@ -119,49 +122,53 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     # after a call that met a fault, one at a time up to the next watched epoch
     in_calls = small is not None and small.descends
     one_at_a_time_to = 0
+    # large arrays (no float code): the tape's large steps run in bands of rows on every core,
+    # with the BLAS on one thread meanwhile (its own threads would fight the bands)
+    cores = parallel.one_blas_thread() if batch is None and small is None else nullcontext()
     try:
-        epoch = 0
-        while epoch < epochs:
-            epoch += 1
-            watch = epoch % every == 0 or epoch == 1
-            if in_calls and not watch and epoch > one_at_a_time_to:
-                watched = min(epochs + 1, (epoch // every + 1) * every)  # the next one
-                n = min(watched - epoch, small.most_epochs)
-                if small.descend(env, n, options["rate"]):
-                    epoch = done = epoch + n - 1
-                    continue
-                one_at_a_time_to = watched
-            if batch is None:
-                if watch:  # the cost too, for the history and to stop on NaN
-                    out = full.run_prepared(full_data, env, full_buffers)
-                    cost, grads = float(out[0]), out[1:]
-                    watch_cost(epoch)
-                    for p, grad in zip(net.params, grads):
-                        norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
-                else:
-                    grads = small.run(env) if small is not None else None
-                    if grads is None:
-                        grads = grads_only.run_prepared(grads_data, env, buffers)
-                    if not buffers:  # nothing large enough to be worth keeping: plain runs
-                        buffers = None
-                for k, (value, grad) in enumerate(zip(arrays, grads)):
-                    opt.step(value, grad, k)
-            else:
-                order = rng.permutation(m)
-                for start in range(0, m, batch):
-                    rows = order[start:start + batch]
-                    part = net.env(current, (data[0][rows], data[1][rows]))
-                    grads = grads_only.run_prepared(grads_only.prepare(part), part)
+        with cores:
+            epoch = 0
+            while epoch < epochs:
+                epoch += 1
+                watch = epoch % every == 0 or epoch == 1
+                if in_calls and not watch and epoch > one_at_a_time_to:
+                    watched = min(epochs + 1, (epoch // every + 1) * every)  # the next one
+                    n = min(watched - epoch, small.most_epochs)
+                    if small.descend(env, n, options["rate"]):
+                        epoch = done = epoch + n - 1
+                        continue
+                    one_at_a_time_to = watched
+                if batch is None:
+                    if watch:  # the cost too, for the history and to stop on NaN
+                        out = full.run_prepared(full_data, env, full_buffers)
+                        cost, grads = float(out[0]), out[1:]
+                        watch_cost(epoch)
+                        for p, grad in zip(net.params, grads):
+                            norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
+                    else:
+                        grads = small.run(env) if small is not None else None
+                        if grads is None:
+                            grads = grads_only.run_prepared(grads_data, env, buffers)
+                        if not buffers:  # nothing large enough to be worth keeping: plain runs
+                            buffers = None
                     for k, (value, grad) in enumerate(zip(arrays, grads)):
                         opt.step(value, grad, k)
-                if watch:
-                    cost = float(cost_only.run_prepared(cost_data, env)[0])
-                    watch_cost(epoch)
-                    for p, grad in zip(net.params, grads):
-                        norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
-            done = epoch
-            if watch and progress is not None:
-                progress(epoch, cost)
+                else:
+                    order = rng.permutation(m)
+                    for start in range(0, m, batch):
+                        rows = order[start:start + batch]
+                        part = net.env(current, (data[0][rows], data[1][rows]))
+                        grads = grads_only.run_prepared(grads_only.prepare(part), part)
+                        for k, (value, grad) in enumerate(zip(arrays, grads)):
+                            opt.step(value, grad, k)
+                    if watch:
+                        cost = float(cost_only.run_prepared(cost_data, env)[0])
+                        watch_cost(epoch)
+                        for p, grad in zip(net.params, grads):
+                            norms[p].append(float(np.sqrt(np.sum(np.square(grad)))))
+                done = epoch
+                if watch and progress is not None:
+                    progress(epoch, cost)
     except KeyboardInterrupt:
         interrupted = True
     final = float(full.run_prepared(full_data, env)[0])

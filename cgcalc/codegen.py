@@ -1,6 +1,14 @@
 """Straight-line Python for a graph: one statement per operation, named after the graph's
-nodes, each shared subexpression computed once, in the syntax of the library chosen
-(cgcalc/export/backends.py).
+nodes, each shared subexpression computed once, an operation used once written into its user.
+The one code generator: ``cgcalc export`` writes a graph of arrays through it in the syntax of
+the library chosen (cgcalc/export/backends.py), and training's compiled step
+(cgcalc/net/scalar_step.py) a graph of single numbers in Python's own arithmetic.
+
+A node is anything with ``op``, ``args`` and ``value`` (a graph's nodes; the step's entries).
+A template per op gives its syntax: a format string over the inputs ({0}, {1}, ...; {all} for
+every input joined by the op's operator). The order of operations is the graph's: an input
+after the first that is itself a sum (a product) is put in parentheses, so ``a + (b - c)`` is
+computed as written, the same numbers as the graph's.
 
 What reaches the generated source is built here, never copied from the user: names are checked
 Python identifiers (others are replaced), numbers are written by ``repr`` of a float or int.
@@ -12,8 +20,6 @@ import keyword
 import re
 import unicodedata
 from fractions import Fraction
-
-from .backends import COMMON
 
 _FIELD = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 _NOT_WORD = re.compile(r"\W+")
@@ -82,12 +88,14 @@ _PREC = {"add": SUM, "sub": SUM, "mul": PRODUCT, "div": PRODUCT, "matmul": PRODU
          "neg": UNARY, "pow": POWER}
 
 
-def statements(order, namer, wanted, templates=COMMON, keep=()):
+def statements(order, namer, wanted, templates, keep=(), arrays=True):
     """``name = expression`` lines for the operations of ``order`` (topological). An operation
     used once, not named by the user and short is written into its user's expression; the
     others (shared ones computed once, named ones, ``keep``: the results) get a line.
     ``wanted`` gives the names to prefer (node -> text); variables take their own names.
-    Returns the lines and each node's text (its name, or its expression)."""
+    ``arrays``: a number given to a function is made an array of the library (torch needs
+    it), else written as it is. Returns the lines and each node's text (its name, or its
+    expression)."""
     uses: dict = {}
     for n in order:
         for a in n.args:
@@ -102,7 +110,7 @@ def statements(order, namer, wanted, templates=COMMON, keep=()):
         if n.op == "var":
             text[n] = (namer.name(n, wanted.get(n) or n.value), ATOM)
             continue
-        body = expression(n, text, templates)
+        body = expression(n, text, templates, arrays)
         if n in keep or n in wanted or uses.get(n, 0) != 1 or len(body[0]) > INLINE:
             target = namer.name(n, wanted.get(n))
             lines.append(f"{target} = {body[0]}")
@@ -112,9 +120,10 @@ def statements(order, namer, wanted, templates=COMMON, keep=()):
     return lines, {n: t for n, (t, _) in text.items()}
 
 
-def expression(node, text, templates=COMMON):
+def expression(node, text, templates, arrays=True):
     """(source, precedence) of the op's template filled with its inputs, with the canonical
-    forms read back: a + (-1)*b is a - b, (-1)*a is -a, x^(-1) is 1 / x, x^2 is x * x."""
+    forms read back, each the same number: a + (-1)*b is a - b, (-1)*a is -a, x^(-1) is
+    1 / x, x^2 is x * x."""
     op, args = node.op, node.args
 
     def operand(a, least):
@@ -122,21 +131,20 @@ def expression(node, text, templates=COMMON):
         return t if prec >= least else f"({t})"
 
     if op == "add" and len(args) == 2 and _negated(args[1]):
-        rest = [operand(a, PRODUCT + 1) for a in args[1].args[1:]]
-        return f"{operand(args[0], SUM)} - {' * '.join(rest)}", SUM
+        rest = _product([text[a] for a in args[1].args[1:]])
+        return f"{operand(args[0], SUM)} - {rest if len(args[1].args) == 2 else f'({rest})'}", SUM
     if op == "mul" and len(args) >= 2 and args[0].op == "const" and args[0].value == -1:
-        rest = [operand(a, PRODUCT + 1) for a in args[1:]]
-        body = rest[0] if len(rest) == 1 and text[args[1]][1] >= UNARY else \
-            "(" + " * ".join(rest) + ")" if len(rest) > 1 else rest[0]
+        body = _product([text[a] for a in args[1:]])
+        if len(args) > 2 or text[args[1]][1] < UNARY:
+            body = f"({body})"
         return "-" + body, UNARY
     if op == "pow" and args[1].op == "const" and args[1].value == -1:
         return f"1 / {operand(args[0], PRODUCT + 1)}", PRODUCT
     if op == "pow" and args[1].op == "const" and args[1].value == 2 and text[args[0]][1] == ATOM:
         return f"{text[args[0]][0]} * {text[args[0]][0]}", PRODUCT
     prec = _PREC.get(op, ATOM)
-    if op in ("add", "mul"):
-        shown = [operand(a, prec if text[a][1] == prec and a.op == op else prec + 1
-                         if op == "mul" else prec) for a in args]
+    if op in ("add", "mul"):  # left to right: an input after the first of the same level in ()
+        shown = [operand(a, prec if k == 0 else prec + 1) for k, a in enumerate(args)]
     elif op in ("sub", "div", "matmul"):
         shown = [operand(args[0], prec), operand(args[1], prec + 1)]
     elif op == "pow":
@@ -145,8 +153,8 @@ def expression(node, text, templates=COMMON):
         shown = [operand(args[0], UNARY if op == "neg" else ATOM)] + \
             [text[a][0] for a in args[1:]]
     else:  # a function: a number given to it is an array of the library (torch needs it)
-        shown = [f"_array({text[a][0]})" if a.op == "const" and op not in _PLAIN_NUMBERS
-                 else text[a][0] for a in args]
+        shown = [f"_array({text[a][0]})" if arrays and a.op == "const" and
+                 op not in _PLAIN_NUMBERS else text[a][0] for a in args]
 
     def fill(m):
         field, spec = m.group(1), m.group(2)
@@ -161,6 +169,12 @@ def expression(node, text, templates=COMMON):
 
 
 _PLAIN_NUMBERS = {"cols", "zeros", "join", "like"}  # take Python numbers as they are
+
+
+def _product(factors):
+    """(text, precedence) factors multiplied left to right, as one product's text."""
+    return " * ".join(t if k == 0 and prec >= PRODUCT or prec > PRODUCT else f"({t})"
+                      for k, (t, prec) in enumerate(factors))
 
 
 def _negated(node):
