@@ -1,5 +1,5 @@
-"""Straight-line Python for a graph: one statement per operation, named after the graph's
-nodes, each shared subexpression computed once, an operation used once written into its user.
+"""Straight-line Python for a graph: statements named after the graph's nodes, each shared
+subexpression computed once, an operation used once (and short) written into its user.
 The one code generator: ``cgcalc export`` writes a graph of arrays through it in the syntax of
 the library chosen (cgcalc/export/backends.py), and training's compiled step
 (cgcalc/net/scalar_step.py) a graph of single numbers in Python's own arithmetic.
@@ -80,6 +80,10 @@ def literal(value) -> str:
             else f"float({repr(str(value))})"
     return repr(value)
 
+
+# Python's own operators, the same in every library and on floats
+OPERATORS = {"add": "{all: + }", "mul": "{all: * }", "sub": "{0} - {1}", "div": "{0} / {1}",
+             "neg": "-{0}"}
 
 INLINE = 72  # characters of an expression a single-use operation may be written into
 # Python's precedence, loosest first; a name, number, call or subscript is an atom

@@ -177,7 +177,9 @@ class Tape:
         """Run the steps that depend on ``inputs``. With ``buffers`` (a dict kept by the caller
         between runs of the same shapes, as in training), each step writes into the array it
         made last time instead of a new one: large arrays then skip the allocator's fresh pages
-        (measured in bench/train.py). The outputs are only valid until the next such run."""
+        (measured in bench/train.py), and large steps run in bands of rows on every core when
+        the BLAS is set aside (cgcalc/parallel.py). The outputs are only valid until the next
+        such run."""
         mem = template.copy()
         for i, k in self.var_slots:
             mem[i] = inputs[k]
@@ -234,14 +236,14 @@ class Tape:
 def _execute_into(steps, mem, buffers, np):
     from . import parallel
 
-    bands = parallel.bands() > 1
+    bands, products = parallel.bands() > 1, parallel.product_bands() > 1
     ufunc, matmul = np.ufunc, np.matmul
     for fn, out, get, single, free in steps:
         buf = buffers.get(out)
-        if buf is not None:
+        if buf is not None:  # only steps that fill a given array have one (below)
             try:
                 args = (get(mem),) if single else get(mem)
-                if bands and (fn.__class__ is ufunc or fn.writes_into) and \
+                if (products if fn is matmul else bands) and \
                         parallel.worth_bands(args, buf, fn is matmul):
                     mem[out] = parallel.in_bands(fn, args, buf, fn is matmul)
                 else:
@@ -253,7 +255,7 @@ def _execute_into(steps, mem, buffers, np):
         mem[out] = r
         if (fn.__class__ is ufunc or getattr(fn, "writes_into", False)) and \
                 getattr(r, "ndim", 0) and (r.size > 4096 or fn is matmul):
-            buffers[out] = r
+            buffers[out] = r  # a ufunc, or an op's value that fills a given array row by row
 
 
 def _execute(steps, mem):

@@ -5,26 +5,32 @@ numpy lets go of the interpreter inside each call, so a thread per band keeps th
 at once. A BLAS running threads of its own keeps them spinning for a while after each matrix
 product, and bands then fight them for the cores (bench/train.py, 2-64-64-1: bands beside a
 two-thread OpenBLAS made an epoch slower, not faster). So bands run only while the BLAS runs on
-one thread: when the environment says so (``OPENBLAS_NUM_THREADS=1`` and the like), or inside
-:func:`one_blas_thread`, which asks numpy's own OpenBLAS for one thread and restores what it
-had. Where the BLAS cannot be asked (another BLAS, a build without the call), nothing changes.
+one thread: inside :func:`one_blas_thread`, which asks numpy's own OpenBLAS for one thread and
+restores what it had, or, for elementwise steps only, when the environment says so
+(``OPENBLAS_NUM_THREADS=1`` and the like). Matrix products are cut only inside
+:func:`one_blas_thread`: the whole tiles they are cut at (:data:`ALIGN`) are OpenBLAS's. Where
+the BLAS cannot be asked (another BLAS: MKL, Accelerate on macOS; a build whose threads are
+OpenMP's; a system without ``/proc/self/maps``, such as macOS and Windows), nothing changes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 SPLIT = 1 << 16  # entries (or multiply-adds, for a matrix product) that make a step worth bands
-# bands start at a multiple of this many rows: a BLAS kernel takes rows in tiles (4 to 16 of
-# them) and adds a last partial tile in another order, so a band cut inside a tile would change
-# the last bits of a matrix product; cut between tiles, each entry is the same sum
+# bands start at a multiple of this many rows: an OpenBLAS kernel takes rows in tiles (4 to 16
+# of them) and adds a last partial tile in another order, so a band cut inside a tile would
+# change the last bits of a matrix product; cut between tiles, each entry is the same sum
 ALIGN = 32
 
 _ONE_THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_LOCK = threading.Lock()  # guards the three below
 _POOL = None
-_SINGLE = 0  # depth of one_blas_thread() blocks in force
-_BLAS: list = []  # [(get, set)] of numpy's OpenBLAS once looked up; [None] if it has none
+_ASIDE = 0  # one_blas_thread() blocks in force, in every thread
+_BEFORE = 1  # the BLAS's thread count before the first of them
+_BLAS: list = []  # [(get, set)] of numpy's OpenBLAS once looked up; [None] if it cannot be asked
 
 
 def cores() -> int:
@@ -36,40 +42,62 @@ def cores() -> int:
 
 
 def bands() -> int:
-    """Into how many bands of rows a large step is cut: the cores while the BLAS runs on one
-    thread, else 1."""
-    if _SINGLE or any(os.environ.get(name, "").strip() == "1" for name in _ONE_THREAD_ENV):
+    """Into how many bands of rows a large elementwise step is cut: the cores while the BLAS
+    runs on one thread, else 1."""
+    if _ASIDE or any(os.environ.get(name, "").strip() == "1" for name in _ONE_THREAD_ENV):
         return cores()
     return 1
+
+
+def product_bands() -> int:
+    """Into how many bands of rows a large matrix product is cut: the cores inside
+    :func:`one_blas_thread` (numpy's OpenBLAS found and set to one thread), else 1."""
+    return cores() if _ASIDE else 1
 
 
 @contextlib.contextmanager
 def one_blas_thread():
     """numpy's OpenBLAS on one thread inside the block (bands then use the cores instead),
-    its thread count restored after, Ctrl-C included. It is the process's setting: other
-    threads' matrix products run on one thread meanwhile. Does nothing on one core or where
-    the BLAS cannot be asked."""
-    global _SINGLE
+    its thread count restored when the last such block in any thread ends, Ctrl-C included.
+    It is the process's setting: other threads' matrix products run on one thread meanwhile.
+    Does nothing on one core or where the BLAS cannot be asked."""
+    global _ASIDE, _BEFORE
     calls = _openblas() if cores() > 1 else None
     if calls is None:
         yield
         return
     get, set_ = calls
-    before = get()
-    set_(1)
-    _SINGLE += 1
+    with _LOCK:
+        if _ASIDE == 0:
+            before = get()
+            set_(1)
+            if get() != 1:  # its threads are not its own to set (OpenMP): never ask again
+                set_(before)
+                _BLAS[0] = None
+                calls = None
+            else:
+                _BEFORE = before
+        if calls is not None:
+            _ASIDE += 1
     try:
         yield
     finally:
-        _SINGLE -= 1
-        set_(before)
+        if calls is not None:
+            with _LOCK:
+                _ASIDE -= 1
+                if _ASIDE == 0:
+                    set_(_BEFORE)
 
 
 def _openblas():
     """(get, set) of the thread count of the OpenBLAS numpy loaded, or None. The library is
-    the one already mapped into this process (numpy's own file, never a path from elsewhere)."""
+    one already mapped into this process, numpy's own file first (never a path from
+    elsewhere)."""
     if not _BLAS:
-        _BLAS.append(_find_openblas())
+        found = _find_openblas()
+        with _LOCK:
+            if not _BLAS:
+                _BLAS.append(found)
     return _BLAS[0]
 
 
@@ -82,7 +110,7 @@ _SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_thread
 def _find_openblas():
     import ctypes
 
-    import numpy  # noqa: F401  (loads the BLAS this looks for)
+    import numpy  # (loads the BLAS this looks for)
 
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
@@ -90,7 +118,9 @@ def _find_openblas():
     except OSError:  # not Linux: bands only where the environment sets one thread
         return None
     mapped = {f[5].strip() for f in fields if len(f) == 6}
-    for path in sorted(p for p in mapped if "openblas" in os.path.basename(p).lower()):
+    own = os.path.dirname(os.path.abspath(numpy.__file__))  # numpy.libs, numpy/.dylibs: its own
+    blas = [p for p in mapped if "blas" in os.path.basename(p).lower()]
+    for path in sorted(blas, key=lambda p: (not p.startswith(own), p)):
         try:
             lib = ctypes.CDLL(path)  # already loaded: the same library, no new code
         except OSError:
@@ -122,8 +152,8 @@ def in_bands(fn, args, out, matmul=False):
     ``writes_into``). An input with the output's rows is cut into the same bands and any other
     (a row that broadcasts, a number) goes whole to each: row by row, the numbers are the same,
     bit for bit. A matrix product cuts its left factor's rows only, at whole tiles
-    (:data:`ALIGN`): each entry is the same BLAS sum as in the whole product (checked on
-    thousands of random shapes, tests/test_parallel.py)."""
+    (:data:`ALIGN`): each entry is the same OpenBLAS sum as in the whole product (checked on
+    hundreds of random shapes, tests/test_parallel.py)."""
     import numpy as np
 
     m = out.shape[0]
@@ -150,8 +180,21 @@ def in_bands(fn, args, out, matmul=False):
 def _pool():
     """The threads that share a large step with the caller."""
     global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
+    with _LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(max(1, cores() - 1), thread_name_prefix="cgcalc-rows")
-    return _POOL
+            _POOL = ThreadPoolExecutor(max(1, cores() - 1), thread_name_prefix="cgcalc-rows")
+        return _POOL
+
+
+def _after_fork():
+    """In a forked child the pool's threads are gone (and the lock may be held by one of the
+    parent's threads): a new pool and lock when next needed. Blocks in force stay counted,
+    since the child runs their ends too."""
+    global _POOL, _LOCK
+    _POOL, _LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

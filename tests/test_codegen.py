@@ -19,8 +19,7 @@ class Node:
         self.op, self.args, self.value = op, tuple(args), value
 
 
-FLOAT = {"add": "{all: + }", "mul": "{all: * }", "sub": "{0} - {1}", "neg": "-{0}",
-         "div": "{0} / {1}", "f": "f({0})"}
+FLOAT = {**codegen.OPERATORS, "f": "f({0})"}
 NUMBERS = st.floats(-1e3, 1e3, allow_nan=False).filter(lambda v: v == 0 or abs(v) > 1e-3)
 
 

@@ -32,7 +32,7 @@ STEPS = {
     "net": ["spec", "options", "unroll", "model", "data", "params", "backprop", "scalar_step",
             "train", "check", "through_time", "derivation", ""],
     "rows": ["lines", "formats", ""],
-    "export": ["backends", "code", "module", ""],
+    "export": ["backends", "module", ""],
     "printer": ["styles", "expression", "program", ""],
     "simplify": ["fold", "canonical", "sums", "products", "powers", "scalar", "arrays", ""],
     "render": ["common", "rows", "picture", "check", "training", "plain", "csv_out",

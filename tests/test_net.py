@@ -444,6 +444,12 @@ minimize C
     monkeypatch.setattr(parallel, "cores", lambda: cores)
     monkeypatch.setattr(parallel, "_POOL", None)
     monkeypatch.setattr(parallel, "SPLIT", 64)  # every step with 64 entries or more
+    # elementwise bands also where the BLAS cannot be asked: the environment says one thread
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    banded = []
+    real = parallel.in_bands
+    monkeypatch.setattr(parallel, "in_bands",
+                        lambda fn, *a, **k: banded.append(fn) or real(fn, *a, **k))
     with parallel.one_blas_thread():
         alone = [full.run_prepared(template, env) for env in envs]  # no bands, no buffers
         assert parallel.bands() == cores
@@ -453,6 +459,12 @@ minimize C
             for a, b in zip(want, shared):
                 assert np.array_equal(a, b)
     assert rows == 1 or buffers, "no step was written into a buffer"
-    assert (parallel._POOL is not None) == (cores > 1 and rows > 1), "bands expected"
+    names = {getattr(fn, "__name__", None) or fn.func.__name__ for fn in banded}
+    if cores > 1 and rows > 1:
+        assert {"tanh", "join_value"} <= names, names
+        products = parallel._openblas() is not None  # cut only beside a one-thread OpenBLAS
+        assert ("matmul" in names) == products, names
+    else:
+        assert not banded
     if parallel._POOL is not None:
         parallel._POOL.shutdown()

@@ -27,8 +27,22 @@ def _blas_threads():
     return None if calls is None else calls[0]()
 
 
+@pytest.fixture
+def openblas():
+    """numpy's OpenBLAS, its thread count set to 3 for the test and restored after; skips
+    where it cannot be asked (another BLAS, no /proc/self/maps)."""
+    calls = parallel._openblas()
+    if calls is None:
+        pytest.skip("numpy's BLAS here cannot be asked for its threads")
+    get, set_ = calls
+    before = get()
+    set_(3)
+    yield get
+    set_(before)
+
+
 @pytest.mark.parametrize("n", [2, 3, 4])
-def test_matrix_products_in_bands_are_the_whole_products_bit_for_bit(n, cores):
+def test_matrix_products_in_bands_are_the_whole_products_bit_for_bit(n, cores, openblas):
     """Every shape a training tape meets: tall and wide, transposed views (the reductions
     A' @ G), a vector on the right (BLAS's gemv), long and short sums; bands cut at whole
     tiles give each entry the very sum of the whole product."""
@@ -70,21 +84,88 @@ def test_elementwise_bands_cut_only_what_has_the_output_rows(cores):
     assert not parallel.worth_bands((a[:100, :2],), out[:100, :2], False)
 
 
-def test_one_blas_thread_restores_the_count_even_on_ctrl_c(cores):
+def test_one_blas_thread_restores_the_count_even_on_ctrl_c(cores, openblas):
     cores(2)
-    before = _blas_threads()
-    if before is None:
-        pytest.skip("numpy's BLAS here cannot be asked for its threads")
     with pytest.raises(KeyboardInterrupt):
         with parallel.one_blas_thread():
-            assert _blas_threads() == 1
-            assert parallel.bands() == 2
+            assert openblas() == 1
+            assert parallel.bands() == 2 and parallel.product_bands() == 2
             with parallel.one_blas_thread():  # nested: still one thread inside
-                assert _blas_threads() == 1
-            assert _blas_threads() == 1 and parallel.bands() == 2
+                assert openblas() == 1
+            assert openblas() == 1 and parallel.product_bands() == 2
             raise KeyboardInterrupt
-    assert _blas_threads() == before
-    assert parallel._SINGLE == 0
+    assert openblas() == 3
+    assert parallel._ASIDE == 0 and parallel.product_bands() == 1
+
+
+def test_blocks_in_several_threads_restore_the_count_when_the_last_ends(cores, openblas):
+    """A enters, B enters, A ends, B ends: one thread until B ends, then the count before A."""
+    import threading
+
+    cores(2)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with parallel.one_blas_thread():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def b():
+        a_in.wait(10)
+        with parallel.one_blas_thread():
+            b_in.set()
+            a_out.wait(10)
+            seen["inside"] = (openblas(), parallel.product_bands())
+
+    threads = [threading.Thread(target=f) for f in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen["inside"] == (1, 2)
+    assert openblas() == 3 and parallel._ASIDE == 0
+
+
+def test_a_blas_that_does_not_take_the_count_is_left_alone(cores, monkeypatch):
+    """A build whose threads are OpenMP's may ignore the call: then no products in bands,
+    and the BLAS is not asked again."""
+    cores(2)
+    count = [4]
+    monkeypatch.setattr(parallel, "_BLAS", [(lambda: count[0], lambda n: None)])
+    with parallel.one_blas_thread():
+        assert parallel.product_bands() == 1
+    assert parallel._BLAS == [None]
+
+
+def test_bands_after_fork(cores):
+    """A child forked after bands ran (multiprocessing's default on Linux) gets a pool of its
+    own instead of waiting for threads it does not have."""
+    import multiprocessing
+
+    cores(2)
+    a = np.random.default_rng(0).normal(size=(4000, 40))
+    out = np.empty_like(a)
+    parallel.in_bands(np.tanh, (a,), out)  # the parent's pool, made
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:
+        pytest.skip("no fork here")
+    child = ctx.Process(target=_bands_in_child)
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the child waited for the parent's threads")
+    assert child.exitcode == 0
+
+
+def _bands_in_child():
+    a = np.random.default_rng(1).normal(size=(4000, 40))
+    out = np.empty_like(a)
+    parallel.in_bands(np.tanh, (a,), out)
+    raise SystemExit(0 if np.array_equal(out, np.tanh(a)) else 1)
 
 
 def test_where_the_blas_cannot_be_asked_nothing_changes(cores, monkeypatch):
@@ -94,8 +175,9 @@ def test_where_the_blas_cannot_be_asked_nothing_changes(cores, monkeypatch):
     monkeypatch.setattr(parallel, "_BLAS", [None])
     with parallel.one_blas_thread():
         assert parallel.bands() == 1  # bands would fight a BLAS that keeps its threads
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # told by the environment
-    assert parallel.bands() == 2
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # told by the environment:
+    assert parallel.bands() == 2  # elementwise steps in bands, products whole (its tiles are
+    assert parallel.product_bands() == 1  # OpenBLAS's, and this BLAS may be another)
 
 
 def test_one_core_never_touches_the_blas(cores, monkeypatch):
@@ -117,37 +199,43 @@ minimize C
 """
 
 
-@pytest.mark.parametrize("batch", [None, 100])
-def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(batch, cores,
+@pytest.mark.parametrize("rows, batch", [(700, None), (700, 100), (40, None)])
+def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows, batch, cores,
                                                                            monkeypatch, tmp_path):
-    """Full batches of large arrays train in bands (the BLAS on one thread meanwhile, its
-    count restored after, Ctrl-C included); minibatches keep the BLAS's threads. Either way
-    the params are those of one thread without bands, bit for bit."""
+    """Full batches of large arrays train in bands, matrix products and joins included (the
+    BLAS on one thread meanwhile, its count restored after, Ctrl-C included); minibatches and
+    small arrays keep the BLAS's threads. Either way the params are those of one thread
+    without bands, bit for bit."""
     cores(2)
     path = tmp_path / "big.net"
     path.write_text(BIG)
     net = Network(BIG, str(path))
     rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (700, 2))
+    X = rng.uniform(-1, 1, (rows, 2))
     data = (X, (X[:, :1] * X[:, 1:] > 0).astype(float))
     options = {**net.options, "epochs": 30, "rate": 0.5, "batch": batch}
-    entered = []
-    real = parallel.one_blas_thread
-
-    def spy():
-        entered.append(1)
-        return real()
-
-    monkeypatch.setattr(parallel, "one_blas_thread", spy)
+    entered, banded = [], []
+    real, real_bands = parallel.one_blas_thread, parallel.in_bands
+    monkeypatch.setattr(parallel, "one_blas_thread", lambda: entered.append(1) or real())
+    monkeypatch.setattr(parallel, "in_bands",
+                        lambda fn, *a, **k: banded.append(fn) or real_bands(fn, *a, **k))
     monkeypatch.setattr(parallel, "SPLIT", 256)
+    for name in parallel._ONE_THREAD_ENV:
+        monkeypatch.delenv(name, raising=False)
     before = _blas_threads()
     start = initial_params(net, 0)
     got = train(net, {k: v.copy() for k, v in start.items()}, data, options)
-    assert len(entered) == (batch is None)
-    assert (parallel._POOL is not None) == (batch is None), "bands expected for full batches"
+    large = batch is None and rows > 2 * parallel.ALIGN
+    assert len(entered) == large
+    names = {getattr(fn, "__name__", None) or fn.func.__name__ for fn in banded}
+    if large and before is not None:
+        assert {"tanh", "join_value", "matmul"} <= names, names
+    else:
+        assert not banded
     assert _blas_threads() == before
     with monkeypatch.context() as m:  # the same run without bands
         m.setattr(parallel, "bands", lambda: 1)
+        m.setattr(parallel, "product_bands", lambda: 1)
         want = train(net, {k: v.copy() for k, v in start.items()}, data, options)
     for p in net.params:
         assert np.array_equal(got.params[p], want.params[p])
@@ -160,3 +248,20 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(batc
                     progress=interrupt)
     assert stopped.interrupted and stopped.epochs == 10
     assert _blas_threads() == before
+
+
+def test_every_op_that_fills_a_given_array_fills_it_row_by_row(cores):
+    """Bands cut the ops whose value takes out= (writes_into): each must be row by row."""
+    from cgcalc import ops
+
+    cores(3)
+    fills = sorted(name for name, o in ops.OPS.items() if o.writes_into)
+    assert fills == ["join"], "a new op that fills a given array: check it here, row by row"
+    join = ops.OPS["join"].bind(np)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(1000, 50)), rng.normal(size=(1000, 30))
+    args = (a, 1.0, b)
+    out = np.full((1000, 81), np.nan)
+    assert parallel.worth_bands(args, out, False)
+    parallel.in_bands(join, args, out)
+    assert np.array_equal(out, join(*args))

@@ -6,10 +6,11 @@ every backend, so an op added to cgcalc/ops.py cannot be forgotten here."""
 
 from __future__ import annotations
 
+from ..codegen import OPERATORS
+
 # the same in every library (operators, and functions of the array namespace "xp")
 COMMON = {
-    "add": "{all: + }", "mul": "{all: * }", "sub": "{0} - {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "pow": "{0} ** {1}", "matmul": "{0} @ {1}",
+    **OPERATORS, "pow": "{0} ** {1}", "matmul": "{0} @ {1}",
     "sin": "xp.sin({0})", "cos": "xp.cos({0})", "tan": "xp.tan({0})",
     "asin": "xp.arcsin({0})", "acos": "xp.arccos({0})", "atan": "xp.arctan({0})",
     "sinh": "xp.sinh({0})", "cosh": "xp.cosh({0})", "tanh": "xp.tanh({0})",

@@ -30,7 +30,8 @@ from ..walk import topological
 from .model import BATCH
 
 MOST_ENTRIES = 256   # entries of the largest node written out (above: numpy is cheaper)
-MOST_CODE = 40_000   # entries in one step (above: compiling costs more than it saves)
+MOST_CODE = 20_000   # statements in one step (above: compiling costs more than it saves)
+MOST_LOWERED = 4 * MOST_CODE  # entries made on the way to them (most are written into others)
 # float operations one call of descend runs at most (about a tenth of a second): what Ctrl-C
 # can lose
 PER_DESCENT = 2_000_000
@@ -38,14 +39,11 @@ PER_DESCENT = 2_000_000
 # (measured on the examples: about 20-40 ns an operation, 2-3 us a call)
 PER_CALL = 60
 CALL = 4             # what a call of a Python function (exp, sigmoid) costs, in float operations
-INLINE = {"add", "mul", "sub", "neg", "div"}  # written as Python's own operators (the
-# one-point backend's own: a / b on floats)
 JUMPS = {"step", "sign"}  # ops whose value jumps: left to the tape (see above)
-# how the generator writes each kind of entry: Python's operators; _max and _log for the costs;
-# every other function as a call of its value, f_<op> (added as the writer meets them)
-FLOAT_TEMPLATES = {"add": "{all: + }", "mul": "{all: * }", "sub": "{0} - {1}", "neg": "-{0}",
-                   "div": "{0} / {1}",
-                   "_max": "_max({0}, {1})", "_log": "_log({0})"}
+# how the generator writes each kind of entry: Python's operators (on floats, the one-point
+# backend's own arithmetic: a / b is its divide); _max and _log for the costs; every other
+# function as a call of its value, f_<op> (added as the writer meets them)
+FLOAT_TEMPLATES = {**codegen.OPERATORS, "_max": "_max({0}, {1})", "_log": "_log({0})"}
 
 
 class Unsupported(Exception):
@@ -81,6 +79,8 @@ class ScalarStep:
         body, text = codegen.statements(
             _needed(w.order, results), codegen.Namer(w.functions), {}, w.templates,
             keep=[e for e in results if e.op not in ("var", "const")], arrays=False)
+        if len(body) > MOST_CODE:
+            raise Unsupported("long")
         self._text = {o: [text[e] for e in w.entries[o]] for o in outputs}
         self._lines = ["    " + line for line in body]
         args = ", ".join(f"V{k}" for k in self.vars)
@@ -206,7 +206,7 @@ class _Writer:
                 if args[k].op == "const" and args[k].value == 1.0:
                     return args[1 - k]
         self.operations += operations
-        if self.operations > self.most or len(self.order) > MOST_CODE:
+        if self.operations > self.most or len(self.order) > MOST_LOWERED:
             raise Unsupported("long")
         e = _Entry(op, args)
         self.order.append(e)
@@ -269,7 +269,7 @@ class _Writer:
     # -- elementwise: one entry per entry, broadcasting as numpy does -------------------------
     def elementwise(self, op, args, shapes, shape):
         picks = [_broadcast_index(s, shape) for s in shapes]
-        if op in INLINE:
+        if op in codegen.OPERATORS:
             key, operations = op, None
         else:
             key, operations = self.fn(op), CALL

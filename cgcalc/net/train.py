@@ -8,13 +8,15 @@ finite stops it with exit status 1, naming the epoch.
 
 from __future__ import annotations
 
+import math
 from contextlib import nullcontext
 
 from .. import parallel
 from ..errors import FAILURE, CgcalcError
+from ..walk import topological
 from . import backprop
 from .scalar_step import compile_step
-from .model import Network
+from .model import BATCH, Network
 
 HISTORY = 200  # costs kept for the history (and the plot), spread over the epochs
 
@@ -124,9 +126,10 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     one_at_a_time_to = 0
     # large arrays (no float code): the tape's large steps run in bands of rows on every core,
     # with the BLAS on one thread meanwhile (its own threads would fight the bands)
-    cores = parallel.one_blas_thread() if batch is None and small is None else nullcontext()
+    blas_aside = parallel.one_blas_thread() if batch is None and small is None and \
+        _has_bands(net, grad_nodes, m) else nullcontext()
     try:
-        with cores:
+        with blas_aside:
             epoch = 0
             while epoch < epochs:
                 epoch += 1
@@ -179,3 +182,17 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     if net.output is not None:
         result.predictions = backprop.predict(net, current, data[0])
     return result
+
+
+def _has_bands(net, nodes, rows):
+    """Whether a step of ``nodes`` is large enough for bands of rows (one with a row per data
+    row and :data:`parallel.SPLIT` entries): else the BLAS keeps its threads."""
+    if rows < 2 * parallel.ALIGN:
+        return False
+    for n in topological(nodes):
+        shape = net.builder.shape_of(n)
+        if shape and shape[0] == BATCH and \
+                rows * math.prod(d if isinstance(d, int) else 1 for d in shape[1:]) >= \
+                parallel.SPLIT:
+            return True
+    return False

@@ -42,7 +42,9 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     # an atom prints as its name: its inputs are not entered, it is not counted as shared
     named = {n: len(name) for n, name in atoms.items() if n is not root}
     order = topological([root], skip=named)
-    if _sizes(order, limit + 1, dict(named))[root] <= limit:
+    # inlined, each node of the order is printed once at least, a character at least: a longer
+    # order cannot fit, without sizing it
+    if len(order) <= limit and _sizes(order, limit + 1, dict(named))[root] <= limit:
         return to_text(root, atoms, style)
     uses: dict = {}
     for n in order:
