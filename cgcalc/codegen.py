@@ -148,7 +148,9 @@ def expression(node, text, templates, arrays=True):
         return f"{text[args[0]][0]} * {text[args[0]][0]}", PRODUCT
     prec = _PREC.get(op, ATOM)
     if op in ("add", "mul"):  # left to right: an input after the first of the same level in ()
-        shown = [operand(a, prec if k == 0 else prec + 1) for k, a in enumerate(args)]
+        # (and a first one too, in a product, when it is another op: (1 / m) * x, (A @ B) * c)
+        shown = [operand(a, prec + 1 if k or op == "mul" and a.op != op else prec)
+                 for k, a in enumerate(args)]
     elif op in ("sub", "div", "matmul"):
         shown = [operand(args[0], prec), operand(args[1], prec + 1)]
     elif op == "pow":

@@ -140,9 +140,12 @@ def worth_bands(args, out, matmul) -> bool:
     cut, numbers are not; a vector beside a matrix could be either, so it is run whole)."""
     if out.ndim < 1 or out.shape[0] < 2 * ALIGN:
         return False
-    if matmul:
+    if matmul:  # A' @ A (one array twice) is numpy's symmetric product, which bands would not be
+        import numpy as np
+
         return (out.ndim == 2 and getattr(args[0], "ndim", 0) == 2 and
-                out.size * args[0].shape[1] >= SPLIT)
+                out.size * args[0].shape[1] >= SPLIT and
+                not np.may_share_memory(args[0], args[1]))
     return out.size >= SPLIT and all(getattr(a, "ndim", 0) in (0, out.ndim) for a in args)
 
 

@@ -64,6 +64,10 @@ def test_matrix_products_in_bands_are_the_whole_products_bit_for_bit(n, cores, o
             assert parallel.worth_bands((A, B), out, True) == (m * k * c >= parallel.SPLIT)
             parallel.in_bands(np.matmul, (A, B), out, matmul=True)
             assert np.array_equal(out, whole), (m, k, c)
+        # one array and its transpose: numpy's symmetric product (BLAS syrk), never cut
+        H = rng.normal(size=(3000, 65))
+        for A, B in ((H.T, H), (H[:200], H[:200].T)):
+            assert not parallel.worth_bands((A, B), np.empty((len(A), B.shape[1])), True)
 
 
 def test_elementwise_bands_cut_only_what_has_the_output_rows(cores):

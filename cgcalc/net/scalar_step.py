@@ -16,7 +16,7 @@ The numbers are the tape's up to the order of additions (numpy sums pairwise, BL
 order): tests hold them to 1e-12. A graph with an op that jumps (``step``, ``sign``: the
 derivatives of relu and abs) stays on the tape, where a last-bit difference at the jump would
 change the gradient. So does any graph whose arrays are not small (:data:`MOST_ENTRIES` in one
-node, :data:`MOST_CODE` statements in all), and any the tape runs in fewer numpy calls than
+node, :data:`MOST_CODE` numbers in all), and any the tape runs in fewer numpy calls than
 the float code would cost: :func:`compile_step` then says None.
 """
 
@@ -30,8 +30,9 @@ from ..walk import topological
 from .model import BATCH
 
 MOST_ENTRIES = 256   # entries of the largest node written out (above: numpy is cheaper)
-MOST_CODE = 20_000   # statements in one step (above: compiling costs more than it saves)
-MOST_LOWERED = 4 * MOST_CODE  # entries made on the way to them (most are written into others)
+# numbers (entries) in one step: writing and compiling it takes ~25 us an entry, so this bounds
+# it at about half a second (above: compiling costs more than it saves)
+MOST_CODE = 20_000
 # float operations one call of descend runs at most (about a tenth of a second): what Ctrl-C
 # can lose
 PER_DESCENT = 2_000_000
@@ -79,8 +80,6 @@ class ScalarStep:
         body, text = codegen.statements(
             _needed(w.order, results), codegen.Namer(w.functions), {}, w.templates,
             keep=[e for e in results if e.op not in ("var", "const")], arrays=False)
-        if len(body) > MOST_CODE:
-            raise Unsupported("long")
         self._text = {o: [text[e] for e in w.entries[o]] for o in outputs}
         self._lines = ["    " + line for line in body]
         args = ", ".join(f"V{k}" for k in self.vars)
@@ -206,7 +205,7 @@ class _Writer:
                 if args[k].op == "const" and args[k].value == 1.0:
                     return args[1 - k]
         self.operations += operations
-        if self.operations > self.most or len(self.order) > MOST_LOWERED:
+        if self.operations > self.most or len(self.order) > MOST_CODE:
             raise Unsupported("long")
         e = _Entry(op, args)
         self.order.append(e)
