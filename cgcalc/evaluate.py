@@ -238,24 +238,58 @@ def _execute_into(steps, mem, buffers, np):
 
     bands, products = parallel.bands() > 1, parallel.product_bands() > 1
     ufunc, matmul = np.ufunc, np.matmul
-    for fn, out, get, single, free in steps:
+    run: list = []  # steps that run in bands, waiting to run together (see _run)
+    for step in steps:
+        fn, out, get, single, free = step
         buf = buffers.get(out)
         if buf is not None:  # only steps that fill a given array have one (below)
+            args = (get(mem),) if single else get(mem)
+            is_mm = fn is matmul
+            if (products if is_mm else bands) and parallel.worth_bands(args, buf, is_mm):
+                if run and not _joins(run, args, buf, is_mm, np, parallel):
+                    _run(run, mem, buffers)
+                run.append((fn, args, buf, is_mm, step))
+                mem[out] = buf  # filled when the run runs; read by later steps of the run only
+                continue
+            if run:
+                _run(run, mem, buffers)
             try:
-                args = (get(mem),) if single else get(mem)
-                if (products if fn is matmul else bands) and \
-                        parallel.worth_bands(args, buf, fn is matmul):
-                    mem[out] = parallel.in_bands(fn, args, buf, fn is matmul)
-                else:
-                    mem[out] = fn(*args, out=buf)
+                mem[out] = fn(*args, out=buf)
                 continue
             except (ValueError, TypeError):
                 buffers.pop(out, None)
+        elif run:
+            _run(run, mem, buffers)
         r = fn(get(mem)) if single else fn(*get(mem))
         mem[out] = r
         if (fn.__class__ is ufunc or getattr(fn, "writes_into", False)) and \
                 getattr(r, "ndim", 0) and (r.size > 4096 or fn is matmul):
             buffers[out] = r  # a ufunc, or an op's value that fills a given array row by row
+    if run:
+        _run(run, mem, buffers)
+
+
+def _joins(run, args, out, matmul, np, parallel):
+    """Whether a step may run in the same bands as ``run``: its rows are theirs, and what it
+    reads whole is none of their outputs (those are only complete after the run)."""
+    if out.shape[0] != run[0][2].shape[0]:
+        return False
+    return not any(np.may_share_memory(a, r[2]) for a in parallel.whole_inputs(args, out, matmul)
+                   if getattr(a, "ndim", 0) for r in run)
+
+
+def _run(run, mem, buffers):
+    """Run the waiting steps in bands, each band all of them on its rows (the cores meet once
+    for the run); on a fault, each on its own again without buffers, as a step would."""
+    from . import parallel
+
+    try:
+        parallel.run_in_bands([(fn, args, buf, is_mm) for fn, args, buf, is_mm, _ in run])
+    except (ValueError, TypeError):
+        for fn, args, buf, is_mm, (_, out, get, single, _) in run:
+            buffers.pop(out, None)
+            mem[out] = fn(get(mem)) if single else fn(*get(mem))
+    run.clear()
 
 
 def _execute(steps, mem):

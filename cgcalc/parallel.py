@@ -157,19 +157,28 @@ def in_bands(fn, args, out, matmul=False):
     bit for bit. A matrix product cuts its left factor's rows only, at whole tiles
     (:data:`ALIGN`): each entry is the same OpenBLAS sum as in the whole product (checked on
     hundreds of random shapes, tests/test_parallel.py)."""
+    run_in_bands([(fn, args, out, matmul)])
+    return out
+
+
+def run_in_bands(steps):
+    """Several such steps, ``(fn, args, out, matmul)``, whose outputs have the same rows: each
+    band runs them all, one after another, on its rows, so the cores meet once for all of
+    them. A step may read, cut, what an earlier one wrote (the same band wrote those rows);
+    what it reads whole must not be written by any of them."""
     import numpy as np
 
-    m = out.shape[0]
+    m = steps[0][2].shape[0]
     k = max(1, min(cores(), m // ALIGN))
     cuts = [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
-    if matmul:
-        cut = [True] + [False] * (len(args) - 1)
-    else:
-        cut = [getattr(a, "ndim", 0) == out.ndim and a.shape[0] == m for a in args]
+    plan = [(fn, args, out, [True] + [False] * (len(args) - 1) if matmul else
+             [getattr(a, "ndim", 0) == out.ndim and a.shape[0] == m for a in args])
+            for fn, args, out, matmul in steps]
 
     def band(lo, hi):
         with np.errstate(all="ignore"):  # numpy's error state is each thread's own
-            fn(*[a[lo:hi] if c else a for a, c in zip(args, cut)], out=out[lo:hi])
+            for fn, args, out, cut in plan:
+                fn(*[a[lo:hi] if c else a for a, c in zip(args, cut)], out=out[lo:hi])
 
     futures = [_pool().submit(band, cuts[j], cuts[j + 1]) for j in range(1, k)]
     try:
@@ -177,7 +186,14 @@ def in_bands(fn, args, out, matmul=False):
     finally:
         for f in futures:
             f.result()
-    return out
+
+
+def whole_inputs(args, out, matmul):
+    """The inputs :func:`run_in_bands` hands whole to each band (not cut by rows)."""
+    if matmul:
+        return args[1:]
+    m = out.shape[0]
+    return [a for a in args if not (getattr(a, "ndim", 0) == out.ndim and a.shape[0] == m)]
 
 
 def _pool():

@@ -447,9 +447,9 @@ minimize C
     # elementwise bands also where the BLAS cannot be asked: the environment says one thread
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     banded = []
-    real = parallel.in_bands
-    monkeypatch.setattr(parallel, "in_bands",
-                        lambda fn, *a, **k: banded.append(fn) or real(fn, *a, **k))
+    real = parallel.run_in_bands
+    monkeypatch.setattr(parallel, "run_in_bands",
+                        lambda steps: banded.extend(s[0] for s in steps) or real(steps))
     with parallel.one_blas_thread():
         alone = [full.run_prepared(template, env) for env in envs]  # no bands, no buffers
         assert parallel.bands() == cores

@@ -219,10 +219,10 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     data = (X, (X[:, :1] * X[:, 1:] > 0).astype(float))
     options = {**net.options, "epochs": 30, "rate": 0.5, "batch": batch}
     entered, banded = [], []
-    real, real_bands = parallel.one_blas_thread, parallel.in_bands
+    real, real_bands = parallel.one_blas_thread, parallel.run_in_bands
     monkeypatch.setattr(parallel, "one_blas_thread", lambda: entered.append(1) or real())
-    monkeypatch.setattr(parallel, "in_bands",
-                        lambda fn, *a, **k: banded.append(fn) or real_bands(fn, *a, **k))
+    monkeypatch.setattr(parallel, "run_in_bands",
+                        lambda steps: banded.extend(s[0] for s in steps) or real_bands(steps))
     monkeypatch.setattr(parallel, "SPLIT", 256)
     for name in parallel._ONE_THREAD_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -269,3 +269,33 @@ def test_every_op_that_fills_a_given_array_fills_it_row_by_row(cores):
     assert parallel.worth_bands(args, out, False)
     parallel.in_bands(join, args, out)
     assert np.array_equal(out, join(*args))
+
+
+def test_steps_run_together_only_when_their_bands_have_what_they_read(cores):
+    """Training's steps run in bands together while each reads, whole, nothing the others
+    write: a later step cut like them may read an earlier one's rows (its own band wrote
+    them); one that needs the whole of an earlier output waits for the run to end."""
+    from cgcalc import evaluate
+
+    cores(2)
+    rng = np.random.default_rng(0)
+    m = 500
+    X, W = rng.normal(size=(m, 8)), rng.normal(size=(8, 40))
+    Z, H, J = np.empty((m, 40)), np.empty((m, 40)), np.empty((m, 41))
+    join = evaluate.ops.OPS["join"].bind(np)
+    run = [(np.matmul, (X, W), Z, True, None)]
+    assert evaluate._joins(run, (Z,), H, False, np, parallel)  # tanh(Z): its own rows
+    run.append((np.tanh, (Z,), H, False, None))
+    assert evaluate._joins(run, (H, 1.0), J, False, np, parallel)  # [H, 1]
+    run.append((join, (H, 1.0), J, False, None))
+    row = rng.normal(size=(1, 40))
+    assert evaluate._joins(run, (H, row), np.empty((m, 40)), False, np, parallel)
+    # the whole of Z (or a view of it) as a matrix product's right factor: not until Z is done
+    assert not evaluate._joins(run, (rng.normal(size=(m, m)), Z), np.empty((m, 40)), True, np,
+                               parallel)
+    assert not evaluate._joins(run, (rng.normal(size=(m, 40)), Z[:40].T), np.empty((m, 40)),
+                               True, np, parallel)
+    assert not evaluate._joins(run, (H[:100],), np.empty((100, 40)), False, np, parallel)
+    evaluate._run(run, {}, {})
+    assert not run
+    assert np.array_equal(J, np.hstack([np.tanh(X @ W), np.ones((m, 1))]))
