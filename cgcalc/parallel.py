@@ -171,9 +171,7 @@ def run_in_bands(steps):
     m = steps[0][2].shape[0]
     k = max(1, min(cores(), m // ALIGN))
     cuts = [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
-    plan = [(fn, args, out, [True] + [False] * (len(args) - 1) if matmul else
-             [getattr(a, "ndim", 0) == out.ndim and a.shape[0] == m for a in args])
-            for fn, args, out, matmul in steps]
+    plan = [(fn, args, out, _cut(args, out, matmul)) for fn, args, out, matmul in steps]
 
     def band(lo, hi):
         with np.errstate(all="ignore"):  # numpy's error state is each thread's own
@@ -190,10 +188,15 @@ def run_in_bands(steps):
 
 def whole_inputs(args, out, matmul):
     """The inputs :func:`run_in_bands` hands whole to each band (not cut by rows)."""
+    return [a for a, cut in zip(args, _cut(args, out, matmul)) if not cut]
+
+
+def _cut(args, out, matmul):
+    """Which inputs are cut into the output's bands of rows: a matrix product's left factor;
+    elementwise, each input with the output's rows and dimensions."""
     if matmul:
-        return args[1:]
-    m = out.shape[0]
-    return [a for a in args if not (getattr(a, "ndim", 0) == out.ndim and a.shape[0] == m)]
+        return [True] + [False] * (len(args) - 1)
+    return [getattr(a, "ndim", 0) == out.ndim and a.shape[0] == out.shape[0] for a in args]
 
 
 def _pool():
