@@ -248,11 +248,13 @@ def _execute_into(steps, mem, buffers, np):
             if (products if is_mm else bands) and parallel.worth_bands(args, buf, is_mm):
                 if run and not _joins(run, args, buf, is_mm, np, parallel):
                     _run(run, mem, buffers)
+                    args = (get(mem),) if single else get(mem)  # made again if it fell back
                 run.append((fn, args, buf, is_mm, step))
                 mem[out] = buf  # filled when the run runs; read by later steps of the run only
                 continue
             if run:
                 _run(run, mem, buffers)
+                args = (get(mem),) if single else get(mem)
             try:
                 mem[out] = fn(*args, out=buf)
                 continue

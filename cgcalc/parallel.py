@@ -179,11 +179,17 @@ def run_in_bands(steps):
                 fn(*[a[lo:hi] if c else a for a, c in zip(args, cut)], out=out[lo:hi])
 
     futures = [_pool().submit(band, cuts[j], cuts[j + 1]) for j in range(1, k)]
+    failed = None
     try:
         band(cuts[0], cuts[1])
-    finally:
+    finally:  # every band ended, whatever happened in one, before anything reads their arrays
         for f in futures:
-            f.result()
+            try:
+                f.result()
+            except BaseException as e:  # noqa: B036 (raised below, once all have ended)
+                failed = failed or e
+    if failed is not None:
+        raise failed
 
 
 def whole_inputs(args, out, matmul):

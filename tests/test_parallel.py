@@ -299,3 +299,43 @@ def test_steps_run_together_only_when_their_bands_have_what_they_read(cores):
     evaluate._run(run, {}, {})
     assert not run
     assert np.array_equal(J, np.hstack([np.tanh(X @ W), np.ones((m, 1))]))
+
+
+@pytest.mark.parametrize("ender", ["reads whole", "not in bands"])
+def test_a_run_that_falls_back_hands_its_new_numbers_to_the_step_after_it(ender, cores,
+                                                                           monkeypatch):
+    """When the bands of a run fail (a ValueError), its steps are made again one by one; the
+    step that ended the run reads those, not the run's unfilled buffers."""
+    from operator import itemgetter
+
+    from cgcalc import evaluate
+
+    cores(2)
+    monkeypatch.setattr(parallel, "SPLIT", 64)
+    m = 256
+    A = np.random.default_rng(0).normal(size=(m, m))
+    last = (np.matmul, 3, itemgetter(1, 2), False, ()) if ender == "reads whole" else \
+        (np.add, 3, itemgetter(1, 2), False, ())  # S = K @ T, or K + T with no bands
+    steps = [(np.tanh, 1, itemgetter(0), True, ()),  # K = tanh(A)
+             (np.tanh, 2, itemgetter(1), True, ()),  # T = tanh(K): the same run
+             last]
+    buffers = {i: np.full((m, m), np.nan) for i in (1, 2, 3)}  # last run's arrays, unfilled
+    if ender == "not in bands":
+        monkeypatch.setattr(parallel, "worth_bands", lambda args, out, mm: out is not buffers[3])
+    real, calls = parallel.run_in_bands, []
+
+    def fails_once(run):
+        calls.append(len(run))
+        if len(calls) == 1:
+            raise ValueError("a band failed")
+        return real(run)
+
+    monkeypatch.setattr(parallel, "run_in_bands", fails_once)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    with parallel.one_blas_thread():
+        mem = [A, None, None, None]
+        evaluate._execute_into(steps, mem, buffers, np)
+    K = np.tanh(A)
+    want = K @ np.tanh(K) if ender == "reads whole" else K + np.tanh(K)
+    assert calls[0] == 2
+    assert np.array_equal(mem[1], K) and np.array_equal(mem[3], want)
