@@ -236,9 +236,10 @@ def forward_symbolic(builder, order, seeds: dict):
 def _canonical_vjp(simp, node, i, G):
     """simp(vjp(b, node, i, G)) for a canonical G, with elementwise products formed directly."""
     b = simp.b
-    if ops.OPS[node.op].elementwise and b.shape_of(node.args[i]) == b.shape_of(node):
+    if ops.OPS[node.op].elementwise and (
+            b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
         d = simp(connection(b, node, i))
-        if _one(G):
+        if G.op == "const" and G.value == 1:  # _one(G), written out: once per edge
             return d
         if _one(d):
             return G

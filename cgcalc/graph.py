@@ -8,6 +8,7 @@ Nodes are immutable and hash by identity; a :class:`Builder` hash-conses them, s
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 
 from . import ops
 from .errors import CgcalcError, suggest
@@ -35,6 +36,9 @@ class Node:
         return f"Node({self.op}, {len(self.args)} args, #{self.seq})"
 
 
+_new = object.__new__
+
+
 class Builder:
     """Makes nodes, one per distinct (op, value, inputs): the hash-consing table.
 
@@ -46,10 +50,15 @@ class Builder:
     """
 
     MAKERS: dict = {}  # op -> maker(builder, *args), for the ops this builder makes specially
+    ALL_NUMBERS = True  # every node's shape is (); a network's builder knows shapes
 
     def __init__(self):
         self._table: dict = {}
         self._made: list = []  # every node, in the order made (a node's seq is its place)
+        # the arithmetic the simplifier makes most: the constructor with its op filled in
+        node = self.node
+        self.add, self.mul, self.pow = partial(node, "add"), partial(node, "mul"), \
+            partial(node, "pow")
 
     def node(self, op: str, *args) -> Node:
         """The node ``op(*args)``: the one made before, if any (nodes hash by identity, so the
@@ -57,9 +66,11 @@ class Builder:
         key = (op, *args)
         node = self._table.get(key)
         if node is None:
-            node = Node(op, args, None, len(self._made))
+            made = self._made
+            node = _new(Node)  # Node(op, args, None, seq), without a call of __init__
+            node.op, node.args, node.value, node.seq = op, args, None, len(made)
             self._table[key] = node
-            self._made.append(node)
+            made.append(node)
         return node
 
     def count(self) -> int:
@@ -78,22 +89,10 @@ class Builder:
         """``b.cos`` is ``make`` of ``cos`` (looked up once: then it is the instance's own)."""
         if op in ops.OPS:
             maker = self.MAKERS.get(op)
-            node = self.node
-            fn = (lambda *args: node(op, *args)) if maker is None else \
-                (lambda *args: maker(self, *args))
+            fn = partial(self.node, op) if maker is None else partial(maker, self)
             self.__dict__[op] = fn
             return fn
         raise AttributeError(op)
-
-    # the arithmetic the simplifier makes most: plain methods, for speed
-    def add(self, *args) -> Node:
-        return self.node("add", *args)
-
-    def mul(self, *args) -> Node:
-        return self.node("mul", *args)
-
-    def pow(self, a, b) -> Node:
-        return self.node("pow", a, b)
 
     def _leaf(self, op, value):
         key = (op, value, type(value))
@@ -319,15 +318,21 @@ def build_direct(text: str, filename=None) -> Graph | None:
     scope, where, bound = binder.scope, binder.where, binder.bound
     node_of = b.node  # a plain Builder: no op is made its own way (no MAKERS)
     free: dict = {}  # a name not bound -> its node (an input variable, or a constant)
+    calls: dict = {}  # a function's name -> its op, where a call of it with one input is plain
 
     def make(kind, args, word, line, column, width):
         # operators, plain calls and names take the short way; the rest, as bind() does
         if kind in _PLAIN:
             node = node_of(kind, *args)
         elif kind == CALL:
-            op = _plain_call(word, len(args))
+            op = calls.get(word) if len(args) == 1 else None
             if op is None:
-                return _build_one(Ast(kind, (), word, line, column, width), args, scope, where)
+                op = _plain_call(word, len(args))
+                if op is None:
+                    return _build_one(Ast(kind, (), word, line, column, width), args, scope,
+                                      where)
+                if len(args) == 1:
+                    calls[word] = op
             node = node_of(op, *args)
         elif kind == NAME:
             node = bound.get(word) or free.get(word)

@@ -24,9 +24,10 @@ from .syntax import CALL, NAME, NUMBER, Ast, Pos, Statement
 # grammar/expr.lark's terminals: each piece of the text is the blanks it ignores, then one token
 # (blanks at the very end match nothing: they are ignored too). Which terminal a token is, its
 # first character says (:data:`_FIRST`); for a first character outside ASCII, :data:`_KIND`.
+# A name and the ``(`` after it are one piece, read at once: a call opens (``sin(``).
 _NAME = r"(?!\d)\w+"
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_PIECE = re.compile(rf"([ \t\f\r]*)({_NAME}|[(),=;]|\*\*|[-+*/^]|{_NUMBER}|\r?\n|#[^\n]*"
+_PIECE = re.compile(rf"([ \t\f\r]*)({_NAME}(?:[ \t\f\r]*\()?|[(),=;]|\*\*|[-+*/^]|{_NUMBER}|\r?\n|#[^\n]*"
                     r"|\\[ \t]*\r?\n|[^ \t\f\r])")
 _KIND = re.compile(rf"(?:(?P<name>{_NAME})|(?P<number>{_NUMBER})|(?P<other>.))\Z", re.DOTALL)
 _LETTERS = "_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -84,7 +85,9 @@ def parse_fast(text: str, make=Ast, statement=None):
         ln, col = line, start - line_start + 1
         kind = kind_of(value[0])
         if kind is None:  # outside ASCII: a name, a number in other digits, or no token
-            kind = _KIND.match(value).lastgroup
+            # only a name's piece is longer than one character and ends with "("
+            kind = "name" if value[-1] == "(" and len(value) > 1 else \
+                _KIND.match(value).lastgroup
             if kind == "other":
                 return None
         elif kind == "comment":
@@ -120,6 +123,11 @@ def parse_fast(text: str, make=Ast, statement=None):
                 out.append(make(NUMBER, (), value, ln, col, len(value)))
                 expect = False
             elif kind == "name":
+                if value[-1] == "(":  # a call opens: its name, then "(" (blanks between)
+                    depth += 1
+                    pending.append((0, _CALL, value[:-1].rstrip(" \t\f\r"), ln, col, len(out)))
+                    first, opened = False, True
+                    continue
                 held = (value, ln, col, first)
             elif kind == "(":
                 pending.append((0, _OPEN))

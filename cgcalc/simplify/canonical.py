@@ -37,8 +37,9 @@ class Canonical:
             args = root.args
             if root in self.atoms and args:
                 memo[root] = self._placeholder(root)  # not entered: it stays opaque
-            elif args and all(a in memo for a in args):  # one new node: no walk to set up
-                result = memo[root] = self._canon(root, [memo[a] for a in args])
+            elif args and None not in (known := [memo.get(a) for a in args]):
+                # one new node, its inputs canonical: no walk to set up
+                result = memo[root] = self._canon(root, known)
                 memo.setdefault(result, result)
             else:
                 self._walk(root)
