@@ -55,10 +55,14 @@ class Builder:
     def __init__(self):
         self._table: dict = {}
         self._made: list = []  # every node, in the order made (a node's seq is its place)
-        # the arithmetic the simplifier makes most: the constructor with its op filled in
-        node = self.node
-        self.add, self.mul, self.pow = partial(node, "add"), partial(node, "mul"), \
-            partial(node, "pow")
+        # b.cos(a) is make("cos", a): for each op of the table, the constructor with the op
+        # filled in, or the op's maker (attributes of the instance, so Python's attribute
+        # caches work on builders: a __getattr__ would turn them off)
+        node, cls, makers = self.node, type(self), self.MAKERS
+        for op in ops.OPS:
+            if not hasattr(cls, op):
+                maker = makers.get(op)
+                setattr(self, op, partial(node, op) if maker is None else partial(maker, self))
 
     def node(self, op: str, *args) -> Node:
         """The node ``op(*args)``: the one made before, if any (nodes hash by identity, so the
@@ -85,14 +89,6 @@ class Builder:
         maker = self.MAKERS.get(op)
         return self.node(op, *args) if maker is None else maker(self, *args)
 
-    def __getattr__(self, op):
-        """``b.cos`` is ``make`` of ``cos`` (looked up once: then it is the instance's own)."""
-        if op in ops.OPS:
-            maker = self.MAKERS.get(op)
-            fn = partial(self.node, op) if maker is None else partial(maker, self)
-            self.__dict__[op] = fn
-            return fn
-        raise AttributeError(op)
 
     def _leaf(self, op, value):
         key = (op, value, type(value))
