@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import chain
+from operator import attrgetter
+
 from .. import ops
 from ..walk import topological
 from .expression import to_text
 from .styles import PLAIN, _Style
 
 # -- whole programs: large shared graphs print as statements ------------------------------------
+
+_ARGS = attrgetter("args")
+
 
 def inline_size(root, memo: dict, cap: int) -> int:
     """Printed length of ``root`` fully inlined, capped at ``cap``; ``memo`` (node -> size) is
@@ -46,10 +53,7 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     # order cannot fit, without sizing it
     if len(order) <= limit and _sizes(order, limit + 1, dict(named))[root] <= limit:
         return to_text(root, atoms, style)
-    uses: dict = {}
-    for n in order:
-        for a in n.args:
-            uses[a] = uses.get(a, 0) + 1
+    uses = Counter(chain.from_iterable(map(_ARGS, order)))  # node -> how many inputs it is
     taken = set(reserved) | set(ops.CONSTANTS) | set(ops.OPS)
     names = names or {}
     taken |= set(names.values())
