@@ -204,29 +204,15 @@ class Tape:
         if not (block and n > block and all(np.ndim(a) <= 1 for a in inputs)):
             return self._run(inputs)
         starts = range(0, n, block)
-        outs = None
+        outs = [np.empty(n) for _ in self.outputs]  # every output is a float per point
 
         def one(start):
             part = [a[start:start + block] if np.ndim(a) else a for a in inputs]
             for o, r in zip(outs, self._run(part)):
                 o[start:start + block] = r
 
-        first = self._run([a[:block] if np.ndim(a) else a for a in inputs])
-        outs = [np.empty(n) for _ in first]
-        for o, r in zip(outs, first):
-            o[:block] = r
-        threads = min(threads or parallel.cores(), len(starts) - 1)
-        if threads > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = ThreadPoolExecutor(threads)
-            try:
-                list(pool.map(one, starts[1:]))
-            finally:  # on Ctrl-C, the slices not started are dropped
-                pool.shutdown(wait=True, cancel_futures=True)
-        else:
-            for start in starts[1:]:
-                one(start)
+        # on Ctrl-C the slices not started are dropped
+        parallel.share(one, starts, min(threads or parallel.cores(), len(starts)))
         return outs
 
     def _run(self, inputs):

@@ -31,6 +31,7 @@ _POOL = None
 _ASIDE = 0  # one_blas_thread() blocks in force, in every thread
 _BEFORE = 1  # the BLAS's thread count before the first of them
 _BLAS: list = []  # [(get, set)] of numpy's OpenBLAS once looked up; [None] if it cannot be asked
+_HERE = threading.local()  # .shared: in a pool thread, or inside share(): bands are 1
 
 
 def cores() -> int:
@@ -43,7 +44,9 @@ def cores() -> int:
 
 def bands() -> int:
     """Into how many bands of rows a large elementwise step is cut: the cores while the BLAS
-    runs on one thread, else 1."""
+    runs on one thread, else 1 (and 1 in work that :func:`share` shares out)."""
+    if getattr(_HERE, "shared", False):
+        return 1
     if _ASIDE or any(os.environ.get(name, "").strip() == "1" for name in _ONE_THREAD_ENV):
         return cores()
     return 1
@@ -52,7 +55,7 @@ def bands() -> int:
 def product_bands() -> int:
     """Into how many bands of rows a large matrix product is cut: the cores inside
     :func:`one_blas_thread` (numpy's OpenBLAS found and set to one thread), else 1."""
-    return cores() if _ASIDE else 1
+    return cores() if _ASIDE and not getattr(_HERE, "shared", False) else 1
 
 
 @contextlib.contextmanager
@@ -182,14 +185,69 @@ def run_in_bands(steps):
     failed = None
     try:
         band(cuts[0], cuts[1])
-    finally:  # every band ended, whatever happened in one, before anything reads their arrays
-        for f in futures:
-            try:
-                f.result()
-            except BaseException as e:  # noqa: B036 (raised below, once all have ended)
-                failed = failed or e
+    except BaseException as e:  # noqa: B036 (raised below, once every band has ended)
+        failed = e
+    # every band ended, whatever happened in one, before anything reads their arrays
+    failed = _wait(futures, failed)
     if failed is not None:
         raise failed
+
+
+def share(fn, items, threads=None):
+    """``fn(item)`` for every item, on ``threads`` threads at once (by default the cores): this
+    one and threads of the pool, each taking the next item until none is left. Returns once
+    every thread has stopped; a fault in one (Ctrl-C in this one included) stops the others
+    taking items, and is raised once they have."""
+    items = iter(items)
+    lock, stop = threading.Lock(), []
+
+    def work():
+        while not stop:
+            with lock:
+                item = next(items, _DONE)
+            if item is _DONE:
+                return
+            try:
+                fn(item)
+            except BaseException:
+                stop.append(True)
+                raise
+
+    # the items themselves run on one thread each: in the pool's threads (and here meanwhile)
+    # no band waits for the pool (bands() is 1), so nothing waits for a thread that waits
+    before = getattr(_HERE, "shared", False)
+    k = 1 if before else max(1, threads or cores())
+    futures = [_pool().submit(work) for _ in range(k - 1)]
+    failed = None
+    _HERE.shared = True
+    try:
+        work()
+    except BaseException as e:  # noqa: B036 (raised below, once every thread has stopped)
+        failed = e
+    finally:
+        _HERE.shared = before
+    stop.append(True)  # no item is left, or no more is to be taken
+    failed = _wait(futures, failed)
+    if failed is not None:
+        raise failed
+
+
+_DONE = object()
+
+
+def _wait(futures, failed):
+    """Wait until every future has ended (a Ctrl-C meanwhile is kept, and the wait goes on:
+    a thread still running may write into the caller's arrays); the first fault, or None."""
+    for f in futures:
+        while True:
+            try:
+                f.result()
+            except BaseException as e:  # noqa: B036 (the caller raises it)
+                failed = failed or e
+                if not f.done():
+                    continue
+            break
+    return failed
 
 
 def whole_inputs(args, out, matmul):
@@ -212,8 +270,13 @@ def _pool():
         if _POOL is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _POOL = ThreadPoolExecutor(max(1, cores() - 1), thread_name_prefix="cgcalc-rows")
+            _POOL = ThreadPoolExecutor(max(1, cores() - 1), thread_name_prefix="cgcalc",
+                                       initializer=_in_the_pool)
         return _POOL
+
+
+def _in_the_pool():
+    _HERE.shared = True  # a pool thread never waits for the pool: its bands() is 1
 
 
 def _after_fork():

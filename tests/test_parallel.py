@@ -339,3 +339,104 @@ def test_a_run_that_falls_back_hands_its_new_numbers_to_the_step_after_it(ender,
     want = K @ np.tanh(K) if ender == "reads whole" else K + np.tanh(K)
     assert calls[0] == 2
     assert np.array_equal(mem[1], K) and np.array_equal(mem[3], want)
+
+
+# -- share: blocks of points over the cores ------------------------------------------------------
+
+@pytest.mark.parametrize("n_cores, threads, items", [(2, None, 61), (3, 2, 5), (2, 5, 3),
+                                                     (4, None, 0), (1, None, 7)])
+def test_share_runs_every_item_once(n_cores, threads, items, cores):
+    import threading
+
+    cores(n_cores)
+    done, lock, who = [], threading.Lock(), set()
+
+    def fn(i):
+        with lock:
+            done.append(i)
+            who.add(threading.current_thread().name)
+    parallel.share(fn, range(items), threads)
+    assert sorted(done) == list(range(items))
+    assert len(who) <= max(1, min(threads or n_cores, n_cores))
+
+
+@pytest.mark.parametrize("fault", [ValueError, KeyboardInterrupt])
+def test_share_stops_every_thread_before_a_fault_is_raised(fault, cores):
+    """A fault in any thread (Ctrl-C comes to this one) stops the others taking items; it is
+    raised once none is running, so nothing still writes into the caller's arrays."""
+    import threading
+    import time
+
+    cores(3)
+    running, started, lock = [0], [], threading.Lock()
+    main = threading.current_thread()
+
+    def fn(i):
+        with lock:
+            running[0] += 1
+            started.append(i)
+        try:
+            time.sleep(0.002)
+            if i == 5 and (fault is ValueError or threading.current_thread() is main):
+                raise fault
+            if fault is KeyboardInterrupt and i >= 5 and threading.current_thread() is main:
+                raise fault
+        finally:
+            with lock:
+                running[0] -= 1
+    with pytest.raises(fault):
+        parallel.share(fn, range(1000), 3)
+    assert running[0] == 0
+    assert len(started) < 1000  # the others stopped taking items
+
+
+def test_inside_share_no_band_waits_for_the_pool(cores, monkeypatch):
+    """Work shared out runs whole on its thread: a band inside it waiting for the pool, whose
+    threads wait for it, would never end. OPENBLAS_NUM_THREADS=1 turns bands on outside."""
+    import concurrent.futures
+    import threading
+
+    import cgcalc
+
+    cores(2)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert parallel.bands() == 2
+    seen = []
+    parallel.share(lambda i: seen.append(parallel.bands()), range(8))
+    assert seen == [1] * 8 and parallel.bands() == 2
+    # blocks big enough for bands, on every core: finishes, with the whole arrays' numbers
+    f = cgcalc.function("exp(sin(x*y)) * log(1 + x^2)")
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-2, 2, 300_000), rng.uniform(-2, 2, 300_000)
+    tape = f.tape()
+    guard = concurrent.futures.ThreadPoolExecutor(1)  # a hang fails the test, not the suite
+    try:
+        parts = guard.submit(tape.run, [x, y], block=parallel.SPLIT * 2).result(timeout=60)
+    finally:
+        guard.shutdown(wait=False)
+    for a, b in zip(tape.run([x, y]), parts):
+        assert np.array_equal(a, b)
+    assert threading.active_count() < 10
+
+
+def test_ctrl_c_while_waiting_waits_on_for_the_threads():
+    """Ctrl-C that comes while the caller waits for a thread is kept, and the wait goes on
+    until the thread has ended (it may still be writing into the caller's arrays)."""
+    class Thread:
+        def __init__(self):
+            self.calls = 0
+
+        def result(self):
+            self.calls += 1
+            if self.calls == 1:
+                raise KeyboardInterrupt  # the signal, while the thread still runs
+            return None
+
+        def done(self):
+            return self.calls > 1
+
+    running, finished = Thread(), Thread()
+    finished.calls = 1
+    failed = parallel._wait([running, finished], None)
+    assert isinstance(failed, KeyboardInterrupt)
+    assert running.calls == 2 and finished.calls == 2
