@@ -35,11 +35,80 @@ _HERE = threading.local()  # .shared: in a pool thread, or inside share(): bands
 
 
 def cores() -> int:
-    """The cores this process may run on (its affinity, where the system tells it)."""
+    """The cores this process may run on: its affinity, where the system tells it, and no
+    more than a container's CPU quota allows (a quota of 1.5 CPUs is 2 threads)."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    if _QUOTA[0] is _UNREAD:
+        _QUOTA[0] = quota()
+    return n if _QUOTA[0] is None else max(1, min(n, _QUOTA[0]))
+
+
+_UNREAD = object()
+_QUOTA: list = [_UNREAD]  # the CPU quota in whole CPUs (rounded up), None for none; read once
+
+
+def quota(root="/sys/fs/cgroup", own="/proc/self/cgroup"):
+    """The CPU quota of this process's control group and those above it, in CPUs rounded up,
+    or None (no quota, no cgroup files: not Linux, or a system that does not say). cgroup v2
+    writes ``cpu.max`` ("150000 100000", or "max 100000"), v1 ``cpu.cfs_quota_us`` (-1 for
+    none) beside ``cpu.cfs_period_us``."""
+    import math
+
+    try:
+        with open(own, encoding="utf-8", errors="replace") as fh:
+            groups = [line.rstrip("\n").split(":", 2) for line in fh]
+    except OSError:
+        return None
+    found = []
+    for fields in groups:
+        if len(fields) != 3:
+            continue
+        _, controllers, path = fields
+        if controllers == "":
+            bases, read = [root, os.path.join(root, "unified")], _v2
+        elif "cpu" in controllers.split(","):
+            bases = [os.path.join(root, controllers), os.path.join(root, "cpu"),
+                     os.path.join(root, "cpu,cpuacct")]
+            read = _v1
+        else:
+            continue
+        parts = [p for p in path.split("/") if p and p not in (".", "..")]
+        for base in dict.fromkeys(bases):  # the group and each above it, up to the root
+            for depth in range(len(parts), -1, -1):
+                cpus = read(os.path.join(base, *parts[:depth]))
+                if cpus is not None:
+                    found.append(cpus)
+    return max(1, math.ceil(min(found))) if found else None
+
+
+def _v2(folder):
+    text = _small_file(os.path.join(folder, "cpu.max"))
+    try:
+        limit, period = text.split()
+        return None if limit == "max" else int(limit) / int(period) if int(period) > 0 else None
+    except (AttributeError, ValueError):
+        return None
+
+
+def _v1(folder):
+    try:
+        limit = int(_small_file(os.path.join(folder, "cpu.cfs_quota_us")))
+        period = int(_small_file(os.path.join(folder, "cpu.cfs_period_us")))
+    except (TypeError, ValueError):
+        return None
+    return limit / period if limit > 0 and period > 0 else None
+
+
+def _small_file(path):
+    """The start of a small text file, or None (missing, unreadable, or not a plain file)."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return fh.read(200)
+    except OSError:
+        return None
 
 
 def bands() -> int:

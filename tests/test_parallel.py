@@ -440,3 +440,47 @@ def test_ctrl_c_while_waiting_waits_on_for_the_threads():
     failed = parallel._wait([running, finished], None)
     assert isinstance(failed, KeyboardInterrupt)
     assert running.calls == 2 and finished.calls == 2
+
+
+# -- cores: a container's CPU quota --------------------------------------------------------------
+
+def _tree(tmp_path, own, files):
+    (tmp_path / "self").write_text(own)
+    for rel, text in files.items():
+        p = tmp_path / "fs" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return str(tmp_path / "fs"), str(tmp_path / "self")
+
+
+@pytest.mark.parametrize("own, files, want", [
+    ("0::/\n", {"cpu.max": "150000 100000\n"}, 2),  # a container: its group is the root
+    ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+    ("0::/a/b\n", {"a/b/cpu.max": "max 100000\n", "a/cpu.max": "50000 100000\n",
+                   "cpu.max": "max 100000"}, 1),  # the group above it limits it
+    ("0::/docker/x\n", {"cpu.max": "300000 100000\n"}, 3),  # its own path not mounted here
+    ("4:memory:/m\n1:cpu,cpuacct:/g\n0::/\n",
+     {"cpu,cpuacct/g/cpu.cfs_quota_us": "250000\n", "cpu,cpuacct/g/cpu.cfs_period_us": "100000\n"},
+     3),  # cgroup v1
+    ("1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ("0::/\n", {"cpu.max": "lots 0\n"}, None),  # what cannot be read is no quota
+    ("0::/\n", {"cpu.max": "100000 0\n"}, None),
+    ("0::/\n", {}, None),
+    ("garbage\n", {"cpu.max": "100000 100000\n"}, None),
+])
+def test_the_quota_of_a_control_group(own, files, want, tmp_path):
+    root, self_file = _tree(tmp_path, own, files)
+    assert parallel.quota(root, self_file) == want
+
+
+def test_no_cgroup_file_is_no_quota(tmp_path):
+    assert parallel.quota(str(tmp_path), str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize("quota, want", [(None, 2), (1, 1), (2, 2), (8, 2)])
+def test_cores_are_the_affinity_within_the_quota(quota, want, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel, "_QUOTA", [quota])
+    assert parallel.cores() == want
