@@ -37,13 +37,14 @@ def by_hand(x, y):
 def best_of_turns(fns, repeat):
     """Each function's best time and result, the functions taking turns (one run each, then
     again, ``repeat`` times), so each sees the machine as the others do: the ratios hold on
-    a shared machine whose speed drifts between runs."""
+    a shared machine whose speed drifts from run to run."""
     times = [[] for _ in fns]
     outs = [None] * len(fns)
-    for _ in range(repeat):
-        for k, fn in enumerate(fns):
+    for turn in range(repeat):
+        for j in range(len(fns)):  # each turn starts one further along: no row always first
+            k = (turn + j) % len(fns)
             t = time.perf_counter()
-            outs[k] = fn()
+            outs[k] = fns[k]()
             times[k].append(time.perf_counter() - t)
     return [(min(ts), out) for ts, out in zip(times, outs)]
 
@@ -67,8 +68,11 @@ def main():
                       ("one thread" if threads == 1 else f"{cores()} threads"))
         fns.append(lambda block=block, threads=threads: tape.run([x, y], block=block,
                                                                  threads=threads))
+    def api():
+        g = f.grad(x=x, y=y)
+        return [None, g["x"], g["y"]]  # the value is not asked for: None
     labels.append("cgcalc f.grad (API)")
-    fns.append(lambda: (lambda g: [None, g["x"], g["y"]])(f.grad(x=x, y=y)))
+    fns.append(api)
     results = best_of_turns(fns, a.repeat)
     t_hand, (hv, hx, hy) = results[0]
     rows = []

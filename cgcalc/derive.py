@@ -239,7 +239,7 @@ def _canonical_vjp(simp, node, i, G):
     if ops.OPS[node.op].elementwise and (
             b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
         d = simp(connection(b, node, i))
-        if G.op == "const" and G.value == 1:  # _one(G), written out: once per edge
+        if _one(G):
             return d
         if _one(d):
             return G

@@ -194,9 +194,9 @@ class Tape:
         """``inputs``: one array (or float) per variable, in ``variables`` order.
 
         With ``block``, 1-d inputs are evaluated a slice at a time so intermediates stay in
-        cache, the slices shared among ``threads`` threads (default: the cores this process
-        may use; numpy lets go of the interpreter inside each call, so the cores work at
-        once). The results are the same, bit for bit."""
+        cache, the slices shared among at most ``threads`` threads (by default, and at most,
+        the cores this process may use: cgcalc/parallel.py; numpy lets go of the interpreter
+        inside each call, so the cores work at once). The results are the same, bit for bit."""
         from . import parallel
 
         np = self.np

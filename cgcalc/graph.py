@@ -50,7 +50,11 @@ class Builder:
     """
 
     MAKERS: dict = {}  # op -> maker(builder, *args), for the ops this builder makes specially
-    ALL_NUMBERS = True  # every node's shape is (); a network's builder knows shapes
+    ALL_NUMBERS = True  # every node's shape is () (a subclass with a shape_of of its own: False)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls.ALL_NUMBERS = cls.shape_of is Builder.shape_of
 
     def __init__(self):
         self._table: dict = {}
@@ -71,7 +75,8 @@ class Builder:
         node = self._table.get(key)
         if node is None:
             made = self._made
-            node = _new(Node)  # Node(op, args, None, seq), without a call of __init__
+            node = _new(Node)  # Node(op, args, None, seq), without a call of __init__ (every
+            # slot is set here: tests/test_graph.py checks it)
             node.op, node.args, node.value, node.seq = op, args, None, len(made)
             self._table[key] = node
             made.append(node)
@@ -88,7 +93,6 @@ class Builder:
     def make(self, op: str, *args) -> Node:
         maker = self.MAKERS.get(op)
         return self.node(op, *args) if maker is None else maker(self, *args)
-
 
     def _leaf(self, op, value):
         key = (op, value, type(value))
@@ -314,21 +318,15 @@ def build_direct(text: str, filename=None) -> Graph | None:
     scope, where, bound = binder.scope, binder.where, binder.bound
     node_of = b.node  # a plain Builder: no op is made its own way (no MAKERS)
     free: dict = {}  # a name not bound -> its node (an input variable, or a constant)
-    calls: dict = {}  # a function's name -> its op, where a call of it with one input is plain
 
     def make(kind, args, word, line, column, width):
         # operators, plain calls and names take the short way; the rest, as bind() does
         if kind in _PLAIN:
             node = node_of(kind, *args)
         elif kind == CALL:
-            op = calls.get(word) if len(args) == 1 else None
+            op = _plain_call(word, len(args))
             if op is None:
-                op = _plain_call(word, len(args))
-                if op is None:
-                    return _build_one(Ast(kind, (), word, line, column, width), args, scope,
-                                      where)
-                if len(args) == 1:
-                    calls[word] = op
+                return _build_one(Ast(kind, (), word, line, column, width), args, scope, where)
             node = node_of(op, *args)
         elif kind == NAME:
             node = bound.get(word) or free.get(word)

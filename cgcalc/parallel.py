@@ -241,7 +241,8 @@ def run_in_bands(steps):
     import numpy as np
 
     m = steps[0][2].shape[0]
-    k = max(1, min(cores(), m // ALIGN))
+    # one band in a pool thread, or in work share() hands out: there the pool is not waited on
+    k = 1 if getattr(_HERE, "shared", False) else max(1, min(cores(), m // ALIGN))
     cuts = [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
     plan = [(fn, args, out, _cut(args, out, matmul)) for fn, args, out, matmul in steps]
 
@@ -250,23 +251,28 @@ def run_in_bands(steps):
             for fn, args, out, cut in plan:
                 fn(*[a[lo:hi] if c else a for a, c in zip(args, cut)], out=out[lo:hi])
 
-    futures = [_pool().submit(band, cuts[j], cuts[j + 1]) for j in range(1, k)]
-    failed = None
+    futures, failed = [], None
     try:
+        for j in range(1, k):
+            futures.append((_pool().submit(band, cuts[j], cuts[j + 1]), cuts[j], cuts[j + 1]))
         band(cuts[0], cuts[1])
+        for f, lo, hi in futures:  # a band no thread has taken yet (the pool busy): here
+            if f.cancel():
+                band(lo, hi)
     except BaseException as e:  # noqa: B036 (raised below, once every band has ended)
         failed = e
-    # every band ended, whatever happened in one, before anything reads their arrays
-    failed = _wait(futures, failed)
+    finally:  # every band ended, whatever happened in one, before anything reads their arrays
+        failed = _wait([f for f, _, _ in futures], failed)
     if failed is not None:
         raise failed
 
 
 def share(fn, items, threads=None):
-    """``fn(item)`` for every item, on ``threads`` threads at once (by default the cores): this
-    one and threads of the pool, each taking the next item until none is left. Returns once
-    every thread has stopped; a fault in one (Ctrl-C in this one included) stops the others
-    taking items, and is raised once they have."""
+    """``fn(item)`` for every item, on at most ``threads`` threads at once (by default, and at
+    most, the cores): this one and the pool's, each taking the next item until none is left.
+    Returns once every thread has stopped; a fault in one (Ctrl-C in this one included) stops
+    the others taking items, and is raised once they have. Called from inside such work (or
+    from a pool thread) it runs every item on its own thread."""
     items = iter(items)
     lock, stop = threading.Lock(), []
 
@@ -282,21 +288,22 @@ def share(fn, items, threads=None):
                 stop.append(True)
                 raise
 
-    # the items themselves run on one thread each: in the pool's threads (and here meanwhile)
-    # no band waits for the pool (bands() is 1), so nothing waits for a thread that waits
+    # while the items run, here and in the pool, nothing in them waits for the pool (bands()
+    # is 1, run_in_bands runs one band): a pool thread waiting for its own pool would hang
     before = getattr(_HERE, "shared", False)
-    k = 1 if before else max(1, threads or cores())
-    futures = [_pool().submit(work) for _ in range(k - 1)]
-    failed = None
+    k = 1 if before else max(1, min(threads or cores(), cores()))
+    futures, failed = [], None
     _HERE.shared = True
     try:
+        for _ in range(k - 1):
+            futures.append(_pool().submit(work))
         work()
     except BaseException as e:  # noqa: B036 (raised below, once every thread has stopped)
         failed = e
     finally:
         _HERE.shared = before
-    stop.append(True)  # no item is left, or no more is to be taken
-    failed = _wait(futures, failed)
+        stop.append(True)  # no item is left, or none is to be taken
+        failed = _wait(futures, failed)
     if failed is not None:
         raise failed
 
@@ -305,9 +312,12 @@ _DONE = object()
 
 
 def _wait(futures, failed):
-    """Wait until every future has ended (a Ctrl-C meanwhile is kept, and the wait goes on:
-    a thread still running may write into the caller's arrays); the first fault, or None."""
+    """Cancel the futures no thread has started; wait until the others have ended (a Ctrl-C
+    meanwhile is kept, and the wait goes on: a thread still running may write into the
+    caller's arrays). Returns ``failed`` or else the first fault, or None."""
     for f in futures:
+        if f.cancel():
+            continue
         while True:
             try:
                 f.result()

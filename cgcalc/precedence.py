@@ -27,8 +27,8 @@ from .syntax import CALL, NAME, NUMBER, Ast, Pos, Statement
 # A name and the ``(`` after it are one piece, read at once: a call opens (``sin(``).
 _NAME = r"(?!\d)\w+"
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_PIECE = re.compile(rf"([ \t\f\r]*)({_NAME}(?:[ \t\f\r]*\()?|[(),=;]|\*\*|[-+*/^]|{_NUMBER}|\r?\n|#[^\n]*"
-                    r"|\\[ \t]*\r?\n|[^ \t\f\r])")
+_PIECE = re.compile(rf"([ \t\f\r]*)({_NAME}(?:[ \t\f\r]*\()?|[(),=;]|\*\*|[-+*/^]|{_NUMBER}"
+                    r"|\r?\n|#[^\n]*|\\[ \t]*\r?\n|[^ \t\f\r])")
 _KIND = re.compile(rf"(?:(?P<name>{_NAME})|(?P<number>{_NUMBER})|(?P<other>.))\Z", re.DOTALL)
 _LETTERS = "_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _FIRST = {**{c: "name" for c in _LETTERS}, **{c: "number" for c in "0123456789."},
@@ -62,9 +62,11 @@ def parse_fast(text: str, make=Ast, statement=None):
     (text, line, column)). By default they build the AST, and the statements are returned;
     given a ``statement``, the list returned is empty (None still means "not known here").
 
-    Tokens are read and parsed in one loop. A name where an operand is due waits for the next
-    token (``held``): ``(`` makes it a call, ``=`` at the start of a statement its name.
-    Newlines inside ( ) continue the statement, as grammars.py's postlexer does."""
+    Tokens are read and parsed in one loop. A name and the ``(`` after it, blanks between, are
+    one piece that opens a call (``sin(``). Any other name where an operand is due waits for
+    the next token (``held``): ``(`` after a line break or a backslash makes it a call, ``=``
+    at the start of a statement its name. Newlines inside ( ) continue the statement, as
+    grammars.py's postlexer does."""
     stmts: list = []
     if statement is None:
         statement = _statement(stmts)

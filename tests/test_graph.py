@@ -243,3 +243,34 @@ def test_whatever_the_two_stages_report_they_report_as_before(text):
     assert build_direct(text) is None  # so parse() is the two stages, as before
     with pytest.raises(CgcalcError):
         parse(text)
+
+
+def test_every_node_a_builder_makes_has_every_slot_set():
+    """Builder.node fills a Node's slots itself (no call of __init__): a slot added to Node
+    and forgotten there would be unset on every node."""
+    from cgcalc.graph import Node
+    from cgcalc.net.model import NetBuilder
+
+    for b in (Builder(), NetBuilder()):
+        x = b.var("x")
+        made = [x, b.const(2), b.node("sin", x), b.mul(x, x), b.add(x, b.const(2)), b.cos(x),
+                b.pow(x, b.const(3))]
+        for n in made:
+            for slot in Node.__slots__:
+                getattr(n, slot)  # AttributeError if unset
+        assert [n.seq for n in made[2:]] == sorted({n.seq for n in made[2:]})
+
+
+def test_a_builder_that_knows_shapes_is_not_all_numbers():
+    """Only a builder whose every shape is () lets the backward pass skip its shape checks."""
+    from cgcalc.net.model import NetBuilder
+
+    class Shaped(Builder):
+        def shape_of(self, node):
+            return (3,)
+
+    class Plain(Builder):
+        MAKERS = {}
+
+    assert Builder.ALL_NUMBERS and Plain.ALL_NUMBERS
+    assert not NetBuilder.ALL_NUMBERS and not Shaped.ALL_NUMBERS

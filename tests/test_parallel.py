@@ -390,11 +390,11 @@ def test_share_stops_every_thread_before_a_fault_is_raised(fault, cores):
     assert len(started) < 1000  # the others stopped taking items
 
 
-def test_inside_share_no_band_waits_for_the_pool(cores, monkeypatch):
-    """Work shared out runs whole on its thread: a band inside it waiting for the pool, whose
-    threads wait for it, would never end. OPENBLAS_NUM_THREADS=1 turns bands on outside."""
+def test_inside_share_nothing_waits_for_the_pool(cores, monkeypatch):
+    """Work shared out, and anything a pool thread runs, runs whole on its thread: a band in it
+    waiting for the pool, whose threads wait for it, would never end. OPENBLAS_NUM_THREADS=1
+    turns bands on outside such work."""
     import concurrent.futures
-    import threading
 
     import cgcalc
 
@@ -404,19 +404,61 @@ def test_inside_share_no_band_waits_for_the_pool(cores, monkeypatch):
     seen = []
     parallel.share(lambda i: seen.append(parallel.bands()), range(8))
     assert seen == [1] * 8 and parallel.bands() == 2
-    # blocks big enough for bands, on every core: finishes, with the whole arrays' numbers
-    f = cgcalc.function("exp(sin(x*y)) * log(1 + x^2)")
-    rng = np.random.default_rng(1)
-    x, y = rng.uniform(-2, 2, 300_000), rng.uniform(-2, 2, 300_000)
-    tape = f.tape()
-    guard = concurrent.futures.ThreadPoolExecutor(1)  # a hang fails the test, not the suite
+    assert parallel._pool().submit(parallel.bands).result(timeout=60) == 1
+    # bands asked for inside shared work (each item on whichever thread takes it), and blocks
+    # of points big enough for bands: both end, with the whole arrays' numbers. A deadlock
+    # shows as the timeout (the pool's stuck thread then keeps the run from exiting)
+    a = np.random.default_rng(1).uniform(-2, 2, (2_000, 70))
+    outs = [np.empty_like(a) for _ in range(6)]
+    guard = concurrent.futures.ThreadPoolExecutor(1)
     try:
+        guard.submit(parallel.share, lambda i: parallel.in_bands(np.add, (a, a), outs[i]),
+                     range(6)).result(timeout=60)
+        f = cgcalc.function("exp(sin(x*y)) * log(1 + x^2)")
+        rng = np.random.default_rng(1)
+        x, y = rng.uniform(-2, 2, 300_000), rng.uniform(-2, 2, 300_000)
+        tape = f.tape()
         parts = guard.submit(tape.run, [x, y], block=parallel.SPLIT * 2).result(timeout=60)
     finally:
         guard.shutdown(wait=False)
-    for a, b in zip(tape.run([x, y]), parts):
-        assert np.array_equal(a, b)
-    assert threading.active_count() < 10
+    assert all(np.array_equal(o, a + a) for o in outs)
+    for whole, part in zip(tape.run([x, y]), parts):
+        assert np.array_equal(whole, part)
+
+
+@pytest.mark.parametrize("n_cores, threads", [(2, None), (3, None), (3, 2), (4, 3)])
+def test_share_runs_on_that_many_threads_at_once(n_cores, threads, cores):
+    """k threads at once: each of the first k items waits until k have started."""
+    import threading
+
+    cores(n_cores)
+    k = threads or n_cores
+    meet = threading.Barrier(k, timeout=30)
+    parallel.share(lambda i: meet.wait() if i < k else None, range(3 * k), threads)
+
+
+def test_a_share_does_not_wait_behind_another_threads_work(cores):
+    """Two threads share work on the one pool: the one with little to do ends when its items
+    have, not after the other's (the pool thread it asked for, busy elsewhere, is let go)."""
+    import threading
+    import time
+
+    cores(2)
+    started = threading.Event()
+
+    def slow(i):
+        started.set()
+        time.sleep(0.01)
+    other = threading.Thread(target=parallel.share, args=(slow, range(100)))
+    other.start()
+    try:
+        started.wait(30)
+        t = time.perf_counter()
+        parallel.share(lambda i: None, range(2))
+        quick = time.perf_counter() - t
+    finally:
+        other.join()
+    assert quick < 0.25  # the other's 100 items take 0.5 s at least
 
 
 def test_ctrl_c_while_waiting_waits_on_for_the_threads():
@@ -434,6 +476,9 @@ def test_ctrl_c_while_waiting_waits_on_for_the_threads():
 
         def done(self):
             return self.calls > 1
+
+        def cancel(self):
+            return False  # started
 
     running, finished = Thread(), Thread()
     finished.calls = 1

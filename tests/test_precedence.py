@@ -55,6 +55,9 @@ CASES = EXPR_CASES + [
     "x\r\ny", "x \\\n + y", "((((x))))", "(x))", "((x)", "pi = 3", "1_0", "٣ + x", "x +\n y",
     "(x +\n y)", "exp(sin(x^2))\n", "# only\nx # and\n", "x\t+\fy", "x $ y", "sin(x)(y)", " ",
     "x  ", "x \t\f\r", "x\n  ", "  x  ;  ", "x \\ ", "x\\",
+    # a name and its "(" are one piece for the fast parser, blanks between them included
+    "sin (x)", "sin\t(x)", "sin\f(x)", "f\v(x)", "pow (x, 2)", "log (x, 2)", "é \t(x)",
+    "θ(x)", "(f\n(x))", "2 sin(x)", "pi(x)", "x = sin (y); x (z)", "f ()", "sin (\n x)",
 ]
 
 

@@ -53,7 +53,6 @@ class NetBuilder(Builder):
     its op's shape rule."""
 
     MAKERS = {"rows": _rows, "size": _size, "zeros": _zeros}
-    ALL_NUMBERS = False
 
     def __init__(self):
         super().__init__()

@@ -53,7 +53,7 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     # order cannot fit, without sizing it
     if len(order) <= limit and _sizes(order, limit + 1, dict(named))[root] <= limit:
         return to_text(root, atoms, style)
-    uses = Counter(chain.from_iterable(map(_ARGS, order)))  # node -> how many inputs it is
+    uses = Counter(chain.from_iterable(map(_ARGS, order)))  # node -> times it is an input
     taken = set(reserved) | set(ops.CONSTANTS) | set(ops.OPS)
     names = names or {}
     taken |= set(names.values())
