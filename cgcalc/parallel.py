@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import threading
 
 SPLIT = 1 << 16  # entries (or multiply-adds, for a matrix product) that make a step worth bands
@@ -31,12 +33,12 @@ _POOL = None
 _ASIDE = 0  # one_blas_thread() blocks in force, in every thread
 _BEFORE = 1  # the BLAS's thread count before the first of them
 _BLAS: list = []  # [(get, set)] of numpy's OpenBLAS once looked up; [None] if it cannot be asked
-_HERE = threading.local()  # .shared: in a pool thread, or inside share(): bands are 1
+_HERE = threading.local()  # .shared: True on a pool thread, whose own work runs whole
 
 
 def cores() -> int:
     """The cores this process may run on: its affinity, where the system tells it, and no
-    more than a container's CPU quota allows (a quota of 1.5 CPUs is 2 threads)."""
+    more than its control group's CPU quota allows (a container's, say; 1.5 CPUs count as 2)."""
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -57,63 +59,71 @@ def quota(root="/sys/fs/cgroup", own="/proc/self/cgroup"):
     none) beside ``cpu.cfs_period_us``."""
     import math
 
-    try:
-        with open(own, encoding="utf-8", errors="replace") as fh:
-            groups = [line.rstrip("\n").split(":", 2) for line in fh]
-    except OSError:
-        return None
     found = []
-    for fields in groups:
+    for line in (_small_file(own, 1 << 16) or "").splitlines()[:64]:
+        fields = line.split(":", 2)
         if len(fields) != 3:
             continue
         _, controllers, path = fields
         if controllers == "":
             bases, read = [root, os.path.join(root, "unified")], _v2
         elif "cpu" in controllers.split(","):
-            bases = [os.path.join(root, controllers), os.path.join(root, "cpu"),
-                     os.path.join(root, "cpu,cpuacct")]
-            read = _v1
+            bases, read = [os.path.join(root, "cpu"), os.path.join(root, "cpu,cpuacct")], _v1
         else:
             continue
-        parts = [p for p in path.split("/") if p and p not in (".", "..")]
-        for base in dict.fromkeys(bases):  # the group and each above it, up to the root
-            for depth in range(len(parts), -1, -1):
-                cpus = read(os.path.join(base, *parts[:depth]))
-                if cpus is not None:
-                    found.append(cpus)
+        parts = [p for p in path.split("/") if p and p not in (".", "..")][:32]
+        for base in bases:  # the group and each above it, up to the root
+            folder, folders = base, [base]
+            for part in parts:
+                folder = os.path.join(folder, part)
+                folders.append(folder)
+            found.extend(c for c in map(read, folders) if c is not None)
     return max(1, math.ceil(min(found))) if found else None
 
 
+_COUNT = re.compile(r"\s*(-?[0-9]{1,18})\s*\Z")  # a count of microseconds, as cgroups write it
+
+
 def _v2(folder):
-    text = _small_file(os.path.join(folder, "cpu.max"))
-    try:
-        limit, period = text.split()
-        return None if limit == "max" else int(limit) / int(period) if int(period) > 0 else None
-    except (AttributeError, ValueError):
+    words = (_small_file(os.path.join(folder, "cpu.max")) or "").split()
+    if len(words) != 2 or words[0] == "max":
         return None
+    return _ratio(words[0], words[1])
 
 
 def _v1(folder):
-    try:
-        limit = int(_small_file(os.path.join(folder, "cpu.cfs_quota_us")))
-        period = int(_small_file(os.path.join(folder, "cpu.cfs_period_us")))
-    except (TypeError, ValueError):
+    return _ratio(_small_file(os.path.join(folder, "cpu.cfs_quota_us")),
+                  _small_file(os.path.join(folder, "cpu.cfs_period_us")))
+
+
+def _ratio(limit, period):
+    """limit/period in CPUs, or None where either is not a count or not above 0 (v1's -1)."""
+    a, b = _COUNT.match(limit or ""), _COUNT.match(period or "")
+    if a is None or b is None or int(a[1]) <= 0 or int(b[1]) <= 0:
         return None
-    return limit / period if limit > 0 and period > 0 else None
+    return int(a[1]) / int(b[1])
 
 
-def _small_file(path):
-    """The start of a small text file, or None (missing, unreadable, or not a plain file)."""
+def _small_file(path, most=200):
+    """The start (``most`` bytes) of a regular file, as text, or None: missing, unreadable,
+    not a regular file (a device, a pipe: opened without waiting, never read), a bad path."""
     try:
-        with open(path, encoding="ascii", errors="replace") as fh:
-            return fh.read(200)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, most).decode("ascii", errors="replace")
     except OSError:
         return None
+    finally:
+        os.close(fd)
 
 
 def bands() -> int:
     """Into how many bands of rows a large elementwise step is cut: the cores while the BLAS
-    runs on one thread, else 1 (and 1 in work that :func:`share` shares out)."""
+    runs on one thread, else 1 (and 1 on a pool thread)."""
     if getattr(_HERE, "shared", False):
         return 1
     if _ASIDE or any(os.environ.get(name, "").strip() == "1" for name in _ONE_THREAD_ENV):
@@ -241,7 +251,7 @@ def run_in_bands(steps):
     import numpy as np
 
     m = steps[0][2].shape[0]
-    # one band in a pool thread, or in work share() hands out: there the pool is not waited on
+    # one band on a pool thread (its own work is one core's share already)
     k = 1 if getattr(_HERE, "shared", False) else max(1, min(cores(), m // ALIGN))
     cuts = [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
     plan = [(fn, args, out, _cut(args, out, matmul)) for fn, args, out, matmul in steps]
@@ -251,18 +261,18 @@ def run_in_bands(steps):
             for fn, args, out, cut in plan:
                 fn(*[a[lo:hi] if c else a for a, c in zip(args, cut)], out=out[lo:hi])
 
-    futures, failed = [], None
+    jobs, failed = [], None
     try:
         for j in range(1, k):
-            futures.append((_pool().submit(band, cuts[j], cuts[j + 1]), cuts[j], cuts[j + 1]))
+            jobs.append((_pool().submit(band, cuts[j], cuts[j + 1]), cuts[j], cuts[j + 1]))
         band(cuts[0], cuts[1])
-        for f, lo, hi in futures:  # a band no thread has taken yet (the pool busy): here
-            if f.cancel():
+        for job, lo, hi in jobs:  # a band no thread has taken yet (the pool busy): here
+            if job.cancel():
                 band(lo, hi)
     except BaseException as e:  # noqa: B036 (raised below, once every band has ended)
         failed = e
     finally:  # every band ended, whatever happened in one, before anything reads their arrays
-        failed = _wait([f for f, _, _ in futures], failed)
+        failed = _wait([job for job, _, _ in jobs], failed)
     if failed is not None:
         raise failed
 
@@ -271,8 +281,8 @@ def share(fn, items, threads=None):
     """``fn(item)`` for every item, on at most ``threads`` threads at once (by default, and at
     most, the cores): this one and the pool's, each taking the next item until none is left.
     Returns once every thread has stopped; a fault in one (Ctrl-C in this one included) stops
-    the others taking items, and is raised once they have. Called from inside such work (or
-    from a pool thread) it runs every item on its own thread."""
+    the others taking items, and is raised once they have. On a pool thread it runs every
+    item on that thread."""
     items = iter(items)
     lock, stop = threading.Lock(), []
 
@@ -288,22 +298,18 @@ def share(fn, items, threads=None):
                 stop.append(True)
                 raise
 
-    # while the items run, here and in the pool, nothing in them waits for the pool (bands()
-    # is 1, run_in_bands runs one band): a pool thread waiting for its own pool would hang
-    before = getattr(_HERE, "shared", False)
-    k = 1 if before else max(1, min(threads or cores(), cores()))
-    futures, failed = [], None
-    _HERE.shared = True
+    # what no pool thread has taken when this thread is done is taken back (_wait), so
+    # nothing waits for a thread that is busy elsewhere, and nothing nested can hang
+    k = 1 if getattr(_HERE, "shared", False) else max(1, min(threads or cores(), cores()))
+    jobs, failed = [], None
     try:
         for _ in range(k - 1):
-            futures.append(_pool().submit(work))
+            jobs.append(_pool().submit(work))
         work()
     except BaseException as e:  # noqa: B036 (raised below, once every thread has stopped)
         failed = e
-    finally:
-        _HERE.shared = before
-        stop.append(True)  # no item is left, or none is to be taken
-        failed = _wait(futures, failed)
+    finally:  # no item is left, or none is to be taken
+        failed = _wait(jobs, failed, stop)
     if failed is not None:
         raise failed
 
@@ -311,21 +317,24 @@ def share(fn, items, threads=None):
 _DONE = object()
 
 
-def _wait(futures, failed):
-    """Cancel the futures no thread has started; wait until the others have ended (a Ctrl-C
-    meanwhile is kept, and the wait goes on: a thread still running may write into the
-    caller's arrays). Returns ``failed`` or else the first fault, or None."""
-    for f in futures:
-        if f.cancel():
-            continue
-        while True:
-            try:
-                f.result()
-            except BaseException as e:  # noqa: B036 (the caller raises it)
-                failed = failed or e
-                if not f.done():
-                    continue
-            break
+def _wait(jobs, failed, stop=None):
+    """Say ``stop`` (a list: made non-empty), cancel the jobs no thread has started, and wait
+    until the others have ended. A Ctrl-C meanwhile, wherever it comes, is kept and the wait
+    goes on, each step being one that may be taken again: a thread still running may write
+    into the caller's arrays. Returns ``failed`` or else the first fault, or None."""
+    pending = list(jobs)
+    while pending or (stop is not None and not stop):
+        try:
+            if stop is not None and not stop:
+                stop.append(True)
+            if pending:
+                if not pending[-1].cancel():  # cancelled by an earlier try: waits for a thread
+                    pending[-1].wait()  # to find it so (it is one, in the queue's order)
+                pending.pop()
+        except BaseException as e:  # noqa: B036 (Ctrl-C: the caller raises it)
+            failed = failed or e
+    for job in jobs:
+        failed = failed or job.fault
     return failed
 
 
@@ -347,15 +356,78 @@ def _pool():
     global _POOL
     with _LOCK:
         if _POOL is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _POOL = ThreadPoolExecutor(max(1, cores() - 1), thread_name_prefix="cgcalc",
-                                       initializer=_in_the_pool)
+            _POOL = _Pool(max(1, cores() - 1))
         return _POOL
 
 
-def _in_the_pool():
-    _HERE.shared = True  # a pool thread never waits for the pool: its bands() is 1
+class _Pool:
+    """Threads that run the jobs handed to them, in order. Between the caller and them there
+    is only C code (a queue.SimpleQueue and the locks of :class:`_Job`): Ctrl-C, which Python
+    raises in the main thread between any two steps of Python code, cannot leave a lock held
+    or a count half changed, as it can inside concurrent.futures' Python locking (a pool
+    shared by every call must survive Ctrl-C after Ctrl-C). Its threads are daemons: a
+    process leaving does not wait for them."""
+
+    def __init__(self, n):
+        import queue
+
+        self.jobs = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._serve, name=f"cgcalc_{i}", daemon=True)
+                        for i in range(n)]
+        for t in self.threads:
+            t.start()
+
+    def _serve(self):
+        _HERE.shared = True  # a pool thread's own work runs whole (bands() is 1)
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            job.run()
+
+    def submit(self, fn, *args):
+        job = _Job(fn, args)
+        self.jobs.put(job)
+        return job
+
+    def shutdown(self):
+        """The threads end once the jobs handed to them have (for tests that make pools)."""
+        for _ in self.threads:
+            self.jobs.put(None)
+
+
+class _Job:
+    """One call for a pool thread: run once by whoever claims it first (a thread, or
+    :meth:`cancel`, which then says it will never run); :meth:`wait` returns when it has
+    ended, its fault (or None) in :attr:`fault`."""
+
+    __slots__ = ("fn", "args", "claim", "ended", "finished", "fault")
+
+    def __init__(self, fn, args):
+        import _thread
+
+        self.fn, self.args, self.fault, self.finished = fn, args, None, False
+        self.claim, self.ended = _thread.allocate_lock(), _thread.allocate_lock()
+        self.ended.acquire()  # released when the job has run (or was found cancelled)
+
+    def run(self):
+        if self.claim.acquire(False):
+            try:
+                self.fn(*self.args)
+            except BaseException as e:  # noqa: B036 (the waiting caller raises it)
+                self.fault = e
+        self.finished = True
+        self.ended.release()
+
+    def cancel(self) -> bool:
+        """True if no thread had started it: then none ever will."""
+        return self.claim.acquire(False)
+
+    def wait(self):
+        """Until the job has ended (Ctrl-C meanwhile raises here; wait again after: whenever
+        it came, ``finished`` says whether the job has ended, so no wait is left hanging)."""
+        while not self.finished:
+            self.ended.acquire(timeout=1.0)
 
 
 def _after_fork():

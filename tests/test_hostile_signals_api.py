@@ -264,3 +264,58 @@ def test_good_calls_still_work():
     assert g == {"x": 6.0}
     assert math.isclose(cgcalc.function("exp(sin(x^2))").grad(x=1.0)["x"], 2.506761534986894,
                         rel_tol=1e-14)
+
+
+STORM_CHILD = r"""
+import signal, sys, threading, time
+import numpy as np
+import cgcalc
+f = cgcalc.function("exp(sin(x*y)) * log(1 + x^2) + tanh(x)^3 / (1 + y^2)")
+rng = np.random.default_rng(0)
+x, y = rng.uniform(-2, 2, 300_000), rng.uniform(-2, 2, 300_000)
+want = f.grad(x=x, y=y)
+armed = [False]
+def interrupt(signum, frame):
+    if armed[0]:
+        raise KeyboardInterrupt
+signal.signal(signal.SIGINT, interrupt)
+print("ready", flush=True)
+caught = 0
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        armed[0] = True
+        f.grad(x=x, y=y)
+        armed[0] = False
+    except KeyboardInterrupt:
+        armed[0] = False
+        caught += 1
+armed[0] = False
+got = f.grad(x=x, y=y)
+same = all(np.array_equal(got[k], want[k]) for k in want)
+print("caught", caught, "same", same, "threads", threading.active_count(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("every", [0.001])
+def test_ctrl_c_after_ctrl_c_leaves_the_api_working(every):
+    """A caller that catches KeyboardInterrupt goes on calling f.grad while SIGINT comes every
+    few milliseconds: the threads that share blocks of points (one pool for the process) are
+    never left stuck, and the numbers after are the same. A pool whose Python-level locks a
+    Ctrl-C can interrupt halfway hung here within seconds."""
+    p = subprocess.Popen([sys.executable, "-c", STORM_CHILD, "8"], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        start = time.time()
+        while time.time() - start < 7.5 and p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            time.sleep(every)
+        out, _ = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    words = out.split()
+    assert p.returncode == 0 and words[0] == "caught" and int(words[1]) > 0
+    assert words[2:4] == ["same", "True"], out
+    assert int(words[5]) <= 8, out  # the main thread and the pool's, no more

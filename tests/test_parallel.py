@@ -398,13 +398,23 @@ def test_inside_share_nothing_waits_for_the_pool(cores, monkeypatch):
 
     import cgcalc
 
+    import threading
+    import time
+
     cores(2)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     assert parallel.bands() == 2
     seen = []
-    parallel.share(lambda i: seen.append(parallel.bands()), range(8))
-    assert seen == [1] * 8 and parallel.bands() == 2
-    assert parallel._pool().submit(parallel.bands).result(timeout=60) == 1
+
+    def note(i):
+        seen.append((threading.current_thread().name, parallel.bands()))
+        time.sleep(0.001)  # so that the pool's thread takes some
+    parallel.share(note, range(40))
+    on_pool = [b for name, b in seen if name.startswith("cgcalc")]
+    assert on_pool and set(on_pool) == {1} and parallel.bands() == 2
+    got = []
+    parallel._pool().submit(lambda: got.append(parallel.bands())).wait()
+    assert got == [1]
     # bands asked for inside shared work (each item on whichever thread takes it), and blocks
     # of points big enough for bands: both end, with the whole arrays' numbers. A deadlock
     # shows as the timeout (the pool's stuck thread then keeps the run from exiting)
@@ -465,17 +475,15 @@ def test_ctrl_c_while_waiting_waits_on_for_the_threads():
     """Ctrl-C that comes while the caller waits for a thread is kept, and the wait goes on
     until the thread has ended (it may still be writing into the caller's arrays)."""
     class Thread:
+        fault = None
+
         def __init__(self):
             self.calls = 0
 
-        def result(self):
+        def wait(self):
             self.calls += 1
             if self.calls == 1:
                 raise KeyboardInterrupt  # the signal, while the thread still runs
-            return None
-
-        def done(self):
-            return self.calls > 1
 
         def cancel(self):
             return False  # started
@@ -529,3 +537,39 @@ def test_cores_are_the_affinity_within_the_quota(quota, want, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(parallel, "_QUOTA", [quota])
     assert parallel.cores() == want
+
+
+def test_hostile_cgroup_files_are_no_quota_and_never_hang(tmp_path):
+    """What cannot be a kernel's cgroup file gives None at once: a pipe or a device where a
+    file should be (never opened for a wait, never read without bound), a NUL in a path, a
+    very deep path, a huge file of lines, numbers of other forms."""
+    import os
+    import time
+
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    own = tmp_path / "self"
+    os.mkfifo(fs / "cpu.max")
+    own.write_text("0::/\n")
+    cases = [(str(fs), str(own))]
+    cases.append((str(fs), "/dev/zero"))  # own: endless
+    os.symlink("/dev/zero", tmp_path / "zero")
+    cases.append((str(fs), str(tmp_path / "zero")))
+    nul = tmp_path / "nul"
+    nul.write_text("0::/a\0b\n")
+    cases.append((str(tmp_path), str(nul)))
+    deep = tmp_path / "deep"
+    deep.write_text("0::/" + "a/" * 100_000 + "\n")
+    cases.append((str(tmp_path), str(deep)))
+    many = tmp_path / "many"
+    many.write_text("0::/\n" * 200_000)
+    cases.append((str(tmp_path), str(many)))
+    for text in ("-150000 100000", "0 100000", "150_000 100000", "1e5 100000", "٣ 1"):
+        folder = tmp_path / f"v{len(cases)}"
+        folder.mkdir()
+        (folder / "cpu.max").write_text(text + "\n")
+        cases.append((str(folder), str(own)))
+    start = time.perf_counter()
+    for root, own_file in cases:
+        assert parallel.quota(root, own_file) is None, (root, own_file)
+    assert time.perf_counter() - start < 5
