@@ -266,9 +266,10 @@ def run_in_bands(steps):
         for j in range(1, k):
             jobs.append((_pool().submit(band, cuts[j], cuts[j + 1]), cuts[j], cuts[j + 1]))
         band(cuts[0], cuts[1])
-        for job, lo, hi in jobs:  # a band no thread has taken yet (the pool busy): here
-            if job.cancel():
-                band(lo, hi)
+        for entry in list(jobs):  # a band no thread has taken yet (the pool busy): here
+            if entry[0].cancel():
+                jobs.remove(entry)  # taken back: nothing to wait for
+                band(entry[1], entry[2])
     except BaseException as e:  # noqa: B036 (raised below, once every band has ended)
         failed = e
     finally:  # every band ended, whatever happened in one, before anything reads their arrays
@@ -328,8 +329,10 @@ def _wait(jobs, failed, stop=None):
             if stop is not None and not stop:
                 stop.append(True)
             if pending:
-                if not pending[-1].cancel():  # cancelled by an earlier try: waits for a thread
-                    pending[-1].wait()  # to find it so (it is one, in the queue's order)
+                # a job cancelled just before a Ctrl-C says False here: then the wait is for
+                # a pool thread to take it from the queue and find it cancelled
+                if not pending[-1].cancel():
+                    pending[-1].wait()
                 pending.pop()
         except BaseException as e:  # noqa: B036 (Ctrl-C: the caller raises it)
             failed = failed or e

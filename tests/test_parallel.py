@@ -573,3 +573,25 @@ def test_hostile_cgroup_files_are_no_quota_and_never_hang(tmp_path):
     for root, own_file in cases:
         assert parallel.quota(root, own_file) is None, (root, own_file)
     assert time.perf_counter() - start < 5
+
+
+def test_a_band_the_busy_pool_has_not_taken_runs_on_the_caller(cores):
+    """The pool's thread busy elsewhere: the caller takes its band back and runs it itself,
+    without waiting for the other work."""
+    import threading
+    import time
+
+    cores(2)
+    release = threading.Event()
+    busy = parallel._pool().submit(release.wait, 30)
+    try:
+        a = np.random.default_rng(2).uniform(-2, 2, (4_000, 40))
+        out = np.empty_like(a)
+        t = time.perf_counter()
+        parallel.in_bands(np.add, (a, a), out)
+        took = time.perf_counter() - t
+        assert np.array_equal(out, a + a)
+        assert took < 5  # not the 30 s the pool's thread is held for
+    finally:
+        release.set()
+        busy.wait()
