@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import partial
+from itertools import repeat
 
 from . import ops
 from .errors import CgcalcError, suggest
@@ -37,6 +38,16 @@ class Node:
 
 
 _new = object.__new__
+_OP_NAMES: dict = {}  # builder class -> (ops made as plain nodes, ops its MAKERS make)
+
+
+def _op_names(cls):
+    """The op table's names a builder of ``cls`` has as attributes: those its class does not
+    define (``const``, ``var``), split by whether :attr:`Builder.MAKERS` makes them."""
+    names = [op for op in ops.OPS if not hasattr(cls, op)]
+    names = _OP_NAMES[cls] = ([op for op in names if op not in cls.MAKERS],
+                              [op for op in names if op in cls.MAKERS])
+    return names
 
 
 class Builder:
@@ -61,12 +72,12 @@ class Builder:
         self._made: list = []  # every node, in the order made (a node's seq is its place)
         # b.cos(a) is make("cos", a): for each op of the table, the constructor with the op
         # filled in, or the op's maker (attributes of the instance, so Python's attribute
-        # caches work on builders: a __getattr__ would turn them off)
-        node, cls, makers = self.node, type(self), self.MAKERS
-        for op in ops.OPS:
-            if not hasattr(cls, op):
-                maker = makers.get(op)
-                setattr(self, op, partial(node, op) if maker is None else partial(maker, self))
+        # caches work on builders: a __getattr__ would turn them off); the names, per class
+        cls = type(self)
+        plain, made = _OP_NAMES.get(cls) or _op_names(cls)
+        self.__dict__.update(zip(plain, map(partial, repeat(self.node), plain)))
+        for op in made:
+            setattr(self, op, partial(self.MAKERS[op], self))
 
     def node(self, op: str, *args) -> Node:
         """The node ``op(*args)``: the one made before, if any (nodes hash by identity, so the
