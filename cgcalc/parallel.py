@@ -33,7 +33,7 @@ _POOL = None
 _ASIDE = 0  # one_blas_thread() blocks in force, in every thread
 _BEFORE = 1  # the BLAS's thread count before the first of them
 _BLAS: list = []  # [(get, set)] of numpy's OpenBLAS once looked up; [None] if it cannot be asked
-_HERE = threading.local()  # .shared: True on a pool thread, whose own work runs whole
+_HERE = threading.local()  # .pool: True on a pool thread, whose own work runs whole
 
 
 def cores() -> int:
@@ -121,10 +121,16 @@ def _small_file(path, most=200):
         os.close(fd)
 
 
+def _on_pool_thread() -> bool:
+    """True on one of the pool's threads: there work runs whole (one core's share already),
+    and nothing waits for the pool the thread belongs to."""
+    return getattr(_HERE, "pool", False)
+
+
 def bands() -> int:
     """Into how many bands of rows a large elementwise step is cut: the cores while the BLAS
     runs on one thread, else 1 (and 1 on a pool thread)."""
-    if getattr(_HERE, "shared", False):
+    if _on_pool_thread():
         return 1
     if _ASIDE or any(os.environ.get(name, "").strip() == "1" for name in _ONE_THREAD_ENV):
         return cores()
@@ -134,7 +140,7 @@ def bands() -> int:
 def product_bands() -> int:
     """Into how many bands of rows a large matrix product is cut: the cores inside
     :func:`one_blas_thread` (numpy's OpenBLAS found and set to one thread), else 1."""
-    return cores() if _ASIDE and not getattr(_HERE, "shared", False) else 1
+    return cores() if _ASIDE and not _on_pool_thread() else 1
 
 
 @contextlib.contextmanager
@@ -252,7 +258,7 @@ def run_in_bands(steps):
 
     m = steps[0][2].shape[0]
     # one band on a pool thread (its own work is one core's share already)
-    k = 1 if getattr(_HERE, "shared", False) else max(1, min(cores(), m // ALIGN))
+    k = 1 if _on_pool_thread() else max(1, min(cores(), m // ALIGN))
     cuts = [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
     plan = [(fn, args, out, _cut(args, out, matmul)) for fn, args, out, matmul in steps]
 
@@ -301,7 +307,7 @@ def share(fn, items, threads=None):
 
     # what no pool thread has taken when this thread is done is taken back (_wait), so
     # nothing waits for a thread that is busy elsewhere, and nothing nested can hang
-    k = 1 if getattr(_HERE, "shared", False) else max(1, min(threads or cores(), cores()))
+    k = 1 if _on_pool_thread() else max(1, min(threads or cores(), cores()))
     jobs, failed = [], None
     try:
         for _ in range(k - 1):
@@ -381,7 +387,7 @@ class _Pool:
             t.start()
 
     def _serve(self):
-        _HERE.shared = True  # a pool thread's own work runs whole (bands() is 1)
+        _HERE.pool = True  # a pool thread's own work runs whole (bands() is 1)
         while True:
             job = self.jobs.get()
             if job is None:

@@ -391,9 +391,9 @@ def test_share_stops_every_thread_before_a_fault_is_raised(fault, cores):
 
 
 def test_inside_share_nothing_waits_for_the_pool(cores, monkeypatch):
-    """Work shared out, and anything a pool thread runs, runs whole on its thread: a band in it
-    waiting for the pool, whose threads wait for it, would never end. OPENBLAS_NUM_THREADS=1
-    turns bands on outside such work."""
+    """Anything a pool thread runs runs whole on that thread, and work the caller of share()
+    runs takes back the bands no pool thread has started: a band waiting for the pool, whose
+    threads wait for it, would never end. OPENBLAS_NUM_THREADS=1 turns bands on elsewhere."""
     import concurrent.futures
 
     import cgcalc
