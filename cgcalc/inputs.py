@@ -67,6 +67,7 @@ def parse_number(text: str):
 def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
     """``--at x=1,y=2`` (repeatable) -> {"x": 1.0, "y": 2.0}, with each fault pointed at."""
     point: dict[str, float] = {}
+    known = frozenset(variables)  # a name is looked up once per assignment: 10^5 of them is fine
     for raw in options:
         pos = 0
         for part in raw.split(","):
@@ -86,7 +87,7 @@ def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
             if "=" not in item:
                 raise fail(f"{item!r} is not NAME=VALUE")
             name, value = (s.strip() for s in item.split("=", 1))
-            if variables and name not in variables:
+            if known and name not in known:
                 near = suggest(name, variables)
                 raise fail(f"{name!r} is not an input variable "
                            f"(inputs: {', '.join(variables)})", width=len(name),
@@ -119,8 +120,9 @@ def check_wrt(wrt, graph, option="--wrt"):
                           column=1, width=len(first))
     if not wrt:
         return list(graph.variables)
+    known = frozenset(graph.variables)
     for name in wrt:
-        if name not in graph.variables:
+        if name not in known:
             near = suggest(name, graph.variables)
             inputs = ", ".join(graph.variables) or "none"
             raise CgcalcError(f"{name!r} is not an input variable (inputs: {inputs})",

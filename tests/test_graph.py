@@ -129,6 +129,54 @@ def test_listed_paths_of_a_long_sum_stay_linear_and_counts_stay_exact(monkeypatc
         assert first["nodes"][0] == doc["output"] and first["nodes"][-1] == "x0"
 
 
+# -- names a user gives: each looked up, never searched for ------------------------------------
+
+class _Counted(str):
+    """A variable's name that counts the comparisons made with it."""
+
+    compared = 0
+
+    def __eq__(self, other):
+        _Counted.compared += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize("given", ["--at", "--wrt", "api wrt"])
+def test_names_given_cost_one_lookup_each_not_a_search(given, monkeypatch):
+    """Naming every one of n variables costs about n comparisons, not one per variable before
+    it: a search of the variables for each name given made `diff` of a 10^5-node sum spend
+    most of its time reading --at (the class of the API's W^2 fixed before it)."""
+    import cgcalc
+    from cgcalc import graph as graph_module
+    from cgcalc.inputs import check_wrt, parse_assignments
+
+    n = 3000
+    text = " + ".join(f"x{i}" for i in range(n))
+    real_parse = graph_module.parse
+
+    def counted_parse(*args, **kw):
+        g = real_parse(*args, **kw)
+        g.variables = tuple(map(_Counted, g.variables))
+        return g
+
+    monkeypatch.setattr(graph_module, "parse", counted_parse)
+    g = graph_module.parse(text)
+    names = [f"x{i}" for i in range(n)]
+    _Counted.compared = 0
+    if given == "--at":
+        point = parse_assignments([",".join(f"{v}=1" for v in names)], variables=g.variables)
+        assert list(point) == names
+    elif given == "--wrt":
+        assert check_wrt(names, g) == names
+    else:
+        f = cgcalc.function(text)
+        _Counted.compared = 0
+        assert f.tape(names).outputs  # wrt checked, then compiled
+    assert _Counted.compared < 4 * n
+
+
 @pytest.mark.parametrize("steps", [10, 15, 30])
 def test_every_variable_of_an_ordinary_graph_gets_its_paths_listed(steps):
     """Several variables, each with millions of paths: each still gets --max-paths of them."""
