@@ -335,7 +335,7 @@ class Analysis:
 
         g = self.graph
         evaluate_point(order, self.point, self.values, where=g.where, source=g.source,
-                       filename=g.filename, names=g.names)
+                       filename=g.filename, names=lambda: g.names)
 
     # -- values -----------------------------------------------------------------------------
     @property

@@ -29,7 +29,8 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
     """Values of every node in ``order`` (a topological list) at the point ``env`` (name -> float).
 
     ``values`` (node -> float) may hold values already known; it is filled in and returned.
-    ``where``/``source``/``filename``/``names`` place a domain fault in the user's text. The
+    ``where``/``source``/``filename``/``names`` place a domain fault in the user's text
+    (``names``: node -> name, or a function that gives them, asked only on a fault). The
     functions are Python's math, or those of ``xp`` (numpy's on floats give the tape's numbers;
     a domain fault is then a value that is not finite)."""
     values = {} if values is None else values
@@ -61,7 +62,7 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
 def _failure(node, exc, argvals, where, source, filename, names):
     """The fault in the user's words: what went wrong, at which operation (in the names of its
     inputs), with which inputs; the place (line, column, caret) is the operation's in the text."""
-    names = names or {}
+    names = (names() if callable(names) else names) or {}
 
     def arg(a):
         if a in names:

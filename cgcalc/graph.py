@@ -165,8 +165,14 @@ class Graph:
 
     @property
     def user_names(self) -> dict:
-        """The names the program's statements gave."""
-        return {k: v for k, v in self.names.items() if k in self._user}
+        """The names the program's statements gave, as :attr:`names` has them (a variable's
+        is its own), in the graph's order: without naming every other node."""
+        user = self._user
+        if not user:
+            return {}
+        if self._names is not None:  # named already (a network names its inputs there too)
+            return {k: v for k, v in self._names.items() if k in user}
+        return {n: n.value if n.op == "var" else user[n] for n in self.order if n in user}
 
     def _name_nodes(self, user, output_name):
         """User names stay; the output is ``f`` unless named; other operations get n1, n2, ..."""

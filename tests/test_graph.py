@@ -34,6 +34,19 @@ def test_automatic_names_do_not_clash_with_user_names():
     assert g.name(g.output) == "f"
 
 
+@pytest.mark.parametrize("text", [
+    "n1 = x + 1; n1 * sin(n1)", "v = x; u = v*y; f = sin(u) + u", "a = x*y; b = y*x; a + b",
+    "c = 2; f = c*x", "sin(x) + cos(y)", "g = exp(x)\nh = g*g\nh", "x = 1; x + y"])
+def test_user_names_are_the_names_statements_gave_before_and_after_naming_the_rest(text):
+    """user_names (read without naming every node) is the statements' part of names, in the
+    graph's order, whether or not every node has been named yet."""
+    first = [(n.seq, name) for n, name in parse(text).user_names.items()]  # names not made
+    g = parse(text)
+    named = [(n.seq, name) for n, name in g.names.items() if n in g._user]
+    assert first == named
+    assert [(n.seq, name) for n, name in g.user_names.items()] == named  # names made
+
+
 def test_variables_in_order_of_appearance():
     assert parse("exp(sin(x*y)) * log(1 + x^2)").variables == ("x", "y")
     assert parse("b*a + c").variables == ("b", "a", "c")
