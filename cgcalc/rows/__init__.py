@@ -17,6 +17,7 @@ status 2, naming its line and column, after the good rows before it are handed o
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from .formats import (_field_column, csv_chunk, csv_records, data_fields, json_chunk,
                       loads_json, rows_chunk)
@@ -56,6 +57,7 @@ class RowReader:
         self.need = [v for v in self.names if v not in self.fixed]
         self.split = split
         self.columns: list[str] = []  # the input's columns, as its header names them
+        self.use: list = []  # CSV: (variable, the place of its column) for each one read
         self.header_text = None
         self.lines = Lines(stream, name, first_line)
         self._pending = None  # a block read ahead (the rows after the header)
@@ -139,17 +141,24 @@ class RowReader:
         fields = block.fields[0] if block.fields is not None else text.split(",")
         self.header_text = text
         self.columns = [c.strip() for c in fields]
-        missing = [v for v in self.need if v not in self.columns]
+        index: dict = {}  # a column's name -> its first place (looked up, never searched for)
+        for k, c in enumerate(self.columns):
+            index.setdefault(c, k)
+        missing = [v for v in self.need if v not in index]
         if missing:
             raise self.lines.fail(f"the header names no column for "
                                   f"{', '.join(map(repr, missing))} (columns: "
                                   f"{', '.join(self.columns)})", text, 1, len(text), line=line,
                                   hint="the first row must name the variables")
-        for v in self.need:
-            if self.columns.count(v) > 1:
-                second = [i for i, c in enumerate(self.columns) if c == v][1]
-                raise self.lines.fail(f"two columns are named {v!r}: which is the variable?",
-                                      text, _field_column(text, second), len(v), line=line)
+        if len(index) < len(self.columns):  # some name twice: a variable's is an error
+            counts = Counter(self.columns)
+            for v in self.need:
+                if counts[v] > 1:
+                    second = [i for i, c in enumerate(self.columns) if c == v][1]
+                    raise self.lines.fail(f"two columns are named {v!r}: which is the "
+                                          f"variable?", text, _field_column(text, second),
+                                          len(v), line=line)
+        self.use = [(v, index[v]) for v in self.need]
         self._pending = rest
         return True
 

@@ -91,7 +91,7 @@ def cell_column(r, text, k):
 
 def csv_chunk(r, block, np):
     width = len(r.columns)
-    use = [(v, r.columns.index(v)) for v in r.need]
+    use = r.use
     columns = None
     if block.fields is None:  # no quotes: fields are what the commas separate
         if all(t.count(",") == width - 1 for t in block.texts):
