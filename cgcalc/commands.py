@@ -101,7 +101,7 @@ def load_net(text, name):
 
 def check_params(net, names, option="--wrt"):
     for w in names:
-        if w not in net.params:
+        if w not in net.param_names:
             from .errors import suggest
 
             near = suggest(w, net.params)

@@ -437,6 +437,7 @@ class Analysis:
         nodes, _ = reverse_symbolic(b, g.order, g.output, [g.var_nodes[v] for v in variables],
                                     simp=simp)
         current = {(v,): n for v, n in zip(variables, nodes)}
+        rank = {v: k for k, v in enumerate(variables)}.__getitem__
         for _ in range(self.order_n - 1):
             nxt = {}
             for key, node in current.items():
@@ -446,7 +447,7 @@ class Analysis:
                     nxt[key + (v,)] = d
             current = {}
             for key, node in nxt.items():
-                canon_key = tuple(sorted(key, key=variables.index))
+                canon_key = tuple(sorted(key, key=rank))
                 if canon_key not in current:
                     current[canon_key] = simp(node)
         if self.order_n > 1:

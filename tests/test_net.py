@@ -468,3 +468,28 @@ minimize C
         assert not banded
     if parallel._POOL is not None:
         parallel._POOL.shutdown()
+
+
+def test_many_params_each_cost_their_own_paths_and_gradient_text():
+    """A network of P params (h_i = sigmoid(X @ w_i), joined and summed): listing each param's
+    paths walks up from it (what it finds), not the whole graph per param (the work counted
+    by the paths' shared budget), and each gradient prints in the file's names without a pass
+    over every node's name per param (4,000 params took 20 s, not 2.5 s, in plain)."""
+    p = 300
+    lines = ["input X[1]", "target y[1]"]
+    lines += [f"param w{i}[1, 1] ~ uniform(0.5, 0.5)" for i in range(p)]
+    lines += [f"h{i} = sigmoid(X @ w{i})" for i in range(p)]
+    lines += ["S = rowsum([" + ", ".join(f"h{i}" for i in range(p)) + "])", "C = mse(S, y)",
+              "minimize C",
+              "data {", "  0.5 -> 0.2", "}"]
+    net = Network("\n".join(lines) + "\n", "wide.net")
+    d = NetDerivation(net, initial_params(net, 0), file_data(net))
+    paths = {w: d.paths(w) for w in net.params}
+    assert all(len(paths[w]) == 1 == d.count(w) for w in net.params)
+    assert paths["w7"][0][0][0] is net.cost and paths["w7"][0][0][-1] is net.var_nodes["w7"]
+    budget = max(__import__("cgcalc.derive").derive.PATH_NODES,
+                 (d.max_paths + 4) * len(net.graph.order))
+    spent = budget - d._path_budget[0]
+    assert spent <= 20 * p  # each param: the few nodes above it and its one path
+    texts = [d.gradient_text(w, own_names_only=True) for w in net.params]
+    assert all(t.endswith(f"*(1 - h{i}))/m") for i, t in enumerate(texts))

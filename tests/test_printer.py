@@ -52,3 +52,38 @@ def test_latex():
     node = b.make("sum_to", b.var("G"), b.var("A"))
     assert to_text(node, style=LATEX) == \
         "\\operatorname{sum\\_to}\\left(G, A\\right)"
+
+
+class _LookupOnly(dict):
+    """A mapping that may be looked up but not walked whole (as a copy or a loop would)."""
+
+    def _walked(self, *a):
+        raise AssertionError("the whole mapping was walked")
+
+    __iter__ = keys = items = values = copy = _walked
+
+
+class _MembersOnly(frozenset):
+    def __iter__(self):
+        raise AssertionError("the whole set was walked")
+
+
+@pytest.mark.parametrize("text", [
+    "y1 = sin(x*x + x); y2 = sin(y1*y1 + y1); y3 = sin(y2*y2 + y2); y4 = sin(y3*y3 + y3); "
+    "y5 = sin(y4*y4 + y4); y6 = sin(y5*y5 + y5); y7 = sin(y6*y6 + y6); y7",
+    "sin(" * 400 + "x" + ")" * 400, "sin(x)"], ids=["chain", "deep", "short"])
+def test_a_root_prints_reading_atoms_and_reserved_names_only_by_lookup(text):
+    """Printing many roots in the names of one large graph (a network's gradients, one per
+    param, each in every node's name) costs each root its own size: program_text looks names
+    up, it does not copy or walk the caller's mappings (4,000 params took 20 s, not 2.5 s).
+    The text is the same as with plain mappings."""
+    g = parse(text)
+    root = g.output
+    inner = [n for n in g.order if n.op == "sin"][:3]
+    atoms = {n: f"a{k}" for k, n in enumerate(inner) if n is not root}
+    reserved = frozenset(g.variables) | {"t1", "t3"}
+    want = program_text(root, atoms=atoms, reserved=reserved, limit=40)
+    got = program_text(root, atoms=_LookupOnly(atoms), reserved=_MembersOnly(reserved),
+                       limit=40)
+    assert got == want
+    assert "t1 =" not in got and "t3 =" not in got

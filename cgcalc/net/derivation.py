@@ -42,6 +42,8 @@ class NetDerivation:
         self.simplify = backprop.simplifier(net)
         self.gradients = {p: self.simplify(node) for p, node in zip(self.wrt, grads)}
         self.counts = path_counts(g.order, net.cost)
+        self._own = self._reserved = None  # for gradient_text, made when first asked
+        self._users = self._path_budget = None  # for paths, made when first asked
         self._adjoints = adjoints
         rec = net.recurrence
         self.state_steps = set() if rec is None else \
@@ -78,8 +80,19 @@ class NetDerivation:
         return to_text(node, self.names, style or PLAIN)
 
     def paths(self, param):
-        return list_paths(self.graph.order, self.net.cost, self.net.var_nodes[param],
-                          self.max_paths)
+        """Up to ``max_paths`` paths from the cost down to ``param``, each walk costing what it
+        finds, and all params' listings together bounded as a diff's are (derive.Analysis): a
+        network with thousands of params still lists its paths in linear time (fewer or none
+        past the budget; the counts stay exact)."""
+        from ..derive import PATH_NODES
+        from ..walk import users_of
+
+        g = self.graph
+        if self._users is None:
+            self._users = users_of(g.order)
+            self._path_budget = [max(PATH_NODES, (self.max_paths + 4) * len(g.order))]
+        return list_paths(g.order, self.net.cost, self.net.var_nodes[param], self.max_paths,
+                          self._users, self._path_budget) or []
 
     def count(self, param):
         return self.counts.get(self.net.var_nodes[param], 0)
@@ -87,14 +100,15 @@ class NetDerivation:
     def gradient_text(self, param, style=None, own_names_only=False):
         """The simplified gradient; ``own_names_only`` keeps just the file's names (inputs,
         params, equations), so the text stands on its own as an expression in them."""
-        names = self.names
-        if own_names_only:
+        if self._own is None:  # made once for every param: each costs the whole graph
             own = {*self.net.graph.bound, *self.net.var_nodes}
+            self._reserved = frozenset(own)
             if self.net.recurrence is not None:
                 own.update(self.net.recurrence.step_names)
-            names = {k: v for k, v in names.items() if v in own}
+            self._own = {k: v for k, v in self.names.items() if v in own}
+        names = self._own if own_names_only else self.names
         # statements for the shared parts of a long one (a deep network's chain of cos(...)
         # factors would otherwise repeat, and grow as the square of the depth)
         return program_text(self.gradients[param], atoms=names, style=style or PLAIN,
-                            reserved={*self.net.var_nodes, *self.net.graph.bound})
+                            reserved=self._reserved)
 

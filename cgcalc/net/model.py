@@ -98,6 +98,7 @@ class Network:
         for d in spec.decls:
             self._declare(d, declared)
         self.params = [d.name for d in spec.decls if d.kind == "param"]
+        self.param_names = frozenset(self.params)  # is this name a param: looked up, not searched
         self.inputs = [d.name for d in spec.decls if d.kind == "input"]
         self.targets = [d.name for d in spec.decls if d.kind == "target"]
         if not self.params:

@@ -66,7 +66,7 @@ def load_params(net: Network, path):
         raise fail(f"params file: {exc}") from None
     if not isinstance(doc, dict):
         raise fail("params file must be a JSON object: {\"param\": [[...], ...], ...}")
-    extra = [k for k in doc if k not in net.params]
+    extra = [k for k in doc if k not in net.param_names]
     if extra:
         raise fail(f"{extra[0]!r} is not a param of {net.filename} (params: "
                    f"{', '.join(net.params)})", extra[0])

@@ -137,7 +137,7 @@ class ThroughTime:
             if terms:
                 total = terms[0] if len(terms) == 1 else b.add(*terms)
                 self.recurrence.append((f"δ{name}[t]", simp(total)))
-        self.sums = {p: adj[v] for v, p in names.items() if p in net.params and v in adj}
+        self.sums = {p: adj[v] for v, p in names.items() if p in net.param_names and v in adj}
         # from the unrolled graph: what flows into each state from outside the steps
         ub = net.builder
         step_of = rec.step_of

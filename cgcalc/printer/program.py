@@ -42,24 +42,33 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
                  atoms=None) -> str:
     """``root`` inline when short; otherwise statements binding the shared subexpressions.
 
-    ``names`` suggests a name for a node (the user's own names, by node id); ``reserved`` are
-    names the statements must not take (the input variables).
+    ``names`` suggests a name for a node (the user's own names); ``reserved`` are names the
+    statements must not take (the input variables), a set: a caller printing many derivatives
+    makes it once. ``atoms`` (node -> name) print as their names, inputs not entered; only
+    the atoms this root meets are looked at, so printing many roots in the names of one large
+    graph costs each root its own size.
     """
-    atoms = dict(atoms or {})
-    # an atom prints as its name: its inputs are not entered, it is not counted as shared
-    named = {n: len(name) for n, name in atoms.items() if n is not root}
-    order = topological([root], skip=named)
+    atoms = atoms or {}
+    # an atom prints as its name: its inputs are not entered, it is not counted as shared (a
+    # root that is one is entered all the same)
+    order = topological([root], skip=atoms) if root not in atoms else \
+        [*topological(root.args, skip=atoms), root]
+    met = {a: atoms[a] for n in order for a in n.args if a in atoms} if atoms else {}
+    named = {n: len(name) for n, name in met.items()}
     # inlined, each node of the order is printed once at least, a character at least: a longer
     # order cannot fit, without sizing it
     if len(order) <= limit and _sizes(order, limit + 1, dict(named))[root] <= limit:
         return to_text(root, atoms, style)
+    if root in atoms:
+        met[root] = atoms[root]
+    atoms = met  # what the statements print in: the atoms met, and the names bound below
     uses = Counter(chain.from_iterable(map(_ARGS, order)))  # node -> times it is an input
-    taken = set(reserved) | set(ops.CONSTANTS) | set(ops.OPS)
     names = names or {}
-    taken |= set(names.values())
+    suggested = None  # the names ``names`` suggests: none is taken by a statement of ours
+    made: set = set()
     bound = []
     k = 0
-    shown: dict = dict(named)  # printed length, counting bound inputs as their names
+    shown: dict = named  # printed length, counting bound inputs as their names
     for n in order:
         if not n.args:
             shown[n] = len(str(n.value))
@@ -73,11 +82,13 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
         if s >= limit or s > 12 and uses[n] >= 2:
             name = names.get(n)
             if name is None:
+                if suggested is None:  # (made once per call, and only for a long one)
+                    suggested = set(names.values())
                 k += 1
-                while f"t{k}" in taken:
+                while (name := f"t{k}") in reserved or name in ops.CONSTANTS or \
+                        name in ops.OPS or name in suggested or name in made:
                     k += 1
-                name = f"t{k}"
-                taken.add(name)
+                made.add(name)
             bound.append((name, n))
             shown[n] = len(name)
     lines = []

@@ -65,9 +65,10 @@ def derivatives(analysis):
     ds = analysis.derivatives()
     if any(d.text is None for d in ds):
         names = analysis.derivative_names()
+        reserved = frozenset(analysis.graph.variables)
         for d in ds:
             if d.text is None:
-                d.text = program_text(d.node, names=names, reserved=analysis.graph.variables)
+                d.text = program_text(d.node, names=names, reserved=reserved)
     return ds
 
 

@@ -33,6 +33,7 @@ def render(analysis, out, max_terms=8):
     gaps.add(len(lines) - 1)
     out_name = g.name(g.output)
     counts = analysis.path_counts()
+    reserved = frozenset(g.variables)
     for d in analysis.derivatives():
         if len(d.wrt) == 1:
             v = d.wrt[0]
@@ -49,7 +50,7 @@ def render(analysis, out, max_terms=8):
         else:
             lead = "\\frac{\\partial^" + str(len(d.wrt)) + " " + latex_name(out_name) + "}{" + \
                 " ".join(f"\\partial {latex_name(v)}" for v in d.wrt) + "} &= "
-        text = program_text(d.node, reserved=g.variables, style=LATEX)
+        text = program_text(d.node, reserved=reserved, style=LATEX)
         if " \\\\\n" in text:  # statements: show the result line, definitions after
             *defs, last = text.split(" \\\\\n")
             lines.append(f"{lead}{last}" + (f" = {num(d.value)}" if d.value is not None else ""))

@@ -153,7 +153,7 @@ def from_steps(d, wrt=None) -> Picture:
                and "[" not in (d.name(n) or "")]
     okeys = {}
     for n in outside:
-        if n.op == "var" and n.value in d.net.params and n in in_step:
+        if n.op == "var" and n.value in d.net.param_names and n in in_step:
             continue
         okeys[n] = f"o{len(okeys)}"
         shape = show(d.shape(n))
