@@ -1,6 +1,7 @@
 """The one graph walker: every pass over a graph goes through these four functions.
 
-- :func:`topological`: every node reachable from some roots, inputs before their users;
+- :func:`topological`: every node reachable from some roots, inputs before their users, and
+  :func:`reach_size`, how many there are, up to a bound (it stops there);
 - :func:`depending` / :func:`reaching`: the nodes between two sets (what depends on the sources,
   what reaches the targets); ``reaching`` given :func:`users_of` walks up from the targets
   instead, costing what it finds (one variable's ancestors, not the whole graph);
@@ -51,6 +52,21 @@ def topological(roots, skip=None, stop=None) -> list:
                 pop()
                 append(node)
     return order
+
+
+def reach_size(root, most: int) -> int:
+    """How many nodes ``root`` reaches, itself included (``len(topological([root]))``), or
+    ``most`` where that is more: the walk stops there, so a size asked of a large graph
+    again and again costs ``most`` each time, not the graph."""
+    seen = {root}
+    stack = [root]
+    add, push, pop = seen.add, stack.append, stack.pop
+    while stack and len(seen) < most:
+        for a in pop().args:
+            if a not in seen:
+                add(a)
+                push(a)
+    return min(len(seen), most)
 
 
 def depending(order, sources) -> set:

@@ -344,3 +344,40 @@ def test_a_builder_that_knows_shapes_is_not_all_numbers():
 
     assert Builder.ALL_NUMBERS and Plain.ALL_NUMBERS
     assert not NetBuilder.ALL_NUMBERS and not Shaped.ALL_NUMBERS
+
+
+@pytest.mark.parametrize("text", [
+    "x", "sin(x)*x + x*y", "y1 = x*x + x; y2 = y1*y1 + y1; y3 = y2*y2 + y2; y3",
+    "exp(sin(x*y)) * log(1 + x^2) + tanh(y) / (1 + x^2)"])
+def test_reach_size_is_the_walks_length_up_to_its_bound(text):
+    from cgcalc.walk import reach_size
+
+    g = parse(text)
+    for n in g.order:
+        whole = len(topological([n]))
+        for most in (1, 2, 3, 5, whole, whole + 1, 100):
+            assert reach_size(n, most) == min(most, whole)
+
+
+def test_reach_size_stops_at_its_bound():
+    """Asked of a 10,000-deep chain with a bound of 5, it looks at a handful of nodes: the
+    simplifier asks it of every product it might multiply out (a chain of K such steps took
+    65 s at K = 4,000 when each walked its whole graph; 2.8 s now)."""
+    from cgcalc.walk import reach_size
+
+    looked = [0]
+
+    class Counted:
+        def __init__(self, below):
+            self._args = (below,) if below is not None else ()
+
+        @property
+        def args(self):
+            looked[0] += 1
+            return self._args
+
+    node = None
+    for _ in range(10_000):
+        node = Counted(node)
+    assert reach_size(node, 5) == 5
+    assert looked[0] <= 5

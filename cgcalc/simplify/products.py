@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect
 
-from ..walk import topological
+from ..walk import reach_size
 from .canonical import FLATTEN
 from .fold import finite, is_number
 
@@ -157,7 +157,7 @@ class Products:
         return self.add([self.mul([t, *rest]) for t in s.args])
 
     def size(self, node, cap=200):
-        return min(cap, len(topological([node])))
+        return reach_size(node, cap)
 
 
     # -- a hook for the array rules (cgcalc/simplify/arrays.py) ------------------------------
