@@ -188,9 +188,21 @@ op("softplus", 1, lambda xp, a: xp.logaddexp(0.0, a),
 
 
 def _join_vjp(g, out, i, G, *args):
-    widths = [g.shape_of(a)[1] if g.shape_of(a) else 1 for a in args]
-    start = sum(widths[:i])
-    return g.cols(G, g.const(start), g.const(start + widths[i]))
+    starts = _join_starts(g, out, args)
+    return g.cols(G, g.const(starts[i]), g.const(starts[i + 1]))
+
+
+def _join_starts(g, out, args):
+    """Where each input of the join ``out`` starts among its columns, and where the last ends:
+    worked out once per join and builder, not once per input (a join of k pieces has k)."""
+    from itertools import accumulate
+
+    known = g.__dict__.setdefault("_join_starts", {})
+    starts = known.get(out)
+    if starts is None:
+        widths = (g.shape_of(a)[1] if g.shape_of(a) else 1 for a in args)
+        starts = known[out] = list(accumulate(widths, initial=0))
+    return starts
 
 
 def _join_jvp(g, out, tangents, *args):

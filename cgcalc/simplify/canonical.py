@@ -26,6 +26,7 @@ class Canonical:
         self.atoms = set(atoms)
         self._expanding = 0  # while multiplying out to cancel, do not factor back
         self._placeholders: dict = {}  # stand-in var -> atom
+        self._restored: dict = {}  # node -> the node with the atoms back (see _restore)
         self._keys: dict = {}  # node -> its sort key
         # for Products (products.py): a product of distinct plain factors made here -> their keys
         self._plain: dict = {}
@@ -74,10 +75,12 @@ class Canonical:
         return ph
 
     def _restore(self, node):
-        """The result with each atom back in place of its stand-in."""
-        back = self._placeholders
-        done: dict = {}
-        for n in topological([node]):
+        """The result with each atom back in place of its stand-in (memoised, as the walk is:
+        results share their parts, and a network's gradients share most of theirs)."""
+        back, done = self._placeholders, self._restored
+        if node in done:
+            return done[node]
+        for n in topological([node], skip=done):
             if n in back:
                 done[n] = back[n]
             elif n.args:
