@@ -138,3 +138,27 @@ def test_the_shortcut_is_what_a_deep_chain_takes(monkeypatch):
     b = Builder()
     _grown(b, [["sin(x)", "cos(y)", "exp(z)", "sin(y)", "cos(x)", "tanh(x)", "z"]], True)
     assert taken.count(True) >= 5
+
+
+def test_atoms_are_put_back_once_per_node_across_roots():
+    """A simplifier with atoms (a network's names) puts each atom back once per node, however
+    many roots share the node: a network's gradients share most of their graph, and putting
+    it back per gradient made a join of 4,000 params train in 39 s, not 18. The nodes are the
+    ones a fresh simplifier gives each root."""
+    k = 200
+    g = parse("a = x*y; s = sin(a)*cos(a) + exp(a)*a; "
+              + " + ".join(f"s*x{i}" for i in range(k)))
+    atom = next(n for n in g.order if n.op == "mul" and {c.value for c in n.args} == {"x", "y"})
+    roots = [n for n in g.order if n.op == "mul" and  # s*x0, s*x1, ...
+             any(c.op == "var" and c.value[1:].isdigit() for c in n.args)]
+    assert len(roots) == k
+    simp = Simplifier(g.builder, [atom])
+    made = []
+    real_make = g.builder.make
+    g.builder.make = lambda op, *args: made.append(op) or real_make(op, *args)
+    try:
+        got = [simp(r) for r in roots]
+    finally:
+        del g.builder.make
+    assert got == [Simplifier(g.builder, [atom])(r) for r in roots]
+    assert atom in topological([got[0]]) and len(made) < 4 * k
