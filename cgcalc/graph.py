@@ -70,6 +70,7 @@ class Builder:
     def __init__(self):
         self._table: dict = {}
         self._made: list = []  # every node, in the order made (a node's seq is its place)
+        self.notes: dict = {}  # what an op's rule works out once per node: (rule, node) -> it
         # b.cos(a) is make("cos", a): for each op of the table, the constructor with the op
         # filled in, or the op's maker (attributes of the instance, so Python's attribute
         # caches work on builders: a __getattr__ would turn them off); the names, per class

@@ -197,11 +197,11 @@ def _join_starts(g, out, args):
     worked out once per join and builder, not once per input (a join of k pieces has k)."""
     from itertools import accumulate
 
-    known = g.__dict__.setdefault("_join_starts", {})
-    starts = known.get(out)
+    key = ("join starts", out)
+    starts = g.notes.get(key)
     if starts is None:
         widths = (g.shape_of(a)[1] if g.shape_of(a) else 1 for a in args)
-        starts = known[out] = list(accumulate(widths, initial=0))
+        starts = g.notes[key] = list(accumulate(widths, initial=0))
     return starts
 
 

@@ -1,4 +1,4 @@
-"""The one graph walker: every pass over a graph goes through these four functions.
+"""The one graph walker: every pass over a graph goes through these functions.
 
 - :func:`topological`: every node reachable from some roots, inputs before their users, and
   :func:`reach_size`, how many there are, up to a bound (it stops there);

@@ -40,7 +40,9 @@ def test_automatic_names_do_not_clash_with_user_names():
 def test_user_names_are_the_names_statements_gave_before_and_after_naming_the_rest(text):
     """user_names (read without naming every node) is the statements' part of names, in the
     graph's order, whether or not every node has been named yet."""
-    first = [(n.seq, name) for n, name in parse(text).user_names.items()]  # names not made
+    fresh = parse(text)
+    first = [(n.seq, name) for n, name in fresh.user_names.items()]
+    assert fresh._names is None  # read without naming every node
     g = parse(text)
     named = [(n.seq, name) for n, name in g.names.items() if n in g._user]
     assert first == named

@@ -143,7 +143,9 @@ def test_a_joins_inputs_find_their_columns_without_measuring_every_piece_each():
 
     asked = []
 
-    class Shapes:  # a builder that only knows shapes, columns and numbers
+    class Shapes:  # a builder that only knows shapes, columns and numbers, and keeps notes
+        notes: dict = {}
+
         def shape_of(self, a):
             asked.append(a)
             return a
@@ -162,3 +164,7 @@ def test_a_joins_inputs_find_their_columns_without_measuring_every_piece_each():
     starts = [sum(widths[:i]) for i in range(len(pieces))]
     assert got == [(s, s + w) for s, w in zip(starts, widths)]
     assert len(asked) <= 2 * len(pieces)
+    other = pieces[::-1][:50]  # another join on the same builder: its own offsets
+    got = [rule(g, "another join", i, "G", *other) for i in range(len(other))]
+    widths = [p[1] if p else 1 for p in other]
+    assert got == [(sum(widths[:i]), sum(widths[:i + 1])) for i in range(len(other))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..derive import edges, reverse_symbolic, vjp
 from ..printer import PLAIN, program_text, to_text
-from ..walk import list_paths, path_counts
+from ..walk import list_paths, path_counts, users_of
 from . import backprop
 from .model import Network
 
@@ -43,7 +43,7 @@ class NetDerivation:
         self.gradients = {p: self.simplify(node) for p, node in zip(self.wrt, grads)}
         self.counts = path_counts(g.order, net.cost)
         self._own = self._reserved = None  # for gradient_text, made when first asked
-        self._users = self._path_budget = None  # for paths, made when first asked
+        self._users = None  # node -> its users, for paths, made when first asked
         self._adjoints = adjoints
         rec = net.recurrence
         self.state_steps = set() if rec is None else \
@@ -80,19 +80,14 @@ class NetDerivation:
         return to_text(node, self.names, style or PLAIN)
 
     def paths(self, param):
-        """Up to ``max_paths`` paths from the cost down to ``param``, each walk costing what it
-        finds, and all params' listings together bounded as a diff's are (derive.Analysis): a
-        network with thousands of params still lists its paths in linear time (fewer or none
-        past the budget; the counts stay exact)."""
-        from ..derive import PATH_NODES
-        from ..walk import users_of
-
+        """Up to ``max_paths`` paths from the cost down to ``param``. Which nodes lead to it is
+        found walking up from it (costing what it finds), not by a pass over the whole graph per
+        param: a network of thousands of params lists its paths in linear time."""
         g = self.graph
         if self._users is None:
             self._users = users_of(g.order)
-            self._path_budget = [max(PATH_NODES, (self.max_paths + 4) * len(g.order))]
         return list_paths(g.order, self.net.cost, self.net.var_nodes[param], self.max_paths,
-                          self._users, self._path_budget) or []
+                          self._users)
 
     def count(self, param):
         return self.counts.get(self.net.var_nodes[param], 0)
@@ -100,7 +95,7 @@ class NetDerivation:
     def gradient_text(self, param, style=None, own_names_only=False):
         """The simplified gradient; ``own_names_only`` keeps just the file's names (inputs,
         params, equations), so the text stands on its own as an expression in them."""
-        if self._own is None:  # made once for every param: each costs the whole graph
+        if self._own is None:  # picked from every node's name once, not once per param
             own = {*self.net.graph.bound, *self.net.var_nodes}
             self._reserved = frozenset(own)
             if self.net.recurrence is not None:
