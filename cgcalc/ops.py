@@ -26,6 +26,7 @@ if it is missing), and one test.
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 
 from . import arraymath
 
@@ -195,8 +196,6 @@ def _join_vjp(g, out, i, G, *args):
 def _join_starts(g, out, args):
     """Where each input of the join ``out`` starts among its columns, and where the last ends:
     worked out once per join and builder, not once per input (a join of k pieces has k)."""
-    from itertools import accumulate
-
     key = ("join starts", out)
     starts = g.notes.get(key)
     if starts is None:
