@@ -71,24 +71,46 @@ def predict(net: Network, params, X):
     return predictor(net, params)(X)
 
 
-def local_text(b, edge, names, style=None):
-    """An elementwise connection derivative in the names of the node and its inputs:
-    sigmoid'(z) reads as L3*(1 - L3). None for an array op (it has a backward rule instead)."""
-    if not ops.OPS[edge.out.op].elementwise:
-        return None
-    node = ArraySimplifier(b, b.shape_of, {*edge.out.args, edge.out})(
-        connection(b, edge.out, edge.index))
-    shown = {a: names[a] for a in (*edge.out.args, edge.out) if names.get(a)}
-    return to_text(node, shown, style or PLAIN)
+class EdgeTexts:
+    """The connections of a graph told in the names of their nodes (``names``: node -> name).
+    What a node's connections share, the node and its inputs kept whole and the names among
+    them, is made once per node, not once per connection: a mean over T steps is one node
+    with T of them."""
 
+    def __init__(self, builder, names):
+        self.b, self.names = builder, names
+        self._around: dict = {}  # (node, its δ or None) -> (atoms, the names shown)
 
-def backward_text(b, edge, names, style=None):
-    """What flows back through a connection: δ(input) in terms of δ(output), δL3 = dC/dL3."""
-    out_name = names.get(edge.out)
-    delta = b.var(f"\0δ{out_name}")  # not a name a user can write: no clash with theirs
-    b.declare(delta, b.shape_of(edge.out))
-    node = vjp(b, edge.out, edge.index, delta)
-    node = ArraySimplifier(b, b.shape_of, {*edge.out.args, delta, edge.out})(node)
-    shown = {a: names[a] for a in (*edge.out.args, edge.out) if names.get(a)}
-    shown[delta] = f"δ{out_name}"
-    return to_text(node, shown, style or PLAIN)
+    def local(self, edge, style=None):
+        """An elementwise connection derivative in the names of the node and its inputs:
+        sigmoid'(z) reads as L3*(1 - L3). None for an array op (it has a backward rule)."""
+        if not ops.OPS[edge.out.op].elementwise:
+            return None
+        b = self.b
+        atoms, shown = self._around_of(edge.out)
+        node = ArraySimplifier(b, b.shape_of, atoms)(connection(b, edge.out, edge.index))
+        return to_text(node, shown, style or PLAIN)
+
+    def backward(self, edge, style=None):
+        """What flows back through a connection: δ(input) in terms of δ(output),
+        δL3 = dC/dL3."""
+        b, out = self.b, edge.out
+        out_name = self.names.get(out)
+        delta = b.var(f"\0δ{out_name}")  # not a name a user can write: no clash with theirs
+        b.declare(delta, b.shape_of(out))
+        atoms, shown = self._around_of(out, delta, f"δ{out_name}")
+        node = ArraySimplifier(b, b.shape_of, atoms)(vjp(b, out, edge.index, delta))
+        return to_text(node, shown, style or PLAIN)
+
+    def _around_of(self, node, delta=None, delta_name=None):
+        key = (node, delta)
+        got = self._around.get(key)
+        if got is None:
+            names = self.names
+            inside = (*node.args, node)
+            shown = {a: names[a] for a in inside if names.get(a)}
+            if delta is not None:
+                inside += (delta,)
+                shown[delta] = delta_name
+            got = self._around[key] = (frozenset(inside), shown)
+        return got

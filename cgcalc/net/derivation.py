@@ -44,6 +44,7 @@ class NetDerivation:
         self.counts = path_counts(g.order, net.cost)
         self._own = self._reserved = None  # for gradient_text, made when first asked
         self._users = None  # node -> its users, for paths, made when first asked
+        self._texts = backprop.EdgeTexts(b, self.names)
         self._adjoints = adjoints
         rec = net.recurrence
         self.state_steps = set() if rec is None else \
@@ -69,11 +70,11 @@ class NetDerivation:
 
     def local(self, edge, style=None):
         """The elementwise connection derivative (None for array ops)."""
-        return backprop.local_text(self.net.builder, edge, self.names, style)
+        return self._texts.local(edge, style)
 
     def backward(self, edge, style=None):
         """δ(input) from this connection, in terms of δ(output)."""
-        return backprop.backward_text(self.net.builder, edge, self.names, style)
+        return self._texts.backward(edge, style)
 
     def names_text(self, node, style=None):
         """A node of the unrolled derivation in the file's names (h[3], x[2], ...)."""

@@ -176,12 +176,13 @@ class ThroughTime:
                 names[n] = f"n{k}"
         sources = [v for v in step.order if v.op == "var" and v.value != BATCH]
         self.edges = edges(b, step.order, sources)
+        self._texts = backprop.EdgeTexts(step.builder, names)
 
     def local(self, edge, style=None):
-        return backprop.local_text(self.step.builder, edge, self._names, style)
+        return self._texts.local(edge, style)
 
     def backward(self, edge, style=None):
-        return backprop.backward_text(self.step.builder, edge, self._names, style)
+        return self._texts.backward(edge, style)
 
     def name(self, node):
         return self._names.get(node)

@@ -23,7 +23,8 @@ class Canonical:
     def __init__(self, builder, atoms=()):
         self.b = builder
         self.memo: dict = {}  # node -> its canonical node (nodes hash by identity)
-        self.atoms = set(atoms)
+        # a frozenset is kept as it is: callers share one among many simplifiers
+        self.atoms = atoms if isinstance(atoms, frozenset) else set(atoms)
         self._expanding = 0  # while multiplying out to cancel, do not factor back
         self._placeholders: dict = {}  # stand-in var -> atom
         self._restored: dict = {}  # node -> the node with the atoms back (see _restore)
