@@ -308,6 +308,13 @@ class Derivative:
 PATH_NODES = 100_000  # nodes of listed paths, all variables together, at least (see paths)
 
 
+def path_budget(max_paths, size) -> list:
+    """What the paths listed for one display may hold, every variable's (or param's) together,
+    in nodes: :data:`PATH_NODES`, or ``max_paths + 4`` times the graph's ``size`` where that is
+    more; a one-item list, for :func:`walk.list_paths` to spend."""
+    return [max(PATH_NODES, (max_paths + 4) * size)]
+
+
 class Analysis:
     """Everything ``diff`` shows about a graph, computed on demand."""
 
@@ -398,7 +405,7 @@ class Analysis:
         g = self.graph
         if self._path_budget is None:
             self._users = users_of(g.order)
-            self._path_budget = [max(PATH_NODES, (self.max_paths + 4) * len(g.order))]
+            self._path_budget = path_budget(self.max_paths, len(g.order))
         out = []
         for nodes, slots in list_paths(g.order, g.output, g.var_nodes[var], self.max_paths,
                                        self._users, self._path_budget) or ():

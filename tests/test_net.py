@@ -498,17 +498,31 @@ def test_many_params_each_cost_their_own_paths_and_gradient_text(monkeypatch):
     assert all(t.endswith(f"*(1 - h{i}))/m") for i, t in enumerate(texts))
 
 
-@pytest.mark.parametrize("layers", [3, 70])
-def test_every_param_of_a_deep_network_gets_its_paths_listed(layers):
-    """Each param lists min(--max-paths, its number of paths), whatever was listed for the
-    others before it (a residual stack: paths double with each layer)."""
+@pytest.mark.parametrize("layers", [3, 12, 70])
+def test_every_param_of_a_deep_network_gets_its_paths_listed_or_is_told_why(layers, tmp_path):
+    """Each param lists min(--max-paths, its number of paths), the same whenever it is asked;
+    where the paths listed for all params together reach their bound (70 residual layers:
+    paths of ~140 nodes, 2^70 of them), the later params list fewer, and the terminal view
+    says so beside the count."""
     lines = ["input X[2]", "target y[1]", "param W0[2, 3] ~ normal(0, 0.5)"]
     lines += [f"param W{i}[3, 3] ~ normal(0, 0.5)" for i in range(1, layers)]
     lines += ["param V[3, 1] ~ normal(0, 0.5)", "h1 = tanh(X @ W0)"]
     lines += [f"h{i + 1} = tanh(h{i} @ W{i} + h{i})" for i in range(1, layers)]
     lines += [f"P = sigmoid(h{layers} @ V)", "C = cross_entropy(P, y)", "minimize C",
               "data {", "  0.5, 1 -> 1", "  -0.3, 0.2 -> 0", "}"]
-    net = Network("\n".join(lines) + "\n", "deep.net")
+    text = "\n".join(lines) + "\n"
+    net = Network(text, "deep.net")
     d = NetDerivation(net, initial_params(net, 0), file_data(net))
-    for w in [*reversed(net.params), *net.params]:  # in either order, asked again
-        assert len(d.paths(w)) == min(d.max_paths, d.count(w)) > 0
+    first = {w: d.paths(w) for w in net.params}
+    for w in reversed(net.params):  # asked again, in the other order: the same listing
+        assert d.paths(w) == first[w]
+        assert len(first[w]) == min(d.max_paths, d.count(w)) or d.cut(w)
+    cut = [w for w in net.params if d.cut(w)]
+    assert bool(cut) == (layers == 70)
+    if cut:
+        path = tmp_path / "deep.net"
+        path.write_text(text)
+        r = CliRunner().invoke(main, ["diff", str(path), "--format", "rich"])
+        assert r.exit_code == 0, r.output
+        shown = " ".join(r.output.split())
+        assert f"down to {cut[0]}: {d.count(cut[0]):,}, {len(first[cut[0]]):,} listed" in shown

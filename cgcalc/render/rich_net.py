@@ -42,7 +42,9 @@ def render_net(d, out=None):
     for p in d.wrt:
         con.print(Text(f"3. Paths from {cost} down to {p}"
                        + (" back through time" if tt is not None else "")
-                       + f": {d.count(p):,}", style="bold"))
+                       + f": {d.count(p):,}"
+                       + (f", {len(d.paths(p)):,} listed (a bound for all params together)"
+                          if d.cut(p) else ""), style="bold"))
         for nodes, _ in d.paths(p)[:ROWS // 4 if tt is not None else None]:
             con.print(Text("   " + path_text(d, nodes, KEEP)))
         con.print()
