@@ -86,7 +86,8 @@ class NetDerivation:
         lead to it is found walking up from it (costing what it finds), not by a pass over the
         whole graph per param; and the paths listed for all params together are bounded as a
         diff's are (:func:`derive.path_budget`: a long sum's paths are as long as the sum), so
-        past the bound fewer or none are listed (the displays say so; counts stay exact)."""
+        past the bound fewer or none are listed (the terminal view says so, and json gives the
+        count beside what is listed; counts stay exact)."""
         listed = self._paths.get(param)
         if listed is None:
             g = self.graph

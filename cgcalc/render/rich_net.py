@@ -45,8 +45,13 @@ def render_net(d, out=None):
                        + f": {d.count(p):,}"
                        + (f", {len(d.paths(p)):,} listed (a bound for all params together)"
                           if d.cut(p) else ""), style="bold"))
-        for nodes, _ in d.paths(p)[:ROWS // 4 if tt is not None else None]:
+        listed = d.paths(p)
+        shown = listed[:ROWS // 4] if tt is not None else listed
+        for nodes, _ in shown:
             con.print(Text("   " + path_text(d, nodes, KEEP)))
+        if len(shown) < len(listed):
+            con.print(Text(f"   … {len(listed) - len(shown):,} more listed (--format json lists "
+                           f"them)", style="dim"))
         con.print()
     t = titled_table("4. The gradients, composed along the paths and simplified")
     t.add_column("", style="bold magenta")
