@@ -336,15 +336,21 @@ def build_direct(text: str, filename=None) -> Graph | None:
     scope, where, bound = binder.scope, binder.where, binder.bound
     node_of = b.node  # a plain Builder: no op is made its own way (no MAKERS)
     free: dict = {}  # a name not bound -> its node (an input variable, or a constant)
+    calls: dict = {}  # (a function's name, how many arguments) -> the op of a plain call
 
     def make(kind, args, word, line, column, width):
         # operators, plain calls and names take the short way; the rest, as bind() does
         if kind in _PLAIN:
             node = node_of(kind, *args)
         elif kind == CALL:
-            op = _plain_call(word, len(args))
+            key = (word, len(args))
+            op = calls.get(key)
             if op is None:
-                return _build_one(Ast(kind, (), word, line, column, width), args, scope, where)
+                op = calls[key] = _plain_call(word, len(args))
+                if op is None:
+                    del calls[key]
+                    return _build_one(Ast(kind, (), word, line, column, width), args, scope,
+                                      where)
             node = node_of(op, *args)
         elif kind == NAME:
             node = bound.get(word) or free.get(word)
