@@ -308,11 +308,43 @@ class Derivative:
 PATH_NODES = 100_000  # nodes of listed paths, all variables together, at least (see paths)
 
 
-def path_budget(max_paths, size) -> list:
-    """What the paths listed for one display may hold, every variable's (or param's) together,
-    in nodes: :data:`PATH_NODES`, or ``max_paths + 4`` times the graph's ``size`` where that is
-    more; a one-item list, for :func:`walk.list_paths` to spend."""
-    return [max(PATH_NODES, (max_paths + 4) * size)]
+class PathLists:
+    """The paths one display lists, up to ``limit`` for each of ``targets`` nodes (an
+    expression's variables, a network's params), from ``output`` down, each target's listed
+    when first asked and kept.
+
+    What listing costs (the nodes found above a target, and those of the paths listed) is
+    bounded for all targets together: a long sum's variables each have a path as long as the
+    sum, and listing them all would be quadratic. The bound is :data:`PATH_NODES`, or
+    ``limit + 4`` times the graph's size where that is more, spent in the order the targets
+    are asked; beside it a quarter as much is set aside in equal shares, one per target, for a
+    target the common part left short (spent or cut before it). So a target whose paths are
+    short is listed however many long ones were listed before it, and the whole stays linear
+    in the graph."""
+
+    def __init__(self, order, output, targets: int, limit: int):
+        self.order, self.output, self.limit = order, output, limit
+        whole = max(PATH_NODES, (limit + 4) * len(order))
+        self._common = [whole]  # for walk.list_paths to spend
+        self._share = whole // 4 // max(1, targets)
+        self._users = users_of(order)
+        self._listed: dict = {}  # target node -> its listing
+
+    def __call__(self, target) -> list:
+        """Up to ``limit`` paths down to ``target``, each (nodes, input slots); fewer where the
+        bound cut them."""
+        listed = self._listed.get(target)
+        if listed is None:
+            listed = self._listed[target] = self._list(target)
+        return listed
+
+    def _list(self, target):
+        args = self.order, self.output, target, self.limit, self._users
+        found = list_paths(*args, self._common)
+        if found is not None and self._common[0] >= 0:
+            return found  # whole: the common part was enough
+        own = list_paths(*args, [self._share]) or []
+        return own if len(own) > len(found or ()) else found or []
 
 
 class Analysis:
@@ -331,7 +363,7 @@ class Analysis:
         self._edge_values: dict = {}
         self._derivatives = None
         self._counts = None
-        self._users = self._path_budget = None
+        self._path_lists = None  # made when paths are first asked
         self._paths: dict = {}
         self.inline_sizes: dict = {}  # printed sizes of simplified nodes, shared by all edges
         if point is not None:
@@ -392,10 +424,9 @@ class Analysis:
 
     def paths(self, var):
         """Listed paths to ``var``: (node list, slot list, product or None). Up to
-        ``max_paths`` each, and for all variables together at most :data:`PATH_NODES` nodes
-        or ``max_paths + 4`` times the graph's size, whichever is more (a long sum's variables
-        each have a path as long as the sum: listing them all would be quadratic); past that,
-        fewer or none are listed, and the counts stay exact."""
+        ``max_paths`` each, bounded for all variables together as :class:`PathLists` says
+        (a long sum's variables each have a path as long as the sum: listing them all would
+        be quadratic); past the bound fewer or none are listed, and the counts stay exact."""
         listed = self._paths.get(var)
         if listed is None:
             listed = self._paths[var] = self._list_paths(var)
@@ -403,12 +434,10 @@ class Analysis:
 
     def _list_paths(self, var):
         g = self.graph
-        if self._path_budget is None:
-            self._users = users_of(g.order)
-            self._path_budget = path_budget(self.max_paths, len(g.order))
+        if self._path_lists is None:
+            self._path_lists = PathLists(g.order, g.output, len(self.wrt), self.max_paths)
         out = []
-        for nodes, slots in list_paths(g.order, g.output, g.var_nodes[var], self.max_paths,
-                                       self._users, self._path_budget) or ():
+        for nodes, slots in self._path_lists(g.var_nodes[var]):
             product = None
             if self.point is not None:
                 product = 1.0

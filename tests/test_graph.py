@@ -116,8 +116,11 @@ def test_walking_up_from_a_variable_finds_what_walking_the_whole_graph_finds():
 
 def test_listed_paths_of_a_long_sum_stay_linear_and_counts_stay_exact(monkeypatch):
     """Each variable of sin(x0*x1) + sin(x1*x2) + ... has paths as long as the sum: listing all
-    would be quadratic. Listed nodes stay within max(PATH_NODES, (max_paths + 4) x the graph);
-    counts are all there. (PATH_NODES made small here, to reach the bound at a small size.)"""
+    would be quadratic. Listed nodes stay within max(PATH_NODES, (max_paths + 4) x the graph)
+    and the quarter more set aside, a share per variable; counts are all there; and the
+    variables whose paths are short (near the end of the sum) are listed whole though the
+    common bound was spent before them. (PATH_NODES made small here, to reach the bound at a
+    small size.)"""
     import json
 
     from click.testing import CliRunner
@@ -135,11 +138,13 @@ def test_listed_paths_of_a_long_sum_stay_linear_and_counts_stay_exact(monkeypatc
         paths = doc["paths"]
         assert [p["count"] for p in paths.values()] == [1] + [2] * (w - 2) + [1]
         listed = sum(len(q["nodes"]) for p in paths.values() for q in p["listed"])
-        assert listed <= max(budget, (20 + 4) * len(doc["nodes"]))
+        assert listed <= max(budget, (20 + 4) * len(doc["nodes"])) * 5 // 4
         if w == 50:  # small: every path listed, as before
             assert all(len(p["listed"]) == p["count"] for p in paths.values())
         else:
             assert any(len(p["listed"]) < p["count"] for p in paths.values())
+            for i in range(w - 3, w):  # the last terms' paths are short: listed whole
+                assert len(paths[f"x{i}"]["listed"]) == paths[f"x{i}"]["count"]
         first = paths["x0"]["listed"][0]
         assert first["nodes"][0] == doc["output"] and first["nodes"][-1] == "x0"
 

@@ -503,7 +503,8 @@ def test_every_param_of_a_deep_network_gets_its_paths_listed_or_is_told_why(laye
     """Each param lists min(--max-paths, its number of paths), the same whenever it is asked;
     where the paths listed for all params together reach their bound (70 residual layers:
     paths of ~140 nodes, 2^70 of them), the later params list fewer, and the terminal view
-    says so beside the count."""
+    says so beside the count; but each has a share of its own, so every param lists a path
+    at least, and those near the cost, whose paths are short, are listed whole."""
     lines = ["input X[2]", "target y[1]", "param W0[2, 3] ~ normal(0, 0.5)"]
     lines += [f"param W{i}[3, 3] ~ normal(0, 0.5)" for i in range(1, layers)]
     lines += ["param V[3, 1] ~ normal(0, 0.5)", "h1 = tanh(X @ W0)"]
@@ -519,6 +520,8 @@ def test_every_param_of_a_deep_network_gets_its_paths_listed_or_is_told_why(laye
     cut = [w for w in net.params if d.cut(w)]
     assert bool(cut) == (layers == 70)
     assert not d.cut(net.params[0])  # the first asked is listed whole
+    assert all(first[w] for w in net.params)  # every param, a path at least
+    assert not any(d.cut(w) for w in net.params[-3:])  # near the cost: whole
     if cut:
         path = tmp_path / "deep.net"
         path.write_text(text)

@@ -6,9 +6,9 @@ gradients composed along them and simplified, all at given param values."""
 
 from __future__ import annotations
 
-from ..derive import edges, path_budget, reverse_symbolic, vjp
+from ..derive import PathLists, edges, reverse_symbolic, vjp
 from ..printer import PLAIN, program_text, to_text
-from ..walk import list_paths, path_counts, users_of
+from ..walk import path_counts
 from . import backprop
 from .model import Network
 
@@ -43,8 +43,7 @@ class NetDerivation:
         self.gradients = {p: self.simplify(node) for p, node in zip(self.wrt, grads)}
         self.counts = path_counts(g.order, net.cost)
         self._own = self._reserved = None  # for gradient_text, made when first asked
-        self._users = self._budget = None  # for paths, made when first asked
-        self._paths: dict = {}  # param -> its listed paths
+        self._paths = None  # the paths' listings (derive.PathLists), made when first asked
         self._texts = backprop.EdgeTexts(b, self.names)
         self._adjoints = adjoints
         rec = net.recurrence
@@ -85,19 +84,13 @@ class NetDerivation:
         """Up to ``max_paths`` paths from the cost down to ``param``, listed once. Which nodes
         lead to it is found walking up from it (costing what it finds), not by a pass over the
         whole graph per param; and the paths listed for all params together are bounded as a
-        diff's are (:func:`derive.path_budget`: a long sum's paths are as long as the sum), so
+        diff's are (:class:`derive.PathLists`: a long sum's paths are as long as the sum), so
         past the bound fewer or none are listed (the terminal view says so, and json gives the
         count beside what is listed; counts stay exact)."""
-        listed = self._paths.get(param)
-        if listed is None:
-            g = self.graph
-            if self._users is None:
-                self._users = users_of(g.order)
-                self._budget = path_budget(self.max_paths, len(g.order))
-            listed = self._paths[param] = list_paths(
-                g.order, self.net.cost, self.net.var_nodes[param], self.max_paths, self._users,
-                self._budget) or []
-        return listed
+        if self._paths is None:
+            self._paths = PathLists(self.graph.order, self.net.cost, len(self.wrt),
+                                    self.max_paths)
+        return self._paths(self.net.var_nodes[param])
 
     def cut(self, param) -> bool:
         """Whether the bound left ``param`` fewer listed paths than ``max_paths`` asks for."""
