@@ -139,7 +139,8 @@ def gradient_at(graph: Graph, wrt, point: dict):
 
     The backward pass is :func:`walk.accumulate` with :class:`Numbers` written out in one loop:
     the same edges in the same order, the same multiply and add, with one list of input values
-    per node and no call per edge but the rule's own (the common case, where it measures)."""
+    per node (none for a function of one input) and no call per edge but the rule's own (the
+    common case, where it measures)."""
     import numpy as np
 
     from .evaluate import evaluate_point
@@ -159,6 +160,13 @@ def gradient_at(graph: Graph, wrt, point: dict):
                 continue
             args = n.args
             o = table[n.op]
+            if len(args) == 1 and not o.variadic:  # sin(a), exp(a), -a: one edge
+                a = args[0]
+                if a in live:
+                    term = total * o.rules[0](F, values[n], values[a])
+                    prev = get(a)
+                    acc[a] = term if prev is None else prev + term
+                continue
             rules, out, vals = o.rules, values[n], [values[a] for a in args]
             for i, a in enumerate(args):
                 if a not in live:

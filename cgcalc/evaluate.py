@@ -48,13 +48,15 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
             fn = fns.get(op)
             if fn is None:
                 fn = fns[op] = ops.OPS[op].bind(xp)
-            args = [values[a] for a in node.args]
+            args = node.args
             try:
-                v = number(fn(*args))
+                v = number(fn(values[args[0]]) if len(args) == 1 else
+                           fn(*[values[a] for a in args]))
                 if not -_INF < v < _INF:  # 1e308*10 overflows quietly; exp(1000) raises
                     raise OverflowError
             except (ValueError, ZeroDivisionError, OverflowError) as exc:
-                raise _failure(node, exc, args, where, source, filename, names) from None
+                raise _failure(node, exc, [values[a] for a in args], where, source, filename,
+                               names) from None
             values[node] = v
     return values
 
