@@ -139,13 +139,14 @@ class Graph:
     """A function as a DAG: its output node, nodes in topological order, names and positions."""
 
     def __init__(self, builder, output, *, source="", filename=None, names=None, where=None,
-                 variables=None, output_name=None, bound=None):
+                 variables=None, output_name=None, bound=None, order=None):
         self.builder = builder
         self.bound = bound or {}  # name -> node, for each statement that names one
         self.output = output
         self.source = source
         self.filename = filename
-        self.order = topological([output])
+        # ``order``: the caller's, where it knows it is topological([output]) (see build_direct)
+        self.order = topological([output]) if order is None else order
         self.where = where or {}
         user = names or {}
         # variables in the order they first appear in the text
@@ -309,9 +310,9 @@ def build(stmts, *, source="", filename=None, builder=None) -> Graph:
     return _graph(bind(stmts, source=source, filename=filename, builder=b), b, source, filename)
 
 
-def _graph(p: Program, b, source, filename) -> Graph:
+def _graph(p: Program, b, source, filename, order=None) -> Graph:
     return Graph(b, p.last, source=source, filename=filename, names=p.names, where=p.where,
-                 variables=p.variables, output_name=p.last_name, bound=p.bound)
+                 variables=p.variables, output_name=p.last_name, bound=p.bound, order=order)
 
 
 # operators that are always a plain node of their inputs in an expression (never array ops)
@@ -337,6 +338,8 @@ def build_direct(text: str, filename=None) -> Graph | None:
     node_of = b.node  # a plain Builder: no op is made its own way (no MAKERS)
     free: dict = {}  # a name not bound -> its node (an input variable, or a constant)
     calls: dict = {}  # (a function's name, how many arguments) -> the op of a plain call
+    statements = []  # one entry per statement ended
+    rewritten = []  # calls built as something else (log(a, b)): their nodes' order is their own
 
     def make(kind, args, word, line, column, width):
         # operators, plain calls and names take the short way; the rest, as bind() does
@@ -349,6 +352,7 @@ def build_direct(text: str, filename=None) -> Graph | None:
                 op = calls[key] = _plain_call(word, len(args))
                 if op is None:
                     del calls[key]
+                    rewritten.append(word)
                     return _build_one(Ast(kind, (), word, line, column, width), args, scope,
                                       where)
             node = node_of(op, *args)
@@ -371,13 +375,19 @@ def build_direct(text: str, filename=None) -> Graph | None:
                 raise _Unsure
             binder.check_name(stmt)
         binder.statement(stmt, node)
+        statements.append(name)
 
     try:
         if parse_fast(text, make, statement) is None or binder.last is None:
             return None
     except (CgcalcError, _Unsure):
         return None
-    return _graph(binder.program(), b, text, filename)
+    # One statement of plain calls and operators: every node made is in its expression, made
+    # inputs first, left to right, each at its first use: the order a walk from the output
+    # gives, without the walk (tests/test_graph.py compares every graph built here with the
+    # two stages' own).
+    order = b.made_since(0) if len(statements) == 1 and not rewritten else None
+    return _graph(binder.program(), b, text, filename, order)
 
 
 class Scope:
