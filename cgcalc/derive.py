@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from . import ops
+from .errors import CgcalcError
 from .graph import Graph
 from .simplify import Simplifier
 from .walk import accumulate, depending, list_paths, path_counts, topological, users_of
@@ -314,6 +315,8 @@ class Derivative:
 
 
 PATH_NODES = 100_000  # nodes of listed paths, all variables together, at least (see paths)
+PATH_TIMES = 100  # and at most this many paths' worth per variable (--max-paths beyond it)
+MAX_DERIVATIVES = 10_000  # derivatives one run of --order may ask for (all variables' together)
 
 
 class PathLists:
@@ -324,15 +327,16 @@ class PathLists:
     What listing costs (the nodes found above a target, and those of the paths listed) is
     bounded for all targets together: a long sum's variables each have a path as long as the
     sum, and listing them all would be quadratic. The bound is :data:`PATH_NODES`, or
-    ``limit + 4`` times the graph's size where that is more, spent in the order the targets
-    are asked; beside it a quarter as much is set aside in equal shares, one per target, for a
-    target the common part left short (spent or cut before it). So a target whose paths are
-    short is listed however many long ones were listed before it, and the whole stays linear
-    in the graph."""
+    ``limit + 4`` times the graph's size where that is more (``limit`` counted up to
+    :data:`PATH_TIMES`: however many paths are asked for, the bound stays linear), spent in
+    the order the targets are asked; beside it a quarter as much is set aside in equal shares,
+    one per target, for a target the common part left short (spent or cut before it). So a
+    target whose paths are short is listed however many long ones were listed before it, and
+    the whole stays linear in the graph."""
 
     def __init__(self, order, output, targets: int, limit: int):
         self.order, self.output, self.limit = order, output, limit
-        whole = max(PATH_NODES, (limit + 4) * len(order))
+        whole = max(PATH_NODES, (min(limit, PATH_TIMES) + 4) * len(order))
         self._common = [whole]  # for walk.list_paths to spend
         self._share = whole // 4 // max(1, targets)
         self._users = users_of(order)
@@ -355,12 +359,26 @@ class PathLists:
         return own if len(own) > len(found or ()) else found or []
 
 
+def _check_count(variables, order_n):
+    """CgcalcError where derivatives of order ``order_n`` in that many ``variables`` (one per
+    choice of variables, repeats allowed, order not counting) are more than
+    :data:`MAX_DERIVATIVES`: refused before any is made."""
+    import math
+
+    count = math.comb(variables + order_n - 1, order_n)
+    if count > MAX_DERIVATIVES:
+        raise CgcalcError(f"--order {order_n} in {variables:,} variables is {count:,} "
+                          f"derivatives, more than {MAX_DERIVATIVES:,}",
+                          hint="choose fewer variables with --wrt")
+
+
 class Analysis:
     """Everything ``diff`` shows about a graph, computed on demand."""
 
     def __init__(self, graph: Graph, wrt, point=None, order_n=1, max_paths=20, mode="reverse"):
         self.graph = graph
         self.wrt = list(dict.fromkeys(wrt))
+        _check_count(len(self.wrt), order_n)
         self.point = point
         self.order_n = order_n
         self.max_paths = max_paths

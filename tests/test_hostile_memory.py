@@ -218,3 +218,70 @@ def test_refusal_comes_before_the_end_of_a_slow_endless_stream(work):
     res = measured(["diff", "x^2", "--points", "-", "--format", "csv"], work, feed=feed,
                    timeout=30)
     refused_in_bounds(res, names="<stdin>")
+
+
+# -- asking for more than can be shown: bounded all the same ----------------------------------
+
+def _diamond(k):
+    """a1 = a0 + a0, ..., ak: 2^k paths from ak down to x, each k + 1 nodes long."""
+    return "a0 = x\n" + "".join(f"a{i} = a{i - 1} + a{i - 1}\n" for i in range(1, k + 1))
+
+
+def _residual_net(layers):
+    lines = ["input X[2]", "target y[1]", "param W0[2, 3] ~ normal(0, 0.5)"]
+    lines += [f"param W{i}[3, 3] ~ normal(0, 0.5)" for i in range(1, layers)]
+    lines += ["param V[3, 1] ~ normal(0, 0.5)", "h1 = tanh(X @ W0)"]
+    lines += [f"h{i + 1} = tanh(h{i} @ W{i} + h{i})" for i in range(1, layers)]
+    lines += [f"P = sigmoid(h{layers} @ V)", "C = cross_entropy(P, y)", "minimize C",
+              "data {", "  0.5, 1 -> 1", "  -0.3, 0.2 -> 0", "}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("diamond.txt", _diamond(40)),  # 2^40 paths
+    ("sum.txt", " + ".join(f"x{i}" for i in range(3000)) + "\n"),  # 3,000 paths of 3,000
+    ("deep.net", _residual_net(70)),  # 2^70 paths of ~140 nodes, 71 params
+], ids=["diamond", "sum", "deep-net"])
+@pytest.mark.parametrize("fmt", ["json", "rich", "latex"])
+def test_any_number_of_paths_asked_for_lists_a_bounded_number(name, text, fmt, work):
+    """--max-paths 10^9: the paths listed (and the work of finding them) stay within the bound
+    for all variables together, however many are asked for; the counts stay exact."""
+    from cgcalc import derive
+
+    (work / name).write_text(text)
+    res = measured(["diff", name, "--max-paths", 10**9, "--format", fmt], work, timeout=60)
+    assert res["rc"] == 0, res["stderr"][-600:]
+    assert res["peak_kb"] < PEAK_MB * 1024, f"peak {res['peak_kb'] // 1024} MB"
+    if fmt == "json":  # the listing itself, read back in process (the wrapper keeps 2,000 bytes)
+        r = CliRunner().invoke(main, ["diff", str(work / name), "--max-paths", str(10**9),
+                                      "--format", "json"])
+        doc = json.loads(r.output)
+        size = len(doc["nodes"])
+        listed = sum(len(q["nodes"]) for p in doc["paths"].values() for q in p["listed"])
+        bound = max(derive.PATH_NODES, (derive.PATH_TIMES + 4) * size)
+        assert 0 < listed <= bound * 5 // 4
+        assert all(len(p["listed"]) <= p["count"] for p in doc["paths"].values())
+
+
+@pytest.mark.parametrize("variables, order_n, refused", [(30, 8, True), (30, 3, False),
+                                                          (200, 2, True), (2, 8, False)])
+@pytest.mark.parametrize("how", [[], ["--format", "json"], ["--points", "pts.csv"]])
+def test_derivatives_of_high_order_in_many_variables_are_counted_before_any_is_made(
+        variables, order_n, refused, how, work):
+    """--order N in V variables asks for C(V + N - 1, N) derivatives: past a bound (38 million
+    for --order 8 in 30 variables) the run is refused at once, in bounded memory, naming the
+    count, and --wrt is offered; below it they are all given."""
+    import math
+
+    names = [f"x{i}" for i in range(variables)]
+    (work / "f.txt").write_text("*".join(f"sin({v})" for v in names) + "\n")
+    (work / "pts.csv").write_text(",".join(names) + "\n" + ",".join(["0.5"] * variables) + "\n")
+    at = ["--at", ",".join(f"{v}=0.5" for v in names)] if "--points" not in how else []
+    res = measured(["diff", "f.txt", "--order", order_n, *at, *how], work, timeout=60)
+    count = math.comb(variables + order_n - 1, order_n)
+    if refused:
+        refused_in_bounds(res, names=f"--order {order_n} in {variables:,} variables is "
+                                     f"{count:,} derivatives")
+        assert "--wrt" in res["stderr"]
+    else:
+        assert res["rc"] == 0, res["stderr"][-600:]
