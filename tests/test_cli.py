@@ -342,3 +342,49 @@ def test_path_counts_longer_than_pythons_integer_text_limit(tmp_path, argv):
     digits = str(3 ** 1400)  # this process's limit is the default, 4,300 digits
     shown = p.stdout.replace(",", "")
     assert (digits in shown) if cmd == "diff" and "json" in rest else digits[:40] in shown
+
+
+# -- a listing cut short says so, in every view ---------------------------------------------------
+
+DIAMOND = "v = x*x; w = v*v; f = w*w"  # 8 paths from f down to x
+
+
+@pytest.mark.parametrize("max_paths", [0, 1, 3, 7, 8, 20])
+def test_every_view_says_when_fewer_paths_are_listed_than_there_are(max_paths):
+    """--max-paths below the count: the terminal views of an expression and of a network, the
+    picture's notes and LaTeX each say how many are listed (or how many more there are) and
+    sum only what they list as "the listed paths"; at or above the count, nothing is said."""
+    cut = max_paths < 8
+    r = run("diff", DIAMOND, "--at", "x=0.5", "--format", "rich", "--max-paths", str(max_paths))
+    assert r.exit_code == 0, r.output
+    assert ("8 in all, " + f"{max_paths} listed" in r.output) == cut
+    tex = run("diff", DIAMOND, "--format", "latex", "--max-paths", str(max_paths)).output
+    line = next(t for t in tex.splitlines() if t.startswith("\\frac{\\partial f}{\\partial x}"))
+    assert "&=  +" not in line and "&= +" not in line  # no empty first term
+    more = 8 - max_paths
+    assert (f"\\text{{{more} more path{'s' if more > 1 else ''}}}" in line) == cut
+    assert line.count("\\frac{\\partial f}{\\partial w}") == min(max_paths, 8)
+
+    first = ROOT / "examples" / "first.net"  # 5 paths to each of Wx, Wh, b back through time
+    r = run("diff", str(first), "--format", "rich", "--max-paths", str(max_paths))
+    assert r.exit_code == 0, r.output
+    shown = " ".join(r.output.split())
+    for p in ("Wx", "Wh", "b"):
+        said = f"down to {p} back through time: 5, {min(max_paths, 5)} listed"
+        assert (said in shown) == (max_paths < 5), shown[:2000]
+
+
+def test_the_pictures_notes_say_when_fewer_paths_are_listed_than_there_are():
+    """graph --wrt lists up to 20 paths under the picture: of 2^12 it says how many it lists
+    and that their sum is the listed paths' (the derivative is the sum over all)."""
+    text = "a0 = x\n" + "".join(f"a{i} = a{i - 1} + a{i - 1}\n" for i in range(1, 13))
+    r = run("graph", text, "--wrt", "x", "--at", "x=1", "--format", "tree")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "4,096 paths from a12 down to x, 20 listed" in out
+    assert "sum over the listed paths = 20.0" in out and "= 4096.0" in out
+    r = run("graph", "sin(x) + x*x", "--wrt", "x", "--at", "x=1", "--format", "tree")
+    out = " ".join(r.output.split())
+    assert "listed" not in out and "sum over paths" in out
+    net = run("graph", str(ROOT / "examples" / "xor.net"), "--wrt", "theta1", "--format", "tree")
+    assert "listed" not in net.output

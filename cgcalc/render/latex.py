@@ -43,8 +43,9 @@ def render(analysis, out, max_terms=8):
                 factors = [_partial(g.name(a), g.name(b)) for a, b in zip(nodes, nodes[1:])]
                 terms.append(" ".join(elide(factors, KEEP, middle="\\cdots")))
             more = counts.get(v, 0) - len(terms)
-            chain = " + ".join(terms) + (f" + \\dots\\ (\\text{{{more} more paths}})"
-                                         if more > 0 else "")
+            if more > 0:
+                terms.append(f"\\dots\\ (\\text{{{more:,} more path{'s' if more > 1 else ''}}})")
+            chain = " + ".join(terms)
             lines.append(f"{_partial(out_name, v)} &= {chain or '0'}")
             lead = "&= "
         else:

@@ -50,9 +50,11 @@ def from_analysis(a, wrt=None) -> Picture:
     if wrt:
         out = g.name(g.output)
         count = a.path_counts().get(wrt, 0)
-        pic.notes.append(f"{count:,} path{'s' if count != 1 else ''} from {out} down to {wrt}")
+        paths = a.paths(wrt)
+        pic.notes.append(f"{count:,} path{'s' if count != 1 else ''} from {out} down to {wrt}"
+                         + (f", {len(paths):,} listed" if len(paths) < count else ""))
         total = 0.0
-        for nodes, _, product in a.paths(wrt):
+        for nodes, _, product in paths:
             line = path_text(g, nodes, KEEP)
             if product is not None:
                 total += product
@@ -60,7 +62,11 @@ def from_analysis(a, wrt=None) -> Picture:
             pic.notes.append(line)
         if have_point:
             adj = a.adjoints().get(g.var_nodes[wrt], 0.0)
-            pic.notes.append(f"sum over paths = d{out}/d{wrt} = {num(adj)}")
+            if len(paths) < count:
+                pic.notes.append(f"sum over the listed paths = {num(total)}; over all paths "
+                                 f"(reverse-mode accumulation) = d{out}/d{wrt} = {num(adj)}")
+            else:
+                pic.notes.append(f"sum over paths = d{out}/d{wrt} = {num(adj)}")
     return pic
 
 
@@ -93,8 +99,10 @@ def from_net(d, wrt=None) -> Picture:
             pic.edges.append((keys[a], keys[n], label, a in reach))
     if wrt:
         cost = d.net.spec.minimize.value
-        pic.notes.append(f"{d.count(wrt):,} path(s) from {cost} down to {wrt}")
-        for nodes, _ in d.paths(wrt):
+        listed, count = d.paths(wrt), d.count(wrt)
+        pic.notes.append(f"{count:,} path(s) from {cost} down to {wrt}"
+                         + (f", {len(listed):,} listed" if len(listed) < count else ""))
+        for nodes, _ in listed:
             pic.notes.append(path_text(d, nodes, KEEP))
         pic.notes.append(f"d{cost}/d{wrt} = {d.gradient_text(wrt, MATH)}")
     return pic

@@ -40,12 +40,13 @@ def render_net(d, out=None):
     con.print(_nodes(d, tt, Text))
     con.print(_connections(d if tt is None else tt, Text))
     for p in d.wrt:
-        listed = d.paths(p)
+        listed, count = d.paths(p), d.count(p)
         con.print(Text(f"3. Paths from {cost} down to {p}"
                        + (" back through time" if tt is not None else "")
-                       + f": {d.count(p):,}"
-                       + (f", {len(listed):,} listed (a bound for all params together)"
-                          if d.cut(p) else ""), style="bold"))
+                       + f": {count:,}"
+                       + (f", {len(listed):,} listed" if len(listed) < count else "")
+                       + (" (a bound for all params together)" if d.cut(p) else ""),
+                       style="bold"))
         shown = listed[:ROWS // 4] if tt is not None else listed
         for nodes, _ in shown:
             con.print(Text("   " + path_text(d, nodes, KEEP)))
