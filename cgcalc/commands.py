@@ -292,14 +292,14 @@ def write_picture(pic, fmt, output, stdout_is_terminal):
     from .render import picture
 
     if fmt == "tree":
-        from rich.console import Console
+        from .render.common import console
 
         if output:
             buf = io.StringIO()
-            picture.write_tree(pic, Console(file=buf, width=120, color_system=None))
+            picture.write_tree(pic, console(file=buf, width=120, color_system=None))
             write_output(output, buf.getvalue().encode("utf-8"))
         else:
-            picture.write_tree(pic, Console(highlight=False))
+            picture.write_tree(pic, console())
         return
     buf = io.StringIO()
     placed = fmt not in ("dot", "mermaid") and len(pic.nodes) > picture.PLACE_OVER

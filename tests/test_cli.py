@@ -388,3 +388,21 @@ def test_the_pictures_notes_say_when_fewer_paths_are_listed_than_there_are():
     assert "listed" not in out and "sum over paths" in out
     net = run("graph", str(ROOT / "examples" / "xor.net"), "--wrt", "theta1", "--format", "tree")
     assert "listed" not in net.output
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "3", "5", "39"])
+@pytest.mark.parametrize("args", [
+    ["diff", "sin(x*y)", "--at", "x=1,y=2", "--format", "rich"],
+    ["diff", str(ROOT / "examples" / "xor.net"), "--format", "rich"],
+    ["check", "sin(x)", "--at", "x=1", "--format", "rich"],
+    ["train", str(ROOT / "examples" / "xor.net"), "--epochs", "50", "--format", "rich"],
+    ["graph", "sin(x) + x", "--format", "tree"],
+    ["diff", "sin(x*y)", "--points", "-", "--format", "rich"],
+], ids=["diff", "diff-net", "check", "train", "graph-tree", "points"])
+def test_a_terminal_too_narrow_to_draw_in_gets_the_narrowest_drawing(columns, args):
+    """COLUMNS=0 drew nothing and COLUMNS=1 to 5 failed inside rich (an internal error): every
+    terminal view is drawn at least 40 columns wide instead."""
+    r = CliRunner().invoke(main, args, input="x,y\n1,2\n", env={"COLUMNS": columns})
+    assert r.exit_code == 0, r.output
+    assert "internal error" not in r.output
+    assert len(r.output.strip().splitlines()) >= 2, r.output

@@ -3,7 +3,7 @@ central finite differences disagree most, and whether all are within tolerance."
 
 from __future__ import annotations
 
-from .common import json_num, json_text, titled_table
+from .common import console, json_num, json_text, titled_table
 
 
 def check_summary(rows, rel_tol, fd_tol):
@@ -33,8 +33,6 @@ def check_render(rows, fmt, out, rel_tol, fd_tol):
         out.write(json_text(doc) + "\n")
         return ok
     if fmt == "rich":
-        from rich.console import Console
-
         t = titled_table(f"gradient check: {len(rows)} entries, reverse mode against forward "
                          "mode and central differences")
         for c in ("param", "worst entry", "reverse", "forward", "numeric", "rel. err fwd",
@@ -43,7 +41,7 @@ def check_render(rows, fmt, out, rel_tol, fd_tol):
         for p, i, r, f, ef, en, n in worst:
             t.add_row(p, str(list(i)), f"{r:.10g}", f"{f:.10g}", f"{n:.10g}", f"{ef:.1e}",
                       f"{en:.1e}", style=None if ef <= rel_tol and en <= fd_tol else "red")
-        con = Console(file=out, highlight=False)
+        con = console(file=out)
         con.print(t)
         con.print("[bold green]ok[/]" if ok else "[bold red]out of tolerance[/]")
         return ok

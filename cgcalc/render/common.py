@@ -7,6 +7,20 @@ import math
 from ..printer import to_text
 
 
+NARROWEST = 40  # columns: rich draws nothing at 0 and fails below ~6 (COLUMNS=0, stty cols 1)
+
+
+def console(**kw):
+    """A rich Console for cgcalc's output (no highlighting of its own), drawn at least
+    :data:`NARROWEST` columns wide however narrow the terminal says it is."""
+    from rich.console import Console
+
+    con = Console(highlight=False, **kw)
+    if con.width < NARROWEST:
+        con.width = NARROWEST
+    return con
+
+
 def num(v) -> str:
     """A float as text that reads back exactly (``repr``), ``nan``/``inf`` spelled out."""
     if v is None:

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .common import (KEEP, derivatives, edge_label, elide, expanded_text, local_text,
+from .common import (KEEP, console, derivatives, edge_label, elide, expanded_text, local_text,
                      node_definition, num, operation_nodes, path_text, titled_table)
 from .rich_net import render_net  # the same format, for network files
 
@@ -20,13 +20,13 @@ SHOWN = 2000  # characters of a derivative shown before "…"
 SHOWN_PROGRAM = 400  # characters of the program in the heading (all of it: --format plain/json)
 
 
-def render(analysis, out=None, console=None):
+def render(analysis, out=None):
     from rich import box
-    from rich.console import Console, Group
+    from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
-    con = console or Console(highlight=False)
+    con = console()
     g = analysis.graph
     have_point = analysis.point is not None
     out_name = g.name(g.output)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..arraymath import show
 from ..printer import MATH
-from .common import KEEP, matrix_text, path_text, sparkline, titled_table
+from .common import KEEP, console, matrix_text, path_text, sparkline, titled_table
 
 import re
 
@@ -25,11 +25,10 @@ INFLOW = 3  # steps shown of what flows in from outside the steps
 
 
 def render_net(d, out=None):
-    from rich.console import Console
     from rich.panel import Panel
     from rich.text import Text
 
-    con = Console(highlight=False)
+    con = console()
     net, tt = d.net, d.through_time
     cost = net.cost_name
     title = "cgcalc diff: backpropagation on the graph" if tt is None else \

@@ -104,9 +104,9 @@ class RichRows(_Base):
     come; rows are written as text (a rich table per chunk cost ~1 ms a row)."""
 
     def write(self, chunk, outs):
-        from rich.console import Console
+        from .common import console
 
-        con = Console(file=self.out, highlight=False)
+        con = console(file=self.out)
         names = [*self.input_columns(), *self.labels]
         cols = [list(c) for c in zip(*self.input_fields(chunk))] if len(chunk) else \
             [[] for _ in self.input_columns()]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import json_array, json_num, json_text, num, sparkline
+from .common import console, json_array, json_num, json_text, num, sparkline
 
 ROWS = 40  # training rows shown on the terminal
 
@@ -71,11 +71,10 @@ def render_plain(net, data, result, out):
 
 def render_rich(net, data, result, out=None):
     from rich import box
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    con = Console(highlight=False)
+    con = console()
     X, Y, P, p_cols = _predictions(net, data, result)
     con.print(f"[bold]{escape(net.filename)}[/]: {result.epochs:,} epochs"
               + (" [yellow](interrupted)[/]" if result.interrupted else ""))
@@ -122,7 +121,6 @@ class Progress:
     def __enter__(self):
         if self.quiet or not sys.stderr.isatty() or not self.total:
             return None
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn
         from rich.progress import Progress as Bar
         from rich.progress import TextColumn, TimeRemainingColumn
@@ -130,7 +128,7 @@ class Progress:
         self.bar = Bar(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
                             TextColumn("cost {task.fields[cost]}"),
                             TextColumn("{task.fields[speed]} epochs/s"),
-                            TimeRemainingColumn(), console=Console(stderr=True),
+                            TimeRemainingColumn(), console=console(stderr=True),
                             transient=True)
         self.bar.start()
         self.task = self.bar.add_task("train", total=self.total, cost="…", speed="…")
