@@ -538,3 +538,31 @@ def test_values_against_calculus_by_hand(expr, x, want):
     r = run("diff", expr, "--at", f"x={x}", "--format", "plain")
     assert r.exit_code == 0, r.stderr
     assert math.isclose(plain_value(r.stdout), want, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("batch", [[], ["--batch", "7"]])
+def test_training_that_diverges_says_so_in_one_line(optimizer, batch, tmp_path):
+    """--rate 1e10: the steps overflow; what the user sees is the one line saying training
+    diverged (exit 1), never numpy's RuntimeWarning and the source line it quotes (the
+    minibatch steps printed both)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    np.savetxt(tmp_path / "many.csv", np.hstack([X, X @ [[1.5], [-2.0]] + 0.1]), delimiter=",")
+    (tmp_path / "many.net").write_text(
+        "input X[2]\ntarget y[1]\nparam w[3, 1] ~ normal(0, 0.1)\nP = [X, 1] @ w\n"
+        "C = mse(P, y)\nminimize C\ndata \"many.csv\"\n")
+    p = subprocess.run([sys.executable, "-m", "cgcalc", "train", "many.net", "-q", "--rate",
+                        "1e10", "--epochs", "50", "--optimizer", optimizer, *batch, "--format",
+                        "json"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "Warning" not in p.stderr and "Traceback" not in p.stderr, p.stderr
+    if p.returncode:  # Adam's steps are bounded by the rate: it may not diverge at all
+        assert p.returncode == 1 and p.stderr.startswith("error: training diverged"), p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    else:
+        assert optimizer == "adam" and p.stderr == "", p.stderr

@@ -128,8 +128,8 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     # with the BLAS on one thread meanwhile (its own threads would fight the bands)
     blas_aside = parallel.one_blas_thread() if batch is None and small is None and \
         _has_bands(net, grad_nodes, m) else nullcontext()
-    try:
-        with blas_aside:
+    try:  # a step that overflows is seen in the cost (training diverged), not as numpy warns
+        with blas_aside, np.errstate(all="ignore"):
             epoch = 0
             while epoch < epochs:
                 epoch += 1
