@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from . import ops
-from .errors import CgcalcError
+from .errors import FAILURE, CgcalcError
 from .graph import Graph
 from .simplify import Simplifier
 from .walk import accumulate, depending, list_paths, path_counts, topological, users_of
@@ -532,6 +532,33 @@ class Analysis:
         return names
 
 
+_SMALLEST_STEP = 1e-12  # of the first step: finite differences are noise below it
+
+
+def _difference(f, x, h):
+    """A fourth-order central difference of ``f`` at ``x``; where ``f`` is not defined that
+    far from ``x`` (sqrt or log near 0, asin near 1), the step made ten times smaller until it
+    is (down to :data:`_SMALLEST_STEP` of it), then a hundred times smaller again, so the
+    edge's curvature does not show in the difference. None where no step fits."""
+    def central(h):
+        return (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h)
+
+    least, shrunk = h * _SMALLEST_STEP, False
+    while h >= least:
+        try:
+            d = central(h)
+        except CgcalcError:
+            h, shrunk = h / 10, True
+            continue
+        if not shrunk:
+            return d
+        try:
+            return central(h / 100)
+        except CgcalcError:
+            return d
+    return None
+
+
 def check_gradients(graph, point):
     """Per variable: (name, (), reverse, forward, a fourth-order central difference)."""
     from .evaluate import evaluate_point
@@ -542,9 +569,13 @@ def check_gradients(graph, point):
     for v in graph.variables:
         def f(t):
             return evaluate_point(graph.order, {**point, v: t})[graph.output]
-        h = 1e-3 * max(1.0, abs(point[v]))
-        numeric = (8 * (f(point[v] + h) - f(point[v] - h)) -
-                   (f(point[v] + 2 * h) - f(point[v] - 2 * h))) / (12 * h)
+        numeric = _difference(f, point[v], 1e-3 * max(1.0, abs(point[v])))
+        if numeric is None:
+            raise CgcalcError(
+                f"cannot check d/d{v} at {v} = {point[v]!r} by finite differences: the "
+                f"function is not defined at {v} ± 2h for every step h tried (down to "
+                f"{_SMALLEST_STEP:g} of the first)", status=FAILURE,
+                hint="check at a point farther from the edge of the function's domain")
         rows.append((v, (), adj.get(graph.var_nodes[v], 0.0),
                      a.tangents(v).get(graph.output, 0.0), numeric))
     return rows
