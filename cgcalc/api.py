@@ -144,8 +144,13 @@ class Function:
                 return done
         tape = self.tape(wrt)
         shape = arrays[0].shape if arrays else ()
-        flat = [a.ravel() for a in arrays]
-        results = tape.run(flat, block=BLOCK)
+        try:
+            flat = [a.ravel() for a in arrays]
+            results = tape.run(flat, block=BLOCK)
+        except MemoryError:  # numpy's, raised before it allocates: nothing half made
+            raise CgcalcError(f"the values broadcast together have shape {shape} "
+                              f"({arrays[0].size:,} points): too many for this machine's "
+                              f"memory") from None
         if scalar:  # one point: each result is a number or an array of one
             return [float(r) if isinstance(r, float) else float(np.ravel(r)[0]) for r in results]
         out = []
