@@ -376,13 +376,13 @@ def graph(ctx, source, wrt, at, params, fmt, output, unroll):
     from .render import exact_counts
 
     text, name = _source(source)
-    commands.not_an_input(output, "-o", commands.inputs_of(name))
+    commands.not_an_input(output, "-o", commands.inputs_of(name, params=params))
     with exact_counts():
         if commands.is_net(name):
             _refuse(ctx, ["at"], "does not apply to a network file (its params come from "
                                  "--params)")
             net = commands.load_net(text, name)
-            commands.not_an_input(output, "-o", commands.inputs_of(name, net))
+            commands.not_an_input(output, "-o", commands.inputs_of(name, net, params))
             pic = commands.graph_net(net, wrt, params, unroll)
         else:
             _refuse(ctx, ["params"], "is for network files (.net); an expression takes --at")

@@ -1,10 +1,10 @@
 """Hostile files: nothing a user gave is lost or damaged. ``train --save`` and ``graph -o``
 follow a symbolic link (the link stays, its target gets the content), write a named pipe or a
-device in place (never replace it), refuse a missing directory, a directory, the network file
-and its data file (exit 2, nothing created or changed), keep an existing file's permissions and
-owner, give a new file the umask's mode, leave no temporary file behind, and keep the old file
-whole when the write fails. Output that cannot be written (a full disk, a closed standard
-output) is exit 2 with ``error:``."""
+device in place (never replace it), refuse a missing directory, a directory, the network file,
+its data file and the params they read (exit 2, nothing created or changed), keep an existing
+file's permissions and owner, give a new file the umask's mode, leave no temporary file behind,
+and keep the old file whole when the write fails. Output that cannot be written (a full disk,
+a closed standard output) is exit 2 with ``error:``."""
 
 import json
 import os
@@ -202,6 +202,31 @@ def test_graph_onto_its_own_network_file_is_refused(work):
     before = (work / "xor.net").read_bytes()
     refused(run("graph", "xor.net", "--format", "dot", "-o", "xor.net"))
     assert (work / "xor.net").read_bytes() == before
+
+
+PARAMS_READERS = {
+    "save": ["train", "xor.net", "-q", "--epochs", "5", "--format", "plain", "--save"],
+    **{f"graph-{fmt}": ["graph", "xor.net", "--format", fmt, "-o"]
+       for fmt in ("tree", "dot", "mermaid")},
+}
+
+
+@pytest.mark.parametrize("kind", list(PARAMS_READERS))
+@pytest.mark.parametrize("given, target", [("p.json", "p.json"), ("p.json", "./p.json"),
+                                           ("./p.json", "ABS"), ("link.json", "p.json"),
+                                           ("p.json", "link.json")])
+def test_an_output_onto_the_params_it_reads_is_refused(kind, given, target, work):
+    """--params is an input like the network file: no command writes over the params it
+    reads, however either path is spelt."""
+    assert run(*TRAIN, "p.json").exit_code == 0
+    os.symlink("p.json", work / "link.json")
+    before = (work / "p.json").read_bytes()
+    target = str(work / "p.json") if target == "ABS" else target
+    r = run(*PARAMS_READERS[kind], target, "--params", given)
+    refused(r, target)
+    assert "would replace" in r.stderr, r.stderr
+    assert (work / "p.json").read_bytes() == before
+    assert os.path.islink(work / "link.json")
 
 
 def test_a_graph_that_fails_leaves_the_old_file(work):
