@@ -381,6 +381,7 @@ def export(text, name, backend, output):
     not_an_input(output, "-o", inputs_of(name))
     if is_net(name):
         net = load_net(text, name)
+        not_an_input(output, "-o", inputs_of(name, net))
         title = (f"{name}: the network, its cost and the gradients cgcalc derived "
                  f"(backpropagation{' through time' if net.recurrence else ''}), for {backend}")
         source = network_module(net, backend, title)

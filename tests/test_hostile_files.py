@@ -229,6 +229,24 @@ def test_an_output_onto_the_params_it_reads_is_refused(kind, given, target, work
     assert os.path.islink(work / "link.json")
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+@pytest.mark.parametrize("target", ["line.csv", "./line.csv", "ABS", "link.csv", "line.net",
+                                    "f.cg"])
+def test_export_onto_what_it_reads_is_refused(backend, target, work):
+    """export -o refuses the network file, the data file it names and the program file, as
+    train --save and graph -o do."""
+    os.symlink("line.csv", work / "link.csv")
+    (work / "f.cg").write_text("v = x^2\nf = sin(v)\n")
+    source = "f.cg" if target == "f.cg" else "line.net"
+    target = str(work / "line.csv") if target == "ABS" else target
+    before = {name: (work / name).read_bytes() for name in ("line.csv", "line.net", "f.cg")}
+    r = run("export", source, "--to", backend, "-o", target)
+    refused(r, target)
+    assert "would replace" in r.stderr, r.stderr
+    assert {name: (work / name).read_bytes() for name in before} == before
+    assert os.path.islink(work / "link.csv")
+
+
 def test_a_graph_that_fails_leaves_the_old_file(work):
     (work / "old.txt").write_text("the user's file\n")
     refused(run("graph", "x + * 2", "-o", "old.txt"))
