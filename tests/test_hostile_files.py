@@ -247,6 +247,44 @@ def test_export_onto_what_it_reads_is_refused(backend, target, work):
     assert os.path.islink(work / "link.csv")
 
 
+NUL_RUNS = {
+    "train": ["train", "nul.net", "-q", "--epochs", "3", "--format", "plain"],
+    "diff": ["diff", "nul.net", "--format", "plain"],
+    "check": ["check", "nul.net", "--format", "plain"],
+    "graph": ["graph", "nul.net"],
+    "predict": ["predict", "nul.net", "--params", "p.json", "--format", "csv"],
+    "export": ["export", "nul.net"],
+}
+
+
+@pytest.mark.parametrize("command", list(NUL_RUNS))
+@pytest.mark.parametrize("name", ["l\0ine.csv", "\0", "line.csv\0", "\0\0"])
+def test_a_data_file_name_with_a_nul_byte_is_refused_at_its_place(command, name, work):
+    """No file name holds a NUL byte: every command refuses such a data string where the
+    network file writes it (line 13, column 6), before anything is read or written."""
+    assert run("train", "line.net", "-q", "--epochs", "3", "--format", "plain",
+               "--save", "p.json").exit_code == 0
+    text = (work / "line.net").read_text().replace('"line.csv"', f'"{name}"')
+    (work / "nul.net").write_text(text)
+    before = listing(work)
+    r = run(*NUL_RUNS[command])
+    refused(r)
+    assert r.stderr.startswith("error: nul.net:13:6: ") and "NUL" in r.stderr, r.stderr
+    assert r.stdout == ""
+    assert listing(work) == before
+
+
+@pytest.mark.parametrize("args", [["diff", "x^2", "--points"], ["diff", "xor.net", "--points"],
+                                  ["predict", "xor.net", "--params", "p.json", "--points"]])
+def test_a_points_name_with_a_nul_byte_is_refused(args, work):
+    """The same for a name handed over in the process (a command line cannot hold one)."""
+    (work / "p.json").write_text('{"theta1": [[0, 0], [0, 0], [0, 0]], '
+                                 '"theta2": [[0], [0], [0]]}')
+    r = run(*args, "p\0ts.csv")
+    refused(r)
+    assert "NUL" in r.stderr, r.stderr
+
+
 def test_a_graph_that_fails_leaves_the_old_file(work):
     (work / "old.txt").write_text("the user's file\n")
     refused(run("graph", "x + * 2", "-o", "old.txt"))
