@@ -22,12 +22,22 @@ from .render import FORMATS
 DIFF_FORMATS = list(FORMATS)
 
 
+_READS = ("source", "file", "params", "points")  # the arguments that name what a run reads
+
+
 class _Command(click.Command):
     """An argument that starts with ``-`` but is not one of the command's options (``-x^2``,
-    ``-sin(x)``) is the expression, never an unknown option."""
+    ``-sin(x)``) is the expression, never an unknown option. Standard input is read once."""
 
     def parse_args(self, ctx, args):
         return super().parse_args(ctx, _expressions_last(self, ctx, args))
+
+    def invoke(self, ctx):
+        from .inputs import stdin_once
+
+        stdin_once([(p.opts[-1] if isinstance(p, click.Option) else p.human_readable_name,
+                     ctx.params.get(p.name)) for p in self.params if p.name in _READS])
+        return super().invoke(ctx)
 
 
 def _expressions_last(command, ctx, args):

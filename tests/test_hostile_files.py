@@ -309,6 +309,40 @@ def test_without_graphviz_a_users_dot_file_beside_is_not_overwritten(work):
     assert not (work / "pic.svg").exists()
 
 
+# -- standard input read once ---------------------------------------------------------------------
+
+TWICE = [
+    (["diff", "-", "--points", "-"], "x*y", ["EXPR|FILE", "--points"]),
+    (["diff", "xor.net", "--points", "-", "--params", "-"], "0 1 -> 1\n",
+     ["--points", "--params"]),
+    (["diff", "-", "--params", "-"], "XOR", ["EXPR|FILE", "--params"]),
+    (["predict", "xor.net", "--params", "-", "--points", "-"], "PARAMS",
+     ["--params", "--points"]),
+    (["predict", "-", "--params", "-"], "XOR", ["FILE.net", "--params"]),
+    (["predict", "-", "--params", "p.json", "--points", "-"], "XOR", ["FILE.net", "--points"]),
+    (["predict", "-", "--params", "-", "--points", "-"], "XOR",
+     ["FILE.net", "--params", "--points"]),
+    (["train", "-", "--params", "-", "-q"], "XOR", ["FILE.net", "--params"]),
+    (["check", "-", "--params", "-"], "XOR", ["FILE.net|EXPR", "--params"]),
+    (["graph", "-", "--params", "-"], "XOR", ["EXPR|FILE", "--params"]),
+]
+
+
+@pytest.mark.parametrize("args, given, names", TWICE, ids=[" ".join(a) for a, _, _ in TWICE])
+def test_standard_input_for_two_things_is_refused(args, given, names, work):
+    """Standard input is read once: a run that would read it for two things (the program, the
+    params, the rows) reads neither and says which."""
+    params = '{"theta1": [[0, 0], [0, 0], [0, 0]], "theta2": [[0], [0], [0]]}'
+    (work / "p.json").write_text(params)
+    given = {"XOR": (work / "xor.net").read_text(), "PARAMS": params}.get(given, given)
+    r = run(*args, input=given)
+    refused(r)
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("error: standard input is given for "), r.stderr
+    assert all(n in first for n in names), r.stderr
+    assert r.stdout == ""
+
+
 # -- modes and owners -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", list(WRITERS))
