@@ -121,7 +121,7 @@ def net_data(net, points=None):
 
     name = "<stdin>" if points == "-" else points
     with _closing(open_input(points)) as stream:
-        return rows_data(net, stream, name)
+        return rows_data(net, stream, name, named_in_order=True)
 
 
 def start(net, params_path=None, seed=None):

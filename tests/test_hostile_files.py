@@ -343,6 +343,59 @@ def test_standard_input_for_two_things_is_refused(args, given, names, work):
     assert r.stdout == ""
 
 
+# -- a header row names the columns it is read as -----------------------------------------------
+
+HEADERS = [  # (command, rows, line and column of the first wrong name)
+    ("predict", "X2 X1\n0 1\n", 1, 1),
+    ("predict", "A B\n0 1\n", 1, 1),
+    ("predict", "X1   B\n0 1\n", 1, 6),
+    ("predict", "x1,x2\n0,1\n", 1, 1),
+    ("predict", "# inputs\n\n  X1, X3\n0 1\n", 3, 7),
+    ("diff", "X2 X1 y\n0 1 1\n", 1, 1),
+    ("diff", "X1 X2 -> Y\n0 1 -> 1\n", 1, 10),
+    ("diff", "y X1 X2\n0 1 1\n", 1, 1),
+]
+
+
+def _rows_run(command, where):
+    if command == "predict":
+        return ["predict", "xor.net", "--params", "p.json", "--points", where, "--format", "json"]
+    return ["diff", "xor.net", "--points", where, "--format", "plain"]
+
+
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+@pytest.mark.parametrize("command, rows, line, col", HEADERS)
+def test_a_header_row_that_does_not_name_the_columns_in_order_is_refused(command, rows, line,
+                                                                         col, stdin, work):
+    """--points rows of a network are read by place; a header row naming other columns (or
+    the same in another order) would label the results wrongly: refused at its first wrong
+    name, saying which names the columns have."""
+    (work / "p.json").write_text('{"theta1": [[0, 0], [0, 0], [0, 0]], '
+                                 '"theta2": [[0], [0], [0]]}')
+    (work / "F").write_text(rows)
+    r = run(*_rows_run(command, "-" if stdin else "F"), input=rows if stdin else None)
+    refused(r)
+    name = "<stdin>" if stdin else "F"
+    assert r.stderr.startswith(f"error: {name}:{line}:{col}: "), r.stderr
+    expected = "X1, X2" if command == "predict" else "X1, X2, y"
+    assert expected in r.stderr.splitlines()[0], r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("command, rows", [("predict", "X1 X2\n0 1\n"),
+                                           ("predict", "X1,X2\n0,1\n"),
+                                           ("diff", "X1 X2 -> y\n0 1 -> 1\n"),
+                                           ("diff", "X1 X2 y\n0 1 1\n")])
+def test_a_header_row_that_names_the_columns_in_order_is_read(command, rows, work):
+    (work / "p.json").write_text('{"theta1": [[0, 0], [0, 0], [0, 0]], '
+                                 '"theta2": [[0], [0], [0]]}')
+    (work / "F").write_text(rows)
+    r = run(*_rows_run(command, "F"))
+    assert r.exit_code == 0, r.stderr
+    if command == "predict":
+        assert json.loads(r.stdout) == {"X1": 0.0, "X2": 1.0, "L3": 0.5}
+
+
 # -- modes and owners -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", list(WRITERS))
