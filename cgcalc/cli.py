@@ -22,12 +22,22 @@ from .render import FORMATS
 DIFF_FORMATS = list(FORMATS)
 
 
+_READS = ("source", "file", "params", "points")  # the arguments that name what a run reads
+
+
 class _Command(click.Command):
     """An argument that starts with ``-`` but is not one of the command's options (``-x^2``,
-    ``-sin(x)``) is the expression, never an unknown option."""
+    ``-sin(x)``) is the expression, never an unknown option. Standard input is read once."""
 
     def parse_args(self, ctx, args):
         return super().parse_args(ctx, _expressions_last(self, ctx, args))
+
+    def invoke(self, ctx):
+        from .inputs import stdin_once
+
+        stdin_once([(p.opts[-1] if isinstance(p, click.Option) else p.human_readable_name,
+                     ctx.params.get(p.name)) for p in self.params if p.name in _READS])
+        return super().invoke(ctx)
 
 
 def _expressions_last(command, ctx, args):
@@ -376,13 +386,13 @@ def graph(ctx, source, wrt, at, params, fmt, output, unroll):
     from .render import exact_counts
 
     text, name = _source(source)
-    commands.not_an_input(output, "-o", commands.inputs_of(name))
+    commands.not_an_input(output, "-o", commands.inputs_of(name, params=params))
     with exact_counts():
         if commands.is_net(name):
             _refuse(ctx, ["at"], "does not apply to a network file (its params come from "
                                  "--params)")
             net = commands.load_net(text, name)
-            commands.not_an_input(output, "-o", commands.inputs_of(name, net))
+            commands.not_an_input(output, "-o", commands.inputs_of(name, net, params))
             pic = commands.graph_net(net, wrt, params, unroll)
         else:
             _refuse(ctx, ["params"], "is for network files (.net); an expression takes --at")

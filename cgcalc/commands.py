@@ -121,7 +121,7 @@ def net_data(net, points=None):
 
     name = "<stdin>" if points == "-" else points
     with _closing(open_input(points)) as stream:
-        return rows_data(net, stream, name)
+        return rows_data(net, stream, name, named_in_order=True)
 
 
 def start(net, params_path=None, seed=None):
@@ -166,7 +166,7 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     if save is not None:
         if not save:
             raise CgcalcError("--save needs a file name")
-        not_an_input(save, "--save", inputs_of(net.filename, net))
+        not_an_input(save, "--save", inputs_of(net.filename, net, params))
     data = net_data(net)
     start_params, rng = start(net, params, options["seed"])
     with progress(options["epochs"]) as report:
@@ -181,11 +181,14 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     return result.interrupted
 
 
-def inputs_of(name, net=None):
-    """The files a run reads: the program or network file, and a network's data file."""
+def inputs_of(name, net=None, params=None):
+    """The files a run reads: the program or network file, a network's data file and the
+    params file (``-``, standard input, is none)."""
     import os
 
     inputs = [] if name in ("<expr>", "<stdin>") else [name]
+    if params and params != "-":
+        inputs.append(params)
     if net is not None and net.spec.data_file is not None:
         folder = os.path.dirname(os.path.abspath(net.filename))
         inputs.append(os.path.join(folder, net.spec.data_file.value.strip('"')))
@@ -194,7 +197,7 @@ def inputs_of(name, net=None):
 
 def not_an_input(output, option, inputs):
     """What a run writes never replaces what it reads (-o onto the program, --save onto the
-    network or its data)."""
+    network, its data or its params)."""
     import os
 
     if not output:
@@ -378,6 +381,7 @@ def export(text, name, backend, output):
     not_an_input(output, "-o", inputs_of(name))
     if is_net(name):
         net = load_net(text, name)
+        not_an_input(output, "-o", inputs_of(name, net))
         title = (f"{name}: the network, its cost and the gradients cgcalc derived "
                  f"(backpropagation{' through time' if net.recurrence else ''}), for {backend}")
         source = network_module(net, backend, title)

@@ -35,6 +35,8 @@ def open_input(path):
         return open(path, "rb")
     except OSError as exc:
         raise _cannot("read", path, exc) from None
+    except ValueError:  # a NUL byte in the name
+        raise CgcalcError(f"cannot read {path!r}: a file name cannot hold a NUL byte") from None
 
 
 def read_bytes(path, what="file") -> bytes:

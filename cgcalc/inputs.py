@@ -28,6 +28,16 @@ def read_source(arg: str) -> tuple[str, str]:
     return arg, "<expr>"
 
 
+def stdin_once(given):
+    """Standard input is read for one thing at most: ``given`` holds (name, value) for each
+    argument that names something to read, ``-`` being standard input."""
+    takers = [name for name, value in given if value == "-"]
+    if len(takers) > 1:
+        both = "both " if len(takers) == 2 else ""
+        raise CgcalcError(f"standard input is given for {both}{', '.join(takers[:-1])} and "
+                          f"{takers[-1]}", hint="it can be read once: give all but one a file")
+
+
 def decode(data: bytes, name: str) -> str:
     if isinstance(data, str):
         return data

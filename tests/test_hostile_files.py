@@ -1,10 +1,10 @@
 """Hostile files: nothing a user gave is lost or damaged. ``train --save`` and ``graph -o``
 follow a symbolic link (the link stays, its target gets the content), write a named pipe or a
-device in place (never replace it), refuse a missing directory, a directory, the network file
-and its data file (exit 2, nothing created or changed), keep an existing file's permissions and
-owner, give a new file the umask's mode, leave no temporary file behind, and keep the old file
-whole when the write fails. Output that cannot be written (a full disk, a closed standard
-output) is exit 2 with ``error:``."""
+device in place (never replace it), refuse a missing directory, a directory, the network file,
+its data file and the params they read (exit 2, nothing created or changed), keep an existing
+file's permissions and owner, give a new file the umask's mode, leave no temporary file behind,
+and keep the old file whole when the write fails. Output that cannot be written (a full disk,
+a closed standard output) is exit 2 with ``error:``."""
 
 import json
 import os
@@ -204,6 +204,87 @@ def test_graph_onto_its_own_network_file_is_refused(work):
     assert (work / "xor.net").read_bytes() == before
 
 
+PARAMS_READERS = {
+    "save": ["train", "xor.net", "-q", "--epochs", "5", "--format", "plain", "--save"],
+    **{f"graph-{fmt}": ["graph", "xor.net", "--format", fmt, "-o"]
+       for fmt in ("tree", "dot", "mermaid")},
+}
+
+
+@pytest.mark.parametrize("kind", list(PARAMS_READERS))
+@pytest.mark.parametrize("given, target", [("p.json", "p.json"), ("p.json", "./p.json"),
+                                           ("./p.json", "ABS"), ("link.json", "p.json"),
+                                           ("p.json", "link.json")])
+def test_an_output_onto_the_params_it_reads_is_refused(kind, given, target, work):
+    """--params is an input like the network file: no command writes over the params it
+    reads, however either path is spelt."""
+    assert run(*TRAIN, "p.json").exit_code == 0
+    os.symlink("p.json", work / "link.json")
+    before = (work / "p.json").read_bytes()
+    target = str(work / "p.json") if target == "ABS" else target
+    r = run(*PARAMS_READERS[kind], target, "--params", given)
+    refused(r, target)
+    assert "would replace" in r.stderr, r.stderr
+    assert (work / "p.json").read_bytes() == before
+    assert os.path.islink(work / "link.json")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+@pytest.mark.parametrize("target", ["line.csv", "./line.csv", "ABS", "link.csv", "line.net",
+                                    "f.cg"])
+def test_export_onto_what_it_reads_is_refused(backend, target, work):
+    """export -o refuses the network file, the data file it names and the program file, as
+    train --save and graph -o do."""
+    os.symlink("line.csv", work / "link.csv")
+    (work / "f.cg").write_text("v = x^2\nf = sin(v)\n")
+    source = "f.cg" if target == "f.cg" else "line.net"
+    target = str(work / "line.csv") if target == "ABS" else target
+    before = {name: (work / name).read_bytes() for name in ("line.csv", "line.net", "f.cg")}
+    r = run("export", source, "--to", backend, "-o", target)
+    refused(r, target)
+    assert "would replace" in r.stderr, r.stderr
+    assert {name: (work / name).read_bytes() for name in before} == before
+    assert os.path.islink(work / "link.csv")
+
+
+NUL_RUNS = {
+    "train": ["train", "nul.net", "-q", "--epochs", "3", "--format", "plain"],
+    "diff": ["diff", "nul.net", "--format", "plain"],
+    "check": ["check", "nul.net", "--format", "plain"],
+    "graph": ["graph", "nul.net"],
+    "predict": ["predict", "nul.net", "--params", "p.json", "--format", "csv"],
+    "export": ["export", "nul.net"],
+}
+
+
+@pytest.mark.parametrize("command", list(NUL_RUNS))
+@pytest.mark.parametrize("name", ["l\0ine.csv", "\0", "line.csv\0", "\0\0"])
+def test_a_data_file_name_with_a_nul_byte_is_refused_at_its_place(command, name, work):
+    """No file name holds a NUL byte: every command refuses such a data string where the
+    network file writes it (line 13, column 6), before anything is read or written."""
+    assert run("train", "line.net", "-q", "--epochs", "3", "--format", "plain",
+               "--save", "p.json").exit_code == 0
+    text = (work / "line.net").read_text().replace('"line.csv"', f'"{name}"')
+    (work / "nul.net").write_text(text)
+    before = listing(work)
+    r = run(*NUL_RUNS[command])
+    refused(r)
+    assert r.stderr.startswith("error: nul.net:13:6: ") and "NUL" in r.stderr, r.stderr
+    assert r.stdout == ""
+    assert listing(work) == before
+
+
+@pytest.mark.parametrize("args", [["diff", "x^2", "--points"], ["diff", "xor.net", "--points"],
+                                  ["predict", "xor.net", "--params", "p.json", "--points"]])
+def test_a_points_name_with_a_nul_byte_is_refused(args, work):
+    """The same for a name handed over in the process (a command line cannot hold one)."""
+    (work / "p.json").write_text('{"theta1": [[0, 0], [0, 0], [0, 0]], '
+                                 '"theta2": [[0], [0], [0]]}')
+    r = run(*args, "p\0ts.csv")
+    refused(r)
+    assert "NUL" in r.stderr, r.stderr
+
+
 def test_a_graph_that_fails_leaves_the_old_file(work):
     (work / "old.txt").write_text("the user's file\n")
     refused(run("graph", "x + * 2", "-o", "old.txt"))
@@ -226,6 +307,93 @@ def test_without_graphviz_a_users_dot_file_beside_is_not_overwritten(work):
     refused(r)
     assert (work / "pic.dot").read_text() == "digraph users_own { a -> b }\n"
     assert not (work / "pic.svg").exists()
+
+
+# -- standard input read once ---------------------------------------------------------------------
+
+TWICE = [
+    (["diff", "-", "--points", "-"], "x*y", ["EXPR|FILE", "--points"]),
+    (["diff", "xor.net", "--points", "-", "--params", "-"], "0 1 -> 1\n",
+     ["--points", "--params"]),
+    (["diff", "-", "--params", "-"], "XOR", ["EXPR|FILE", "--params"]),
+    (["predict", "xor.net", "--params", "-", "--points", "-"], "PARAMS",
+     ["--params", "--points"]),
+    (["predict", "-", "--params", "-"], "XOR", ["FILE.net", "--params"]),
+    (["predict", "-", "--params", "p.json", "--points", "-"], "XOR", ["FILE.net", "--points"]),
+    (["predict", "-", "--params", "-", "--points", "-"], "XOR",
+     ["FILE.net", "--params", "--points"]),
+    (["train", "-", "--params", "-", "-q"], "XOR", ["FILE.net", "--params"]),
+    (["check", "-", "--params", "-"], "XOR", ["FILE.net|EXPR", "--params"]),
+    (["graph", "-", "--params", "-"], "XOR", ["EXPR|FILE", "--params"]),
+]
+
+
+@pytest.mark.parametrize("args, given, names", TWICE, ids=[" ".join(a) for a, _, _ in TWICE])
+def test_standard_input_for_two_things_is_refused(args, given, names, work):
+    """Standard input is read once: a run that would read it for two things (the program, the
+    params, the rows) reads neither and says which."""
+    params = '{"theta1": [[0, 0], [0, 0], [0, 0]], "theta2": [[0], [0], [0]]}'
+    (work / "p.json").write_text(params)
+    given = {"XOR": (work / "xor.net").read_text(), "PARAMS": params}.get(given, given)
+    r = run(*args, input=given)
+    refused(r)
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("error: standard input is given for "), r.stderr
+    assert all(n in first for n in names), r.stderr
+    assert r.stdout == ""
+
+
+# -- a header row names the columns it is read as -----------------------------------------------
+
+HEADERS = [  # (command, rows, line and column of the first wrong name)
+    ("predict", "X2 X1\n0 1\n", 1, 1),
+    ("predict", "A B\n0 1\n", 1, 1),
+    ("predict", "X1   B\n0 1\n", 1, 6),
+    ("predict", "x1,x2\n0,1\n", 1, 1),
+    ("predict", "# inputs\n\n  X1, X3\n0 1\n", 3, 7),
+    ("diff", "X2 X1 y\n0 1 1\n", 1, 1),
+    ("diff", "X1 X2 -> Y\n0 1 -> 1\n", 1, 10),
+    ("diff", "y X1 X2\n0 1 1\n", 1, 1),
+]
+
+
+def _rows_run(command, where):
+    if command == "predict":
+        return ["predict", "xor.net", "--params", "p.json", "--points", where, "--format", "json"]
+    return ["diff", "xor.net", "--points", where, "--format", "plain"]
+
+
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+@pytest.mark.parametrize("command, rows, line, col", HEADERS)
+def test_a_header_row_that_does_not_name_the_columns_in_order_is_refused(command, rows, line,
+                                                                         col, stdin, work):
+    """--points rows of a network are read by place; a header row naming other columns (or
+    the same in another order) would label the results wrongly: refused at its first wrong
+    name, saying which names the columns have."""
+    (work / "p.json").write_text('{"theta1": [[0, 0], [0, 0], [0, 0]], '
+                                 '"theta2": [[0], [0], [0]]}')
+    (work / "F").write_text(rows)
+    r = run(*_rows_run(command, "-" if stdin else "F"), input=rows if stdin else None)
+    refused(r)
+    name = "<stdin>" if stdin else "F"
+    assert r.stderr.startswith(f"error: {name}:{line}:{col}: "), r.stderr
+    expected = "X1, X2" if command == "predict" else "X1, X2, y"
+    assert expected in r.stderr.splitlines()[0], r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("command, rows", [("predict", "X1 X2\n0 1\n"),
+                                           ("predict", "X1,X2\n0,1\n"),
+                                           ("diff", "X1 X2 -> y\n0 1 -> 1\n"),
+                                           ("diff", "X1 X2 y\n0 1 1\n")])
+def test_a_header_row_that_names_the_columns_in_order_is_read(command, rows, work):
+    (work / "p.json").write_text('{"theta1": [[0, 0], [0, 0], [0, 0]], '
+                                 '"theta2": [[0], [0], [0]]}')
+    (work / "F").write_text(rows)
+    r = run(*_rows_run(command, "F"))
+    assert r.exit_code == 0, r.stderr
+    if command == "predict":
+        assert json.loads(r.stdout) == {"X1": 0.0, "X2": 1.0, "L3": 0.5}
 
 
 # -- modes and owners -----------------------------------------------------------------------------

@@ -42,12 +42,13 @@ def file_data(net: Network):
                       source=net.source, filename=net.filename)
 
 
-def rows_data(net: Network, stream, name, first_line=1):
-    """(X, Y) from rows of inputs then targets, as a data block has them."""
+def rows_data(net: Network, stream, name, first_line=1, named_in_order=False):
+    """(X, Y) from rows of inputs then targets, as a data block has them; with
+    ``named_in_order`` (rows of the command line), a header row names the columns in order."""
     n_in, n_out = net.width(net.inputs), net.width(net.targets)
     names = net.column_names(net.inputs) + net.column_names(net.targets)
     reader = RowReader(stream, name, names, data=True, split=(n_in, n_out),
-                       first_line=first_line)
+                       first_line=first_line, named_in_order=named_in_order)
     table = read_all(reader, "the data table")
     if not len(table):
         raise CgcalcError(f"no data rows in {name}", filename=name)
@@ -56,9 +57,10 @@ def rows_data(net: Network, stream, name, first_line=1):
 
 
 def input_rows(net: Network, stream, name):
-    """A reader of rows of inputs only (what ``predict`` reads), a header row optional."""
+    """A reader of rows of inputs only (what ``predict`` reads), a header row optional: the
+    inputs' column names in order."""
     names = net.column_names(net.inputs)
-    return RowReader(stream, name, names, data=True, split=(len(names), 0))
+    return RowReader(stream, name, names, data=True, split=(len(names), 0), named_in_order=True)
 
 
 def check_sizes(net: Network, m: int):

@@ -147,4 +147,9 @@ def parse_spec(text: str, filename: str) -> Spec:
         what, tok = spec.twice
         place = dict(line=tok.line, column=tok.column, width=len(tok.value)) if tok else {}
         raise CgcalcError(f"{what} is given twice", source=text, filename=filename, **place)
+    tok = spec.data_file
+    if tok is not None and "\0" in tok.value:  # open() and os.stat() would raise ValueError
+        raise CgcalcError("the data file's name holds a NUL byte: it cannot name a file",
+                          source=text, filename=filename, line=tok.line, column=tok.column,
+                          width=len(tok.value))
     return spec

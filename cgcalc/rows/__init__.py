@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .formats import (_field_column, csv_chunk, csv_records, data_fields, json_chunk,
-                      loads_json, rows_chunk)
+from .formats import (_data_column, _field_column, csv_chunk, csv_records, data_fields,
+                      json_chunk, loads_json, rows_chunk)
 from .lines import Block, Chunk, Lines, Stop
 
 __all__ = ["Chunk", "RowReader", "loads_json", "read_all"]
@@ -44,11 +44,13 @@ class RowReader:
 
     ``names``: for points, the variables, found by name in the header (``fixed`` gives values
     to those without a column); for data rows (``data=True``), the columns in order, and
-    ``split`` the number of inputs and targets that ``->`` separates. ``first_line`` numbers
-    the lines of a stream that starts inside a file (a data block)."""
+    ``split`` the number of inputs and targets that ``->`` separates; ``named_in_order``: their
+    header row, if any, must be those names in that order (rows read by place and shown by
+    name). ``first_line`` numbers the lines of a stream that starts inside a file (a data
+    block)."""
 
     def __init__(self, stream, name, names, *, data=False, fmt="auto", fixed=None, split=None,
-                 first_line=1):
+                 first_line=1, named_in_order=False):
         self.name = name
         self.names = list(names)
         self.data = data
@@ -56,6 +58,7 @@ class RowReader:
         self.fixed = dict(fixed or {})
         self.need = [v for v in self.names if v not in self.fixed]
         self.split = split
+        self.named_in_order = named_in_order
         self.columns: list[str] = []  # the input's columns, as its header names them
         self.use: list = []  # CSV: (variable, the place of its column) for each one read
         self.header_text = None
@@ -135,6 +138,8 @@ class RowReader:
                 raise self.lines.fail(f"the header names {len(cells)} columns; the rows have "
                                       f"{len(self.names)} ({', '.join(self.names)})", text, 1,
                                       len(text), line=line)
+            if self.named_in_order:
+                self._names_in_order(cells, line, text)
             self.columns, self.header_text = cells, text
             self._pending = rest
             return True
@@ -161,6 +166,17 @@ class RowReader:
         self.use = [(v, index[v]) for v in self.need]
         self._pending = rest
         return True
+
+    def _names_in_order(self, cells, line, text):
+        """A header row of data rows read by place names each column as it is read."""
+        k = next((k for k, (c, v) in enumerate(zip(cells, self.names)) if c != v), None)
+        if k is not None:
+            listed = ", ".join(self.names)
+            raise self.lines.fail(f"the header names {cells[k]!r} where {self.names[k]!r} is "
+                                  f"expected: the columns are read in order ({listed})", text,
+                                  _data_column(text, k), len(cells[k]), line=line,
+                                  hint="a header row is optional; one names the columns in "
+                                       "that order")
 
     # -- chunks --------------------------------------------------------------------------
     def __iter__(self):
