@@ -166,7 +166,8 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     if save is not None:
         if not save:
             raise CgcalcError("--save needs a file name")
-        not_an_input(save, "--save", inputs_of(net.filename, net, params))
+        # (--save onto --params is training on in place: the params are read before the write)
+        not_an_input(save, "--save", inputs_of(net.filename, net))
     data = net_data(net)
     start_params, rng = start(net, params, options["seed"])
     with progress(options["epochs"]) as report:

@@ -1,7 +1,8 @@
 """Hostile files: nothing a user gave is lost or damaged. ``train --save`` and ``graph -o``
 follow a symbolic link (the link stays, its target gets the content), write a named pipe or a
 device in place (never replace it), refuse a missing directory, a directory, the network file,
-its data file and the params they read (exit 2, nothing created or changed), keep an existing
+its data file and (graph -o) the params it reads (exit 2, nothing created or changed; train
+--save onto its own --params is training on in place), keep an existing
 file's permissions and owner, give a new file the umask's mode, leave no temporary file behind,
 and keep the old file whole when the write fails. Output that cannot be written (a full disk,
 a closed standard output) is exit 2 with ``error:``."""
@@ -204,11 +205,8 @@ def test_graph_onto_its_own_network_file_is_refused(work):
     assert (work / "xor.net").read_bytes() == before
 
 
-PARAMS_READERS = {
-    "save": ["train", "xor.net", "-q", "--epochs", "5", "--format", "plain", "--save"],
-    **{f"graph-{fmt}": ["graph", "xor.net", "--format", fmt, "-o"]
-       for fmt in ("tree", "dot", "mermaid")},
-}
+PARAMS_READERS = {f"graph-{fmt}": ["graph", "xor.net", "--format", fmt, "-o"]
+                  for fmt in ("tree", "dot", "mermaid")}
 
 
 @pytest.mark.parametrize("kind", list(PARAMS_READERS))
@@ -283,6 +281,21 @@ def test_a_points_name_with_a_nul_byte_is_refused(args, work):
     r = run(*args, "p\0ts.csv")
     refused(r)
     assert "NUL" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("given", ["p.json", "link.json"])
+def test_training_on_from_params_saves_them_in_their_place(given, work):
+    """train --params p.json --save p.json is training on: the params are read before the new
+    ones are written (whole, through a temporary file), a link keeps pointing at them."""
+    assert run(*TRAIN, "p.json").exit_code == 0
+    os.symlink("p.json", work / "link.json")
+    before = json.loads((work / "p.json").read_text())
+    r = run("train", "xor.net", "-q", "--epochs", "50", "--format", "json", "--params", given,
+            "--save", given)
+    assert r.exit_code == 0, r.stderr
+    after = json.loads((work / "p.json").read_text())
+    assert after.keys() == before.keys() and after != before
+    assert os.path.islink(work / "link.json")
 
 
 def test_a_graph_that_fails_leaves_the_old_file(work):
