@@ -222,7 +222,8 @@ params_option = click.option(
               help="How many paths to list per variable (the count is always exact).")
 @click.option("--points", metavar="PATH|-",
               help="Many points: CSV with a header naming the variables, or JSON Lines; "
-                   "one output row per input row. For a .net file: data rows to use.")
+                   "one output row per input row. For a .net file: data rows to use (a "
+                   "header row, if any, names the columns in order).")
 @click.option("--input-format", type=click.Choice(["auto", "csv", "jsonl"]), default="auto",
               show_default=True, help="How --points is written.")
 @params_option
@@ -313,8 +314,9 @@ def train(file, save, params, fmt, quiet, **flags):
 @click.option("--params", type=click.Path(dir_okay=False), metavar="PATH", required=True,
               help="The trained params (JSON, as written by train --save).")
 @click.option("--points", metavar="PATH|-",
-              help="Rows of inputs, like the file's data rows (a header row optional). "
-                   "Default: the file's own data rows.")
+              help="Rows of inputs, like the file's data rows (a header row optional, naming "
+                   "the columns in order: X1, X2 for input X[2]). Default: the file's own data "
+                   "rows.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "rich", "plain", "json", "csv"]),
               default="auto", show_default=True)
 @max_entries_option
