@@ -116,6 +116,13 @@ class _Group(click.Group):
             where = f" {e.filename}" if e.filename else " to standard output"
             click.echo(f"error: cannot write{where}: {e.strerror or e}", err=True)
             sys.exit(2)
+        except UnicodeEncodeError as e:  # the output's encoding (PYTHONIOENCODING=ascii, a C
+            # locale) cannot write what the result holds: ∂ in a table, θ in a name
+            _quiet_stdout()
+            click.echo(f"error: standard output's encoding ({e.encoding}) cannot write "
+                       f"{e.object[e.start:e.end]!r}\n  hint: set PYTHONIOENCODING=utf-8, or "
+                       f"a UTF-8 locale", err=True)
+            sys.exit(2)
         except Exception as e:  # a bug: say so in one line; CGCALC_DEBUG=1 shows the traceback
             if os.environ.get("CGCALC_DEBUG"):
                 raise

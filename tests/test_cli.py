@@ -406,3 +406,26 @@ def test_a_terminal_too_narrow_to_draw_in_gets_the_narrowest_drawing(columns, ar
     assert r.exit_code == 0, r.output
     assert "internal error" not in r.output
     assert len(r.output.strip().splitlines()) >= 2, r.output
+
+
+@pytest.mark.parametrize("args", [
+    ["diff", "sin(x)", "--at", "x=1", "--format", "rich"],
+    ["diff", "θ*2", "--at", "θ=1", "--format", "plain"],
+    ["diff", "θ*2", "--at", "θ=1", "--format", "json"],
+    ["check", "sin(x)", "--at", "x=1", "--format", "rich"],
+    ["graph", "θ + 1", "--format", "tree"],
+])
+def test_an_output_encoding_that_cannot_write_the_result_is_said_so(args):
+    """PYTHONIOENCODING=ascii (or a C locale): a result holding ∂ or θ cannot be written. It
+    was an internal error; it is exit 2 naming the encoding and the character, with the way
+    out. What the encoding can write is written as ever."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    p = subprocess.run([sys.executable, "-m", "cgcalc", *args], capture_output=True,
+                       env=env, timeout=60)
+    err = p.stderr.decode("ascii", "backslashreplace")
+    assert p.returncode == 2, err
+    assert err.startswith("error: standard output's encoding (ascii) cannot write"), err
+    assert "internal error" not in err and "PYTHONIOENCODING=utf-8" in err
+    ok = subprocess.run([sys.executable, "-m", "cgcalc", "diff", "x*2", "--at", "x=1",
+                         "--format", "plain"], capture_output=True, env=env, timeout=60)
+    assert ok.returncode == 0 and ok.stdout == b"d/dx = 2 = 2.0\n", ok
