@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from cgcalc.cli import main
+from test_net import residual_net
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR = (ROOT / "examples" / "xor.net").read_text()
@@ -227,20 +228,10 @@ def _diamond(k):
     return "a0 = x\n" + "".join(f"a{i} = a{i - 1} + a{i - 1}\n" for i in range(1, k + 1))
 
 
-def _residual_net(layers):
-    lines = ["input X[2]", "target y[1]", "param W0[2, 3] ~ normal(0, 0.5)"]
-    lines += [f"param W{i}[3, 3] ~ normal(0, 0.5)" for i in range(1, layers)]
-    lines += ["param V[3, 1] ~ normal(0, 0.5)", "h1 = tanh(X @ W0)"]
-    lines += [f"h{i + 1} = tanh(h{i} @ W{i} + h{i})" for i in range(1, layers)]
-    lines += [f"P = sigmoid(h{layers} @ V)", "C = cross_entropy(P, y)", "minimize C",
-              "data {", "  0.5, 1 -> 1", "  -0.3, 0.2 -> 0", "}"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.mark.parametrize("name, text", [
     ("diamond.txt", _diamond(40)),  # 2^40 paths
     ("sum.txt", " + ".join(f"x{i}" for i in range(3000)) + "\n"),  # 3,000 paths of 3,000
-    ("deep.net", _residual_net(70)),  # 2^70 paths of ~140 nodes, 71 params
+    ("deep.net", residual_net(70)),  # 2^70 paths of ~140 nodes, 71 params
 ], ids=["diamond", "sum", "deep-net"])
 @pytest.mark.parametrize("fmt", ["json", "rich", "latex"])
 def test_any_number_of_paths_asked_for_lists_a_bounded_number(name, text, fmt, work):

@@ -498,6 +498,17 @@ def test_many_params_each_cost_their_own_paths_and_gradient_text(monkeypatch):
     assert all(t.endswith(f"*(1 - h{i}))/m") for i, t in enumerate(texts))
 
 
+def residual_net(layers):
+    """A network of ``layers`` residual tanh layers: 2^layers paths from the cost to W0."""
+    lines = ["input X[2]", "target y[1]", "param W0[2, 3] ~ normal(0, 0.5)"]
+    lines += [f"param W{i}[3, 3] ~ normal(0, 0.5)" for i in range(1, layers)]
+    lines += ["param V[3, 1] ~ normal(0, 0.5)", "h1 = tanh(X @ W0)"]
+    lines += [f"h{i + 1} = tanh(h{i} @ W{i} + h{i})" for i in range(1, layers)]
+    lines += [f"P = sigmoid(h{layers} @ V)", "C = cross_entropy(P, y)", "minimize C",
+              "data {", "  0.5, 1 -> 1", "  -0.3, 0.2 -> 0", "}"]
+    return "\n".join(lines) + "\n"
+
+
 @pytest.mark.parametrize("layers", [3, 12, 70])
 def test_every_param_of_a_deep_network_gets_its_paths_listed_or_is_told_why(layers, tmp_path):
     """Each param lists min(--max-paths, its number of paths), the same whenever it is asked;
@@ -505,13 +516,7 @@ def test_every_param_of_a_deep_network_gets_its_paths_listed_or_is_told_why(laye
     paths of ~140 nodes, 2^70 of them), the later params list fewer, and the terminal view
     says so beside the count; but each has a share of its own, so every param lists a path
     at least, and those near the cost, whose paths are short, are listed whole."""
-    lines = ["input X[2]", "target y[1]", "param W0[2, 3] ~ normal(0, 0.5)"]
-    lines += [f"param W{i}[3, 3] ~ normal(0, 0.5)" for i in range(1, layers)]
-    lines += ["param V[3, 1] ~ normal(0, 0.5)", "h1 = tanh(X @ W0)"]
-    lines += [f"h{i + 1} = tanh(h{i} @ W{i} + h{i})" for i in range(1, layers)]
-    lines += [f"P = sigmoid(h{layers} @ V)", "C = cross_entropy(P, y)", "minimize C",
-              "data {", "  0.5, 1 -> 1", "  -0.3, 0.2 -> 0", "}"]
-    text = "\n".join(lines) + "\n"
+    text = residual_net(layers)
     net = Network(text, "deep.net")
     d = NetDerivation(net, initial_params(net, 0), file_data(net))
     first = {w: d.paths(w) for w in net.params}
