@@ -60,18 +60,21 @@ def measured(args, cwd, stdin="-", feed=None, timeout=60):
         p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)  # the child inherits the pipe
         stop = threading.Event()
+        # the writer's alone: communicate() would flush it from this thread meanwhile (a race
+        # in the buffered writer: "PyMemoryView_FromBuffer(): info->buf must not be NULL")
+        stdin, p.stdin = p.stdin, None
 
         def write():
             try:
                 for chunk in feed():
                     if stop.is_set():
                         break
-                    p.stdin.write(chunk)
+                    stdin.write(chunk)
             except (BrokenPipeError, OSError, ValueError):
                 pass
             finally:
                 try:
-                    p.stdin.close()
+                    stdin.close()
                 except OSError:
                     pass
 
