@@ -147,7 +147,7 @@ class Function:
         try:
             flat = [a.ravel() for a in arrays]
             results = tape.run(flat, block=BLOCK)
-        except MemoryError:  # numpy's, raised before it allocates: nothing half made
+        except MemoryError:  # numpy's, for an array larger than the memory it can have
             raise CgcalcError(f"the values broadcast together have shape {shape} "
                               f"({arrays[0].size:,} points): too many for this machine's "
                               f"memory") from None

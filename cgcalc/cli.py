@@ -395,7 +395,7 @@ def graph(ctx, source, wrt, at, params, fmt, output, unroll):
     from .render import exact_counts
 
     text, name = _source(source)
-    commands.not_an_input(output, "-o", commands.inputs_of(name, params=params))
+    commands.not_an_input(output, "-o", commands.inputs_of(name))
     with exact_counts():
         if commands.is_net(name):
             _refuse(ctx, ["at"], "does not apply to a network file (its params come from "

@@ -355,8 +355,9 @@ class PathLists:
         found = list_paths(*args, self._common)
         if found is not None and self._common[0] >= 0:
             return found  # whole: the common part was enough
+        found = found or []
         own = list_paths(*args, [self._share]) or []
-        return own if len(own) > len(found or ()) else found or []
+        return own if len(own) > len(found) else found
 
 
 def _check_count(variables, order_n):
@@ -378,7 +379,8 @@ class Analysis:
     def __init__(self, graph: Graph, wrt, point=None, order_n=1, max_paths=20, mode="reverse"):
         self.graph = graph
         self.wrt = list(dict.fromkeys(wrt))
-        _check_count(len(self.wrt), order_n)
+        if order_n > 1:  # (order 1 is one derivative per variable, as the graph has them)
+            _check_count(len(self.wrt), order_n)
         self.point = point
         self.order_n = order_n
         self.max_paths = max_paths

@@ -429,3 +429,16 @@ def test_an_output_encoding_that_cannot_write_the_result_is_said_so(args):
     ok = subprocess.run([sys.executable, "-m", "cgcalc", "diff", "x*2", "--at", "x=1",
                          "--format", "plain"], capture_output=True, env=env, timeout=60)
     assert ok.returncode == 0 and ok.stdout == b"d/dx = 2 = 2.0\n", ok
+
+
+@pytest.mark.parametrize("output", ["p.json", "other.dot"])
+def test_params_given_to_an_expression_are_refused_as_such_before_any_output(output, tmp_path):
+    """An expression reads no --params: graph EXPR --params p.json -o p.json says --params is
+    for network files (not that -o would replace what the run reads), and writes nothing."""
+    (tmp_path / "p.json").write_text("{}")
+    r = CliRunner().invoke(main, ["graph", "sin(x)", "--params", str(tmp_path / "p.json"),
+                                  "-o", str(tmp_path / output), "--format", "dot"])
+    assert r.exit_code == 2
+    assert "--params is for network files" in r.output, r.output
+    assert (tmp_path / "p.json").read_text() == "{}"
+    assert not (tmp_path / "other.dot").exists()

@@ -279,3 +279,16 @@ def test_derivatives_of_high_order_in_many_variables_are_counted_before_any_is_m
         assert "--wrt" in res["stderr"]
     else:
         assert res["rc"] == 0, res["stderr"][-600:]
+
+
+@pytest.mark.parametrize("args", [["diff", "w.txt", "--format", "plain"],
+                                  ["diff", "w.txt", "--format", "json"],
+                                  ["graph", "w.txt", "--format", "dot"],
+                                  ["export", "w.txt", "--to", "numpy"]])
+def test_first_derivatives_in_more_variables_than_the_order_bound_are_given(args, work):
+    """The bound on --order counts higher derivatives only: first derivatives are one per
+    variable, 10,001 of them here, and every command gives them."""
+    (work / "w.txt").write_text(" + ".join(f"x{i}" for i in range(10_001)) + "\n")
+    r = CliRunner().invoke(main, [args[0], str(work / args[1]), *args[2:]])
+    assert r.exit_code == 0, r.output[-600:]
+    assert "x10000" in r.output
