@@ -534,30 +534,40 @@ class Analysis:
         return names
 
 
-_SMALLEST_STEP = 1e-12  # of the first step: finite differences are noise below it
+_SMALLEST_STEP = 1e-8  # of |x|: a smaller step is rounded away in x ± h (1e-16 of x)
+_TRIES = 40  # steps tried at most
 
 
 def _difference(f, x, h):
-    """A fourth-order central difference of ``f`` at ``x``; where ``f`` is not defined that
-    far from ``x`` (sqrt or log near 0, asin near 1), the step made ten times smaller until it
-    is (down to :data:`_SMALLEST_STEP` of it), then a hundred times smaller again, so the
-    edge's curvature does not show in the difference. None where no step fits."""
+    """A fourth-order central difference of ``f`` at ``x``. Where ``f`` is not finite that
+    far from ``x`` (sqrt or log near 0, asin near 1, exp near overflow), the step is made
+    smaller until it is: ten times smaller each try and at most ``|x|/4`` (an edge at 0 is
+    never crossed); then a hundred times smaller again, so the edge's curvature does not
+    show. None where that step would be below :data:`_SMALLEST_STEP` of ``|x|``, or so small
+    that rounding ``f`` hides the change (a term of 1e-150 beside one of 1)."""
     def central(h):
-        return (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h)
+        """The difference with step ``h``, and what rounding the four values may add to it."""
+        fs = f(x + h), f(x - h), f(x + 2 * h), f(x - 2 * h)
+        return (8 * (fs[0] - fs[1]) - (fs[2] - fs[3])) / (12 * h), 3e-16 * max(map(abs, fs)) / h
 
-    least, shrunk = h * _SMALLEST_STEP, False
-    while h >= least:
+    least, shrunk = abs(x) * _SMALLEST_STEP, False
+    for _ in range(_TRIES):
+        if h < least:
+            break
         try:
-            d = central(h)
+            d, noise = central(h)
         except CgcalcError:
-            h, shrunk = h / 10, True
+            h, shrunk = min(h / 10, abs(x) / 4) if x else h / 10, True
             continue
         if not shrunk:
-            return d
+            return d  # the first step, as ever
+        if h / 100 < least:
+            return None  # the edge is too near for a step the difference can trust
         try:
-            return central(h / 100)
+            d, noise = central(h / 100)
         except CgcalcError:
-            return d
+            return None
+        return d if noise <= 1e-8 * abs(d) else None
     return None
 
 
@@ -574,10 +584,11 @@ def check_gradients(graph, point):
         numeric = _difference(f, point[v], 1e-3 * max(1.0, abs(point[v])))
         if numeric is None:
             raise CgcalcError(
-                f"cannot check d/d{v} at {v} = {point[v]!r} by finite differences: the "
-                f"function is not defined at {v} ± 2h for every step h tried (down to "
-                f"{_SMALLEST_STEP:g} of the first)", status=FAILURE,
-                hint="check at a point farther from the edge of the function's domain")
+                f"cannot check d/d{v} at {v} = {point[v]!r} by finite differences: no step "
+                f"h keeps {v} ± 2h where the function is finite, with a change in it that "
+                f"rounding does not hide", status=FAILURE,
+                hint="check at a point farther from where the function stops being defined "
+                     "(or finite)")
         rows.append((v, (), adj.get(graph.var_nodes[v], 0.0),
                      a.tangents(v).get(graph.output, 0.0), numeric))
     return rows

@@ -571,25 +571,32 @@ def test_training_that_diverges_says_so_in_one_line(optimizer, batch, tmp_path):
 @pytest.mark.parametrize("text, x", [
     ("sqrt(x)", "1e-9"), ("log(x)", "0.0001"), ("log(x)", "1e-12"), ("asin(x)", "0.9999"),
     ("acos(x)", "-0.99999"), ("sqrt(1 - x^2) + log(x)", "0.99995"), ("log(x) * y", "2e-7"),
+    ("sqrt(x)", "1e-300"), ("log(x)", "1e-15"), ("x*log(x)", "3.7e-200"),
 ])
 def test_check_near_the_edge_of_a_domain_steps_inside_it(text, x):
     """A valid point close to where the function stops being defined: the finite difference's
     step is made small enough to stay inside (it crossed 0 and failed, naming an input the user
-    never gave); the check passes."""
+    never gave), never past an edge at 0 (at most |x|/4); the check passes."""
     at = f"x={x}" + (",y=1.5" if "y" in text else "")
     r = CliRunner().invoke(main, ["check", text, "--at", at, "--format", "plain"])
     assert r.exit_code == 0, r.output
     assert r.output.strip().endswith("ok")
 
 
-@pytest.mark.parametrize("text, x", [("sqrt(x)", "1e-300"), ("log(x)", "1e-200"),
+@pytest.mark.parametrize("text, x", [("asin(x)", "0.9999999999"),
+                                     ("sqrt(x - 0.9999999999999)", "1"),
+                                     ("sqrt(x - 99.99999999) + y", "100"),
+                                     ("exp(x)", "709.7827128933839"),
                                      ("sqrt(x) + sqrt(y)", "1e-300")])
 def test_check_where_no_step_fits_says_so(text, x):
-    """So close to the edge that no step fits: exit 1, saying the check cannot be made there
-    and why, never a domain fault at a number the user did not give."""
+    """An edge (or overflow) nearer than any step that rounding in x ± h leaves exact (1e-8 of
+    |x|), or a step that fits but whose change rounding hides (sqrt(1e-300) beside sqrt(2)):
+    exit 1, saying the check cannot be made there and why, never a difference of rounding
+    errors called out of tolerance, nor a domain fault at a number the user did not give."""
     at = f"x={x}" + (",y=2" if "y" in text else "")
     r = CliRunner().invoke(main, ["check", text, "--at", at, "--format", "plain"])
     assert r.exit_code == 1, r.output
     assert r.output.startswith(f"error: cannot check d/dx at x = {float(x)!r} by finite "
                                "differences"), r.output
-    assert "domain" in r.output and "internal" not in r.output
+    assert "no step h keeps x ± 2h where the function is finite" in r.output
+    assert "internal" not in r.output
