@@ -21,6 +21,11 @@ def console(**kw):
     return con
 
 
+def listed_note(listed: int, count: int) -> str:
+    """", k listed" where a listing of paths holds fewer than the ``count`` there are."""
+    return f", {listed:,} listed" if listed < count else ""
+
+
 def num(v) -> str:
     """A float as text that reads back exactly (``repr``), ``nan``/``inf`` spelled out."""
     if v is None:

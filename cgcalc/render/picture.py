@@ -10,7 +10,8 @@ One neutral :class:`Picture` is built from an expression's analysis or a network
 from __future__ import annotations
 
 from ..walk import reaching
-from .common import KEEP, local_text, node_definition, num, operation_nodes, path_text
+from .common import (KEEP, listed_note, local_text, node_definition, num, operation_nodes,
+                     path_text)
 
 LABEL_MAX = 48
 
@@ -52,7 +53,7 @@ def from_analysis(a, wrt=None) -> Picture:
         count = a.path_counts().get(wrt, 0)
         paths = a.paths(wrt)
         pic.notes.append(f"{count:,} path{'s' if count != 1 else ''} from {out} down to {wrt}"
-                         + (f", {len(paths):,} listed" if len(paths) < count else ""))
+                         + listed_note(len(paths), count))
         total = 0.0
         for nodes, _, product in paths:
             line = path_text(g, nodes, KEEP)
@@ -101,7 +102,7 @@ def from_net(d, wrt=None) -> Picture:
         cost = d.net.spec.minimize.value
         listed, count = d.paths(wrt), d.count(wrt)
         pic.notes.append(f"{count:,} path(s) from {cost} down to {wrt}"
-                         + (f", {len(listed):,} listed" if len(listed) < count else ""))
+                         + listed_note(len(listed), count))
         for nodes, _ in listed:
             pic.notes.append(path_text(d, nodes, KEEP))
         pic.notes.append(f"d{cost}/d{wrt} = {d.gradient_text(wrt, MATH)}")

@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-from .common import (KEEP, console, derivatives, edge_label, elide, expanded_text, local_text,
-                     node_definition, num, operation_nodes, path_text, titled_table)
+from .common import (KEEP, console, derivatives, edge_label, elide, expanded_text,
+                     listed_note, local_text, node_definition, num, operation_nodes, path_text,
+                     titled_table)
 from .rich_net import render_net  # the same format, for network files
 
 __all__ = ["render", "render_net"]
@@ -85,7 +86,7 @@ def render(analysis, out=None):
         paths = analysis.paths(v)
         count = counts.get(v, 0)
         t = titled_table(f"3. Paths from {out_name} down to {v}: {count:,} in all"
-                         + (f", {len(paths)} listed" if len(paths) < count else ""))
+                         + listed_note(len(paths), count))
         t.add_column("path")
         t.add_column("product of the connection derivatives")
         if have_point:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from ..arraymath import show
 from ..printer import MATH
-from .common import KEEP, console, matrix_text, path_text, sparkline, titled_table
+from .common import (KEEP, console, listed_note, matrix_text, path_text, sparkline,
+                     titled_table)
 
 import re
 
@@ -43,7 +44,7 @@ def render_net(d, out=None):
         con.print(Text(f"3. Paths from {cost} down to {p}"
                        + (" back through time" if tt is not None else "")
                        + f": {count:,}"
-                       + (f", {len(listed):,} listed" if len(listed) < count else "")
+                       + listed_note(len(listed), count)
                        + (" (a bound for all params together)" if d.cut(p) else ""),
                        style="bold"))
         shown = listed[:ROWS // 4] if tt is not None else listed
