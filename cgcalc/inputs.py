@@ -4,12 +4,14 @@ input, ``--at`` points, ``--wrt`` names. Everything wrong raises CgcalcError wit
 from __future__ import annotations
 
 import os
+import re
 
 from .errors import CgcalcError, suggest
 from .files import read_bytes
 
 
 FILE_SUFFIXES = (".net", ".cg", ".txt", ".expr", ".csv", ".json")
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def read_source(arg: str) -> tuple[str, str]:
@@ -39,10 +41,13 @@ def stdin_once(given):
 
 
 def decode(data: bytes, name: str) -> str:
+    """A file's text: UTF-8 (a byte-order mark dropped), lines ended by LF, CRLF or a CR alone
+    (old Mac files: each such CR read as LF, so the lines and their numbers are the file's)."""
     if isinstance(data, str):
         return data
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
+        return _LONE_CR.sub("\n", text) if "\r" in text else text
     except UnicodeDecodeError as exc:
         before = data[:exc.start]
         line = before.count(b"\n") + 1

@@ -600,3 +600,28 @@ def test_check_where_no_step_fits_says_so(text, x):
                                "differences"), r.output
     assert "no step h keeps x ± 2h where the function is finite" in r.output
     assert "internal" not in r.output
+
+
+@pytest.mark.parametrize("example", ["xor.net", "line.net", "first.net", "delay.net"])
+def test_a_file_whose_lines_end_in_cr_alone_reads_as_with_lf(example, tmp_path):
+    """Old Mac line endings (CR alone): the lines are the file's, as with LF or CRLF; it was
+    read as one line (a network "declared no param", without a place)."""
+    for f in (ROOT / "examples").iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    text = (ROOT / "examples" / example).read_text()
+    for ending, name in (("\r", "cr.net"), ("\r\n", "crlf.net")):
+        (tmp_path / name).write_bytes(text.replace("\n", ending).encode())
+    outs = [CliRunner().invoke(main, ["diff", str(tmp_path / name), "--format", "plain"])
+            for name in (example, "cr.net", "crlf.net")]
+    assert all(r.exit_code == 0 for r in outs), [r.output for r in outs]
+    assert outs[0].output == outs[1].output == outs[2].output
+
+
+def test_a_program_whose_lines_end_in_cr_alone_is_placed_by_its_lines(tmp_path):
+    (tmp_path / "p.txt").write_bytes(b"a = x\rb = a*2\r\rb + 1")
+    r = CliRunner().invoke(main, ["diff", str(tmp_path / "p.txt"), "--format", "plain"])
+    assert r.exit_code == 0 and r.output == "d/dx = 2\n", r.output
+    (tmp_path / "bad.txt").write_bytes(b"a = x\rb = a*2\r\rc = (b\r+ 1")
+    r = CliRunner().invoke(main, ["diff", str(tmp_path / "bad.txt"), "--format", "plain"])
+    assert r.exit_code == 2 and r.output.startswith("error: "), r.output
+    assert ":5:" in r.output.splitlines()[0] and "+ 1" in r.output, r.output
