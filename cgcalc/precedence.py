@@ -39,6 +39,7 @@ _FIRST = {**{c: "name" for c in _LETTERS}, **{c: "number" for c in "0123456789."
 _BINARY = {"+": (1, "add"), "-": (1, "sub"), "*": (2, "mul"), "/": (2, "div"),
            "^": (4, "pow"), "**": (4, "pow")}
 _UNARY = 3
+_COUNTED = {"comment", "nl", "cont", "(", ")", "number"}  # kinds that move lines, depth or end
 _OPEN, _CALL = "(", "call"  # operator-stack markers (precedence 0: nothing pops past them)
 
 
@@ -79,6 +80,7 @@ def parse_fast(text: str, make=Ast, statement=None):
     opened = False  # the last token opened a call: a ')' now closes f()
     line, line_start, depth, pos = 1, 0, 0, 0
     kind_of = _FIRST.get
+    callees: dict = {}  # a call's piece ("sin(", "f (") -> the function's name
     pieces = _PIECE.findall(text)
     pieces.append(("", ";"))  # the end ends the last statement
     for blanks, value in pieces:
@@ -92,22 +94,23 @@ def parse_fast(text: str, make=Ast, statement=None):
                 _KIND.match(value).lastgroup
             if kind == "other":
                 return None
-        elif kind == "comment":
-            continue
-        elif kind == "nl" or kind == "cont":
-            if kind == "cont" and len(value) == 1:
-                return None  # a backslash, not before a newline
-            line += 1
-            line_start = pos
-            if kind == "cont" or depth:
+        elif kind in _COUNTED:  # (names and operators, the most of a program, pass by)
+            if kind == "comment":
                 continue
-            kind = ";"  # a newline ends the statement: a ';' on the line it ends
-        elif kind == "(":
-            depth += 1
-        elif kind == ")":
-            depth = depth - 1 if depth else 0
-        elif kind == "number" and value == ".":
-            return None
+            elif kind == "nl" or kind == "cont":
+                if kind == "cont" and len(value) == 1:
+                    return None  # a backslash, not before a newline
+                line += 1
+                line_start = pos
+                if kind == "cont" or depth:
+                    continue
+                kind = ";"  # a newline ends the statement: a ';' on the line it ends
+            elif kind == "(":
+                depth += 1
+            elif kind == ")":
+                depth = depth - 1 if depth else 0
+            elif kind == "number" and value == ".":
+                return None
         if held is not None:
             h_text, h_line, h_col, h_first = held
             held = None
@@ -127,7 +130,10 @@ def parse_fast(text: str, make=Ast, statement=None):
             elif kind == "name":
                 if value[-1] == "(":  # a call opens: its name, then "(" (blanks between)
                     depth += 1
-                    pending.append((0, _CALL, value[:-1].rstrip(" \t\f\r"), ln, col, len(out)))
+                    callee = callees.get(value)
+                    if callee is None:
+                        callee = callees[value] = value[:-1].rstrip(" \t\f\r")
+                    pending.append((0, _CALL, callee, ln, col, len(out)))
                     first, opened = False, True
                     continue
                 held = (value, ln, col, first)
@@ -167,8 +173,11 @@ def parse_fast(text: str, make=Ast, statement=None):
             else:
                 pending.pop()
                 base = marker[5]
-                args = tuple(out[base:])
-                del out[base:]
+                if base == len(out) - 1:  # one argument, the common case
+                    args = (out.pop(),)
+                else:
+                    args = tuple(out[base:])
+                    del out[base:]
                 out.append(make(CALL, args, marker[2], marker[3], marker[4], len(marker[2])))
         elif kind == ";":
             while pending and pending[-1][0]:
