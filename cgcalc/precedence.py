@@ -39,7 +39,8 @@ _FIRST = {**{c: "name" for c in _LETTERS}, **{c: "number" for c in "0123456789."
 _BINARY = {"+": (1, "add"), "-": (1, "sub"), "*": (2, "mul"), "/": (2, "div"),
            "^": (4, "pow"), "**": (4, "pow")}
 _UNARY = 3
-_COUNTED = {"comment", "nl", "cont", "(", ")", "number"}  # kinds that move lines, depth or end
+_COUNTED = {"comment", "nl", "cont", "(", ")", "number"}  # kinds checked before parsing: they
+# move the line or the depth, or are no token at all ("." alone)
 _OPEN, _CALL = "(", "call"  # operator-stack markers (precedence 0: nothing pops past them)
 
 
@@ -94,7 +95,7 @@ def parse_fast(text: str, make=Ast, statement=None):
                 _KIND.match(value).lastgroup
             if kind == "other":
                 return None
-        elif kind in _COUNTED:  # (names and operators, the most of a program, pass by)
+        elif kind in _COUNTED:  # names and operators, most of a program, skip these checks
             if kind == "comment":
                 continue
             elif kind == "nl" or kind == "cont":
