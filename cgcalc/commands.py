@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+from . import limits
 from .errors import FAILURE, CgcalcError
 
 
@@ -349,12 +350,31 @@ def _graphviz(dot_text, fmt, output, layout=()):
         raise CgcalcError(f"--format {fmt} needs Graphviz's dot program, which is not installed"
                           f"{kept}", hint="install it (Debian/Ubuntu: apt-get install graphviz; "
                           "macOS: brew install graphviz), or use --format dot")
+    most = limits.limit("CGCALC_MAX_GRAPHVIZ")
     p = subprocess.run([exe, *layout, f"-T{fmt}"], input=dot_text.encode("utf-8"),
-                       capture_output=True)
+                       capture_output=True, preexec_fn=_at_most(most))
     if p.returncode != 0:
-        raise CgcalcError(f"dot failed: {p.stderr.decode(errors='replace').strip()}",
-                          status=FAILURE)
+        said = p.stderr.decode(errors="replace").strip() or f"exit status {p.returncode}"
+        raise CgcalcError(f"dot failed: {said}", status=FAILURE,
+                          hint=f"dot may take {most:,} bytes here; a picture this large may "
+                               f"need more (CGCALC_MAX_GRAPHVIZ=BYTES), or use --format dot")
     return p.stdout
+
+
+def _at_most(size):
+    """What a child process runs before its program: its address space held to ``size`` bytes
+    (where the system lets a process say so), so memory stays bounded whatever it draws."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return None
+
+    def limit():
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        except (ValueError, OSError):
+            pass
+    return limit
 
 
 class _closing:

@@ -20,6 +20,9 @@ DEFAULTS = {
     "CGCALC_MAX_LINE": 16 << 20,
     # bytes of a program, a network file or a params file
     "CGCALC_MAX_SOURCE": 64 << 20,
+    # bytes of address space Graphviz's dot may take drawing a picture (svg, png): a graph of
+    # 20,000 terms took 4 GB
+    "CGCALC_MAX_GRAPHVIZ": 4 << 30,
 }
 _override: dict = {}  # set by command-line options (--max-entries)
 

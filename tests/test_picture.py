@@ -170,3 +170,22 @@ def test_a_long_path_shows_its_two_ends():
     assert notes[0] == "1 path from f down to x"
     assert notes[1] == f"f → n{n - 1} → n{n - 2} → n{n - 3} → n{n - 4} → n{n - 5} → " \
         f"… {n + 1 - 12} more … → n5 → n4 → n3 → n2 → n1 → x"
+
+
+@needs_dot
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_graphviz_draws_within_a_bound_on_its_memory(fmt, tmp_path):
+    """dot's address space is held to CGCALC_MAX_GRAPHVIZ bytes (4 GiB unless set; a 20,000-term
+    sum took 4 GB): past it the drawing fails, exit 1, saying what it may take and how to give
+    it more, and the file there before is kept; within it the picture is drawn."""
+    text = " + ".join(f"sin(x{i}*x{i + 1})" for i in range(100))
+    out = tmp_path / f"g.{fmt}"
+    out.write_text("the user's file")
+    r = CliRunner().invoke(main, ["graph", text, "--format", fmt, "-o", str(out)],
+                           env={"CGCALC_MAX_GRAPHVIZ": "30000000"})
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith("error: dot failed") and "CGCALC_MAX_GRAPHVIZ" in r.output
+    assert out.read_text() == "the user's file"
+    r = CliRunner().invoke(main, ["graph", text, "--format", fmt, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:4] in (b"<?xm", b"<svg", b"\x89PNG")
