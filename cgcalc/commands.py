@@ -372,7 +372,7 @@ def _at_most(size):
     def limit():
         try:
             resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        except (ValueError, OSError):
+        except (ValueError, OSError, OverflowError):  # past what the system counts: no bound
             pass
     return limit
 
