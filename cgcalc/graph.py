@@ -337,7 +337,7 @@ def build_direct(text: str, filename=None) -> Graph | None:
     scope, where, bound = binder.scope, binder.where, binder.bound
     node_of = b.node  # a plain Builder: no op is made its own way (no MAKERS)
     free: dict = {}  # a name not bound -> its node (an input variable, or a constant)
-    calls: dict = {}  # (a function's name, how many arguments) -> the op of a plain call
+    calls: dict = {}  # (a function's name, how many arguments) -> its plain op, or None
     statements = []  # one entry per statement ended
     rewritten = []  # calls built as something else (log(a, b)): their nodes' order is their own
 
@@ -347,14 +347,12 @@ def build_direct(text: str, filename=None) -> Graph | None:
             node = node_of(kind, *args)
         elif kind == CALL:
             key = (word, len(args))
-            op = calls.get(key)
-            if op is None:
+            op = calls.get(key, False)
+            if op is False:
                 op = calls[key] = _plain_call(word, len(args))
-                if op is None:
-                    del calls[key]
-                    rewritten.append(word)
-                    return _build_one(Ast(kind, (), word, line, column, width), args, scope,
-                                      where)
+            if op is None:  # rewritten (log(a, b)), or an error: as bind() builds it
+                rewritten.append(word)
+                return _build_one(Ast(kind, (), word, line, column, width), args, scope, where)
             node = node_of(op, *args)
         elif kind == NAME:
             node = bound.get(word) or free.get(word)
