@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 from .errors import CgcalcError, suggest
 from .files import read_bytes
@@ -31,13 +32,48 @@ def read_source(arg: str) -> tuple[str, str]:
 
 
 def stdin_once(given):
-    """Standard input is read for one thing at most: ``given`` holds (name, value) for each
-    argument that names something to read, ``-`` being standard input."""
-    takers = [name for name, value in given if value == "-"]
-    if len(takers) > 1:
-        both = "both " if len(takers) == 2 else ""
-        raise CgcalcError(f"standard input is given for {both}{', '.join(takers[:-1])} and "
-                          f"{takers[-1]}", hint="it can be read once: give all but one a file")
+    """Standard input, or any pipe, is read for one thing at most: ``given`` holds (name, value)
+    for each argument that names something to read. Standard input is ``-`` or a name of the
+    same pipe or terminal (``/dev/stdin``, ``/dev/fd/0``); a regular file read twice is read
+    twice from its start, so only pipes, sockets and terminals count."""
+    takers: dict = {}  # what is read -> the arguments that read it
+    shown: dict = {}  # what is read -> how it is named in the message
+    for name, value in given:
+        if isinstance(value, str):
+            key = _read_once(value)
+            if key is not None:
+                takers.setdefault(key, []).append(name)
+                shown.setdefault(key, "standard input" if key == "-" else f"the pipe {value}")
+    for key, names in takers.items():
+        if len(names) > 1:
+            what = shown[key]
+            both = "both " if len(names) == 2 else ""
+            raise CgcalcError(f"{what} is given for {both}{', '.join(names[:-1])} and "
+                              f"{names[-1]}", hint="it can be read once: give all but one a file")
+
+
+def _read_once(value):
+    """``-`` for standard input (by any name), (device, inode) for another pipe, socket or
+    terminal, None for what can be read again (or is not a file: an expression, say)."""
+    if value == "-":
+        return "-"
+    if not 0 < len(value) < 4096 or "\0" in value or "\n" in value:
+        return None
+    try:
+        st = os.stat(value)  # a FIFO is not opened by this
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return None
+    try:
+        own = os.fstat(0)
+        if (own.st_dev, own.st_ino) == (st.st_dev, st.st_ino):
+            return "-"
+    except OSError:  # no standard input at all
+        pass
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        return (st.st_dev, st.st_ino)
+    return None  # /dev/null, /dev/zero: each read is what the first was
 
 
 def decode(data: bytes, name: str) -> str:

@@ -356,6 +356,48 @@ def test_standard_input_for_two_things_is_refused(args, given, names, work):
     assert r.stdout == ""
 
 
+STDIN_NAMES = ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
+
+
+@pytest.mark.parametrize("other", ["-", *STDIN_NAMES])
+@pytest.mark.parametrize("name", STDIN_NAMES)
+def test_standard_input_by_any_name_is_read_once(name, other, work):
+    """The class of ``-`` twice: standard input named as a file (a pipe here) is standard
+    input all the same, whichever of its names each argument uses."""
+    if not os.path.exists(name):
+        pytest.skip(f"{name} is not on this system")
+    p = subprocess.run([*CMD, "diff", name, "--points", other], cwd=work, input="x*y",
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    first = p.stderr.splitlines()[0]
+    assert first == "error: standard input is given for both EXPR|FILE and --points", p.stderr
+    assert p.stdout == ""
+
+
+def test_a_regular_file_as_standard_input_may_be_named_twice(work):
+    """Redirected from a file, /dev/stdin opens the file again from its start: each argument
+    reads all of it, so naming it twice is no fault."""
+    (work / "both.csv").write_text("x,y\n1,2\n")
+    with open(work / "both.csv") as stdin:
+        p = subprocess.run([*CMD, "diff", "x*y", "--points", "/dev/stdin"], cwd=work,
+                           stdin=stdin, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "x,y,value,d/dx,d/dy\n1,2,2.0,2.0,1.0\n"
+
+
+def test_a_named_pipe_given_twice_is_refused_unopened(work):
+    """A FIFO is read once too: given for two things it is refused before either opens it (so
+    its writer is left waiting, not fed to the first reader)."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    os.mkfifo(work / "fifo")
+    p = subprocess.run([*CMD, "diff", "fifo", "--points", "fifo"], cwd=work,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.splitlines()[0] == \
+        "error: the pipe fifo is given for both EXPR|FILE and --points", p.stderr
+
+
 # -- a header row names the columns it is read as -----------------------------------------------
 
 HEADERS = [  # (command, rows, line and column of the first wrong name)
