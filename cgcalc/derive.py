@@ -245,12 +245,12 @@ def forward_symbolic(builder, order, seeds: dict):
 def _canonical_vjp(simp, node, i, G):
     """simp(vjp(b, node, i, G)) for a canonical G, with elementwise products formed directly."""
     b = simp.b
-    if ops.OPS[node.op].elementwise and (
-            b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
+    o = ops.OPS[node.op]
+    if o.elementwise and (b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
         d = simp(connection(b, node, i))
-        if _one(G):
+        if G.op == "const" and G.value == 1:
             return d
-        if _one(d):
+        if d.op == "const" and d.value == 1:
             return G
         return simp.known(simp.mul([G, d]))
     return simp(vjp(b, node, i, G))

@@ -26,6 +26,11 @@ def test_printed_text_parses_back_to_the_same_value(text, x, y, z):
 @pytest.mark.parametrize("text, want", [
     ("-x^2", "-x^2"), ("(-x)^2", "(-x)^2"), ("a - (b - c)", "a - (b - c)"),
     ("a/(b*c)", "a/(b*c)"), ("2^3^2", "2^3^2"), ("(2^3)^2", "(2^3)^2"),
+    # products of plain factors (the printer's short way) in every place a product can be
+    ("a*(b*(c*(d*e)))", "a*b*c*d*e"), ("(a*b)*(c*d)", "a*b*c*d"), ("(a*b)^2", "(a*b)^2"),
+    ("-(a*b)", "-(a*b)"), ("a*(-(b*c))", "a*-(b*c)"), ("(a*b)^(c*d)", "(a*b)^(c*d)"),
+    ("a*b - (c*d)*(e*f)", "a*b - c*d*e*f"), ("(a+b)*(c*(d+e))", "(a + b)*c*(d + e)"),
+    ("sin(a*b)*c", "sin(a*b)*c"), ("a*b/c", "a*b/c"),
 ])
 def test_parentheses_only_where_needed(text, want):
     assert to_text(parse(text).output) == want

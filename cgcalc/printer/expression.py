@@ -38,6 +38,25 @@ def to_text(root, atoms: dict | None = None, style: _Style = PLAIN) -> str:
                 emit(op + "(")
                 push((")", (node.args[0], SUM, False)))
                 continue
+            if op == "mul" and not negate:
+                # a product of plain factors (no number, no power): what _product gives it,
+                # without its lists: the factors joined by *, each nested product unbracketed
+                args = node.args
+                for a in args:
+                    if a.op == "const" or a.op == "pow":
+                        break
+                else:
+                    parts = [style.lparen] if ctx > PRODUCT else []
+                    for i, a in enumerate(args):
+                        if i:
+                            parts.append(style.times)
+                        parts.append((a, PRODUCT if i == 0 or a.op == "mul" and
+                                      not is_negative(a) else UNARY, False))
+                    if ctx > PRODUCT:
+                        parts.append(style.rparen)
+                    parts.reverse()
+                    push(parts)
+                    continue
         prec, parts = _display(node, negate, atoms, style)
         if prec < ctx:
             parts = [style.lparen, *parts, style.rparen]
