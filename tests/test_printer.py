@@ -4,6 +4,7 @@ import math
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from cgcalc.evaluate import evaluate_point
 from cgcalc.graph import parse
@@ -44,6 +45,22 @@ def test_large_shared_graphs_print_as_statements_that_parse_back():
     h = parse(text)
     assert math.isclose(evaluate_point(h.order, {"x": -0.5})[h.output],
                         evaluate_point(g.order, {"x": -0.5})[g.output], rel_tol=1e-12)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS, POINTS, st.sampled_from([1, 5, 12, 13, 40]))
+def test_statements_bound_at_any_limit_parse_back(text, x, limit):
+    """However short the limit (below the length at which a part used twice is bound, too),
+    the statements parse back to the same function."""
+    g = parse(text)
+    want = evaluate_point(g.order, {"x": x, "y": 0.25, "z": -1.5})[g.output]
+    assume(math.isfinite(want))
+    printed = program_text(g.output, reserved=g.variables, limit=limit)
+    h = parse(printed)
+    got = evaluate_point(h.order, {"x": x, "y": 0.25, "z": -1.5})[h.output]
+    assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12), printed
+    if any(len(to_text(a)) >= limit for a in g.output.args if a.args):
+        assert "; " in printed, printed  # an input of the root at the limit is bound
 
 
 def test_latex():

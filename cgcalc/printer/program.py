@@ -70,16 +70,20 @@ def program_text(root, *, names=None, reserved=(), limit=600, style: _Style = PL
     k = 0
     shown: dict = named  # printed length, counting bound inputs as their names
     for n in order:
-        if not n.args:
+        args = n.args
+        if not args:
             shown[n] = len(str(n.value))
             continue
-        s = 2 + len(n.op)
-        for a in n.args:
-            s += shown[a] + 1
-        shown[n] = s
-        if n is root or n in atoms:
-            continue
-        if s >= limit or s > 12 and uses[n] >= 2:
+        if len(args) == 1:  # f(a): the common case
+            s = shown[n] = 3 + len(n.op) + shown[args[0]]
+        else:
+            s = 2 + len(n.op)
+            for a in args:
+                s += shown[a] + 1
+            shown[n] = s
+        if s <= 12 and s < limit or n is root or n in atoms:
+            continue  # short and not the limit: left inline, used once or many times
+        if s >= limit or uses[n] >= 2:
             name = names.get(n)
             if name is None:
                 if suggested is None:  # (made once per call, and only for a long one)
