@@ -93,13 +93,18 @@ def decode(data: bytes, name: str) -> str:
                           line=line, column=col, filename=name) from None
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_ONE_EXPRESSION = re.compile(r"[;=#\n\r]")  # statements, a comment: a program, not a value
+
+
 def parse_number(text: str):
-    """A float from ``1.5``, ``-2``, ``1e-3``, ``pi/2``, ``sqrt(2)``: a constant expression,
+    """A float from ``1.5``, ``-2``, ``1e-3``, ``pi/2``, ``sqrt(2)``: a number written plainly
+    (not as Python also reads them: ``1_000``, other scripts' digits) or one constant expression,
     evaluated by cgcalc itself (never ``eval``). Returns None when it is not a constant."""
-    try:
+    if _PLAIN_NUMBER.fullmatch(text):
         return float(text)
-    except ValueError:
-        pass
+    if _NOT_ONE_EXPRESSION.search(text):
+        return None
     from .graph import parse
     from .evaluate import evaluate_point
 

@@ -160,6 +160,28 @@ def test_bad_input_exits_2_with_a_located_message(args, words):
     assert "Traceback" not in r.stderr and r.stdout == ""
 
 
+@pytest.mark.parametrize("value", [
+    "1;5", "1; y=5", "a=5;a+1", "3\n5", "3\r5", "1 # 5",  # a program, not one value
+    "1_000", "1_0.5", "\u0661", "\uff13", "3.\u0665", "infinity", "0x10",  # not written plainly
+])
+def test_at_takes_one_value_written_plainly(value):
+    """Everything an --at value could be read as beyond one number or one constant expression
+    is refused at the value, never read as its last statement or as Python reads numbers."""
+    r = run("diff", "x^2", "--at", f"x={value}", "--format", "plain")
+    assert r.exit_code == 2, r.output
+    first, source, caret = r.stderr.splitlines()[:3]
+    assert first == f"error: --at:1:8: {value!r} is not a number", r.stderr
+    assert caret.index("^") == source.index("x=") + 2
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("text", ["\u0663*x", "x + \uff11", "x^\u0662"])
+def test_digits_of_other_scripts_are_not_numbers_in_expressions(text):
+    r = run("diff", text)
+    assert r.exit_code == 2, r.output
+    assert "unexpected character" in r.stderr.splitlines()[0], r.stderr
+
+
 def test_caret_under_the_fault():
     r = run("diff", "exp(sigmod(x^2))")
     lines = r.stderr.splitlines()
