@@ -157,6 +157,29 @@ def test_names_that_python_keeps_for_itself(tmp_path):
     assert all(np.isclose(float(got[v]), want[v]) for v in f.variables)
 
 
+@pytest.mark.parametrize("name", ["m_", "__m", "m__", "X_", "y_", "params_", "xp_", "_array",
+                                  "_safe", "grads_", "init_params_", "t1", "θ1"])
+def test_a_param_named_like_what_the_module_writes_itself(name, tmp_path):
+    """A param whose name, made an identifier, is one the module uses for its own work (the
+    rows m, the data X, a helper) gets another name; the numbers are cgcalc's all the same."""
+    text = (ROOT / "examples" / "xor.net").read_text().replace("theta1", name)
+    path = tmp_path / "named.net"
+    path.write_text(text)
+    net = Network(text, str(path))
+    module = export(path, "numpy", tmp_path, "named")
+    X, Y = data = file_data(net)
+    start = initial_params(net)
+    env = net.env(start, data)
+    assert np.isclose(float(module.cost(start, X, Y)),
+                      backprop.tape(net, [net.cost]).run(env)[0], rtol=1e-12)
+    want = dict(zip(net.params, backprop.tape(net, list(backprop.gradients(net).values()))
+                    .run(env)))
+    got = module.gradients(start, X, Y)
+    assert set(got) == set(net.params) and name in got
+    for p in net.params:
+        assert np.allclose(got[p], want[p], rtol=1e-12, atol=1e-15), p
+
+
 def test_bad_requests_exit_2_and_leave_nothing(tmp_path):
     r = run("export", "x^2", "--to", "fortran")
     assert r.exit_code == 2 and r.stderr.startswith("error:")

@@ -92,13 +92,13 @@ def network_module(net, backend, title) -> str:
 
     def function(name, roots, with_targets, result):
         namer = Namer(RESERVED)
+        rows = namer.name(net.var_nodes[BATCH], "m")  # first: a param may want the name too
         unpack = [f"{namer.name(net.var_nodes[p], p)} = params[{p!r}]" for p in net.params]
-        namer.name(net.var_nodes[BATCH], "m")
         data_args = ["X"] + (["y"] if with_targets else [])
         unpack += _split_columns(net, net.inputs, "X", namer)
         if with_targets:
             unpack += _split_columns(net, net.targets, "y", namer)
-        unpack.append("m = X.shape[0]")
+        unpack.append(f"{rows} = X.shape[0]")
         lines, text = statements(topological(roots), namer, wanted, COMMON, keep=roots)
         return (f"\n\ndef {name}(params, {', '.join(data_args)}):\n"
                 f"    X = _array(X)\n" + ("    y = _array(y)\n" if with_targets else "")
