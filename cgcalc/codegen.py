@@ -21,6 +21,8 @@ import re
 import unicodedata
 from fractions import Fraction
 
+from .scalar import as_float
+
 _FIELD = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 _NOT_WORD = re.compile(r"\W+")
 
@@ -71,10 +73,10 @@ def _identifier(text):
 
 def literal(value) -> str:
     """A number as Python source: an int, or a float's repr (pi as 3.141592653589793)."""
-    if isinstance(value, Fraction):
-        return repr(float(value))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise TypeError(f"not a number: {value!r}")
+    if isinstance(value, Fraction) or isinstance(value, int) and value.bit_length() > 1023:
+        value = as_float(value)  # past the floats: infinite, as the tape has it
     if isinstance(value, float):
         return repr(value) if value == value and value not in (float("inf"), float("-inf")) \
             else f"float({repr(str(value))})"

@@ -9,7 +9,7 @@ The op table writes each value as ``value(xp, *args)``; ``xp`` is ``scalar.SCALA
 from __future__ import annotations
 
 from . import ops
-from .scalar import SCALAR
+from .scalar import SCALAR, as_float
 from .errors import EvaluationError
 
 
@@ -41,7 +41,13 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
             continue
         op = node.op
         if op == "const":
-            values[node] = number(node.value)
+            try:
+                values[node] = number(node.value)
+            except OverflowError:  # an exact number past floats: 2^1030 made exact, say
+                raise EvaluationError(
+                    f"the result is too large (overflow): the number {_digits(node.value)} "
+                    "is past what a float holds (about 1.8e308)", source=source,
+                    filename=filename) from None
         elif op == "var":
             values[node] = env[node.value]
         else:
@@ -59,6 +65,12 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
                                names) from None
             values[node] = v
     return values
+
+
+def _digits(v) -> str:
+    """A long exact number, shortly: its first digits and how many there are."""
+    text = str(v)
+    return text if len(text) <= 24 else f"{text[:12]}… ({len(text.lstrip('-'))} digits)"
 
 
 def _failure(node, exc, argvals, where, source, filename, names):
@@ -149,7 +161,7 @@ class Tape:
                 continue
             if op == "const":
                 fixed[i] = True
-                self.consts.append((i, float(n.value)))
+                self.consts.append((i, as_float(n.value)))
                 continue
             fn, args = compiled[i]
             fixed[i] = all(fixed[a] for a in args)

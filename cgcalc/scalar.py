@@ -8,6 +8,15 @@ from __future__ import annotations
 import math
 
 
+def as_float(v) -> float:
+    """An exact number (int, Fraction) or a float as a float; one past the floats' range (an
+    integer of 400 digits, which exact arithmetic can make) is infinite, as numpy makes it."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 class _MathBackend:
     """The backend ``xp`` for one point: the numpy names the table uses, for Python floats
     (numpy is not imported on that path). Names numpy and math share (``cbrt``, ``expm1``, ...)

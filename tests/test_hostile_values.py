@@ -6,6 +6,7 @@ every symbolic derivative printed is an expression in the same variables; a firs
 typo is never taken for a header; ``-x^2`` is an expression, ``pi`` a constant."""
 
 import csv
+import importlib.util
 import io
 import json
 import math
@@ -625,3 +626,43 @@ def test_a_program_whose_lines_end_in_cr_alone_is_placed_by_its_lines(tmp_path):
     r = CliRunner().invoke(main, ["diff", str(tmp_path / "bad.txt"), "--format", "plain"])
     assert r.exit_code == 2 and r.output.startswith("error: "), r.output
     assert ":5:" in r.output.splitlines()[0] and "+ 1" in r.output, r.output
+
+
+# -- exact numbers past the floats ----------------------------------------------------------------
+
+# x^(2^1030): the simplifier's exponent is an exact integer of 311 digits, past what a float holds
+SQUARES = "\n".join(["y1 = x*x"] + [f"y{i + 1} = y{i}*y{i}" for i in range(1, 1030)])
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "csv", "latex", "rich"])  # (dot: no derivative)
+def test_an_exact_number_past_the_floats_is_an_overflow_in_every_format(fmt, tmp_path):
+    (tmp_path / "sq.cg").write_text(SQUARES)
+    r = run("diff", str(tmp_path / "sq.cg"), "--at", "x=0.5", "--format", fmt)
+    assert r.exit_code == 1, r.output
+    assert "the result is too large (overflow)" in r.stderr, r.stderr
+    assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("order", ["1", "2"])
+def test_an_exact_number_past_the_floats_is_infinite_on_many_points(order, tmp_path):
+    """On many points (and in training, export, the API) such a number is what numpy makes of
+    it, infinite: the rows are written, the ones not finite announced."""
+    (tmp_path / "sq.cg").write_text(SQUARES)
+    r = run("diff", str(tmp_path / "sq.cg"), "--points", "-", "--order", order,
+            input="x\n0.5\n2\n")
+    assert r.exit_code == 0, r.stderr
+    rows = r.stdout.splitlines()
+    assert len(rows) == 3 and rows[1].startswith("0.5,0.0,")
+    assert "internal error" not in r.stderr
+
+
+def test_an_exact_number_past_the_floats_exports_as_infinite(tmp_path):
+    (tmp_path / "sq.cg").write_text(SQUARES)
+    r = run("export", str(tmp_path / "sq.cg"), "--to", "numpy")
+    assert r.exit_code == 0, r.stderr
+    assert 'float("inf")' in r.stdout or "float('inf')" in r.stdout
+    (tmp_path / "sq_numpy.py").write_text(r.stdout)
+    spec = importlib.util.spec_from_file_location("sq_numpy", tmp_path / "sq_numpy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.value(0.5) == 0.0 and module.value(0.25) == 0.0

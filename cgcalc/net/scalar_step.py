@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 
 from .. import arraymath, codegen, ops
-from ..scalar import SCALAR
+from ..scalar import SCALAR, as_float
 from ..walk import topological
 from .model import BATCH
 
@@ -237,7 +237,7 @@ class _Writer:
     def expand(self, n, index):
         op = n.op
         if op == "const":
-            v = float(n.value)
+            v = as_float(n.value)
             if not math.isfinite(v):
                 raise Unsupported("constant")
             self.shape[n], self.entries[n] = (), [self.const(v)]
