@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import math
+
 from . import ops
-from .errors import FAILURE, CgcalcError
+from .errors import FAILURE, CgcalcError, EvaluationError
 from .graph import Graph
 from .simplify import Simplifier
 from .walk import accumulate, depending, list_paths, path_counts, topological, users_of
@@ -415,10 +417,22 @@ class Analysis:
         return self.values[node]
 
     def edge_value(self, node, i):
+        """The connection derivative at the point. Where the op's rule has no value there but
+        its simplified form does (x^0 at 0: 0*x^-1, which is 0), the simplified form's, as it
+        is shown; where neither has, nan. An edge never fails the run: the derivative's own
+        value does, whichever form shows it."""
         key = (node, i)
         v = self._edge_values.get(key)
         if v is None:
-            v = self.eval_node(connection(self.graph.builder, node, i))
+            b = self.graph.builder
+            rule = connection(b, node, i)
+            try:
+                v = self.eval_node(rule)
+            except EvaluationError:
+                try:
+                    v = self.eval_node(Simplifier(b, node.args)(rule))
+                except EvaluationError:
+                    v = math.nan
             self._edge_values[key] = v
         return v
 

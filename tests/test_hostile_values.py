@@ -666,3 +666,36 @@ def test_an_exact_number_past_the_floats_exports_as_infinite(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.value(0.5) == 0.0 and module.value(0.25) == 0.0
+
+
+# -- an edge without a value where the derivative has one -----------------------------------------
+
+FORMS = ["plain", "csv", "json", "latex", "rich"]
+
+
+@pytest.mark.parametrize("expr, x, want", [
+    ("x^0", "0", 0.0),  # the rule's 0*x^-1 at 0
+    ("sqrt(x) - sqrt(x)", "0", 0.0),  # two edges 1/(2*sqrt(x)) at 0
+    ("x/x", "1e200", 0.0),  # x^2 overflows in the rule for the denominator
+    ("sqrt(x)", "0", None),  # the derivative itself has none: every form fails
+    ("x^x", "0", None),
+    ("log(x)*0 + x", "-1", None),  # the function itself has none
+])
+def test_every_form_gives_the_derivative_or_fails_alike(expr, x, want):
+    """Whether a run fails, and the derivative it gives, depend on the derivative, never on
+    the form it is shown in (an edge that has no value at the point is shown as such)."""
+    runs = {fmt: run("diff", expr, "--at", f"x={x}", "--format", fmt) for fmt in FORMS}
+    if want is None:
+        for fmt, r in runs.items():
+            assert r.exit_code == 1, (fmt, r.output)
+            assert r.stderr.startswith("error:") and "internal error" not in r.stderr, fmt
+        assert len({r.stderr.splitlines()[0] for r in runs.values()}) == 1  # the same fault
+        return
+    for fmt, r in runs.items():
+        assert r.exit_code == 0, (fmt, r.stderr)
+    assert runs["plain"].stdout.strip().endswith(f"= {want!r}")
+    row = dict(zip(*[line.split(",") for line in runs["csv"].stdout.splitlines()]))
+    assert float(row["d/dx"]) == want
+    doc = json.loads(runs["json"].stdout)
+    assert strict_json(runs["json"].stdout) is not None
+    assert [d["value"] for d in doc["derivatives"].values()] == [want]
