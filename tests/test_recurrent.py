@@ -177,6 +177,15 @@ data {
     (("h[0] = zeros(2)", "h[1] = zeros(2)"), "only the states before step 1", 7),
     (("C = mse(P, y)", "C = mse(h[t] @ V, y)"), "t has a value only", 10),
     (("param  W[1, 2]", "param  W[t, 2]"), "only an input or target may be a sequence", 4),
+    # steps past T, or written with more digits than are counted, say so at their place
+    (("P = h[T] @ V", "P = h[4] @ V"), "h[4] is past the last step: h has steps 1 to T = 3", 9),
+    (("P = h[T] @ V", "P = h[T+1] @ V"), "h[4] is past the last step", 9),
+    (("P = h[T] @ V", "P = h[" + "9" * 20 + "] @ V"),
+     "h[...] (a step past T by more than 18 digits) is past the last step", 9),
+    (("h[t-1] @ U", "h[t-" + "9" * 20 + "] @ U"),
+     "h[...] (a step before 0 by more than 18 digits) has no value", 8),
+    (("x[t] @ W", "x[t-" + "9" * 20 + "] @ W"),
+     "x[...] (a step before 0 by more than 18 digits): the data has steps 1 to 3", 8),
 ])
 def test_bad_recurrent_files_exit_2_with_the_place(edit, words, line):
     text = BASE.replace(*edit)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..errors import CgcalcError
 from ..graph import Program, Scope, build_expr
 from ..parse import CALL, INDEX, NAME, NUMBER
-from .spec import whole
+from .spec import BIG, whole
 
 OVER_TIME = {"sum_t": "sum", "mean_t": "mean"}
 
@@ -151,7 +151,7 @@ class TimeScope(Scope):
         if name in rec.sequences:
             node, width = rec.sequences[name]
             if not 1 <= s <= rec.steps:
-                raise self.fail(f"{name}[{s}]: the data has steps 1 to {rec.steps}", base)
+                raise self.fail(f"{_at(name, s)}: the data has steps 1 to {rec.steps}", base)
             b = self.b
             piece = b.cols(node, b.const((s - 1) * width), b.const(s * width))
             self.step_names.setdefault(piece, f"{name}[{s}]")
@@ -162,8 +162,14 @@ class TimeScope(Scope):
         if self.t is not None and s > self.t:
             raise self.fail(f"{name}[{_step_text(s - self.t)}] reaches into the future: step t "
                             f"may use steps t, t-1, ... of the equations before it", base)
+        if s > rec.steps:
+            raise self.fail(f"{_at(name, s)} is past the last step: {name} has steps 1 to T = "
+                            f"{rec.steps}", base)
         node = rec.nodes.get((name, s))
         if node is None:
+            if s <= -BIG // 2:
+                raise self.fail(f"{_at(name, s)} has no value: the state before step 1 is "
+                                f"{name}[0], {name}[-1], ...", base)
             if s <= 0:
                 raise self.fail(f"{name}[{s}] has no value: add an equation {name}[{s}] = ... "
                                 f"(the state before step 1)", base)
@@ -214,6 +220,14 @@ class TimeScope(Scope):
             else:
                 raise self.fail("a time step is t, T, a whole number, or t - k, T - k", node)
         return values[0]
+
+
+def _at(name, s):
+    """``h[3]`` as a message names it; a step written with more than 18 digits was counted as
+    too large (spec.BIG), so it is not shown as a number."""
+    if abs(s) < BIG // 2:
+        return f"{name}[{s}]"
+    return f"{name}[...] (a step {'before 0' if s < 0 else 'past T'} by more than 18 digits)"
 
 
 def _step_text(k):
