@@ -188,10 +188,10 @@ def _refuse(ctx, names, why):
             raise click.UsageError(f"{opt} {why}", ctx)
 
 
-def _source(arg):
+def _source(arg, network=False):
     from .inputs import read_source
 
-    return read_source(arg)
+    return read_source(arg, network)
 
 
 def _max_entries(ctx, param, value):
@@ -308,7 +308,7 @@ def train(file, save, params, fmt, quiet, **flags):
     from . import commands
     from .render.training import Progress
 
-    net = commands.load_net(*_source(file))
+    net = commands.load_net(*_source(file, network=True))
     given = {k: v for k, v in flags.items() if v is not None}
     interrupted = commands.train_net(net, given, _format(fmt), sys.stdout, params=params,
                                      save=save, progress=lambda total: Progress(total, quiet))
@@ -331,7 +331,7 @@ def predict(file, params, points, fmt):
     """Run the output node of FILE.net on rows of inputs, with trained params."""
     from . import commands
 
-    net = commands.load_net(*_source(file))
+    net = commands.load_net(*_source(file, network=True))
     commands.predict_net(net, params, points, _format(fmt), sys.stdout)
 
 

@@ -15,12 +15,15 @@ FILE_SUFFIXES = (".net", ".cg", ".txt", ".expr", ".csv", ".json")
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
-def read_source(arg: str) -> tuple[str, str]:
+def read_source(arg: str, network=False) -> tuple[str, str]:
     """(text, display name) for an expression argument: ``-`` reads standard input, a path that
-    exists is read as a file, anything else is the expression itself."""
+    exists is read as a file, anything else is the expression itself. For a command that takes
+    only a network (``network``), a directory is refused, not read as a name."""
     if arg == "-":
         return decode(read_bytes("-", "input"), "<stdin>"), "<stdin>"
     plain = len(arg) < 4096 and "\n" not in arg and "\0" not in arg
+    if network and plain and os.path.isdir(arg):
+        raise CgcalcError(f"cannot read {arg}: it is a directory, not a network file")
     looks_like_path = arg.endswith(FILE_SUFFIXES)  # a "/" may be a division: not a clue
     if plain and looks_like_path and not os.path.exists(arg):
         raise CgcalcError(f"no such file: {arg}", filename=arg,

@@ -356,6 +356,20 @@ def test_standard_input_for_two_things_is_refused(args, given, names, work):
     assert r.stdout == ""
 
 
+@pytest.mark.parametrize("args", [["train", "adir", "-q"],
+                                  ["predict", "adir", "--params", "p.json"],
+                                  ["train", "adir/", "--epochs", "1"]])
+def test_a_directory_given_as_the_network_is_refused(args, work):
+    """Commands that take only a network file say a directory is one, instead of reading its
+    name as the text of a network (`expected '='`)."""
+    (work / "adir").mkdir()
+    (work / "p.json").write_text("{}")
+    r = run(*args)
+    refused(r)
+    assert r.stderr.splitlines()[0] == \
+        f"error: cannot read {args[1]}: it is a directory, not a network file", r.stderr
+
+
 STDIN_NAMES = ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
 
 
