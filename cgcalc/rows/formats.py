@@ -69,7 +69,7 @@ def numbers(r, block, columns, np):
             values = np.array(cells, dtype=float)
         except ValueError:
             values = None
-        if values is not None and np.isfinite(values).all():
+        if values is not None and np.isfinite(values).all() and _plain("".join(cells)):
             out[name] = values
             continue
         for i, c in enumerate(cells[:bad[0] if bad else None]):
@@ -80,6 +80,9 @@ def numbers(r, block, columns, np):
                 bad = (i, r.lines.fail(msg, text, cell_column(r, text, k),
                                        max(1, len(c.strip())), line=block.numbers[i]))
                 break
+        else:  # nothing wrong after all (a no-break space around a number, say)
+            if values is not None:
+                out[name] = values
     if bad is not None:
         raise Stop(block.head(bad[0]), bad[1])
     return out
@@ -225,8 +228,18 @@ def fits_float(n) -> bool:
         return False
 
 
+def _plain(text):
+    """False when ``text`` holds what float() reads and a plain number never has: ``_``
+    between digits, or a character past ASCII (a digit of another script, ``١``); the
+    whitespace float() strips around a number may be anything. At C speed over a whole
+    column, so only a column where it is False is looked at cell by cell."""
+    return text.isascii() and "_" not in text
+
+
 def _not_finite(cell):
     """Why ``cell`` is not a finite number, or None when it is one."""
+    if not _plain(cell.strip()):
+        return "not a number"
     try:
         v = float(cell)
     except ValueError:

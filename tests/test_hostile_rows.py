@@ -1,0 +1,119 @@
+"""Hostile rows: what ``--points``, a network's data rows and ``predict --points`` read is
+used as given or refused with exit 2 at its place. A number is a plain number (no ``_``, no
+digits of other scripts, though float() reads both); a column is never hidden by another of
+its name or by one cgcalc writes; a carried string JSON cannot write raw is written escaped;
+a row stopped by the row limit says so."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cgcalc.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+XOR_PARAMS = {"theta1": [[5.87, -7.54], [5.88, -7.62], [-9.08, 3.17]],
+              "theta2": [[-13.88], [-13.62], [6.76]]}
+PLACE = re.compile(r"error: (?P<file>.+?):(?P<line>\d+):(?P<col>\d+): ")
+
+
+def run(*args, input=None, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input, env=env,
+                              catch_exceptions=False)
+
+
+def refused_at(r, line, col):
+    """The run is a clean refusal (exit 2, ``error:``, no traceback) placed at ``line:col``,
+    with the source line shown and the caret under that column. Its first line."""
+    assert r.exit_code == 2, f"exit {r.exit_code}: {r.stderr[:300]!r} {r.stdout[:200]!r}"
+    err = r.stderr
+    assert err.startswith("error:"), err[:300]
+    assert "Traceback" not in err and "internal error" not in err, err[:600]
+    m = PLACE.match(err)
+    assert m, f"no file:line:column: in {err.splitlines()[0]!r}"
+    assert (int(m["line"]), int(m["col"])) == (line, col), err
+    lines = err.splitlines()
+    i = next(k for k, text in enumerate(lines) if text.startswith(f"  {line} | "))
+    margin = len(f"  {line} | ")
+    assert re.fullmatch(r" *\^+", lines[i + 1]), err
+    assert lines[i + 1].index("^") == margin + col - 1, err
+    return lines[0]
+
+
+# -- numbers: plain ones only ---------------------------------------------------------------
+
+NOT_PLAIN = ["1_000", "1_0.5", "1e1_0", "\u0661", "\u0661_\u0662", "\uff11", "\u0967.5",
+             "2\u0661"]
+
+
+@pytest.mark.parametrize("cell", NOT_PLAIN)
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_csv_points_refuse_a_number_float_reads_and_a_number_is_not(cell, quoted):
+    row = f'2,{cell},"a"' if quoted else f"2,{cell},a"
+    r = run("diff", "x*y", "--points", "-", "--format", "csv",
+            input=f"x,y,id\n1,2,b\n{row}\n")
+    first = refused_at(r, 3, 3)
+    assert f"{cell!r} is not a number (column 'y')" in first
+    assert r.stdout.splitlines() == ["x,y,id,value,d/dx,d/dy", "1,2,b,2.0,2.0,1.0"]
+
+
+@pytest.mark.parametrize("row", ["2, 3", " 2 , 3 ", "\u00a02,3\u00a0", "+2,3.0"])
+def test_spaces_around_a_number_are_still_read(row):
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=f"x,y\n{row}\n")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[1] == f"{row},6.0,3.0,2.0"
+
+
+def test_carried_columns_take_any_text():
+    text = "x,y,id,name\n1,2,a_1,\u0661\n3,4,1_000,\u03b8\u2081\n"
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == ["1,2,a_1,\u0661,2.0,2.0,1.0",
+                                         "3,4,1_000,\u03b8\u2081,12.0,4.0,3.0"]
+
+
+def test_json_lines_numbers_are_json_numbers():
+    r = run("diff", "x*y", "--points", "-", "--format", "json",
+            input='{"x": 1, "y": 2}\n{"x": "1_000", "y": 2}\n')
+    assert "is not a number" in refused_at(r, 2, 2)
+    r = run("diff", "x*y", "--points", "-", "--format", "json",
+            input='{"x": 1, "y": 2}\n{"x": \u0661, "y": 2}\n')
+    assert "not JSON" in refused_at(r, 2, 7)
+
+
+LINE_NET = """input  x[1]
+target y[1]
+param  a[1, 1] ~ uniform(0, 0)
+param  b[1, 1] ~ uniform(0, 0)
+P = x @ a + b
+C = mse(P, y)
+output   P
+minimize C
+{data}
+train epochs=1 rate=0.1 seed=0
+"""
+
+
+@pytest.mark.parametrize("cell", ["1_0", "\u0661", "\uff11"])
+def test_network_data_refuses_a_number_that_is_not_plain(cell, tmp_path):
+    net = tmp_path / "n.net"
+    net.write_text(LINE_NET.format(data=f"data {{\n  0 -> 1\n  2 -> {cell}\n}}"))
+    first = refused_at(run("diff", net, "--format", "json"), 11, 8)
+    assert f"{cell!r} is not a number" in first
+    net.write_text(LINE_NET.format(data='data "d.csv"'))
+    (tmp_path / "d.csv").write_text(f"x,y\n0,1\n{cell},1\n", encoding="utf-8")
+    assert f"{cell!r} is not a number" in refused_at(run("diff", net, "--format", "json"), 3, 1)
+    (tmp_path / "d.csv").write_text(f"0 1\n{cell} 1\n", encoding="utf-8")
+    assert f"{cell!r} is not a number" in refused_at(run("train", net, "-q"), 2, 1)
+
+
+def test_predict_rows_refuse_a_number_that_is_not_plain(tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points", "-",
+            "--format", "csv", input="0 1\n1 1_0\n")
+    assert "'1_0' is not a number" in refused_at(r, 2, 3)
+    assert len(r.stdout.splitlines()) == 2  # the header and the good row
