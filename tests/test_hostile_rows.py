@@ -117,3 +117,33 @@ def test_predict_rows_refuse_a_number_that_is_not_plain(tmp_path):
             "--format", "csv", input="0 1\n1 1_0\n")
     assert "'1_0' is not a number" in refused_at(r, 2, 3)
     assert len(r.stdout.splitlines()) == 2  # the header and the good row
+
+
+# -- the row limit, whatever stops the reading ----------------------------------------------
+
+SMALL = {"CGCALC_MAX_LINE": "1000"}
+
+
+@pytest.mark.parametrize("body", ["\n" * 1200, "ab\n" * 400, "a\n" + "b" * 1200,
+                                  "\u00e9" * 501], ids=["newlines", "lines", "one-long-line",
+                                                        "two-byte-letters"])
+def test_a_quoted_field_past_the_row_limit_says_so(body):
+    text = f'x,y,id\n5,6,w\n1,2,"{body}"\n3,4,z\n'
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text, env=SMALL)
+    assert r.exit_code == 2, r.stderr
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("error: <stdin>: ") and "line 3 is longer than 1,000 bytes" in first
+    assert "CGCALC_MAX_LINE" in r.stderr and "not closed" not in r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert r.stdout.splitlines() == ["x,y,id,value,d/dx,d/dy", "5,6,w,30.0,6.0,5.0"]
+
+
+def test_a_quoted_row_of_the_limit_is_read_and_one_byte_more_is_not():
+    for extra, status in ((0, 0), (1, 2)):
+        body = "\n" * (1000 - len('1,2,""') + extra)
+        r = run("diff", "x*y", "--points", "-", "--format", "csv",
+                input=f'x,y,id\n1,2,"{body}"\n', env=SMALL)
+        assert r.exit_code == status, r.stderr
+    r = run("diff", "x*y", "--points", "-", "--format", "csv",
+            input='x,y,id\n1,2,"' + "\n" * 50, env=SMALL)
+    assert "a quoted field is not closed before the end of the input" in refused_at(r, 2, 5)

@@ -18,17 +18,23 @@ _SPACES_OR_COMMAS = re.compile(r"[ \t,]+")
 def csv_records(r, first, texts):
     """Lines with quotes, read by the csv module itself: a quoted field may hold commas,
     quotes and newlines (blank lines too), so a record may run past the lines read; the lines
-    it needs are read on, bounded by the csv module's field limit (set to CGCALC_MAX_LINE)."""
+    it needs are read on while the record stays within CGCALC_MAX_LINE bytes (the limit for
+    one row, however many lines it takes)."""
     csv.field_size_limit(r.lines.max_line)
+    most = r.lines.max_line
     lines = list(texts)
-    pos = 0
+    pos = size = 0  # size: bytes of the record being read, its newlines included
 
     def feed():
-        nonlocal pos
+        nonlocal pos, size
         while True:
             if pos < len(lines):
+                line = lines[pos]
+                size += (len(line) if line.isascii() else len(line.encode("utf-8"))) + 1
+                if size > most + 1:  # the last line's newline ends the row: not counted
+                    raise _RowTooLong
                 pos += 1
-                yield lines[pos - 1] + "\n"
+                yield line + "\n"
                 continue
             got = r.lines.read(1 << 16)  # a quoted field runs on past the lines read
             if got is None:
@@ -38,17 +44,23 @@ def csv_records(r, first, texts):
     reader = csv.reader(feed(), strict=True)
     numbers, raws, fields = [], [], []
     while pos < len(lines):
-        start = pos
+        start, size = pos, 0
         try:
             row = next(reader)
         except StopIteration:
             break
+        except (_RowTooLong, CgcalcError) as exc:  # the limit, in this record or one line
+            error = exc if isinstance(exc, CgcalcError) else r.lines.too_long(
+                first + start, quoted=True)
+            raise Stop(Block(numbers, raws, fields), error) from None
         except csv.Error as exc:
             text = lines[start]
+            if "field larger" in str(exc):  # the csv module's own limit, in characters
+                raise Stop(Block(numbers, raws, fields),
+                           r.lines.too_long(first + start, quoted=True)) from None
             quote = text.find('"') + 1 or 1
             msg = ("a quoted field is not closed before the end of the input"
-                   if "unexpected end of data" in str(exc) or "field larger" in str(exc)
-                   else f"not CSV: {exc}")
+                   if "unexpected end of data" in str(exc) else f"not CSV: {exc}")
             raise Stop(Block(numbers, raws, fields), r.lines.fail(
                 msg, text, quote, line=first + start)) from None
         if row:
@@ -56,6 +68,10 @@ def csv_records(r, first, texts):
             raws.append("\n".join(lines[start:pos]))
             fields.append(row)
     return Block(numbers, raws, fields)
+
+
+class _RowTooLong(Exception):
+    """A CSV record grew past the limit for one row while the csv module read it."""
 
 
 def numbers(r, block, columns, np):
