@@ -147,3 +147,61 @@ def test_a_quoted_row_of_the_limit_is_read_and_one_byte_more_is_not():
     r = run("diff", "x*y", "--points", "-", "--format", "csv",
             input='x,y,id\n1,2,"' + "\n" * 50, env=SMALL)
     assert "a quoted field is not closed before the end of the input" in refused_at(r, 2, 5)
+
+
+# -- columns: none hidden by another of its name ---------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("args, header, col, name, written", [
+    ([], "x,y,value,d/dx", 5, "value", "value, d/dx, d/dy"),
+    ([], "x,d/dy,y", 3, "d/dy", "value, d/dx, d/dy"),
+    (["--order", "2"], "x,y,id,d2/dxdy", 8, "d2/dxdy", "value, d2/dxdx, d2/dxdy, d2/dydy"),
+])
+def test_a_column_named_as_one_cgcalc_writes_is_refused(fmt, args, header, col, name, written):
+    width = len(header.split(","))
+    r = run("diff", "x*y", *args, "--points", "-", "--format", fmt,
+            input=f"{header}\n{','.join(['1'] * width)}\n")
+    first = refused_at(r, 1, col)
+    assert f"the column {name!r} has the name of a column cgcalc writes ({written})" in first
+    assert r.stdout == ""
+
+
+def test_a_column_named_as_a_derivative_not_asked_for_is_carried():
+    r = run("diff", "x*y", "--wrt", "x", "--points", "-", "--format", "json",
+            input="x,y,d/dy\n1,2,mine\n")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout) == {"x": 1.0, "y": 2.0, "d/dy": "mine", "value": 2.0,
+                                    "d/dx": 2.0}
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("header, col", [("x,y,id,id", 8), ("id,x,y, id ", 9),
+                                         ("x,y,x", 5), ('x,y,"id",id', 10)])
+def test_a_column_named_twice_is_refused(fmt, header, col):
+    r = run("diff", "x*y", "--points", "-", "--format", fmt, input=f"{header}\n1,2,3,4\n")
+    name = header.split(",")[-1].strip()
+    assert f"two columns are named {name!r}" in refused_at(r, 1, col)
+    assert r.stdout == ""
+
+
+def test_a_json_key_named_as_a_column_cgcalc_writes_is_refused_at_its_line():
+    text = '{"x": 1, "y": 2, "id": "a"}\n{"x": 1, "y": 2, "value": "mine"}\n'
+    r = run("diff", "x*y", "--points", "-", "--format", "json", input=text)
+    first = refused_at(r, 2, 18)
+    assert 'the key "value" has the name of a column cgcalc writes (value, d/dx, d/dy)' in first
+    assert [json.loads(t) for t in r.stdout.splitlines()] == [
+        {"x": 1, "y": 2, "id": "a", "value": 2.0, "d/dx": 2.0, "d/dy": 1.0}]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_predict_rows_by_place_are_still_read(fmt, tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    for rows in ("0 1\n1 1\n", "X1,X2\n0,1\n1,1\n"):
+        r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points",
+                "-", "--format", fmt, input=rows)
+        assert r.exit_code == 0, r.stderr
+        assert len(r.stdout.splitlines()) == 2 + (fmt == "csv")
+    r = run("diff", tmp_path / "xor.net", "--wrt", "theta2", "--points",
+            ROOT / "examples" / "xor-rows.txt", "--format", "json")
+    assert r.exit_code == 0, r.stderr

@@ -36,6 +36,9 @@ class _Base:
         self.labels = labels  # "value", "d/dx", ...
         self.variables = variables
         self.started = False
+        writes = getattr(reader, "writes", None)
+        if writes is not None:  # the user's rows: a column these labels would hide is refused
+            writes(labels)
 
     def input_columns(self):
         return self.reader.columns if self.reader.fmt != "jsonl" else list(self.variables)

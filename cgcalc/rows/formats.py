@@ -178,6 +178,12 @@ def json_chunk(r, block, np):
                 col = text.find(json.dumps(v)) + 1 or 1
                 raise Stop(block.head(i), r.lines.fail(f"{v!r}: {problem}", text, col,
                                                       len(json.dumps(v)), line=line))
+        if r.taken and not r.taken.keys().isdisjoint(obj):
+            key = next(k for k in obj if k in r.taken)
+            token = json.dumps(key, ensure_ascii=False)
+            raise Stop(block.head(i), r.lines.fail(
+                f"the key {token[:60]} has the name of {r.taken[key]}", text,
+                text.find(token) + 1 or 1, len(token), line=line, hint="rename the key"))
         objects.append(obj)
     columns = {v: np.array([o[v] for o in objects], dtype=float) for v in r.need}
     add_fixed(r, columns, len(block), np)
