@@ -205,3 +205,20 @@ def test_predict_rows_by_place_are_still_read(fmt, tmp_path):
     r = run("diff", tmp_path / "xor.net", "--wrt", "theta2", "--points",
             ROOT / "examples" / "xor-rows.txt", "--format", "json")
     assert r.exit_code == 0, r.stderr
+
+
+# -- strings JSON cannot write raw -----------------------------------------------------------
+
+def test_a_lone_surrogate_carried_through_json_lines_is_written_escaped():
+    text = ('{"x": 1, "y": 2, "id": "ok"}\n'
+            '{"x": 1, "y": 2, "id": "\\ud800", "\\udfff": "a\\ud83d\\ude00\\u00e9"}\n')
+    r = run("diff", "x*y", "--points", "-", "--format", "json", input=text)
+    assert r.exit_code == 0, r.stderr
+    r.stdout.encode("utf-8")  # every character encodable
+    assert '"id": "\\ud800", "\\udfff": "a\U0001f600\u00e9"' in r.stdout
+    assert [json.loads(t) for t in r.stdout.splitlines()] == [
+        {"x": 1, "y": 2, "id": "ok", "value": 2.0, "d/dx": 2.0, "d/dy": 1.0},
+        {"x": 1, "y": 2, "id": "\ud800", "\udfff": "a\U0001f600\u00e9", "value": 2.0,
+         "d/dx": 2.0, "d/dy": 1.0}]
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text)  # the variables only
+    assert r.exit_code == 0 and r.stdout.splitlines()[2] == "1.0,2.0,2.0,2.0,1.0", r.stderr
