@@ -222,3 +222,11 @@ def test_a_lone_surrogate_carried_through_json_lines_is_written_escaped():
          "d/dx": 2.0, "d/dy": 1.0}]
     r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text)  # the variables only
     assert r.exit_code == 0 and r.stdout.splitlines()[2] == "1.0,2.0,2.0,2.0,1.0", r.stderr
+
+
+def test_a_column_or_key_of_a_variable_given_by_at_is_refused():
+    for text, line, col in (("x,y\n1,abc\n", 1, 3), ("x,y\n1,2\n", 1, 3),
+                            ('{"x": 1, "y": 2}\n', 1, 10)):
+        r = run("diff", "x*y", "--points", "-", "--at", "y=3", "--format", "json", input=text)
+        assert "a variable given a value by --at" in refused_at(r, line, col)
+        assert r.stdout == ""

@@ -64,7 +64,10 @@ class RowReader:
         self.lines = Lines(stream, name, first_line)
         self._pending = None  # a block read ahead (the rows after the header)
         self._after = None  # a fault found reading ahead: raised after the rows before it
-        self.taken: dict = {}  # a name no input column or key may have -> why (see writes)
+        # a name no input column or key may have -> why: a variable given a value (its
+        # column would be shown and not used), or a column the run writes (see writes)
+        self.taken: dict = dict.fromkeys(self.fixed, "a variable given a value by --at: "
+                                                     "which is meant?")
 
     def writes(self, labels):
         """The columns the run writes after the input's (value, d/dx, ...): a column or JSON
@@ -174,8 +177,9 @@ class RowReader:
         for k, c in enumerate(self.columns):
             if c in self.taken:
                 msg = f"the column {c!r} has the name of {self.taken[c]}"
-                hint = "rename the variable and its column" if c in self.names else \
-                    "rename the column"
+                hint = ("drop the column or the --at value" if c in self.fixed else
+                        "rename the variable and its column" if c in self.names else
+                        "rename the column")
             elif index[c] != k:
                 msg, hint = f"two columns are named {c!r}", \
                     "name each column once (a row written as JSON keeps one value a name)"

@@ -183,7 +183,8 @@ def json_chunk(r, block, np):
             token = json.dumps(key, ensure_ascii=False)
             raise Stop(block.head(i), r.lines.fail(
                 f"the key {token[:60]} has the name of {r.taken[key]}", text,
-                text.find(token) + 1 or 1, len(token), line=line, hint="rename the key"))
+                text.find(token) + 1 or 1, len(token), line=line,
+                hint="drop the key or the --at value" if key in r.fixed else "rename the key"))
         objects.append(obj)
     columns = {v: np.array([o[v] for o in objects], dtype=float) for v in r.need}
     add_fixed(r, columns, len(block), np)
