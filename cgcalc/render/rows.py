@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 
 def _texts(arr):
@@ -36,6 +37,9 @@ class _Base:
         self.labels = labels  # "value", "d/dx", ...
         self.variables = variables
         self.started = False
+        writes = getattr(reader, "writes", None)
+        if writes is not None:  # the user's rows: a column these labels would hide is refused
+            writes(labels)
 
     def input_columns(self):
         return self.reader.columns if self.reader.fmt != "jsonl" else list(self.variables)
@@ -94,8 +98,19 @@ class JsonRows(_Base):
             for label, v in zip(self.labels, vals):
                 row[label] = v if math.isfinite(v) else None
             lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False))
-        self.out.write("\n".join(lines) + "\n")
+        text = "\n".join(lines)
+        if not text.isascii():  # a lone surrogate read from a JSON string is written escaped
+            text = _SURROGATE.sub(_escaped, text)
+        self.out.write(text + "\n")
         self.out.flush()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # alone: JSON read makes a pair one character
+
+
+def _escaped(m):
+    """A surrogate as JSON writes it in a string, ``\\udXXX``: no encoding writes it raw."""
+    return f"\\u{ord(m.group()):04x}"
 
 
 class RichRows(_Base):

@@ -17,7 +17,6 @@ status 2, naming its line and column, after the good rows before it are handed o
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from .formats import (_data_column, _field_column, csv_chunk, csv_records, data_fields,
                       json_chunk, loads_json, rows_chunk)
@@ -65,6 +64,17 @@ class RowReader:
         self.lines = Lines(stream, name, first_line)
         self._pending = None  # a block read ahead (the rows after the header)
         self._after = None  # a fault found reading ahead: raised after the rows before it
+        # a name no input column or key may have -> why: a variable given a value (its
+        # column would be shown and not used), or a column the run writes (see writes)
+        self.taken: dict = dict.fromkeys(self.fixed, "a variable given a value by --at: "
+                                                     "which is meant?")
+
+    def writes(self, labels):
+        """The columns the run writes after the input's (value, d/dx, ...): a column or JSON
+        key of one of those names would be hidden by it in the output, so it is refused."""
+        listed = ", ".join(labels)
+        self.taken.update(dict.fromkeys(labels, f"a column cgcalc writes ({listed}): what it "
+                                                f"holds would be lost"))
 
     # -- rows ----------------------------------------------------------------------------
     def _block(self, hint):
@@ -144,7 +154,7 @@ class RowReader:
             self._pending = rest
             return True
         fields = block.fields[0] if block.fields is not None else text.split(",")
-        self.header_text = text
+        self.header_text, self.header_fields = text, fields
         self.columns = [c.strip() for c in fields]
         index: dict = {}  # a column's name -> its first place (looked up, never searched for)
         for k, c in enumerate(self.columns):
@@ -155,17 +165,31 @@ class RowReader:
                                   f"{', '.join(map(repr, missing))} (columns: "
                                   f"{', '.join(self.columns)})", text, 1, len(text), line=line,
                                   hint="the first row must name the variables")
-        if len(index) < len(self.columns):  # some name twice: a variable's is an error
-            counts = Counter(self.columns)
-            for v in self.need:
-                if counts[v] > 1:
-                    second = [i for i, c in enumerate(self.columns) if c == v][1]
-                    raise self.lines.fail(f"two columns are named {v!r}: which is the "
-                                          f"variable?", text, _field_column(text, second),
-                                          len(v), line=line)
+        if len(index) < len(self.columns) or not self.taken.keys().isdisjoint(index):
+            self._hidden(index, line, text)
         self.use = [(v, index[v]) for v in self.need]
         self._pending = rest
         return True
+
+    def _hidden(self, index, line, text):
+        """Refuse the first column of the header that another would hide in the output: one
+        named as a column the run writes, or as a column before it."""
+        for k, c in enumerate(self.columns):
+            if c in self.taken:
+                msg = f"the column {c!r} has the name of {self.taken[c]}"
+                hint = ("drop the column or the --at value" if c in self.fixed else
+                        "rename the variable and its column" if c in self.names else
+                        "rename the column")
+            elif index[c] != k:
+                msg, hint = f"two columns are named {c!r}", \
+                    "name each column once (a row written as JSON keeps one value a name)"
+                if c in self.need:
+                    msg, hint = f"{msg}: which is the variable?", None
+            else:
+                continue
+            field = self.header_fields[k]
+            column = _field_column(text, k) + len(field) - len(field.lstrip())
+            raise self.lines.fail(msg, text, column, max(1, len(c)), line=line, hint=hint)
 
     def _names_in_order(self, cells, line, text):
         """A header row of data rows read by place names each column as it is read."""

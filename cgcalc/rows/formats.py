@@ -18,17 +18,23 @@ _SPACES_OR_COMMAS = re.compile(r"[ \t,]+")
 def csv_records(r, first, texts):
     """Lines with quotes, read by the csv module itself: a quoted field may hold commas,
     quotes and newlines (blank lines too), so a record may run past the lines read; the lines
-    it needs are read on, bounded by the csv module's field limit (set to CGCALC_MAX_LINE)."""
+    it needs are read on while the record stays within CGCALC_MAX_LINE bytes (the limit for
+    one row, however many lines it takes)."""
     csv.field_size_limit(r.lines.max_line)
+    most = r.lines.max_line
     lines = list(texts)
-    pos = 0
+    pos = size = 0  # size: bytes of the record being read, its newlines included
 
     def feed():
-        nonlocal pos
+        nonlocal pos, size
         while True:
             if pos < len(lines):
+                line = lines[pos]
+                size += (len(line) if line.isascii() else len(line.encode("utf-8"))) + 1
+                if size > most + 1:  # the last line's newline ends the row: not counted
+                    raise _RowTooLong
                 pos += 1
-                yield lines[pos - 1] + "\n"
+                yield line + "\n"
                 continue
             got = r.lines.read(1 << 16)  # a quoted field runs on past the lines read
             if got is None:
@@ -38,17 +44,23 @@ def csv_records(r, first, texts):
     reader = csv.reader(feed(), strict=True)
     numbers, raws, fields = [], [], []
     while pos < len(lines):
-        start = pos
+        start, size = pos, 0
         try:
             row = next(reader)
         except StopIteration:
             break
+        except (_RowTooLong, CgcalcError) as exc:  # the limit, in this record or one line
+            error = exc if isinstance(exc, CgcalcError) else r.lines.too_long(
+                first + start, quoted=True)
+            raise Stop(Block(numbers, raws, fields), error) from None
         except csv.Error as exc:
             text = lines[start]
+            if "field larger" in str(exc):  # the csv module's own limit, in characters
+                raise Stop(Block(numbers, raws, fields),
+                           r.lines.too_long(first + start, quoted=True)) from None
             quote = text.find('"') + 1 or 1
             msg = ("a quoted field is not closed before the end of the input"
-                   if "unexpected end of data" in str(exc) or "field larger" in str(exc)
-                   else f"not CSV: {exc}")
+                   if "unexpected end of data" in str(exc) else f"not CSV: {exc}")
             raise Stop(Block(numbers, raws, fields), r.lines.fail(
                 msg, text, quote, line=first + start)) from None
         if row:
@@ -56,6 +68,10 @@ def csv_records(r, first, texts):
             raws.append("\n".join(lines[start:pos]))
             fields.append(row)
     return Block(numbers, raws, fields)
+
+
+class _RowTooLong(Exception):
+    """A CSV record grew past the limit for one row while the csv module read it."""
 
 
 def numbers(r, block, columns, np):
@@ -69,7 +85,7 @@ def numbers(r, block, columns, np):
             values = np.array(cells, dtype=float)
         except ValueError:
             values = None
-        if values is not None and np.isfinite(values).all():
+        if values is not None and np.isfinite(values).all() and _plain("".join(cells)):
             out[name] = values
             continue
         for i, c in enumerate(cells[:bad[0] if bad else None]):
@@ -80,6 +96,9 @@ def numbers(r, block, columns, np):
                 bad = (i, r.lines.fail(msg, text, cell_column(r, text, k),
                                        max(1, len(c.strip())), line=block.numbers[i]))
                 break
+        else:  # nothing wrong after all (a no-break space around a number, say)
+            if values is not None:
+                out[name] = values
     if bad is not None:
         raise Stop(block.head(bad[0]), bad[1])
     return out
@@ -159,6 +178,13 @@ def json_chunk(r, block, np):
                 col = text.find(json.dumps(v)) + 1 or 1
                 raise Stop(block.head(i), r.lines.fail(f"{v!r}: {problem}", text, col,
                                                       len(json.dumps(v)), line=line))
+        if r.taken and not r.taken.keys().isdisjoint(obj):
+            key = next(k for k in obj if k in r.taken)
+            token = json.dumps(key, ensure_ascii=False)
+            raise Stop(block.head(i), r.lines.fail(
+                f"the key {token[:60]} has the name of {r.taken[key]}", text,
+                text.find(token) + 1 or 1, len(token), line=line,
+                hint="drop the key or the --at value" if key in r.fixed else "rename the key"))
         objects.append(obj)
     columns = {v: np.array([o[v] for o in objects], dtype=float) for v in r.need}
     add_fixed(r, columns, len(block), np)
@@ -225,8 +251,18 @@ def fits_float(n) -> bool:
         return False
 
 
+def _plain(text):
+    """False when ``text`` holds what float() reads and a plain number never has: ``_``
+    between digits, or a character past ASCII (a digit of another script, ``١``); the
+    whitespace float() strips around a number may be anything. At C speed over a whole
+    column, so only a column where it is False is looked at cell by cell."""
+    return text.isascii() and "_" not in text
+
+
 def _not_finite(cell):
     """Why ``cell`` is not a finite number, or None when it is one."""
+    if not _plain(cell.strip()):
+        return "not a number"
     try:
         v = float(cell)
     except ValueError:

@@ -115,7 +115,14 @@ class Lines:
                 raise self.too_long(self.line_no + data.count(b"\n", 0, cut + 1) + 1)
             return b"".join(pieces)
 
-    def too_long(self, line):
+    def too_long(self, line, quoted=False):
+        """The row at ``line`` is past the limit; ``quoted``: a CSV record whose quoted field
+        runs on over several lines."""
+        if quoted:
+            return CgcalcError(f"the row at line {line} is longer than {self.max_line:,} bytes "
+                               f"(the limit for one row)", filename=self.name,
+                               hint="a quoted field runs on, newlines and all, to its closing "
+                                    "quote; raise the limit with CGCALC_MAX_LINE")
         return CgcalcError(f"line {line} is longer than {self.max_line:,} bytes (the limit for "
                            f"one row)", filename=self.name,
                            hint="rows end with a newline; raise the limit with CGCALC_MAX_LINE")

@@ -1,0 +1,232 @@
+"""Hostile rows: what ``--points``, a network's data rows and ``predict --points`` read is
+used as given or refused with exit 2 at its place. A number is a plain number (no ``_``, no
+digits of other scripts, though float() reads both); a column is never hidden by another of
+its name or by one cgcalc writes; a carried string JSON cannot write raw is written escaped;
+a row stopped by the row limit says so."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cgcalc.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+XOR_PARAMS = {"theta1": [[5.87, -7.54], [5.88, -7.62], [-9.08, 3.17]],
+              "theta2": [[-13.88], [-13.62], [6.76]]}
+PLACE = re.compile(r"error: (?P<file>.+?):(?P<line>\d+):(?P<col>\d+): ")
+
+
+def run(*args, input=None, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input, env=env,
+                              catch_exceptions=False)
+
+
+def refused_at(r, line, col):
+    """The run is a clean refusal (exit 2, ``error:``, no traceback) placed at ``line:col``,
+    with the source line shown and the caret under that column. Its first line."""
+    assert r.exit_code == 2, f"exit {r.exit_code}: {r.stderr[:300]!r} {r.stdout[:200]!r}"
+    err = r.stderr
+    assert err.startswith("error:"), err[:300]
+    assert "Traceback" not in err and "internal error" not in err, err[:600]
+    m = PLACE.match(err)
+    assert m, f"no file:line:column: in {err.splitlines()[0]!r}"
+    assert (int(m["line"]), int(m["col"])) == (line, col), err
+    lines = err.splitlines()
+    i = next(k for k, text in enumerate(lines) if text.startswith(f"  {line} | "))
+    margin = len(f"  {line} | ")
+    assert re.fullmatch(r" *\^+", lines[i + 1]), err
+    assert lines[i + 1].index("^") == margin + col - 1, err
+    return lines[0]
+
+
+# -- numbers: plain ones only ---------------------------------------------------------------
+
+NOT_PLAIN = ["1_000", "1_0.5", "1e1_0", "\u0661", "\u0661_\u0662", "\uff11", "\u0967.5",
+             "2\u0661"]
+
+
+@pytest.mark.parametrize("cell", NOT_PLAIN)
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_csv_points_refuse_a_number_float_reads_and_a_number_is_not(cell, quoted):
+    row = f'2,{cell},"a"' if quoted else f"2,{cell},a"
+    r = run("diff", "x*y", "--points", "-", "--format", "csv",
+            input=f"x,y,id\n1,2,b\n{row}\n")
+    first = refused_at(r, 3, 3)
+    assert f"{cell!r} is not a number (column 'y')" in first
+    assert r.stdout.splitlines() == ["x,y,id,value,d/dx,d/dy", "1,2,b,2.0,2.0,1.0"]
+
+
+@pytest.mark.parametrize("row", ["2, 3", " 2 , 3 ", "\u00a02,3\u00a0", "+2,3.0"])
+def test_spaces_around_a_number_are_still_read(row):
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=f"x,y\n{row}\n")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[1] == f"{row},6.0,3.0,2.0"
+
+
+def test_carried_columns_take_any_text():
+    text = "x,y,id,name\n1,2,a_1,\u0661\n3,4,1_000,\u03b8\u2081\n"
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == ["1,2,a_1,\u0661,2.0,2.0,1.0",
+                                         "3,4,1_000,\u03b8\u2081,12.0,4.0,3.0"]
+
+
+def test_json_lines_numbers_are_json_numbers():
+    r = run("diff", "x*y", "--points", "-", "--format", "json",
+            input='{"x": 1, "y": 2}\n{"x": "1_000", "y": 2}\n')
+    assert "is not a number" in refused_at(r, 2, 2)
+    r = run("diff", "x*y", "--points", "-", "--format", "json",
+            input='{"x": 1, "y": 2}\n{"x": \u0661, "y": 2}\n')
+    assert "not JSON" in refused_at(r, 2, 7)
+
+
+LINE_NET = """input  x[1]
+target y[1]
+param  a[1, 1] ~ uniform(0, 0)
+param  b[1, 1] ~ uniform(0, 0)
+P = x @ a + b
+C = mse(P, y)
+output   P
+minimize C
+{data}
+train epochs=1 rate=0.1 seed=0
+"""
+
+
+@pytest.mark.parametrize("cell", ["1_0", "\u0661", "\uff11"])
+def test_network_data_refuses_a_number_that_is_not_plain(cell, tmp_path):
+    net = tmp_path / "n.net"
+    net.write_text(LINE_NET.format(data=f"data {{\n  0 -> 1\n  2 -> {cell}\n}}"))
+    first = refused_at(run("diff", net, "--format", "json"), 11, 8)
+    assert f"{cell!r} is not a number" in first
+    net.write_text(LINE_NET.format(data='data "d.csv"'))
+    (tmp_path / "d.csv").write_text(f"x,y\n0,1\n{cell},1\n", encoding="utf-8")
+    assert f"{cell!r} is not a number" in refused_at(run("diff", net, "--format", "json"), 3, 1)
+    (tmp_path / "d.csv").write_text(f"0 1\n{cell} 1\n", encoding="utf-8")
+    assert f"{cell!r} is not a number" in refused_at(run("train", net, "-q"), 2, 1)
+
+
+def test_predict_rows_refuse_a_number_that_is_not_plain(tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points", "-",
+            "--format", "csv", input="0 1\n1 1_0\n")
+    assert "'1_0' is not a number" in refused_at(r, 2, 3)
+    assert len(r.stdout.splitlines()) == 2  # the header and the good row
+
+
+# -- the row limit, whatever stops the reading ----------------------------------------------
+
+SMALL = {"CGCALC_MAX_LINE": "1000"}
+
+
+@pytest.mark.parametrize("body", ["\n" * 1200, "ab\n" * 400, "a\n" + "b" * 1200,
+                                  "\u00e9" * 501], ids=["newlines", "lines", "one-long-line",
+                                                        "two-byte-letters"])
+def test_a_quoted_field_past_the_row_limit_says_so(body):
+    text = f'x,y,id\n5,6,w\n1,2,"{body}"\n3,4,z\n'
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text, env=SMALL)
+    assert r.exit_code == 2, r.stderr
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("error: <stdin>: ") and "line 3 is longer than 1,000 bytes" in first
+    assert "CGCALC_MAX_LINE" in r.stderr and "not closed" not in r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert r.stdout.splitlines() == ["x,y,id,value,d/dx,d/dy", "5,6,w,30.0,6.0,5.0"]
+
+
+def test_a_quoted_row_of_the_limit_is_read_and_one_byte_more_is_not():
+    for extra, status in ((0, 0), (1, 2)):
+        body = "\n" * (1000 - len('1,2,""') + extra)
+        r = run("diff", "x*y", "--points", "-", "--format", "csv",
+                input=f'x,y,id\n1,2,"{body}"\n', env=SMALL)
+        assert r.exit_code == status, r.stderr
+    r = run("diff", "x*y", "--points", "-", "--format", "csv",
+            input='x,y,id\n1,2,"' + "\n" * 50, env=SMALL)
+    assert "a quoted field is not closed before the end of the input" in refused_at(r, 2, 5)
+
+
+# -- columns: none hidden by another of its name ---------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("args, header, col, name, written", [
+    ([], "x,y,value,d/dx", 5, "value", "value, d/dx, d/dy"),
+    ([], "x,d/dy,y", 3, "d/dy", "value, d/dx, d/dy"),
+    (["--order", "2"], "x,y,id,d2/dxdy", 8, "d2/dxdy", "value, d2/dxdx, d2/dxdy, d2/dydy"),
+])
+def test_a_column_named_as_one_cgcalc_writes_is_refused(fmt, args, header, col, name, written):
+    width = len(header.split(","))
+    r = run("diff", "x*y", *args, "--points", "-", "--format", fmt,
+            input=f"{header}\n{','.join(['1'] * width)}\n")
+    first = refused_at(r, 1, col)
+    assert f"the column {name!r} has the name of a column cgcalc writes ({written})" in first
+    assert r.stdout == ""
+
+
+def test_a_column_named_as_a_derivative_not_asked_for_is_carried():
+    r = run("diff", "x*y", "--wrt", "x", "--points", "-", "--format", "json",
+            input="x,y,d/dy\n1,2,mine\n")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout) == {"x": 1.0, "y": 2.0, "d/dy": "mine", "value": 2.0,
+                                    "d/dx": 2.0}
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("header, col", [("x,y,id,id", 8), ("id,x,y, id ", 9),
+                                         ("x,y,x", 5), ('x,y,"id",id', 10)])
+def test_a_column_named_twice_is_refused(fmt, header, col):
+    r = run("diff", "x*y", "--points", "-", "--format", fmt, input=f"{header}\n1,2,3,4\n")
+    name = header.split(",")[-1].strip()
+    assert f"two columns are named {name!r}" in refused_at(r, 1, col)
+    assert r.stdout == ""
+
+
+def test_a_json_key_named_as_a_column_cgcalc_writes_is_refused_at_its_line():
+    text = '{"x": 1, "y": 2, "id": "a"}\n{"x": 1, "y": 2, "value": "mine"}\n'
+    r = run("diff", "x*y", "--points", "-", "--format", "json", input=text)
+    first = refused_at(r, 2, 18)
+    assert 'the key "value" has the name of a column cgcalc writes (value, d/dx, d/dy)' in first
+    assert [json.loads(t) for t in r.stdout.splitlines()] == [
+        {"x": 1, "y": 2, "id": "a", "value": 2.0, "d/dx": 2.0, "d/dy": 1.0}]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_predict_rows_by_place_are_still_read(fmt, tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    for rows in ("0 1\n1 1\n", "X1,X2\n0,1\n1,1\n"):
+        r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points",
+                "-", "--format", fmt, input=rows)
+        assert r.exit_code == 0, r.stderr
+        assert len(r.stdout.splitlines()) == 2 + (fmt == "csv")
+    r = run("diff", tmp_path / "xor.net", "--wrt", "theta2", "--points",
+            ROOT / "examples" / "xor-rows.txt", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+
+
+# -- strings JSON cannot write raw -----------------------------------------------------------
+
+def test_a_lone_surrogate_carried_through_json_lines_is_written_escaped():
+    text = ('{"x": 1, "y": 2, "id": "ok"}\n'
+            '{"x": 1, "y": 2, "id": "\\ud800", "\\udfff": "a\\ud83d\\ude00\\u00e9"}\n')
+    r = run("diff", "x*y", "--points", "-", "--format", "json", input=text)
+    assert r.exit_code == 0, r.stderr
+    r.stdout.encode("utf-8")  # every character encodable
+    assert '"id": "\\ud800", "\\udfff": "a\U0001f600\u00e9"' in r.stdout
+    assert [json.loads(t) for t in r.stdout.splitlines()] == [
+        {"x": 1, "y": 2, "id": "ok", "value": 2.0, "d/dx": 2.0, "d/dy": 1.0},
+        {"x": 1, "y": 2, "id": "\ud800", "\udfff": "a\U0001f600\u00e9", "value": 2.0,
+         "d/dx": 2.0, "d/dy": 1.0}]
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text)  # the variables only
+    assert r.exit_code == 0 and r.stdout.splitlines()[2] == "1.0,2.0,2.0,2.0,1.0", r.stderr
+
+
+def test_a_column_or_key_of_a_variable_given_by_at_is_refused():
+    for text, line, col in (("x,y\n1,abc\n", 1, 3), ("x,y\n1,2\n", 1, 3),
+                            ('{"x": 1, "y": 2}\n', 1, 10)):
+        r = run("diff", "x*y", "--points", "-", "--at", "y=3", "--format", "json", input=text)
+        assert "a variable given a value by --at" in refused_at(r, line, col)
+        assert r.stdout == ""
