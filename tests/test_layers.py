@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1] / "cgcalc"
 # from an earlier step of that package (the lists inside a package are its steps, in order)
 LAYERS = [
     ["errors", "arraymath", "syntax"],
-    ["limits", "scalar", "lalr", "walk", "ops", "precedence", "parallel", "codegen"],
-    ["grammars", "files", "rows"],
+    ["limits", "scalar", "lalr", "walk", "ops", "precedence", "parallel"],
+    ["grammars", "files", "rows", "codegen"],
     ["parse"],
     ["graph"],
     ["simplify", "evaluate"],
