@@ -138,6 +138,19 @@ def test_a_quoted_field_past_the_row_limit_says_so(body):
     assert r.stdout.splitlines() == ["x,y,id,value,d/dx,d/dy", "5,6,w,30.0,6.0,5.0"]
 
 
+@pytest.mark.parametrize("rows", [10, 300])
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_the_rows_before_a_line_past_the_limit_are_written(rows, fmt):
+    """A long line read in the same piece as the rows before it: those rows are handed on
+    first, then the line is refused at its number."""
+    text = "x,y\n" + "".join(f"{i},2\n" for i in range(rows)) + "1," + "2" * 300_000 + "\n3,4\n"
+    r = run("diff", "x*y", "--points", "-", "--format", fmt, input=text, env=SMALL)
+    assert r.exit_code == 2, r.stderr
+    assert f"line {rows + 2} is longer than 1,000 bytes" in r.stderr.splitlines()[0], r.stderr
+    written = r.stdout.splitlines()
+    assert len(written) == rows + (fmt == "csv"), written[:3]
+
+
 def test_a_quoted_row_of_the_limit_is_read_and_one_byte_more_is_not():
     for extra, status in ((0, 0), (1, 2)):
         body = "\n" * (1000 - len('1,2,""') + extra)

@@ -94,6 +94,8 @@ class Lines:
         """Whole lines of at most about ``hint`` bytes: what has arrived, without waiting for
         more once a line is complete (so rows flow through a slow pipe), None at the end. A long
         line is gathered in pieces and joined once (linear in its length)."""
+        if len(self._partial) > self.max_line:  # left by the last read, whose lines went on
+            raise self.too_long(self.line_no + 1)
         read = getattr(self.stream, "read1", None) or self.stream.read
         pieces, size = ([self._partial], len(self._partial)) if self._partial else ([], 0)
         self._partial = b""
@@ -110,9 +112,7 @@ class Lines:
                 hint = min(max(hint * 2, 1 << 16), 1 << 22)
                 continue
             pieces.append(data[:cut + 1])
-            self._partial = data[cut + 1:]
-            if len(self._partial) > self.max_line:
-                raise self.too_long(self.line_no + data.count(b"\n", 0, cut + 1) + 1)
+            self._partial = data[cut + 1:]  # past the limit already: refused on the next read
             return b"".join(pieces)
 
     def too_long(self, line, quoted=False):
