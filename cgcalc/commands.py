@@ -53,7 +53,9 @@ def points_rows(graph, wrt, fixed, path, input_format, fmt, out, order_n):
     name = "<stdin>" if path == "-" else path
     with _closing(open_input(path)) as stream:
         reader = RowReader(stream, name, graph.variables, fmt=input_format, fixed=fixed)
-        writer = WRITERS[fmt](out, reader, [k for k, _ in outputs], graph.variables)
+        labels = [k for k, _ in outputs]
+        writer = WRITERS[fmt](out, reader, labels, graph.variables)
+        reader.writes(labels, keys_carried=writer.KEYS_CARRIED, by_name=writer.BY_NAME)
         _, bad, first = run_rows(reader, tape, graph.variables, writer)
     if bad:
         warn(f"warning: {bad} row{'s' if bad > 1 else ''} gave a value that is not a finite "

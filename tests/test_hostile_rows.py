@@ -187,14 +187,49 @@ def test_a_column_named_as_a_derivative_not_asked_for_is_carried():
                                     "d/dx": 2.0}
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv"])
-@pytest.mark.parametrize("header, col", [("x,y,id,id", 8), ("id,x,y, id ", 9),
-                                         ("x,y,x", 5), ('x,y,"id",id', 10)])
-def test_a_column_named_twice_is_refused(fmt, header, col):
+@pytest.mark.parametrize("fmt, header, col", [
+    ("json", "x,y,id,id", 8), ("json", "id,x,y, id ", 9), ("json", 'x,y,"id",id', 10),
+    ("json", "x,y,x", 5), ("csv", "x,y,x", 5), ("rich", "y,x,y", 5),  # a variable: which?
+])
+def test_a_column_named_twice_is_refused_where_one_would_be_lost(fmt, header, col):
+    """A name twice loses a value where rows are written keyed by name (JSON), and leaves
+    the variable ambiguous in every form."""
     r = run("diff", "x*y", "--points", "-", "--format", fmt, input=f"{header}\n1,2,3,4\n")
     name = header.split(",")[-1].strip()
     assert f"two columns are named {name!r}" in refused_at(r, 1, col)
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "rich"])
+def test_a_carried_column_named_twice_is_carried_as_written_in_columns(fmt):
+    r = run("diff", "x*y", "--points", "-", "--format", fmt, input="x,y,id,id\n1,2,a,b\n")
+    assert r.exit_code == 0, r.stderr
+    assert "x,y,id,id,value,d/dx,d/dy\n1,2,a,b,2.0,2.0,1.0\n" == r.stdout or fmt == "rich"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "rich"])
+def test_json_lines_keys_not_carried_are_never_refused(fmt):
+    """Out of JSON Lines, CSV and the table carry the variables alone: other keys, whatever
+    their names, hide nothing."""
+    text = '{"x": 2, "y": 1, "value": 7, "d/dx": "mine"}\n'
+    r = run("diff", "x*y", "--points", "-", "--format", fmt, input=text)
+    assert r.exit_code == 0, r.stderr
+    if fmt == "csv":
+        assert r.stdout == "x,y,value,d/dx,d/dy\n2.0,1.0,2.0,1.0,2.0\n"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_variable_named_as_a_written_column_is_refused_with_what_to_rename(fmt):
+    for text in ('{"value": 2}\n', "value\n2\n"):
+        r = run("diff", "value^2", "--points", "-", "--format", fmt, input=text)
+        refused_at(r, 1, 2 if text.startswith("{") else 1)
+        assert "rename the variable and its " in r.stderr, r.stderr
+
+
+def test_a_json_key_is_pointed_at_as_a_key_not_a_value_like_it():
+    text = '{"x": 1, "y": 2, "id": "value", "value": 2}\n'
+    r = run("diff", "x*y", "--points", "-", "--format", "json", input=text)
+    assert 'the key "value"' in refused_at(r, 1, 33)
 
 
 def test_a_json_key_named_as_a_column_cgcalc_writes_is_refused_at_its_line():

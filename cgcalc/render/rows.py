@@ -37,9 +37,11 @@ class _Base:
         self.labels = labels  # "value", "d/dx", ...
         self.variables = variables
         self.started = False
-        writes = getattr(reader, "writes", None)
-        if writes is not None:  # the user's rows: a column these labels would hide is refused
-            writes(labels)
+
+    # what a writer repeats of the input (RowReader.writes): every CSV column; a JSON Lines
+    # object's keys other than the variables, or not; and whether a row is keyed by name
+    KEYS_CARRIED = False
+    BY_NAME = False
 
     def input_columns(self):
         return self.reader.columns if self.reader.fmt != "jsonl" else list(self.variables)
@@ -83,6 +85,8 @@ class CsvRows(_Base):
 
 
 class JsonRows(_Base):
+    KEYS_CARRIED = BY_NAME = True
+
     def write(self, chunk, outs):
         lists = [o.tolist() for o in outs]
         lines = []

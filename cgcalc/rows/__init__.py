@@ -68,13 +68,26 @@ class RowReader:
         # column would be shown and not used), or a column the run writes (see writes)
         self.taken: dict = dict.fromkeys(self.fixed, "a variable given a value by --at: "
                                                      "which is meant?")
+        self.taken_keys = self.taken  # of a JSON Lines object (see writes)
+        self.by_name = True  # see writes
 
-    def writes(self, labels):
-        """The columns the run writes after the input's (value, d/dx, ...): a column or JSON
-        key of one of those names would be hidden by it in the output, so it is refused."""
-        listed = ", ".join(labels)
-        self.taken.update(dict.fromkeys(labels, f"a column cgcalc writes ({listed}): what it "
-                                                f"holds would be lost"))
+    def writes(self, labels, *, keys_carried=True, by_name=True):
+        """The columns the run writes after the input's (value, d/dx, ...). Every output
+        repeats a CSV input's columns; ``keys_carried``: it repeats a JSON Lines object's other
+        keys too (else only the variables); ``by_name``: its rows are keyed by name (JSON),
+        where a name holds one value. A column or key that the output would hide is refused:
+        one named as a written column, and under ``by_name`` a column named twice."""
+        why = f"a column cgcalc writes ({', '.join(labels)}): what it holds would be lost"
+        self.taken.update(dict.fromkeys(labels, why))
+        self.taken_keys = {k: v for k, v in self.taken.items()
+                           if keys_carried or k in self.fixed or k in self.names}
+        self.by_name = by_name
+
+    def rename_hint(self, name, what):
+        """What to do about an input ``what`` (column, key) named ``name`` that is refused."""
+        return (f"drop the {what} or the --at value" if name in self.fixed else
+                f"rename the variable and its {what}" if name in self.names else
+                f"rename the {what}")
 
     # -- rows ----------------------------------------------------------------------------
     def _block(self, hint):
@@ -177,10 +190,8 @@ class RowReader:
         for k, c in enumerate(self.columns):
             if c in self.taken:
                 msg = f"the column {c!r} has the name of {self.taken[c]}"
-                hint = ("drop the column or the --at value" if c in self.fixed else
-                        "rename the variable and its column" if c in self.names else
-                        "rename the column")
-            elif index[c] != k:
+                hint = self.rename_hint(c, "column")
+            elif index[c] != k and (c in self.need or self.by_name):
                 msg, hint = f"two columns are named {c!r}", \
                     "name each column once (a row written as JSON keeps one value a name)"
                 if c in self.need:

@@ -178,13 +178,14 @@ def json_chunk(r, block, np):
                 col = text.find(json.dumps(v)) + 1 or 1
                 raise Stop(block.head(i), r.lines.fail(f"{v!r}: {problem}", text, col,
                                                       len(json.dumps(v)), line=line))
-        if r.taken and not r.taken.keys().isdisjoint(obj):
-            key = next(k for k in obj if k in r.taken)
+        if r.taken_keys and not r.taken_keys.keys().isdisjoint(obj):
+            key = next(k for k in obj if k in r.taken_keys)
             token = json.dumps(key, ensure_ascii=False)
+            at = re.search(re.escape(token) + r"\s*:", text)  # the key, not a value like it
             raise Stop(block.head(i), r.lines.fail(
-                f"the key {token[:60]} has the name of {r.taken[key]}", text,
-                text.find(token) + 1 or 1, len(token), line=line,
-                hint="drop the key or the --at value" if key in r.fixed else "rename the key"))
+                f"the key {token[:60]} has the name of {r.taken_keys[key]}", text,
+                at.start() + 1 if at else 1, len(token), line=line,
+                hint=r.rename_hint(key, "key")))
         objects.append(obj)
     columns = {v: np.array([o[v] for o in objects], dtype=float) for v in r.need}
     add_fixed(r, columns, len(block), np)
