@@ -9,6 +9,7 @@ import stat
 
 from .errors import CgcalcError, suggest
 from .files import read_bytes
+from .precedence import NUMBER_TEXT
 
 
 FILE_SUFFIXES = (".net", ".cg", ".txt", ".expr", ".csv", ".json")
@@ -96,7 +97,9 @@ def decode(data: bytes, name: str) -> str:
                           line=line, column=col, filename=name) from None
 
 
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# a number as the expression language writes one (with a sign), or inf and nan, which are
+# numbers that are not finite (refused as such)
+_PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|inf|infinity|nan)", re.IGNORECASE)
 _NOT_ONE_EXPRESSION = re.compile(r"[;=#\n\r]")  # statements, a comment: a program, not a value
 
 

@@ -26,7 +26,7 @@ from .syntax import CALL, NAME, NUMBER, Ast, Pos, Statement
 # first character says (:data:`_FIRST`); for a first character outside ASCII, :data:`_KIND`.
 # A name and the ``(`` after it are one piece, read at once: a call opens (``sin(``).
 _NAME = r"(?!\d)\w+"
-_NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # digits are ASCII digits
+NUMBER_TEXT = _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits
 _PIECE = re.compile(rf"([ \t\f\r]*)({_NAME}(?:[ \t\f\r]*\()?|[(),=;]|\*\*|[-+*/^]|{_NUMBER}"
                     r"|\r?\n|#[^\n]*|\\[ \t]*\r?\n|[^ \t\f\r])")
 _KIND = re.compile(rf"(?:(?P<name>{_NAME})|(?P<number>{_NUMBER})|(?P<other>.))\Z", re.DOTALL)

@@ -162,7 +162,7 @@ def test_bad_input_exits_2_with_a_located_message(args, words):
 
 @pytest.mark.parametrize("value", [
     "1;5", "1; y=5", "a=5;a+1", "3\n5", "3\r5", "1 # 5",  # a program, not one value
-    "1_000", "1_0.5", "\u0661", "\uff13", "3.\u0665", "infinity", "0x10",  # not written plainly
+    "1_000", "1_0.5", "\u0661", "\uff13", "3.\u0665", "0x10", "1e", "1.2.3",  # not plain numbers
 ])
 def test_at_takes_one_value_written_plainly(value):
     """Everything an --at value could be read as beyond one number or one constant expression
@@ -173,6 +173,13 @@ def test_at_takes_one_value_written_plainly(value):
     assert first == f"error: --at:1:8: {value!r} is not a number", r.stderr
     assert caret.index("^") == source.index("x=") + 2
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["inf", "-Infinity", "nan", "1e999"])
+def test_at_says_a_number_that_is_not_finite_is_one(value):
+    r = run("diff", "x^2", "--at", f"x={value}", "--format", "plain")
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[0] == f"error: --at:1:8: {value!r} is not a finite number"
 
 
 @pytest.mark.parametrize("text", ["\u0663*x", "x + \uff11", "x^\u0662"])

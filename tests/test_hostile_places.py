@@ -345,7 +345,7 @@ TRAIN_LINE = "train epochs=10000 rate=0.5 seed=2"
     (INIT, "normal(0, nan) #", 5, None),
     (INIT, "uniform(-1e308, 1e308) #", 5, None),  # each finite, the width past the floats
     (INIT, "uniform(-1.7e308, 1.7e308) #", 5, None),
-    (INIT, "normal(0, 1e307) #", 5, None),  # draws past the floats
+    (INIT, "normal(0, 2e307) #", 5, None),  # draws past the floats
     (INIT, "normal(-1.7e308, 1e306) #", 5, None),
     (INIT, "__import__('os').system('touch PWNED') #", 5, None),
     (L2, "L2 = [cols(sigmoid(L1 @ theta1), 0, 2.5), 1]", 9, None),

@@ -181,11 +181,14 @@ data {
     (("P = h[T] @ V", "P = h[4] @ V"), "h[4] is past the last step: h has steps 1 to T = 3", 9),
     (("P = h[T] @ V", "P = h[T+1] @ V"), "h[4] is past the last step", 9),
     (("P = h[T] @ V", "P = h[" + "9" * 20 + "] @ V"),
-     "h[...] (a step past T by more than 18 digits) is past the last step", 9),
+     "h[...] (a step past T by 18 digits or more) is past the last step", 9),
     (("h[t-1] @ U", "h[t-" + "9" * 20 + "] @ U"),
-     "h[...] (a step before 0 by more than 18 digits) has no value", 8),
+     "h[...] (a step before 0 by 18 digits or more) has no value", 8),
+    (("P = h[T] @ V", "P = h[" + "9" * 18 + "] @ V"),
+     "h[...] (a step past T by 18 digits or more) is past the last step", 9),
+    (("P = h[T] @ V", "P = h[" + "9" * 17 + "] @ V"), f"h[{'9' * 17}] is past the last step", 9),
     (("x[t] @ W", "x[t-" + "9" * 20 + "] @ W"),
-     "x[...] (a step before 0 by more than 18 digits): the data has steps 1 to 3", 8),
+     "x[...] (a step before 0 by 18 digits or more): the data has steps 1 to 3", 8),
 ])
 def test_bad_recurrent_files_exit_2_with_the_place(edit, words, line):
     text = BASE.replace(*edit)

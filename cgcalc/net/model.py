@@ -200,12 +200,13 @@ class Network:
             raise self._fail(f"uniform(a, b) needs a <= b, not {args[0]:g} > {args[1]:g}", kind)
         if kind.value == "normal" and args[1] < 0:
             raise self._fail(f"normal(mean, std) needs std >= 0, not {args[1]:g}", kind)
-        # what is drawn stays a float: the range's width, or the mean and 40 stds beside it
-        reach = args[1] - args[0] if kind.value == "uniform" else abs(args[0]) + 40 * args[1]
+        # what is drawn stays a float: the range's width, or the mean and 10 stds beside it
+        # (a normal draw beyond 10 stds has a chance of 1e-23)
+        reach = args[1] - args[0] if kind.value == "uniform" else abs(args[0]) + 10 * args[1]
         if not math.isfinite(reach):
             raise self._fail(f"{kind.value}({args[0]:g}, {args[1]:g}) draws numbers past what a "
                              f"float holds (about 1.8e308)", kind,
-                             hint="the range (or the mean and 40 stds) must stay within it")
+                             hint="the range (or the mean and 10 stds) must stay within it")
 
     def _steps(self):
         """T of a recurrent network (its 'steps T' line), or 0 for a feed-forward one."""

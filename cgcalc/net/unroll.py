@@ -167,7 +167,7 @@ class TimeScope(Scope):
                             f"{rec.steps}", base)
         node = rec.nodes.get((name, s))
         if node is None:
-            if s <= -BIG // 2:
+            if s <= -BIG // 10:
                 raise self.fail(f"{_at(name, s)} has no value: the state before step 1 is "
                                 f"{name}[0], {name}[-1], ...", base)
             if s <= 0:
@@ -223,11 +223,11 @@ class TimeScope(Scope):
 
 
 def _at(name, s):
-    """``h[3]`` as a message names it; a step written with more than 18 digits was counted as
-    too large (spec.BIG), so it is not shown as a number."""
-    if abs(s) < BIG // 2:
+    """``h[3]`` as a message names it; a step of 18 digits or more is not shown as a number
+    (one written with more than 18 was counted as spec.BIG, which it is not)."""
+    if abs(s) < BIG // 10:
         return f"{name}[{s}]"
-    return f"{name}[...] (a step {'before 0' if s < 0 else 'past T'} by more than 18 digits)"
+    return f"{name}[...] (a step {'before 0' if s < 0 else 'past T'} by 18 digits or more)"
 
 
 def _step_text(k):
