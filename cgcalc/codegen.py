@@ -76,7 +76,7 @@ def literal(value) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise TypeError(f"not a number: {value!r}")
     if isinstance(value, Fraction) or isinstance(value, int) and value.bit_length() > 1023:
-        value = as_float(value)  # past the floats: infinite, as the tape has it
+        value = as_float(value)  # a float; past the floats' range, infinite, as on the tape
     if isinstance(value, float):
         return repr(value) if value == value and value not in (float("inf"), float("-inf")) \
             else f"float({repr(str(value))})"

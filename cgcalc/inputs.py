@@ -37,9 +37,10 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
 
 def stdin_once(given):
     """Standard input, or any pipe, is read for one thing at most: ``given`` holds (name, value)
-    for each argument that names something to read. Standard input is ``-`` or a name of the
-    same pipe or terminal (``/dev/stdin``, ``/dev/fd/0``); a regular file read twice is read
-    twice from its start, so only pipes, sockets and terminals count."""
+    for each argument that names something to read. Standard input is ``-`` or another name of
+    what it is, unless that is a regular file (``/dev/stdin``, ``/dev/fd/0``: a file
+    redirected in is opened anew from its start by each name); another pipe or socket counts
+    by itself."""
     takers: dict = {}  # what is read -> the arguments that read it
     shown: dict = {}  # what is read -> how it is named in the message
     for name, value in given:
