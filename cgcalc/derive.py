@@ -250,9 +250,9 @@ def _canonical_vjp(simp, node, i, G):
     o = ops.OPS[node.op]
     if o.elementwise and (b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
         d = simp(connection(b, node, i))
-        if G.op == "const" and G.value == 1:
+        if _one(G):
             return d
-        if d.op == "const" and d.value == 1:
+        if _one(d):
             return G
         return simp.known(simp.mul([G, d]))
     return simp(vjp(b, node, i, G))
@@ -276,6 +276,12 @@ def compile_outputs(graph: Graph, outputs):
 
     nodes = [n for _, n in outputs]
     return Tape(topological(nodes), nodes, graph.variables)
+
+
+def _in_inputs(builder, node, rule):
+    """A connection derivative ``rule`` of ``node`` simplified with the node's inputs kept
+    whole (what is shown on the edge)."""
+    return Simplifier(builder, node.args)(rule)
 
 
 def _one(node):
@@ -430,7 +436,7 @@ class Analysis:
                 v = self.eval_node(rule)
             except EvaluationError:
                 try:
-                    v = self.eval_node(Simplifier(b, node.args)(rule))
+                    v = self.eval_node(_in_inputs(b, node, rule))
                 except EvaluationError:
                     v = math.nan
             self._edge_values[key] = v
@@ -451,7 +457,7 @@ class Analysis:
 
     def local_form(self, edge: Edge):
         """The connection derivative simplified, in the names of the node's inputs."""
-        return Simplifier(self.graph.builder, edge.out.args)(edge.rule)
+        return _in_inputs(self.graph.builder, edge.out, edge.rule)
 
     def path_counts(self) -> dict[str, int]:
         if self._counts is None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from cgcalc.evaluate import evaluate_point
 from cgcalc.graph import parse
+from cgcalc.ops import PRODUCT
 from cgcalc.printer import LATEX, latex_name, program_text, to_text
 from test_derive import EXPRS, POINTS
 
@@ -61,6 +62,25 @@ def test_statements_bound_at_any_limit_parse_back(text, x, limit):
     assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12), printed
     if any(len(to_text(a)) >= limit for a in g.output.args if a.args):
         assert "; " in printed, printed  # an input of the root at the limit is bound
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS)
+def test_plain_products_print_the_short_way_as_the_general_way(text):
+    """The plain printer's short way for products of plain factors gives the parts the general
+    display gives, for every such product in a graph and in its simplified derivatives."""
+    from cgcalc.derive import Analysis
+    from cgcalc.printer.expression import _display, _plain_product
+    from cgcalc.printer.styles import PLAIN
+    from cgcalc.walk import topological
+
+    g = parse(text)
+    roots = [g.output] + [d.node for d in Analysis(g, g.variables).derivatives()]
+    for n in topological(roots):
+        if n.op == "mul":
+            short = _plain_product(n.args, PLAIN)
+            if short is not None:
+                assert (PRODUCT, short) == _display(n, False, {}, PLAIN), to_text(n)
 
 
 def test_latex():

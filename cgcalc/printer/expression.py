@@ -39,21 +39,10 @@ def to_text(root, atoms: dict | None = None, style: _Style = PLAIN) -> str:
                 push((")", (node.args[0], SUM, False)))
                 continue
             if op == "mul" and not negate:
-                # a product of plain factors (no number, no power): what _product gives it,
-                # without its lists: the factors joined by *, each nested product unbracketed
-                args = node.args
-                for a in args:
-                    if a.op == "const" or a.op == "pow":
-                        break
-                else:
-                    parts = [style.lparen] if ctx > PRODUCT else []
-                    for i, a in enumerate(args):
-                        if i:
-                            parts.append(style.times)
-                        parts.append((a, PRODUCT if i == 0 or a.op == "mul" and
-                                      not is_negative(a) else UNARY, False))
+                parts = _plain_product(node.args, style)
+                if parts is not None:
                     if ctx > PRODUCT:
-                        parts.append(style.rparen)
+                        parts = [style.lparen, *parts, style.rparen]
                     parts.reverse()
                     push(parts)
                     continue
@@ -188,6 +177,26 @@ def _negative_number(v):
     return not (isinstance(v, float) and math.isnan(v)) and v < 0
 
 
+def _unbracketed(factor):
+    """Whether a factor that is itself a product goes in without brackets: a*(b*c) reads as
+    a*b*c (the simplifier nests long products); a*(-b*c) keeps them."""
+    return factor.op == "mul" and not is_negative(factor)
+
+
+def _plain_product(args, st):
+    """The parts :func:`_product` gives a product of plain factors (no number and no power:
+    no coefficient, nothing under a fraction bar), without its lists; None for any other."""
+    for a in args:
+        if a.op == "const" or a.op == "pow":
+            return None
+    parts = []
+    for i, a in enumerate(args):
+        if i:
+            parts.append(st.times)
+        parts.append((a, PRODUCT if i == 0 or _unbracketed(a) else UNARY, False))
+    return parts
+
+
 def _product(node, negate, st):
     args = list(node.args)
     coeff = 1
@@ -231,8 +240,8 @@ def _product(node, negate, st):
             if i:  # LaTeX multiplies by juxtaposition (2 x \cos(x)), except before a number
                 out.append((" \\cdot " if it[0] == "c" else " ") if st.juxtapose else st.times)
             ctx = ctx_first if i == 0 else ctx_rest
-            if it[0] == "n" and it[1].op == "mul" and not is_negative(it[1]):
-                ctx = PRODUCT  # a*(b*c) reads as a*b*c (the simplifier nests long products)
+            if it[0] == "n" and _unbracketed(it[1]):
+                ctx = PRODUCT
             out += factor_parts(it, ctx)
         return out
 

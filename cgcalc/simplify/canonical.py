@@ -39,10 +39,8 @@ class Canonical:
             args = root.args
             if root in self.atoms and args:
                 memo[root] = self._placeholder(root)  # not entered: it stays opaque
-            elif len(args) == 1 and (known := memo.get(args[0])) is not None:
-                result = memo[root] = self._canon(root, [known])  # as below, one input
-                memo.setdefault(result, result)
-            elif args and None not in (known := [memo.get(a) for a in args]):
+            elif args and None not in (known := [memo.get(args[0])] if len(args) == 1 else
+                                       [memo.get(a) for a in args]):  # (one input: no loop)
                 # one new node, its inputs canonical: no walk to set up
                 result = memo[root] = self._canon(root, known)
                 memo.setdefault(result, result)
