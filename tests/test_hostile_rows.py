@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cgcalc.cli import main
+from test_hostile_values import LINE_NET
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR_PARAMS = {"theta1": [[5.87, -7.54], [5.88, -7.62], [-9.08, 3.17]],
@@ -84,17 +85,6 @@ def test_json_lines_numbers_are_json_numbers():
     assert "not JSON" in refused_at(r, 2, 7)
 
 
-LINE_NET = """input  x[1]
-target y[1]
-param  a[1, 1] ~ uniform(0, 0)
-param  b[1, 1] ~ uniform(0, 0)
-P = x @ a + b
-C = mse(P, y)
-output   P
-minimize C
-{data}
-train epochs=1 rate=0.1 seed=0
-"""
 
 
 @pytest.mark.parametrize("cell", ["1_0", "\u0661", "\uff11"])
