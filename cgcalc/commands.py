@@ -85,7 +85,10 @@ def graph_expression(text, name, wrt, at):
     g = parse(text, name)
     variables = check_wrt([wrt] if wrt else [], g)
     point = check_point(parse_assignments(at, variables=g.variables), g) if at else None
-    return picture.from_analysis(Analysis(g, variables, point), wrt)
+    analysis = Analysis(g, variables, point)
+    if point is not None:
+        analysis.derivatives()  # as diff: a derivative without a value at the point fails
+    return picture.from_analysis(analysis, wrt)
 
 
 def _checked(ok):

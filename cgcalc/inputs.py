@@ -48,7 +48,8 @@ def stdin_once(given):
             key = _read_once(value)
             if key is not None:
                 takers.setdefault(key, []).append(name)
-                shown.setdefault(key, "standard input" if key == "-" else f"the pipe {value}")
+                shown.setdefault(key, "standard input" if key == "-" else
+                                 f"the {'socket' if stat.S_ISSOCK(key[2]) else 'pipe'} {value}")
     for key, names in takers.items():
         if len(names) > 1:
             what = shown[key]
@@ -58,7 +59,7 @@ def stdin_once(given):
 
 
 def _read_once(value):
-    """``-`` for standard input (by any name), (device, inode) for another pipe, socket or
+    """``-`` for standard input (by any name), (device, inode, mode) for another pipe, socket or
     terminal, None for what can be read again (or is not a file: an expression, say)."""
     if value == "-":
         return "-"
@@ -77,7 +78,7 @@ def _read_once(value):
     except OSError:  # no standard input at all
         pass
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
-        return (st.st_dev, st.st_ino)
+        return (st.st_dev, st.st_ino, st.st_mode)
     return None  # /dev/null, /dev/zero: each read is what the first was
 
 
@@ -100,7 +101,8 @@ def decode(data: bytes, name: str) -> str:
 
 # a number as the expression language writes one (with a sign), or inf and nan, which are
 # numbers that are not finite (refused as such)
-_PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|inf|infinity|nan)", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|"
+                           r"[nN][aA][nN])")  # (not IGNORECASE: it takes ı for i)
 _NOT_ONE_EXPRESSION = re.compile(r"[;=#\n\r]")  # statements, a comment: a program, not a value
 
 

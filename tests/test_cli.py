@@ -163,6 +163,7 @@ def test_bad_input_exits_2_with_a_located_message(args, words):
 @pytest.mark.parametrize("value", [
     "1;5", "1; y=5", "a=5;a+1", "3\n5", "3\r5", "1 # 5",  # a program, not one value
     "1_000", "1_0.5", "\u0661", "\uff13", "3.\u0665", "0x10", "1e", "1.2.3",  # not plain numbers
+    "\u0131nf", "-\u0130nfinity", "na\u0274",  # letters that fold to inf and nan's
 ])
 def test_at_takes_one_value_written_plainly(value):
     """Everything an --at value could be read as beyond one number or one constant expression

@@ -670,7 +670,7 @@ def test_an_exact_number_past_the_floats_exports_as_infinite(tmp_path):
 
 # -- an edge without a value where the derivative has one -----------------------------------------
 
-FORMS = ["plain", "csv", "json", "latex", "rich"]
+FORMS = ["plain", "csv", "json", "latex", "rich", "dot"]
 
 
 @pytest.mark.parametrize("expr, x, want", [
@@ -680,11 +680,14 @@ FORMS = ["plain", "csv", "json", "latex", "rich"]
     ("sqrt(x)", "0", None),  # the derivative itself has none: every form fails
     ("x^x", "0", None),
     ("log(x)*0 + x", "-1", None),  # the function itself has none
+    ("sqrt(x^2)", "0", None), ("asin(x)", "1", None), ("(-x)^0.5", "0", None),
 ])
 def test_every_form_gives_the_derivative_or_fails_alike(expr, x, want):
     """Whether a run fails, and the derivative it gives, depend on the derivative, never on
     the form it is shown in (an edge that has no value at the point is shown as such)."""
     runs = {fmt: run("diff", expr, "--at", f"x={x}", "--format", fmt) for fmt in FORMS}
+    for fmt in ("dot", "tree", "mermaid"):  # the picture of the graph at the point, too
+        runs[f"graph {fmt}"] = run("graph", expr, "--at", f"x={x}", "--format", fmt)
     if want is None:
         for fmt, r in runs.items():
             assert r.exit_code == 1, (fmt, r.output)

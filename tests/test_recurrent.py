@@ -187,6 +187,7 @@ data {
     (("P = h[T] @ V", "P = h[" + "9" * 18 + "] @ V"),
      "h[...] (a step past T by 18 digits or more) is past the last step", 9),
     (("P = h[T] @ V", "P = h[" + "9" * 17 + "] @ V"), f"h[{'9' * 17}] is past the last step", 9),
+    (("P = h[T] @ V", "P = h[" + "0" * 20 + "4] @ V"), "h[4] is past the last step", 9),
     (("x[t] @ W", "x[t-" + "9" * 20 + "] @ W"),
      "x[...] (a step before 0 by 18 digits or more): the data has steps 1 to 3", 8),
 ])
@@ -200,6 +201,17 @@ def test_bad_recurrent_files_exit_2_with_the_place(edit, words, line):
     if line is not None:
         assert e.line == line, e.render()
         assert "^" in e.render()
+
+
+def test_a_step_written_with_leading_zeros_is_the_step_it_names():
+    from cgcalc.net.params import initial_params
+
+    zeros = BASE.replace("h[t-1] @ U", "h[t-" + "0" * 25 + "1] @ U").replace(
+        "P = h[T] @ V", "P = h[T-" + "0" * 30 + "] @ V")
+    nets = [Network(text, "r.net") for text in (BASE, zeros)]
+    data = file_data(nets[0])
+    costs = [backprop.tape(n, [n.cost]).run(n.env(initial_params(n), data))[0] for n in nets]
+    assert costs[0] == costs[1]
 
 
 def test_the_texts_of_a_nodes_connections_share_what_they_print_in():

@@ -14,6 +14,7 @@ BIG = 10 ** 18  # any count this large is refused later, with its place
 def whole(digits: str) -> int:
     """A size or step as written (digits): too many digits is just too large (BIG), never
     Python's error for turning 4,300 digits into a number."""
+    digits = digits.lstrip("0") or "0"  # 0005 is 5
     return int(digits) if len(digits) <= 18 else BIG
 
 

@@ -18,6 +18,8 @@ FORMATS = ("auto", *DIFF)
 def diff(result, fmt: str, out, net=False) -> None:
     """Write ``result`` (an Analysis, or with ``net`` a NetDerivation) in format ``fmt``."""
     module = importlib.import_module(f".{DIFF[fmt]}", __name__)
+    if not net and result.point is not None:
+        result.derivatives()  # a derivative without a value at the point fails every form alike
     with exact_counts():
         (module.render_net if net else module.render)(result, out)
 
