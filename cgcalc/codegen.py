@@ -21,7 +21,7 @@ import re
 import unicodedata
 from fractions import Fraction
 
-from .scalar import as_float
+from .scalar import as_float, short_number
 
 _FIELD = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 _NOT_WORD = re.compile(r"\W+")
@@ -71,12 +71,24 @@ def _identifier(text):
     return ident
 
 
+class PastFloats(ValueError):
+    """An exact number that no float holds (2^1030, say): written as inf, the code would lose
+    its sign and size (x^(2^1030 - 1) at -1 would be +inf)."""
+
+    def __init__(self, value):
+        super().__init__(f"the number {short_number(value)} is past what a float holds "
+                         f"(about 1.8e308)")
+
+
 def literal(value) -> str:
-    """A number as Python source: an int, or a float's repr (pi as 3.141592653589793)."""
+    """A number as Python source: an int, or a float's repr (pi as 3.141592653589793).
+    Raises PastFloats for an exact number past the floats' range."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise TypeError(f"not a number: {value!r}")
     if isinstance(value, Fraction) or isinstance(value, int) and value.bit_length() > 1023:
-        value = as_float(value)  # a float; past the floats' range, infinite, as on the tape
+        exact, value = value, as_float(value)
+        if value in (float("inf"), float("-inf")):
+            raise PastFloats(exact)
     if isinstance(value, float):
         return repr(value) if value == value and value not in (float("inf"), float("-inf")) \
             else f"float({repr(str(value))})"

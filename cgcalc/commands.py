@@ -401,10 +401,26 @@ class _closing:
 
 def export(text, name, backend, output):
     """The derived code as a module of the user's own (cgcalc/export/module.py)."""
-    from .export.module import expression_module, network_module
+    from .codegen import PastFloats
     from .files import write_output
 
     not_an_input(output, "-o", inputs_of(name))
+    try:
+        source = _module(text, name, backend, output)
+    except PastFloats as exc:
+        raise CgcalcError(f"cannot export {name}: {exc}, which the module's floats would "
+                          f"turn into inf, losing its sign and size", status=FAILURE,
+                          hint="cgcalc diff --points computes it as a backward pass") from None
+    if output:
+        write_output(output, source.encode("utf-8"))
+    else:
+        sys.stdout.write(source)
+
+
+def _module(text, name, backend, output):
+    """The module's source (``output``: where it goes, never onto the network's own files)."""
+    from .export.module import expression_module, network_module
+
     if is_net(name):
         net = load_net(text, name)
         not_an_input(output, "-o", inputs_of(name, net))
@@ -421,10 +437,7 @@ def export(text, name, backend, output):
         shown = graph.program if len(graph.program) <= 60 else graph.program[:57] + "..."
         title = f"{shown}: its value and gradient, as cgcalc derives them, for {backend}"
         source = expression_module(Analysis(graph, variables), backend, title)
-    if output:
-        write_output(output, source.encode("utf-8"))
-    else:
-        sys.stdout.write(source)
+    return source
 
 
 # -- the table of operations ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ The op table writes each value as ``value(xp, *args)``; ``xp`` is ``scalar.SCALA
 from __future__ import annotations
 
 from . import ops
-from .scalar import SCALAR, as_float
+from .scalar import SCALAR, as_float, short_number
 from .errors import EvaluationError
 
 
@@ -45,7 +45,7 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
                 values[node] = number(node.value)
             except OverflowError:  # an exact number past floats: 2^1030 made exact, say
                 raise EvaluationError(
-                    f"the result is too large (overflow): the number {_digits(node.value)} "
+                    f"the result is too large (overflow): the number {short_number(node.value)} "
                     "is past what a float holds (about 1.8e308)", source=source,
                     filename=filename) from None
         elif op == "var":
@@ -65,12 +65,6 @@ def evaluate_point(order, env: dict, values: dict | None = None, where=None, sou
                                names) from None
             values[node] = v
     return values
-
-
-def _digits(v) -> str:
-    """A long exact number, shortly: its first digits and how many there are."""
-    text = str(v)
-    return text if len(text) <= 24 else f"{text[:12]}… ({len(text.lstrip('-'))} digits)"
 
 
 def _failure(node, exc, argvals, where, source, filename, names):

@@ -8,6 +8,12 @@ from __future__ import annotations
 import math
 
 
+def short_number(v) -> str:
+    """A long exact number, shortly: its first digits and how many there are."""
+    text = str(v)
+    return text if len(text) <= 24 else f"{text[:12]}… ({len(text.lstrip('-'))} digits)"
+
+
 def as_float(v) -> float:
     """An exact number (int, Fraction) or a float as a float; one past the floats' range (an
     integer of 400 digits, which exact arithmetic can make) is infinite, as numpy makes it."""
