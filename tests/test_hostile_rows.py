@@ -114,15 +114,16 @@ def test_predict_rows_refuse_a_number_that_is_not_plain(tmp_path):
 SMALL = {"CGCALC_MAX_LINE": "1000"}
 
 
-@pytest.mark.parametrize("body", ["\n" * 1200, "ab\n" * 400, "a\n" + "b" * 1200,
-                                  "\u00e9" * 501], ids=["newlines", "lines", "one-long-line",
-                                                        "two-byte-letters"])
-def test_a_quoted_field_past_the_row_limit_says_so(body):
+@pytest.mark.parametrize("body, line", [("\n" * 1200, 3), ("ab\n" * 400, 3),
+                                        ("a\n" + "b" * 1200, 4), ("\u00e9" * 501, 3)],
+                         ids=["newlines", "lines", "one-long-line", "two-byte-letters"])
+def test_a_quoted_field_past_the_row_limit_says_so(body, line):
+    """The row the field is in is refused, or the line in it that is past the limit alone."""
     text = f'x,y,id\n5,6,w\n1,2,"{body}"\n3,4,z\n'
     r = run("diff", "x*y", "--points", "-", "--format", "csv", input=text, env=SMALL)
     assert r.exit_code == 2, r.stderr
     first = r.stderr.splitlines()[0]
-    assert first.startswith("error: <stdin>: ") and "line 3 is longer than 1,000 bytes" in first
+    assert first.startswith("error: <stdin>: ") and f"line {line} is longer than 1,000" in first
     assert "CGCALC_MAX_LINE" in r.stderr and "not closed" not in r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
     assert r.stdout.splitlines() == ["x,y,id,value,d/dx,d/dy", "5,6,w,30.0,6.0,5.0"]
@@ -131,9 +132,14 @@ def test_a_quoted_field_past_the_row_limit_says_so(body):
 @pytest.mark.parametrize("rows", [10, 300])
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_the_rows_before_a_line_past_the_limit_are_written(rows, fmt):
+    """(Both where the line ends in the piece read with them, and where it runs past it.)"""
     """A long line read in the same piece as the rows before it: those rows are handed on
     first, then the line is refused at its number."""
     text = "x,y\n" + "".join(f"{i},2\n" for i in range(rows)) + "1," + "2" * 300_000 + "\n3,4\n"
+    short = "x,y\n" + "".join(f"{i},2\n" for i in range(rows)) + "1," + "2" * 1200 + "\n3,4\n"
+    r = run("diff", "x*y", "--points", "-", "--format", fmt, input=short, env=SMALL)
+    assert f"line {rows + 2} is longer than 1,000 bytes" in r.stderr.splitlines()[0], r.stderr
+    assert len(r.stdout.splitlines()) == rows + (fmt == "csv")
     r = run("diff", "x*y", "--points", "-", "--format", fmt, input=text, env=SMALL)
     assert r.exit_code == 2, r.stderr
     assert f"line {rows + 2} is longer than 1,000 bytes" in r.stderr.splitlines()[0], r.stderr

@@ -5,6 +5,8 @@ formats pass along: blocks of rows not yet converted, chunks of converted ones."
 
 from __future__ import annotations
 
+import re
+
 from ..errors import CgcalcError
 from ..limits import limit
 
@@ -70,6 +72,8 @@ class Lines:
         self.line_no = first_line - 1
         self.max_line = limit("CGCALC_MAX_LINE")
         self._partial = b""
+        self._long = None  # a run of bytes past the limit with no line end in it
+        self._refuse = False  # the next line is past the limit: refused on the next read
 
     def read(self, hint):
         """(number of the first line, [texts]) for the whole lines of about ``hint`` bytes,
@@ -94,7 +98,7 @@ class Lines:
         """Whole lines of at most about ``hint`` bytes: what has arrived, without waiting for
         more once a line is complete (so rows flow through a slow pipe), None at the end. A long
         line is gathered in pieces and joined once (linear in its length)."""
-        if len(self._partial) > self.max_line:  # left by the last read, whose lines went on
+        if self._refuse or len(self._partial) > self.max_line:  # the lines before it went on
             raise self.too_long(self.line_no + 1)
         read = getattr(self.stream, "read1", None) or self.stream.read
         pieces, size = ([self._partial], len(self._partial)) if self._partial else ([], 0)
@@ -113,7 +117,23 @@ class Lines:
                 continue
             pieces.append(data[:cut + 1])
             self._partial = data[cut + 1:]  # past the limit already: refused on the next read
-            return b"".join(pieces)
+            whole = b"".join(pieces)
+            return self._before_long(whole) if len(whole) > self.max_line else whole
+
+    def _before_long(self, whole):
+        """The lines of ``whole`` before one past the limit (found at C speed), which is kept
+        to be refused on the next read; all of them where there is none."""
+        if self._long is None:
+            self._long = re.compile(rb"[^\n]{%d}" % (self.max_line + 1))
+        found = self._long.search(whole)
+        if found is None:
+            return whole
+        start = whole.rfind(b"\n", 0, found.start()) + 1
+        if start == 0:
+            raise self.too_long(self.line_no + 1)
+        self._partial = whole[start:] + self._partial
+        self._refuse = True
+        return whole[:start]
 
     def too_long(self, line, quoted=False):
         """The row at ``line`` is past the limit; ``quoted``: a CSV record whose quoted field
