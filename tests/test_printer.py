@@ -3,13 +3,13 @@
 import math
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from cgcalc.evaluate import evaluate_point
 from cgcalc.graph import parse
 from cgcalc.ops import PRODUCT
-from cgcalc.printer import LATEX, latex_name, program_text, to_text
+from cgcalc.printer import LATEX, PLAIN, latex_name, program_text, to_text
 from test_derive import EXPRS, POINTS
 
 
@@ -50,6 +50,8 @@ def test_large_shared_graphs_print_as_statements_that_parse_back():
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EXPRS, POINTS, st.sampled_from([1, 5, 12, 13, 40]))
+@example("(x) + (-(x))", 1.0, 1)  # a negative term bound to a name keeps its sign in the name
+@example("u = -(sin(x) + cos(x)); x - u + u*x - (-u)", 0.3, 20)
 def test_statements_bound_at_any_limit_parse_back(text, x, limit):
     """However short the limit (below the length at which a part used twice is bound, too),
     the statements parse back to the same function."""
@@ -81,6 +83,16 @@ def test_plain_products_print_the_short_way_as_the_general_way(text):
             short = _plain_product(n.args, PLAIN)
             if short is not None:
                 assert (PRODUCT, short) == _display(n, False, {}, PLAIN), to_text(n)
+
+
+@pytest.mark.parametrize("style", ["plain", "latex"])
+def test_a_negative_part_printed_as_a_name_keeps_its_sign(style):
+    """In a sum, a term that prints with a leading minus is written after " - "; a term
+    printed as a name carries its sign in the name (a network's derivation prints in names)."""
+    g = parse("u = -(sin(x) + cos(x)); v = -3*x*y; w = x - u - v + u*y; w")
+    atoms = {n: name for n, name in g.user_names.items() if name in ("u", "v")}
+    text = to_text(g.output, atoms, LATEX if style == "latex" else PLAIN)
+    assert text.replace(" ", "") in ("x-u-v+uy", "x-u-v+u*y"), text
 
 
 def test_latex():

@@ -80,7 +80,7 @@ def _display(node, negate, atoms, st):
             return _display(node.args[0], False, atoms, st)
         return UNARY, ["-", _n(node.args[0], UNARY)]
     if op in ("add", "sub"):
-        return SUM, _sum_parts(node, st)
+        return SUM, _sum_parts(node, st, atoms)
     if op == "mul":
         return _product(node, negate, st)
     if op == "div" and st.latex:
@@ -135,19 +135,24 @@ def _call(node, st):
     return parts
 
 
-def _sum_parts(node, st):
+def _sum_parts(node, st, atoms=None):
+    """A term that prints with a leading minus is written after `` - ``, its sign dropped; a
+    term printed as a name (``atoms``) keeps its sign in the name, so it is never one."""
+    def negative(t):
+        return is_negative(t) and not (atoms and t in atoms)
+
     if node.op == "sub":
         terms = [(node.args[0], False), (node.args[1], True)]
     else:
         terms = [(a, False) for a in node.args]
-        if is_negative(terms[0][0]):  # -2 + 2*x reads better as 2*x - 2
+        if negative(terms[0][0]):  # -2 + 2*x reads better as 2*x - 2
             for i, (t, _) in enumerate(terms):
-                if not is_negative(t):
+                if not negative(t):
                     terms.insert(0, terms.pop(i))
                     break
     parts = []
     for i, (t, minus) in enumerate(terms):
-        neg = is_negative(t)
+        neg = negative(t)
         if minus:
             # a - t: a negative t prints as a + |t|
             sign, negate = (" + ", True) if neg else (" - ", False)
