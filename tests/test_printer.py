@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from cgcalc.evaluate import evaluate_point
 from cgcalc.graph import parse
+from cgcalc.walk import topological
 from cgcalc.ops import PRODUCT
 from cgcalc.printer import LATEX, PLAIN, latex_name, program_text, to_text
 from test_derive import EXPRS, POINTS
@@ -64,6 +65,29 @@ def test_statements_bound_at_any_limit_parse_back(text, x, limit):
     assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12), printed
     if any(len(to_text(a)) >= limit for a in g.output.args if a.args):
         assert "; " in printed, printed  # an input of the root at the limit is bound
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS, POINTS, st.sampled_from([1, 12, 40]))
+def test_simplified_derivatives_bound_at_any_limit_parse_back(text, x, limit):
+    """The simplified derivatives (numbers first in products, -1*a for -a, powers for
+    quotients), printed as statements at any limit in the user's names, are the same
+    functions again."""
+    from cgcalc.derive import Analysis
+
+    g = parse(text)
+    env = {"x": x, "y": 0.25, "z": -1.5}
+    analysis = Analysis(g, g.variables)
+    names = analysis.derivative_names()
+    for d in analysis.derivatives():
+        want = evaluate_point(topological([d.node]), env)[d.node]
+        if not math.isfinite(want):
+            continue
+        printed = program_text(d.node, names=names, reserved=frozenset(g.variables),
+                               limit=limit)
+        h = parse(printed)
+        got = evaluate_point(h.order, {v: env[v] for v in h.variables})[h.output]
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), printed
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
