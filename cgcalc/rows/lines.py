@@ -72,7 +72,7 @@ class Lines:
         self.line_no = first_line - 1
         self.max_line = limit("CGCALC_MAX_LINE")
         self._partial = b""
-        self._long = None  # a run of bytes past the limit with no line end in it
+        self._long = None  # the pattern of a line past the limit (made when first needed)
         self._refuse = False  # the next line is past the limit: refused on the next read
 
     def read(self, hint):
