@@ -9,7 +9,7 @@ import stat
 
 from .errors import CgcalcError, suggest
 from .files import read_bytes
-from .precedence import NUMBER_TEXT
+from .syntax import NUMBER_TEXT
 
 
 FILE_SUFFIXES = (".net", ".cg", ".txt", ".expr", ".csv", ".json")

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import re
 
-from .syntax import CALL, NAME, NUMBER, Ast, Pos, Statement
+from .syntax import CALL, NAME, NUMBER, NUMBER_TEXT, Ast, Pos, Statement
 
 # grammar/expr.lark's terminals: each piece of the text is the blanks it ignores, then one token
 # (blanks at the very end match nothing: they are ignored too). Which terminal a token is, its
 # first character says (:data:`_FIRST`); for a first character outside ASCII, :data:`_KIND`.
 # A name and the ``(`` after it are one piece, read at once: a call opens (``sin(``).
 _NAME = r"(?!\d)\w+"
-NUMBER_TEXT = _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits
+_NUMBER = NUMBER_TEXT
 _PIECE = re.compile(rf"([ \t\f\r]*)({_NAME}(?:[ \t\f\r]*\()?|[(),=;]|\*\*|[-+*/^]|{_NUMBER}"
                     r"|\r?\n|#[^\n]*|\\[ \t]*\r?\n|[^ \t\f\r])")
 _KIND = re.compile(rf"(?:(?P<name>{_NAME})|(?P<number>{_NUMBER})|(?P<other>.))\Z", re.DOTALL)

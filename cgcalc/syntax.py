@@ -8,6 +8,9 @@ from __future__ import annotations
 # AST kinds are the op names of cgcalc/ops.py for operators, plus these four.
 NUMBER, NAME, CALL, INDEX = "number", "name", "call", "index"
 
+# how a number is written (grammar/expr.lark's NUMBER): ASCII digits, a point, an exponent
+NUMBER_TEXT = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+
 
 class Ast:
     """One expression node as written, with where it was written (``line``, ``column``, ``width``)."""

@@ -54,10 +54,8 @@ def csv_records(r, first, texts):
                 first + start, quoted=True)
             raise Stop(Block(numbers, raws, fields), error) from None
         except csv.Error as exc:
-            text = lines[start]
-            if "field larger" in str(exc):  # the csv module's own limit, in characters
-                raise Stop(Block(numbers, raws, fields),
-                           r.lines.too_long(first + start, quoted=True)) from None
+            text = lines[start]  # (the csv module's field limit is never met: the bytes
+            # of a record are counted above, and a field has no more characters than those)
             quote = text.find('"') + 1 or 1
             msg = ("a quoted field is not closed before the end of the input"
                    if "unexpected end of data" in str(exc) else f"not CSV: {exc}")
