@@ -239,7 +239,7 @@ def _execute_into(steps, mem, buffers, np):
         buf = buffers.get(out)
         if buf is not None:  # only steps that fill a given array have one (below)
             args = (get(mem),) if single else get(mem)
-            is_mm = fn is matmul
+            is_mm = fn is matmul or fn.__class__ is _ProductCols
             if (products if is_mm else bands) and parallel.worth_bands(args, buf, is_mm):
                 if run and not _joins(run, args, buf, is_mm, np, parallel):
                     _run(run, mem, buffers)
@@ -296,7 +296,7 @@ def _execute(steps, mem):
             mem[s] = None
 
 
-_SPECIAL = {"add", "mul", "pow"}  # ops _compiled writes with a cheaper function for some shapes
+_SPECIAL = {"add", "mul", "pow", "cols", "matmul"}  # ops _compiled writes cheaper for some shapes
 
 
 def _minus_one(node):
@@ -327,9 +327,72 @@ def _compiled(np, n, slot, bound):
             return np.square, (slot[args[0]],)
         if args[1].value == -1:
             return (lambda x: 1.0 / x), (slot[args[0]],)
+    if op == "matmul" and args[0].op == "transpose":
+        return _TransposedProduct(np), (slot[args[0].args[0]], slot[args[1]])
+    if op == "cols" and args[0].op == "matmul":
+        a, b = args[0].args
+        return _ProductCols(np, int(args[1].value), int(args[2].value)), (slot[a], slot[b])
     if op in ("add", "mul"):  # three or more inputs: one pass of binary ufunc calls
         return (_sum if op == "add" else _product), tuple(slot[a] for a in args)
     return ops.OPS[op].bind(np), tuple(slot[a] for a in args)
+
+
+class _ProductCols:
+    """``cols(A @ B, i, j)`` run as ``A @ B[:, i:j]``: only the columns kept are multiplied out
+    (a gradient sent back through a join ``[H, 1]`` drops the ones' column), into an array of
+    their own, which later elementwise steps read much faster than a slice of a wider one. With
+    an inner size of 1 it is a broadcast multiply: the same products, none to sum, at a third of
+    the time (bench/train.py). Cut into bands as a matrix product is: its left factor's rows."""
+
+    writes_into = True  # fills a given array row by row
+    __name__ = "matmul_columns"  # (as a ufunc's, in profiles)
+
+    def __init__(self, np, i, j):
+        self.np, self.i, self.j = np, i, j
+
+    def __call__(self, a, b, out=None):
+        np = self.np
+        if getattr(a, "ndim", 0) != 2 or getattr(b, "ndim", 0) != 2:
+            return np.matmul(a, b)[:, self.i:self.j]  # as the two steps were, faults and all
+        b = b[:, self.i:self.j]
+        if a.shape[1] == 1 == b.shape[0]:
+            return np.multiply(a, b, out=out)
+        return np.matmul(a, b, out=out)
+
+
+class _TransposedProduct:
+    """``A' @ G`` (a weight's gradient: the inner size is the batch's rows) as the sum of two
+    halves of the rows, ``A[:h]' @ G[:h] + A[h:]' @ G[h:]``, one per core where the BLAS is set
+    aside (cgcalc/parallel.py). The cut depends on the shapes alone, so the numbers are the same,
+    bit for bit, on any number of cores. Each half reads its own rows of both factors whole; cut
+    by the output's rows instead, each core would read all of them (bench/train.py: 2-64-64-1,
+    a millisecond of an epoch)."""
+
+    writes_into = True
+    __name__ = "matmul_halves"
+
+    def __init__(self, np):
+        self.np = np
+
+    def __call__(self, a, g, out=None):
+        from . import parallel
+
+        np = self.np
+        k = a.shape[0] if getattr(a, "ndim", 0) == 2 and getattr(g, "ndim", 0) == 2 else 0
+        if k < 2 * parallel.ALIGN or k * a.shape[1] * g.shape[1] < parallel.SPLIT:
+            return np.matmul(np.transpose(a), g, out=out)
+        h = k // 2 // parallel.ALIGN * parallel.ALIGN
+        first = np.empty((a.shape[1], g.shape[1])) if out is None else out
+        second = []
+
+        def half(j):
+            if j == 0:
+                np.matmul(a[:h].T, g[:h], out=first)
+            else:
+                second.append(np.matmul(a[h:].T, g[h:]))
+
+        parallel.share(half, (0, 1), parallel.product_bands())
+        return np.add(first, second[0], out=first)
 
 
 def _sum(*xs):

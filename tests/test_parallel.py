@@ -595,3 +595,72 @@ def test_a_band_the_busy_pool_has_not_taken_runs_on_the_caller(cores):
     finally:
         release.set()
         busy.wait()
+
+
+# -- the tape's own products: kept columns, and weight gradients in two halves --------------------
+
+
+def _random_factor(rng, rows, cols):
+    A = rng.normal(size=(rows, cols))
+    return np.ascontiguousarray(A.T).T if rng.random() < 0.4 else A  # a transposed view, too
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_kept_columns_of_a_product_are_those_of_the_whole_product(n, cores):
+    """cols(A @ B, i, j), which a gradient sent back through a join [H, 1] is, runs as
+    A @ B[:, i:j]: the same entries (an inner size of 1, a broadcast multiply: the very same
+    products), and in bands the same bits as whole."""
+    from cgcalc.evaluate import _ProductCols
+
+    cores(n)
+    rng = np.random.default_rng(n)
+    with parallel.one_blas_thread():
+        for _ in range(120):
+            m = int(rng.integers(1, 2500))
+            k = int(rng.choice([1, 1, 2, int(rng.integers(1, 200))]))
+            c = int(rng.integers(1, 100))
+            i = int(rng.integers(0, c))
+            j = int(rng.integers(i + 1, c + 1))
+            A, B = _random_factor(rng, m, k), _random_factor(rng, k, c)
+            step = _ProductCols(np, i, j)
+            got = step(A, B)
+            want = (A @ B)[:, i:j]
+            assert got.shape == want.shape and got.flags.c_contiguous
+            if k == 1:
+                assert np.array_equal(got, want)
+            else:
+                bound = np.abs(A) @ np.abs(B)[:, i:j]
+                assert np.all(np.abs(got - want) <= 1e-14 * bound), (m, k, c, i, j)
+            out = np.full_like(got, np.nan)
+            if parallel.worth_bands((A, B), out, True):
+                parallel.in_bands(step, (A, B), out, matmul=True)
+                assert np.array_equal(out, got), (m, k, c, i, j)
+
+
+def test_weight_gradients_are_the_same_bits_on_any_number_of_cores(cores, openblas):
+    """A' @ G runs as two halves of the rows added: the cut follows the shapes alone, so one,
+    two or three cores give the same numbers, and those are A' @ G's up to rounding. (The
+    BLAS is held on one thread throughout: its own thread count changes the last bits of any
+    product, halved or not.)"""
+    from cgcalc.evaluate import _TransposedProduct
+
+    parallel._openblas()[1](1)
+    rng = np.random.default_rng(7)
+    step = _TransposedProduct(np)
+    for _ in range(60):
+        m = int(rng.choice([1, 5, 63, 64, 65, 127, int(rng.integers(1, 20000))]))
+        p, q = int(rng.integers(1, 80)), int(rng.integers(1, 80))
+        A = _random_factor(rng, m, p)
+        G = A if rng.random() < 0.1 else _random_factor(rng, m, q)  # A' @ A: symmetric
+        results = []
+        for n in (1, 2, 3):
+            cores(n)
+            results.append(step(A, G))
+            with parallel.one_blas_thread():
+                out = np.full(results[0].shape, np.nan)
+                assert step(A, G, out=out) is out
+                results.append(out)
+        for r in results[1:]:
+            assert np.array_equal(r, results[0]), (m, p, q)
+        bound = np.abs(A).T @ np.abs(G)
+        assert np.all(np.abs(results[0] - A.T @ G) <= 1e-13 * bound), (m, p, q)
