@@ -365,11 +365,15 @@ class _TransposedProduct:
     halves of the rows, ``A[:h]' @ G[:h] + A[h:]' @ G[h:]``, one per core where the BLAS is set
     aside (cgcalc/parallel.py). The cut depends on the shapes alone, so the numbers are the same,
     bit for bit, on any number of cores. Each half reads its own rows of both factors whole; cut
-    by the output's rows instead, each core would read all of them (bench/train.py: 2-64-64-1,
-    a millisecond of an epoch)."""
+    by the output's rows instead, each core would read all of them (bench/train.py: 2-64-64-1's
+    middle weights, 3.6 ms whole, 2.5 ms in halves)."""
 
     writes_into = True
     __name__ = "matmul_halves"
+    # fewer entries than this (a vector: [H, 1]' @ d for one output; a 3 x 64 first layer's
+    # weights) and the product is a pass over its inputs' memory, which halves on two cores do
+    # not shorten: run whole (measured on 2-64-64-1's three weights)
+    FEW = 1024
 
     def __init__(self, np):
         self.np = np
@@ -379,7 +383,8 @@ class _TransposedProduct:
 
         np = self.np
         k = a.shape[0] if getattr(a, "ndim", 0) == 2 and getattr(g, "ndim", 0) == 2 else 0
-        if k < 2 * parallel.ALIGN or k * a.shape[1] * g.shape[1] < parallel.SPLIT:
+        if k < 2 * parallel.ALIGN or k * a.shape[1] * g.shape[1] < parallel.SPLIT or \
+                a.shape[1] * g.shape[1] < self.FEW:
             return np.matmul(np.transpose(a), g, out=out)
         h = k // 2 // parallel.ALIGN * parallel.ALIGN
         first = np.empty((a.shape[1], g.shape[1])) if out is None else out
