@@ -107,26 +107,27 @@ _NOT_ONE_EXPRESSION = re.compile(r"[;=#\n\r]")  # statements, a comment: a progr
 
 
 def parse_number(text: str):
-    """A float from ``1.5``, ``-2``, ``1e-3``, ``pi/2``, ``sqrt(2)``: a number written plainly
-    (not as Python also reads them: ``1_000``, other scripts' digits) or one constant expression,
-    evaluated by cgcalc itself (never ``eval``). Returns None when it is not a constant."""
+    """(a float, None) from ``1.5``, ``-2``, ``1e-3``, ``pi/2``, ``sqrt(2)``: a number written
+    plainly (not as Python also reads them: ``1_000``, other scripts' digits) or one constant
+    expression, evaluated by cgcalc itself (never ``eval``). (None, None) when it is not a
+    constant; (None, why) for a constant without a value (``2^1030``: too large; ``0/0``)."""
     if _PLAIN_NUMBER.fullmatch(text):
-        return float(text)
+        return float(text), None
     if _NOT_ONE_EXPRESSION.search(text):
-        return None
+        return None, None
     from .graph import parse
     from .evaluate import evaluate_point
 
     try:
         g = parse(text)
     except CgcalcError:
-        return None
+        return None, None
     if g.variables:
-        return None
+        return None, None
     try:
-        return evaluate_point(g.order, {})[g.output]
-    except CgcalcError:
-        return None
+        return evaluate_point(g.order, {})[g.output], None
+    except CgcalcError as exc:
+        return None, exc.message
 
 
 def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
@@ -157,11 +158,12 @@ def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
                 raise fail(f"{name!r} is not an input variable "
                            f"(inputs: {', '.join(variables)})", width=len(name),
                            hint=f"did you mean {near}?" if near else None)
-            v = parse_number(value)
+            v, why = parse_number(value)
             off = item.index("=") + 1 + (len(item.split("=", 1)[1]) -
                                          len(item.split("=", 1)[1].lstrip()))
             if v is None:
-                raise fail(f"{value!r} is not a number", offset=off)
+                raise fail(f"{value!r} has no value: {why}" if why else
+                           f"{value!r} is not a number", offset=off)
             if v != v or v in (float("inf"), float("-inf")):
                 raise fail(f"{value!r} is not a finite number", offset=off)
             if name in point:

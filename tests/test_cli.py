@@ -183,6 +183,21 @@ def test_at_says_a_number_that_is_not_finite_is_one(value):
     assert r.stderr.splitlines()[0] == f"error: --at:1:8: {value!r} is not a finite number"
 
 
+@pytest.mark.parametrize("value, why", [
+    ("2^1030", "too large (overflow)"), ("pi*1e308", "too large (overflow)"),
+    ("exp(1000)", "too large (overflow)"), ("0/0", "division by zero"),
+    ("log(-1)", "outside the function's domain"), ("asin(2)", "outside the function's domain"),
+])
+def test_at_says_why_a_constant_expression_has_no_value(value, why):
+    """A constant that evaluates past the floats or outside a domain is said to have no value,
+    and why, at the value (not "not a number", which is for what is not a constant)."""
+    r = run("diff", "x^2", "--at", f"x={value}", "--format", "plain")
+    assert r.exit_code == 2 and r.stdout == ""
+    first, source, caret = r.stderr.splitlines()[:3]
+    assert first.startswith(f"error: --at:1:8: {value!r} has no value: ") and why in first
+    assert caret.strip() == "^" * len(value) and caret.index("^") == source.index("x=") + 2
+
+
 @pytest.mark.parametrize("text", ["\u0663*x", "x + \uff11", "x^\u0662"])
 def test_digits_of_other_scripts_are_not_numbers_in_expressions(text):
     r = run("diff", text)
