@@ -153,6 +153,38 @@ def main():
     """
 
 
+def _plain(ptype, value, param, ctx, whole=False):
+    """Fail unless ``value`` is a number written as cgcalc writes them everywhere: ASCII digits,
+    no ``1_000`` (click's int and float types, which are Python's, take both, and other
+    scripts' digits). inf and nan pass, for the option's own check to name them."""
+    if isinstance(value, str):
+        import re
+
+        from .inputs import PLAIN_NUMBER
+
+        text = value.strip()
+        if not (re.fullmatch(r"[+-]?[0-9]+", text) if whole else PLAIN_NUMBER.fullmatch(text)):
+            ptype.fail(f"{value!r} is not a {'whole ' if whole else ''}number", param, ctx)
+
+
+class _Int(click.types.IntParamType):
+    def convert(self, value, param, ctx):
+        _plain(self, value, param, ctx, whole=True)
+        return super().convert(value, param, ctx)
+
+
+class _IntRange(click.IntRange):
+    def convert(self, value, param, ctx):
+        _plain(self, value, param, ctx, whole=True)
+        return super().convert(value, param, ctx)
+
+
+class _Float(click.types.FloatParamType):
+    def convert(self, value, param, ctx):
+        _plain(self, value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class _Finite(click.ParamType):
     """A finite number >= 0 (click's FloatRange lets nan and inf through)."""
 
@@ -161,6 +193,7 @@ class _Finite(click.ParamType):
     def convert(self, value, param, ctx):
         import math
 
+        _plain(self, value, param, ctx)
         try:
             v = float(value)
         except (TypeError, ValueError):
@@ -171,6 +204,7 @@ class _Finite(click.ParamType):
 
 
 _FINITE = _Finite()
+_INT, _FLOAT = _Int(), _Float()
 
 
 def _format(fmt: str) -> str:
@@ -203,7 +237,7 @@ def _max_entries(ctx, param, value):
 
 
 max_entries_option = click.option(
-    "--max-entries", type=click.IntRange(1, None), metavar="N", expose_value=False,
+    "--max-entries", type=_IntRange(1, None), metavar="N", expose_value=False,
     callback=_max_entries, is_eager=True,
     help="Largest array (params, data, a node's value over all rows) a network may use. "
          "Default 50,000,000 entries.")
@@ -221,11 +255,11 @@ params_option = click.option(
               help="The point, e.g. --at x=1,y=pi/2 (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="auto",
               show_default=True, help="auto is rich on a terminal, plain otherwise.")
-@click.option("--order", "order_n", type=click.IntRange(1, 8), default=1, show_default=True,
+@click.option("--order", "order_n", type=_IntRange(1, 8), default=1, show_default=True,
               help="Derivative order: 2 gives second derivatives and mixed partials.")
 @click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse",
               show_default=True, help="forward also shows d node/d var on every node.")
-@click.option("--max-paths", type=click.IntRange(0, None), default=20, show_default=True,
+@click.option("--max-paths", type=_IntRange(0, None), default=20, show_default=True,
               help="How many paths to list per variable (the count is always exact).")
 @click.option("--points", metavar="PATH|-",
               help="Many points: CSV with a header naming the variables, or JSON Lines; "
@@ -274,16 +308,16 @@ def diff(ctx, source, wrt, at, fmt, order_n, mode, max_paths, points, input_form
 
 @main.command()
 @click.argument("file", metavar="FILE.net")
-@click.option("--epochs", type=int, help="Default: the file's train line.")
-@click.option("--rate", type=float, help="Learning rate (Adam: its step size).")
-@click.option("--seed", type=int, help="Seed for the initial params and the shuffles.")
-@click.option("--batch", type=int, help="Rows per step, shuffled each epoch. Default: all.")
+@click.option("--epochs", type=_INT, help="Default: the file's train line.")
+@click.option("--rate", type=_FLOAT, help="Learning rate (Adam: its step size).")
+@click.option("--seed", type=_INT, help="Seed for the initial params and the shuffles.")
+@click.option("--batch", type=_INT, help="Rows per step, shuffled each epoch. Default: all.")
 @click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]),
               help="Default: the file's train line, else sgd.")
-@click.option("--beta", type=float, help="Momentum's beta (0.9).")
-@click.option("--beta1", type=float, help="Adam's beta1 (0.9).")
-@click.option("--beta2", type=float, help="Adam's beta2 (0.999).")
-@click.option("--eps", type=float, help="Adam's epsilon (1e-8).")
+@click.option("--beta", type=_FLOAT, help="Momentum's beta (0.9).")
+@click.option("--beta1", type=_FLOAT, help="Adam's beta1 (0.9).")
+@click.option("--beta2", type=_FLOAT, help="Adam's beta2 (0.999).")
+@click.option("--eps", type=_FLOAT, help="Adam's epsilon (1e-8).")
 @click.option("--save", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write the trained params here (JSON; the old file is replaced whole, or "
                    "kept if anything fails).")

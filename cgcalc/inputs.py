@@ -101,7 +101,7 @@ def decode(data: bytes, name: str) -> str:
 
 # a number as the expression language writes one (with a sign), or inf and nan, which are
 # numbers that are not finite (refused as such)
-_PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|"
+PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|"
                            r"[nN][aA][nN])")  # (not IGNORECASE: it takes ı for i)
 _NOT_ONE_EXPRESSION = re.compile(r"[;=#\n\r]")  # statements, a comment: a program, not a value
 
@@ -111,7 +111,7 @@ def parse_number(text: str):
     plainly (not as Python also reads them: ``1_000``, other scripts' digits) or one constant
     expression, evaluated by cgcalc itself (never ``eval``). (None, None) when it is not a
     constant; (None, why) for a constant without a value (``2^1030``: too large; ``0/0``)."""
-    if _PLAIN_NUMBER.fullmatch(text):
+    if PLAIN_NUMBER.fullmatch(text):
         return float(text), None
     if _NOT_ONE_EXPRESSION.search(text):
         return None, None

@@ -183,6 +183,27 @@ def test_at_says_a_number_that_is_not_finite_is_one(value):
     assert r.stderr.splitlines()[0] == f"error: --at:1:8: {value!r} is not a finite number"
 
 
+XOR = "examples/xor.net"
+
+
+@pytest.mark.parametrize("option, whole", [
+    (("train", XOR, "--epochs"), True), (("train", XOR, "--seed"), True),
+    (("train", XOR, "--batch"), True), (("train", XOR, "--rate"), False),
+    (("train", XOR, "--eps"), False), (("diff", "x", "--order"), True),
+    (("diff", "x", "--max-paths"), True), (("check", XOR, "--tolerance"), False),
+])
+@pytest.mark.parametrize("value", ["1_0", "\u0661", "\u0661\u0660", "\uff13", "0x10", "1.5.2"])
+def test_number_options_take_numbers_written_plainly(option, whole, value):
+    """Every number option reads numbers as cgcalc does everywhere else (ASCII digits, no
+    1_000), where Python's int() and float() would take other scripts' digits and
+    underscores."""
+    r = run(*option, value, "--quiet" if option[0] == "train" else "--format=plain")
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    kind = "whole number" if whole else "number"
+    assert r.stderr.splitlines()[0] == \
+        f"error: Invalid value for '{option[-1]}': {value!r} is not a {kind}", r.stderr
+
+
 @pytest.mark.parametrize("value, why", [
     ("2^1030", "too large (overflow)"), ("pi*1e308", "too large (overflow)"),
     ("exp(1000)", "too large (overflow)"), ("0/0", "division by zero"),
