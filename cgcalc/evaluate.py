@@ -164,11 +164,22 @@ class Tape:
             plan.append((i, fn, args))
         kept = set(self.outputs)
         self.static_steps, self.steps = [], []
+        # numpy calls a run makes, a step that stands for two nodes (A' @ G and its transpose,
+        # the columns of a product) counted as the two steps they would be: what training
+        # weighs against writing the step out as float code
+        self.calls = 0
         for i, fn, args in plan:
             free = tuple({a for a in args if last_use[a] == i and not fixed[a]
                           and a not in kept})
             step = (fn, i, itemgetter(*args), len(args) == 1, free)
             (self.static_steps if fixed[i] else self.steps).append(step)
+            if not fixed[i]:
+                self.calls += 1
+                if fn.__class__ in (_TransposedProduct, _ProductCols):
+                    inner = slot[order[i].args[0]]  # the node it stands for, beside its own
+                    if not needed[inner] and not (fn.__class__ is _TransposedProduct and
+                                                  fixed[args[0]]):
+                        self.calls += 1  # a step of its own, which nothing else needed
 
     def prepare(self, inputs):
         """The slots that depend only on constants and static variables, filled in once."""
@@ -240,7 +251,8 @@ def _execute_into(steps, mem, buffers, np):
         if buf is not None:  # only steps that fill a given array have one (below)
             args = (get(mem),) if single else get(mem)
             is_mm = fn is matmul or fn.__class__ is _ProductCols
-            if (products if is_mm else bands) and parallel.worth_bands(args, buf, is_mm):
+            if (products if is_mm else bands) and fn.__class__ is not _TransposedProduct and \
+                    parallel.worth_bands(args, buf, is_mm):  # (A' @ G: rows not the inputs')
                 if run and not _joins(run, args, buf, is_mm, np, parallel):
                     _run(run, mem, buffers)
                     args = (get(mem),) if single else get(mem)  # made again if it fell back
@@ -341,8 +353,9 @@ class _ProductCols:
     """``cols(A @ B, i, j)`` run as ``A @ B[:, i:j]``: only the columns kept are multiplied out
     (a gradient sent back through a join ``[H, 1]`` drops the ones' column), into an array of
     their own, which later elementwise steps read much faster than a slice of a wider one. With
-    an inner size of 1 it is a broadcast multiply: the same products, none to sum, at a third of
-    the time (bench/train.py). Cut into bands as a matrix product is: its left factor's rows."""
+    an inner size of 1 it is a broadcast multiply: the same products, none to sum (each added to
+    0.0, as BLAS's sums start, so a zero's sign is the product's too), at half the time
+    (bench/train.py). Cut into bands as a matrix product is: its left factor's rows."""
 
     writes_into = True  # fills a given array row by row
     __name__ = "matmul_columns"  # (as a ufunc's, in profiles)
@@ -355,8 +368,9 @@ class _ProductCols:
         if getattr(a, "ndim", 0) != 2 or getattr(b, "ndim", 0) != 2:
             return np.matmul(a, b)[:, self.i:self.j]  # as the two steps were, faults and all
         b = b[:, self.i:self.j]
-        if a.shape[1] == 1 == b.shape[0]:
-            return np.multiply(a, b, out=out)
+        if a.shape[1] == 1 == b.shape[0]:  # + 0.0: a sum from 0, as BLAS's (-0.0 is 0.0 there)
+            r = np.multiply(a, b, out=out)
+            return np.add(r, 0.0, out=r)
         return np.matmul(a, b, out=out)
 
 
@@ -368,7 +382,7 @@ class _TransposedProduct:
     by the output's rows instead, each core would read all of them (bench/train.py: 2-64-64-1's
     middle weights, 3.6 ms whole, 2.5 ms in halves)."""
 
-    writes_into = True
+    writes_into = True  # into a given array, though not row by row: never cut into bands
     __name__ = "matmul_halves"
     # fewer entries than this (a vector: [H, 1]' @ d for one output; a 3 x 64 first layer's
     # weights) and the product is a pass over its inputs' memory, which halves on two cores do

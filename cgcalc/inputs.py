@@ -102,7 +102,7 @@ def decode(data: bytes, name: str) -> str:
 # a number as the expression language writes one (with a sign), or inf and nan, which are
 # numbers that are not finite (refused as such)
 PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|"
-                           r"[nN][aA][nN])")  # (not IGNORECASE: it takes ı for i)
+                          r"[nN][aA][nN])")  # (not IGNORECASE: it takes ı for i)
 _NOT_ONE_EXPRESSION = re.compile(r"[;=#\n\r]")  # statements, a comment: a program, not a value
 
 

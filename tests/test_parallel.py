@@ -622,19 +622,21 @@ def test_kept_columns_of_a_product_are_those_of_the_whole_product(n, cores):
             i = int(rng.integers(0, c))
             j = int(rng.integers(i + 1, c + 1))
             A, B = _random_factor(rng, m, k), _random_factor(rng, k, c)
+            A[rng.random(A.shape) < 0.2] = 0.0  # zeros, of either sign, in the products
+            B[rng.random(B.shape) < 0.2] = -0.0
             step = _ProductCols(np, i, j)
             got = step(A, B)
             want = (A @ B)[:, i:j]
             assert got.shape == want.shape and got.flags.c_contiguous
-            if k == 1:
-                assert np.array_equal(got, want)
+            if k == 1:  # the very bits, a zero's sign included
+                assert np.array_equal(got.view(np.int64), want.view(np.int64))
             else:
                 bound = np.abs(A) @ np.abs(B)[:, i:j]
                 assert np.all(np.abs(got - want) <= 1e-14 * bound), (m, k, c, i, j)
             out = np.full_like(got, np.nan)
             if parallel.worth_bands((A, B), out, True):
                 parallel.in_bands(step, (A, B), out, matmul=True)
-                assert np.array_equal(out, got), (m, k, c, i, j)
+                assert np.array_equal(out.view(np.int64), got.view(np.int64)), (m, k, c, i, j)
 
 
 def test_weight_gradients_are_the_same_bits_on_any_number_of_cores(cores, openblas):
@@ -664,3 +666,53 @@ def test_weight_gradients_are_the_same_bits_on_any_number_of_cores(cores, openbl
             assert np.array_equal(r, results[0]), (m, p, q)
         bound = np.abs(A).T @ np.abs(G)
         assert np.all(np.abs(results[0] - A.T @ G) <= 1e-13 * bound), (m, p, q)
+
+
+def test_weight_gradients_are_never_cut_into_bands_of_rows(cores, monkeypatch):
+    """A' @ G's rows are not its inputs' rows: training never hands it to bands (each band
+    would fail, and the step fall back without its buffer, every other epoch)."""
+    from cgcalc import evaluate
+    from cgcalc.net import backprop
+
+    cores(2)
+    monkeypatch.setattr(parallel, "SPLIT", 64)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # elementwise bands even without OpenBLAS
+    text = """input  X[2]
+target y[1]
+param  W1[3, 80] ~ normal(0, 0.5)
+param  W2[81, 64] ~ normal(0, 0.2)
+param  W3[65, 1] ~ normal(0, 0.2)
+H1 = tanh([X, 1] @ W1)
+H2 = tanh([H1, 1] @ W2)
+P = sigmoid([H2, 1] @ W3)
+C = cross_entropy(P, y)
+output P
+minimize C
+"""
+    net = Network(text, "big.net")  # W2's gradient [H1, 1]' @ d2: 81 rows, 5,184 entries
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (300, 2))
+    env = net.env(initial_params(net, 0), (X, (X[:, :1] > 0).astype(float)))
+    (full, _, _), _ = backprop.train_tapes(net)
+    template = full.prepare(env)
+    banded, real = [], parallel.run_in_bands
+    monkeypatch.setattr(parallel, "run_in_bands",
+                        lambda steps: banded.extend(s[0] for s in steps) or real(steps))
+    fell_back = []
+    real_run = evaluate._run
+
+    def run(run_, mem, buffers):
+        before = len(buffers)
+        real_run(run_, mem, buffers)
+        fell_back.append(len(buffers) < before)
+
+    monkeypatch.setattr(evaluate, "_run", run)
+    with parallel.one_blas_thread():
+        buffers: dict = {}
+        want = full.run_prepared(template, env)
+        for _ in range(3):
+            got = full.run_prepared(template, env, buffers)
+            for a, b in zip(want, got):
+                assert np.array_equal(a, b)
+    assert banded and not any(isinstance(fn, evaluate._TransposedProduct) for fn in banded)
+    assert fell_back and not any(fell_back)

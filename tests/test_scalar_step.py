@@ -330,3 +330,38 @@ def test_only_plain_descent_writes_out_runs_of_epochs():
     assert scalar_step.compile_step(net, nodes, env, calls=10**9, descend=True).descends
     step = scalar_step.compile_step(net, nodes, env, calls=10**9)  # momentum, adam
     assert not step.descends and step.descend(env, 5, 0.1) is False
+
+
+@pytest.mark.parametrize("name", [*NETS, "and", "delay", "first", "line", "spirals"])
+def test_steps_the_tape_writes_as_one_still_count_as_the_calls_they_stand_for(name, monkeypatch):
+    """Whether a small net trains on float code weighs it against the tape's numpy calls; a
+    tape step that stands for several nodes (A' @ G with its transpose, the columns of a
+    product) counts as what it stands for, so the choice is the one made before such steps
+    were written as one (a net of XOR's shape on 16 rows ran on the tape, 2.8x slower)."""
+    from cgcalc import evaluate
+
+    text = NETS.get(name) or (ROOT / "examples" / f"{name}.net").read_text()
+    path = ROOT / "examples" / f"{name}.net"
+
+    def tape():
+        net = Network(text, str(path))
+        return backprop.train_tapes(net)[0][1]
+
+    fused = tape()
+    monkeypatch.setattr(evaluate, "_SPECIAL", {"add", "mul", "pow"})  # each node a step
+    assert fused.calls == len(tape().steps)
+
+
+def test_a_small_net_of_a_few_more_rows_still_trains_on_float_code(monkeypatch):
+    """XOR's 2-2-1 shape on 16 rows: float code, as before the tape wrote steps as one."""
+    import cgcalc.net.train as training
+
+    rows = "\n".join(f"  {a} {b} -> {a ^ b}" for a in (0, 1) for b in (0, 1) for _ in range(4))
+    text = NETS["xor"].split("data")[0] + "data {\n" + rows + "\n}\n"
+    net = Network(text, "t.net")
+    made, real = [], training.compile_step
+    monkeypatch.setattr(training, "compile_step", lambda *a, **k: made.append(real(*a, **k))
+                        or made[-1])
+    start = initial_params(net, 0)
+    train(net, start, file_data(net), {**net.options, "epochs": 400})
+    assert len(made) == 1 and made[0] is not None

@@ -106,7 +106,7 @@ def train(net: Network, params, data, options, rng=None, progress=None):
     every = max(1, epochs // HISTORY)
     # small arrays: the gradients as straight-line float code, the tape where it declines (and
     # when every epoch is watched, since those run the full tape)
-    small = (compile_step(net, grad_nodes, env, len(grads_only.steps),
+    small = (compile_step(net, grad_nodes, env, grads_only.calls,
                           descend=options["optimizer"] == "sgd")
              if batch is None and every > 1 else None)
     history, norms = [], {p: [] for p in net.params}
