@@ -153,39 +153,33 @@ def main():
     """
 
 
-def _plain(ptype, value, param, ctx, whole=False):
-    """Fail unless ``value`` is a number written as cgcalc writes them everywhere: ASCII digits,
-    no ``1_000`` (click's int and float types, which are Python's, take both, and other
-    scripts' digits). inf and nan pass, for the option's own check to name them."""
-    if isinstance(value, str):
-        import re
+class _Plain:
+    """A click number type that first asks for the number to be written as cgcalc writes them
+    everywhere (inputs.written_plainly): click's int and float are Python's, which take
+    ``1_000`` and other scripts' digits."""
 
-        from .inputs import PLAIN_NUMBER
-
-        text = value.strip()
-        if not (re.fullmatch(r"[+-]?[0-9]+", text) if whole else PLAIN_NUMBER.fullmatch(text)):
-            ptype.fail(f"{value!r} is not a {'whole ' if whole else ''}number", param, ctx)
-
-
-class _Int(click.types.IntParamType):
     def convert(self, value, param, ctx):
-        _plain(self, value, param, ctx, whole=True)
+        from .inputs import written_plainly
+
+        whole = isinstance(self, click.types.IntParamType)
+        if isinstance(value, str) and not written_plainly(value, whole):
+            self.fail(f"{value!r} is not a {'whole ' if whole else ''}number", param, ctx)
         return super().convert(value, param, ctx)
 
 
-class _IntRange(click.IntRange):
-    def convert(self, value, param, ctx):
-        _plain(self, value, param, ctx, whole=True)
-        return super().convert(value, param, ctx)
+class _Int(_Plain, click.types.IntParamType):
+    pass
 
 
-class _Float(click.types.FloatParamType):
-    def convert(self, value, param, ctx):
-        _plain(self, value, param, ctx)
-        return super().convert(value, param, ctx)
+class _IntRange(_Plain, click.IntRange):
+    pass
 
 
-class _Finite(click.ParamType):
+class _Float(_Plain, click.types.FloatParamType):
+    pass
+
+
+class _Finite(_Float):
     """A finite number >= 0 (click's FloatRange lets nan and inf through)."""
 
     name = "number"
@@ -193,11 +187,7 @@ class _Finite(click.ParamType):
     def convert(self, value, param, ctx):
         import math
 
-        _plain(self, value, param, ctx)
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
+        v = super().convert(value, param, ctx)
         if not math.isfinite(v) or v < 0:
             self.fail(f"{value!r} is not a finite number >= 0", param, ctx)
         return v

@@ -93,8 +93,10 @@ def _failure(node, exc, argvals, where, source, filename, names):
     width = 1
     if where and node in where:
         line, col, width = where[node]
-    return EvaluationError(msg, source=source, filename=filename, line=line, column=col,
-                           width=width)
+    err = EvaluationError(msg, source=source, filename=filename, line=line, column=col,
+                          width=width)
+    err.reason = describe_failure(exc)  # what went wrong alone (a constant's: --at x=0/0)
+    return err
 
 
 # -- many points: a flat tape of numpy calls -----------------------------------------------------
@@ -168,6 +170,7 @@ class Tape:
         # the columns of a product) counted as the two steps they would be: what training
         # weighs against writing the step out as float code
         self.calls = 0
+        inside: set = set()  # nodes computed inside such steps (once each, however many use them)
         for i, fn, args in plan:
             free = tuple({a for a in args if last_use[a] == i and not fixed[a]
                           and a not in kept})
@@ -175,11 +178,12 @@ class Tape:
             (self.static_steps if fixed[i] else self.steps).append(step)
             if not fixed[i]:
                 self.calls += 1
-                if fn.__class__ in (_TransposedProduct, _ProductCols):
-                    inner = slot[order[i].args[0]]  # the node it stands for, beside its own
-                    if not needed[inner] and not (fn.__class__ is _TransposedProduct and
-                                                  fixed[args[0]]):
-                        self.calls += 1  # a step of its own, which nothing else needed
+                if getattr(fn, "takes_input", False):  # the node's input is computed inside
+                    inner = slot[order[i].args[0]]
+                    if not needed[inner] and inner not in inside and \
+                            not all(fixed[a] for a in fn.input_slots(args)):
+                        inside.add(inner)  # a step of its own otherwise, which nothing else
+                        self.calls += 1    # needed (and not one prepare() would run)
 
     def prepare(self, inputs):
         """The slots that depend only on constants and static variables, filled in once."""
@@ -250,9 +254,9 @@ def _execute_into(steps, mem, buffers, np):
         buf = buffers.get(out)
         if buf is not None:  # only steps that fill a given array have one (below)
             args = (get(mem),) if single else get(mem)
-            is_mm = fn is matmul or fn.__class__ is _ProductCols
-            if (products if is_mm else bands) and fn.__class__ is not _TransposedProduct and \
-                    parallel.worth_bands(args, buf, is_mm):  # (A' @ G: rows not the inputs')
+            cut = _how_cut(fn, matmul)
+            is_mm = cut == "product"
+            if cut and (products if is_mm else bands) and parallel.worth_bands(args, buf, is_mm):
                 if run and not _joins(run, args, buf, is_mm, np, parallel):
                     _run(run, mem, buffers)
                     args = (get(mem),) if single else get(mem)  # made again if it fell back
@@ -272,10 +276,17 @@ def _execute_into(steps, mem, buffers, np):
         r = fn(get(mem)) if single else fn(*get(mem))
         mem[out] = r
         if (fn.__class__ is ufunc or getattr(fn, "writes_into", False)) and \
-                getattr(r, "ndim", 0) and (r.size > 4096 or fn is matmul):
-            buffers[out] = r  # a ufunc, or an op's value that fills a given array row by row
+                getattr(r, "ndim", 0) and \
+                (r.size > 4096 or _how_cut(fn, matmul) == "product"):
+            buffers[out] = r  # a ufunc, or a value that fills a given array (see _ProductCols)
     if run:
         _run(run, mem, buffers)
+
+
+def _how_cut(fn, matmul):
+    """How a step may be cut into bands: "rows" (elementwise, a join: its inputs' rows), as a
+    matrix product ("product": its left factor's rows), or not at all (None)."""
+    return getattr(fn, "bands", "product" if fn is matmul else "rows")
 
 
 def _joins(run, args, out, matmul, np, parallel):
@@ -352,23 +363,28 @@ def _compiled(np, n, slot, bound):
 class _ProductCols:
     """``cols(A @ B, i, j)`` run as ``A @ B[:, i:j]``: only the columns kept are multiplied out
     (a gradient sent back through a join ``[H, 1]`` drops the ones' column), into an array of
-    their own, which later elementwise steps read much faster than a slice of a wider one. With
-    an inner size of 1 it is a broadcast multiply: the same products, none to sum (each added to
-    0.0, as BLAS's sums start, so a zero's sign is the product's too), at half the time
-    (bench/train.py). Cut into bands as a matrix product is: its left factor's rows."""
+    their own, which later elementwise steps read much faster than a slice of a wider one; the
+    same numbers up to rounding (each entry is the same sum, in the BLAS's order). With an inner
+    size of 1 it is a broadcast multiply, each product added to 0.0 as the BLAS's sums start
+    (so -0.0 comes out 0.0, as from the matrix product): the same bits, at half the time
+    (bench/train.py). ``A`` and ``B`` are matrices (the shape rules of ``@`` and ``cols``)."""
 
-    writes_into = True  # fills a given array row by row
+    writes_into = True  # takes out=, row by row
+    bands = "product"  # cut into bands as a matrix product is: its left factor's rows
+    takes_input = True  # the product (the node's input) is computed here
     __name__ = "matmul_columns"  # (as a ufunc's, in profiles)
 
     def __init__(self, np, i, j):
         self.np, self.i, self.j = np, i, j
 
+    @staticmethod
+    def input_slots(args):
+        return args  # the product's factors
+
     def __call__(self, a, b, out=None):
         np = self.np
-        if getattr(a, "ndim", 0) != 2 or getattr(b, "ndim", 0) != 2:
-            return np.matmul(a, b)[:, self.i:self.j]  # as the two steps were, faults and all
         b = b[:, self.i:self.j]
-        if a.shape[1] == 1 == b.shape[0]:  # + 0.0: a sum from 0, as BLAS's (-0.0 is 0.0 there)
+        if a.shape[1] == 1:
             r = np.multiply(a, b, out=out)
             return np.add(r, 0.0, out=r)
         return np.matmul(a, b, out=out)
@@ -377,40 +393,49 @@ class _ProductCols:
 class _TransposedProduct:
     """``A' @ G`` (a weight's gradient: the inner size is the batch's rows) as the sum of two
     halves of the rows, ``A[:h]' @ G[:h] + A[h:]' @ G[h:]``, one per core where the BLAS is set
-    aside (cgcalc/parallel.py). The cut depends on the shapes alone, so the numbers are the same,
-    bit for bit, on any number of cores. Each half reads its own rows of both factors whole; cut
-    by the output's rows instead, each core would read all of them (bench/train.py: 2-64-64-1's
-    middle weights, 3.6 ms whole, 2.5 ms in halves)."""
+    aside (cgcalc/parallel.py); each half reads its own rows of both factors, where bands of the
+    output's rows would each read all of them (bench/train.py: 2-64-64-1's middle weights,
+    3.6 ms whole, 2.5 ms in halves). Whether and where it is cut depends on the shapes alone, so
+    the numbers are the same on however many cores cgcalc uses (the BLAS's own thread count
+    aside, which changes the last bits of any product). ``A`` and ``G`` are matrices."""
 
-    writes_into = True  # into a given array, though not row by row: never cut into bands
+    writes_into = True  # takes out=, but not row by row: the output's rows are not the inputs'
+    bands = None  # never cut into bands of rows
+    takes_input = True  # the transpose (the node's input) is computed here
     __name__ = "matmul_halves"
-    # fewer entries than this (a vector: [H, 1]' @ d for one output; a 3 x 64 first layer's
-    # weights) and the product is a pass over its inputs' memory, which halves on two cores do
-    # not shorten: run whole (measured on 2-64-64-1's three weights)
-    FEW = 1024
+    # multiply-adds below WORK, or fewer entries than FEW (a vector: [H, 1]' @ d for one output;
+    # a 3 x 64 first layer's weights), and it runs whole: halves on two cores do not shorten a
+    # pass over memory, and one after the other (minibatches) they cost an add more (measured
+    # on 2-64-64-1's three weights, and on 65 x 64 at 128 and 256 rows)
+    WORK, FEW = 1 << 22, 1024
 
     def __init__(self, np):
         self.np = np
+
+    @staticmethod
+    def input_slots(args):
+        return args[:1]  # the transpose's input
 
     def __call__(self, a, g, out=None):
         from . import parallel
 
         np = self.np
-        k = a.shape[0] if getattr(a, "ndim", 0) == 2 and getattr(g, "ndim", 0) == 2 else 0
-        if k < 2 * parallel.ALIGN or k * a.shape[1] * g.shape[1] < parallel.SPLIT or \
-                a.shape[1] * g.shape[1] < self.FEW:
-            return np.matmul(np.transpose(a), g, out=out)
+        k, p, q = a.shape[0], a.shape[1], g.shape[1]
+        if k * p * q < self.WORK or p * q < self.FEW or k < 2 * parallel.ALIGN:
+            return np.matmul(a.T, g, out=out)
         h = k // 2 // parallel.ALIGN * parallel.ALIGN
-        first = np.empty((a.shape[1], g.shape[1])) if out is None else out
+        first = np.empty((p, q)) if out is None else out
         second = []
+        state = np.geterr()  # numpy's error state is each thread's own: the caller's, in both
 
         def half(j):
-            if j == 0:
-                np.matmul(a[:h].T, g[:h], out=first)
-            else:
-                second.append(np.matmul(a[h:].T, g[h:]))
+            with np.errstate(**state):
+                if j == 0:
+                    np.matmul(a[:h].T, g[:h], out=first)
+                else:
+                    second.append(np.matmul(a[h:].T, g[h:]))
 
-        parallel.share(half, (0, 1), parallel.product_bands())
+        parallel.share(half, (0, 1), min(2, parallel.product_bands()))
         return np.add(first, second[0], out=first)
 
 

@@ -101,17 +101,25 @@ def decode(data: bytes, name: str) -> str:
 
 # a number as the expression language writes one (with a sign), or inf and nan, which are
 # numbers that are not finite (refused as such)
-PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|"
-                          r"[nN][aA][nN])")  # (not IGNORECASE: it takes ı for i)
+_PLAIN_NUMBER = re.compile(rf"[+-]?(?:{NUMBER_TEXT}|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|"
+                           r"[nN][aA][nN])")  # (not IGNORECASE: it takes ı for i)
 _NOT_ONE_EXPRESSION = re.compile(r"[;=#\n\r]")  # statements, a comment: a program, not a value
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def written_plainly(text: str, whole=False) -> bool:
+    """Whether ``text`` (blanks around it aside) is a number as cgcalc reads them everywhere:
+    ASCII digits, no ``1_000``; inf and nan too, unless ``whole``."""
+    return (_WHOLE if whole else _PLAIN_NUMBER).fullmatch(text.strip()) is not None
 
 
 def parse_number(text: str):
     """(a float, None) from ``1.5``, ``-2``, ``1e-3``, ``pi/2``, ``sqrt(2)``: a number written
     plainly (not as Python also reads them: ``1_000``, other scripts' digits) or one constant
     expression, evaluated by cgcalc itself (never ``eval``). (None, None) when it is not a
-    constant; (None, why) for a constant without a value (``2^1030``: too large; ``0/0``)."""
-    if PLAIN_NUMBER.fullmatch(text):
+    constant; (None, why) for a constant that cannot be computed (``2^1030``: too large;
+    ``0/0``)."""
+    if _PLAIN_NUMBER.fullmatch(text):
         return float(text), None
     if _NOT_ONE_EXPRESSION.search(text):
         return None, None
@@ -127,7 +135,7 @@ def parse_number(text: str):
     try:
         return evaluate_point(g.order, {})[g.output], None
     except CgcalcError as exc:
-        return None, exc.message
+        return None, getattr(exc, "reason", exc.message)
 
 
 def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
@@ -162,7 +170,7 @@ def parse_assignments(options, option="--at", variables=()) -> dict[str, float]:
             off = item.index("=") + 1 + (len(item.split("=", 1)[1]) -
                                          len(item.split("=", 1)[1].lstrip()))
             if v is None:
-                raise fail(f"{value!r} has no value: {why}" if why else
+                raise fail(f"{value!r} cannot be computed: {why}" if why else
                            f"{value!r} is not a number", offset=off)
             if v != v or v in (float("inf"), float("-inf")):
                 raise fail(f"{value!r} is not a finite number", offset=off)

@@ -204,18 +204,28 @@ def test_number_options_take_numbers_written_plainly(option, whole, value):
         f"error: Invalid value for '{option[-1]}': {value!r} is not a {kind}", r.stderr
 
 
+@pytest.mark.parametrize("option, value", [
+    ("--epochs", "+3"), ("--epochs", " 10 "), ("--seed", "+7"), ("--rate", "1e-3"),
+    ("--rate", ".5"), ("--rate", "+2."), ("--beta", " 0.9"),
+])
+def test_number_options_take_every_plain_number(option, value):
+    r = run("train", XOR, "--epochs", "3", option, value, "--quiet", "--format", "json")
+    assert r.exit_code == 0, r.output
+
+
 @pytest.mark.parametrize("value, why", [
     ("2^1030", "too large (overflow)"), ("pi*1e308", "too large (overflow)"),
     ("exp(1000)", "too large (overflow)"), ("0/0", "division by zero"),
     ("log(-1)", "outside the function's domain"), ("asin(2)", "outside the function's domain"),
 ])
-def test_at_says_why_a_constant_expression_has_no_value(value, why):
-    """A constant that evaluates past the floats or outside a domain is said to have no value,
+def test_at_says_why_a_constant_expression_cannot_be_computed(value, why):
+    """A constant that evaluates past the floats or outside a domain is said not to compute,
     and why, at the value (not "not a number", which is for what is not a constant)."""
     r = run("diff", "x^2", "--at", f"x={value}", "--format", "plain")
     assert r.exit_code == 2 and r.stdout == ""
     first, source, caret = r.stderr.splitlines()[:3]
-    assert first.startswith(f"error: --at:1:8: {value!r} has no value: ") and why in first
+    assert first.startswith(f"error: --at:1:8: {value!r} cannot be computed: ") and why in first
+    assert " at " not in first.split("computed: ")[1]  # the reason alone: no place inside it
     assert caret.strip() == "^" * len(value) and caret.index("^") == source.index("x=") + 2
 
 

@@ -608,8 +608,8 @@ def _random_factor(rng, rows, cols):
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_kept_columns_of_a_product_are_those_of_the_whole_product(n, cores):
     """cols(A @ B, i, j), which a gradient sent back through a join [H, 1] is, runs as
-    A @ B[:, i:j]: the same entries (an inner size of 1, a broadcast multiply: the very same
-    products), and in bands the same bits as whole."""
+    A @ B[:, i:j]: the same entries up to rounding (an inner size of 1, a broadcast multiply:
+    the very same bits, a zero's sign included), and in bands the same bits as whole."""
     from cgcalc.evaluate import _ProductCols
 
     cores(n)
@@ -639,7 +639,7 @@ def test_kept_columns_of_a_product_are_those_of_the_whole_product(n, cores):
                 assert np.array_equal(out.view(np.int64), got.view(np.int64)), (m, k, c, i, j)
 
 
-def test_weight_gradients_are_the_same_bits_on_any_number_of_cores(cores, openblas):
+def test_weight_gradients_are_the_same_bits_on_any_number_of_cores(cores, openblas, monkeypatch):
     """A' @ G runs as two halves of the rows added: the cut follows the shapes alone, so one,
     two or three cores give the same numbers, and those are A' @ G's up to rounding. (The
     BLAS is held on one thread throughout: its own thread count changes the last bits of any
@@ -647,11 +647,14 @@ def test_weight_gradients_are_the_same_bits_on_any_number_of_cores(cores, openbl
     from cgcalc.evaluate import _TransposedProduct
 
     parallel._openblas()[1](1)
+    halved, real = [], parallel.share
+    monkeypatch.setattr(parallel, "share", lambda fn, items, threads=None: halved.append(1) or
+                        real(fn, items, threads))
     rng = np.random.default_rng(7)
     step = _TransposedProduct(np)
     for _ in range(60):
-        m = int(rng.choice([1, 5, 63, 64, 65, 127, int(rng.integers(1, 20000))]))
-        p, q = int(rng.integers(1, 80)), int(rng.integers(1, 80))
+        m = int(rng.choice([1, 5, 63, 64, 65, 127, int(rng.integers(1, 40000))]))
+        p, q = int(rng.integers(1, 120)), int(rng.integers(1, 120))
         A = _random_factor(rng, m, p)
         G = A if rng.random() < 0.1 else _random_factor(rng, m, q)  # A' @ A: symmetric
         results = []
@@ -666,6 +669,25 @@ def test_weight_gradients_are_the_same_bits_on_any_number_of_cores(cores, openbl
             assert np.array_equal(r, results[0]), (m, p, q)
         bound = np.abs(A).T @ np.abs(G)
         assert np.all(np.abs(results[0] - A.T @ G) <= 1e-13 * bound), (m, p, q)
+    assert len(halved) >= 10  # many of the shapes were cut in halves (each in 6 ways)
+
+
+def test_the_halves_of_a_weight_gradient_keep_the_callers_error_state(cores, monkeypatch):
+    """numpy's error state is each thread's own: the half on a pool thread runs in the
+    caller's, so training's overflow (seen in the cost) never warns from there."""
+    import warnings
+
+    from cgcalc.evaluate import _TransposedProduct
+
+    cores(2)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    A = np.full((4000, 40), 1e300)
+    with parallel.one_blas_thread(), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = _TransposedProduct(np)(A, A)
+    assert np.isinf(r).all()
+    with parallel.one_blas_thread(), np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        _TransposedProduct(np)(A, A)
 
 
 def test_weight_gradients_are_never_cut_into_bands_of_rows(cores, monkeypatch):

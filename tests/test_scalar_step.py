@@ -332,7 +332,37 @@ def test_only_plain_descent_writes_out_runs_of_epochs():
     assert not step.descends and step.descend(env, 5, 0.1) is False
 
 
-@pytest.mark.parametrize("name", [*NETS, "and", "delay", "first", "line", "spirals"])
+SHARED = {  # a product, and a transpose, that several steps written as one compute inside
+    "two pieces": """
+input  X[2]
+target y[1]
+param  W1[3, 2] ~ uniform(-1, 1)
+param  V1[3, 2] ~ uniform(-1, 1)
+param  W2[5, 1] ~ uniform(-1, 1)
+H = sigmoid([X, 1] @ W1)
+K = tanh([X, 1] @ V1)
+P = sigmoid([H, K, 1] @ W2)
+C = cross_entropy(P, y)
+output P
+minimize C
+""" + ROWS % ("0", "1", "1", "0"),
+    "two heads": """
+input  X[2]
+target y[1]
+param  W1[3, 2] ~ uniform(-1, 1)
+param  W2[3, 1] ~ uniform(-1, 1)
+param  W3[3, 1] ~ uniform(-1, 1)
+H = sigmoid([X, 1] @ W1)
+P = sigmoid([H, 1] @ W2)
+Q = [H, 1] @ W3
+C = cross_entropy(P, y) + mean(cols(Q * Q, 0, 1))
+output P
+minimize C
+""" + ROWS % ("0", "1", "1", "0"),
+}
+
+
+@pytest.mark.parametrize("name", [*NETS, *SHARED, "and", "delay", "first", "line", "spirals"])
 def test_steps_the_tape_writes_as_one_still_count_as_the_calls_they_stand_for(name, monkeypatch):
     """Whether a small net trains on float code weighs it against the tape's numpy calls; a
     tape step that stands for several nodes (A' @ G with its transpose, the columns of a
@@ -340,7 +370,7 @@ def test_steps_the_tape_writes_as_one_still_count_as_the_calls_they_stand_for(na
     were written as one (a net of XOR's shape on 16 rows ran on the tape, 2.8x slower)."""
     from cgcalc import evaluate
 
-    text = NETS.get(name) or (ROOT / "examples" / f"{name}.net").read_text()
+    text = NETS.get(name) or SHARED.get(name) or (ROOT / "examples" / f"{name}.net").read_text()
     path = ROOT / "examples" / f"{name}.net"
 
     def tape():
