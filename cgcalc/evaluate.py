@@ -364,10 +364,10 @@ class _ProductCols:
     """``cols(A @ B, i, j)`` run as ``A @ B[:, i:j]``: only the columns kept are multiplied out
     (a gradient sent back through a join ``[H, 1]`` drops the ones' column), into an array of
     their own, which later elementwise steps read much faster than a slice of a wider one; the
-    same numbers up to rounding (each entry is the same sum, in the BLAS's order). With an inner
-    size of 1 it is a broadcast multiply, each product added to 0.0 as the BLAS's sums start
-    (so -0.0 comes out 0.0, as from the matrix product): the same bits, at half the time
-    (bench/train.py). ``A`` and ``B`` are matrices (the shape rules of ``@`` and ``cols``)."""
+    same numbers up to rounding (the BLAS may order a narrower product's sums its own way).
+    With an inner size of 1 it is a broadcast multiply, each product added to 0.0 as the BLAS's
+    sums start (so -0.0 comes out 0.0, as from the matrix product): the same bits, at half the
+    time (bench/train.py). ``A`` and ``B`` are matrices (the shape rules of ``@`` and ``cols``)."""
 
     writes_into = True  # takes out=, row by row
     bands = "product"  # cut into bands as a matrix product is: its left factor's rows
