@@ -125,6 +125,21 @@ def parse_program(text: str, filename: str | None = None):
     return stmts
 
 
+def _separated_number(text, line, column):
+    """(offset in the line, text) of a number written with '_' between digits (as Python allows:
+    ``1_000``) on ``line``, starting before ``column``: what a syntax error there comes from.
+    Comments and quoted text are left out."""
+    import re
+
+    code = source_lines(text)[line - 1].split("#", 1)[0]
+    code = re.sub(r'"[^"]*"?', lambda m: " " * len(m.group()), code)
+    number = r"(?<![\w.])[0-9][0-9.]*(?:_[0-9][0-9.]*)*(?:[eE][+-]?[0-9]+(?:_[0-9]+)*)?"
+    for m in re.finditer(number, code):
+        if "_" in m.group() and m.start() < column:
+            return m.start(), m.group()
+    return None
+
+
 def _open_before(text, pos):
     """How many '(' are open at offset ``pos`` of ``text`` (comments left out)."""
     depth = 0
@@ -140,6 +155,12 @@ def _syntax_error(u, errors, text, filename):
     if line is None or line < 1:  # end of input: point just past the last character
         lines = source_lines(text)
         line, column = len(lines), len(lines[-1].rstrip("\r")) + 1
+    separated = _separated_number(text, line, column)
+    if separated is not None:  # 1_000 reads as 1 and a name _000: say what it is instead
+        start, written = separated
+        return CgcalcError(f"{written!r} is not a number: write its digits without '_'",
+                           source=text, line=line, column=start + 1, width=len(written),
+                           filename=filename)
     width = 1
     if isinstance(u, errors.UnexpectedCharacters):
         ch = text[u.pos_in_stream] if u.pos_in_stream < len(text) else ""

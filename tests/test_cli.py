@@ -518,3 +518,20 @@ def test_params_given_to_an_expression_are_refused_as_such_before_any_output(out
     assert "--params is for network files" in r.output, r.output
     assert (tmp_path / "p.json").read_text() == "{}"
     assert not (tmp_path / "other.dot").exists()
+
+
+@pytest.mark.parametrize("line, number", [
+    ("train epochs=1_000", "1_000"), ("train epochs=10 rate=0.5_0", "0.5_0"),
+    ("param  V[3, 1] ~ uniform(-1_0, 1)", "1_0"),
+])
+def test_a_network_file_names_a_number_with_underscores(line, number, tmp_path):
+    path = tmp_path / "u.net"
+    path.write_text("input  X[2]\ntarget y[1]\nparam  W[3, 1] ~ uniform(-1, 1)\n"
+                    "P = sigmoid([X, 1] @ W)\nC = cross_entropy(P, y)\noutput P\nminimize C\n"
+                    "data {\n  0 0 -> 0\n  1 1 -> 1\n}\n" + line + "\n")
+    r = run("train", str(path), "--quiet")
+    assert r.exit_code == 2 and r.stdout == ""
+    first, source, caret = r.stderr.splitlines()[:3]
+    assert first.endswith(f"{number!r} is not a number: write its digits without '_'"), first
+    assert source.split("| ", 1)[1] == line
+    assert caret.strip() == "^" * len(number)

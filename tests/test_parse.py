@@ -107,3 +107,25 @@ def test_unknown_function_suggests_the_nearest():
         parse("exp(sigmod(x))")
     assert info.value.hint == "did you mean sigmoid?"
     assert (info.value.line, info.value.column, info.value.width) == (1, 5, 6)
+
+
+@pytest.mark.parametrize("text, number", [
+    ("x*1_000", "1_000"), ("x + 2.5_5*x", "2.5_5"), ("sin(1e5_0 * x)", "1e5_0"),
+    ("y = x\n3_0 * y", "3_0"),
+])
+def test_a_number_with_underscores_is_named_as_such(text, number):
+    """1_000 lexes as 1 and a name _000; the error says what was meant, under all of it (not
+    "write '*' to multiply", nor at the line's end)."""
+    with pytest.raises(CgcalcError) as info:
+        parse(text)
+    e = info.value
+    line = text.splitlines()[e.line - 1]
+    assert e.message == f"{number!r} is not a number: write its digits without '_'"
+    assert line[e.column - 1:e.column - 1 + e.width] == number
+
+
+@pytest.mark.parametrize("text", ["2_x", "x1_000 +", "x + # 1_000\n*"])
+def test_names_with_underscores_are_not_taken_for_numbers(text):
+    with pytest.raises(CgcalcError) as info:
+        parse(text)
+    assert "is not a number" not in info.value.message
