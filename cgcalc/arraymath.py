@@ -126,6 +126,49 @@ def cols_shape(shapes, args):
     return (a[0], j - i)
 
 
+# tanh(a)/a - 1 in powers of a^2 (the Taylor series of tanh), enough of it for |a| < TANH_SERIES
+_TANH_TERMS = (-1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925)
+TANH_SERIES = 0.05
+
+
+def tanh_from_exp(x, out=None):
+    """tanh of a float array, elementwise, from one exp: (e - 1)/(e + 1) with e = exp(2x) (x
+    clipped to +-20, where tanh is 1.0 to the last bit), and the Taylor series where
+    |x| < TANH_SERIES, where e - 1 would lose digits. Within 10 units in the last place of
+    numpy's tanh (tests/test_arraymath.py), and 1.5-2x as fast where numpy's float64 tanh is a
+    loop of scalar calls (CPUs without AVX-512): a tanh layer was half a training epoch.
+    Training's tapes use it; every other evaluation keeps numpy's tanh."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    scalar = out is None and x.ndim == 0
+    if out is None:
+        out = np.empty(x.shape)
+    small = np.flatnonzero(np.less(np.abs(x, out=out), TANH_SERIES))
+    np.clip(x, -20.0, 20.0, out=out)
+    np.multiply(out, 2.0, out=out)
+    np.exp(out, out=out)
+    plus = np.add(out, 1.0)
+    np.subtract(out, 1.0, out=out)
+    np.divide(out, plus, out=out)
+    if small.size:  # a + a*s*(c1 + s*(c2 + ...)), s = a^2: to the last bit or one off
+        a = np.take(x, small)
+        s = a * a
+        p = _TANH_TERMS[-1] * s
+        for c in _TANH_TERMS[-2::-1]:
+            p += c
+            p *= s
+        p *= a
+        p += a
+        np.copysign(p, a, out=p)  # -0.0 stays -0.0
+        np.put(out, small, p)
+    return out[()] if scalar else out
+
+
+tanh_from_exp.writes_into = True  # fills a given array, row by row (bands of rows fill theirs)
+TRAINING = {"tanh": tanh_from_exp}  # what training's tapes compute differently (backprop.tape)
+
+
 def rows_max(xp, a):
     return xp.max(a, axis=1, keepdims=True)
 

@@ -113,10 +113,12 @@ class Tape:
     frees each slot after its last use, so memory follows the widest point of the graph.
 
     Variables named in ``static`` (training data) make every step that depends only on them
-    computed once by :meth:`prepare`; :meth:`run_prepared` then runs the rest.
+    computed once by :meth:`prepare`; :meth:`run_prepared` then runs the rest. ``functions``
+    (op name -> numpy function) replaces some ops' own functions (training's tanh:
+    ``arraymath.TRAINING``).
     """
 
-    def __init__(self, order, outputs, variables, static=()):
+    def __init__(self, order, outputs, variables, static=(), functions=None):
         import numpy as np
         from operator import itemgetter
 
@@ -133,7 +135,7 @@ class Tape:
         for i in self.outputs:
             needed[i] = True
         compiled: dict = {}
-        bound: dict = {}  # op -> its numpy function
+        bound = dict(functions or {})  # op -> its numpy function
         for i in range(n_slots - 1, -1, -1):
             if needed[i] and order[i].op not in ("var", "const"):
                 fn, args = compiled[i] = _compiled(np, order[i], slot, bound)

@@ -6,6 +6,7 @@ one connection reads (its local derivative, what flows back through it)."""
 from __future__ import annotations
 
 from .. import ops
+from ..arraymath import TRAINING
 from ..derive import connection, reverse_symbolic, vjp
 from ..printer import PLAIN, to_text
 from ..simplify import ArraySimplifier
@@ -36,21 +37,23 @@ def gradients(net: Network, params=None):
     return {p: b.like(zero, v) if n is zero else n for p, n, v in zip(names, nodes, wrt)}
 
 
-def tape(net: Network, outputs, static=False):
+def tape(net: Network, outputs, static=False, training=False):
     """``outputs`` compiled; with ``static``, what depends on the data alone (the bias columns,
-    transposes of inputs, 1/m) is computed once per data set, not per run."""
+    transposes of inputs, 1/m) is computed once per data set, not per run. ``training`` tapes
+    trade the last few bits of tanh for speed (``arraymath.tanh_from_exp``)."""
     from ..evaluate import Tape
 
     data = (*net.inputs, *net.targets, BATCH) if static else ()
-    return Tape(topological(outputs), outputs, net.variables(), static=data)
+    return Tape(topological(outputs), outputs, net.variables(), static=data,
+                functions=TRAINING if training else None)
 
 
 def train_tapes(net: Network):
     """(cost and gradients, gradients alone, cost alone), and the gradients' nodes: the second
     tape runs on most steps."""
     grads = list(gradients(net).values())
-    return (tape(net, [net.cost, *grads], static=True), tape(net, grads, static=True),
-            tape(net, [net.cost], static=True)), grads
+    return tuple(tape(net, outs, static=True, training=True)
+                 for outs in ([net.cost, *grads], grads, [net.cost])), grads
 
 
 def predictor(net: Network, params):

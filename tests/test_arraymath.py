@@ -1,0 +1,124 @@
+"""Training's tanh (arraymath.tanh_from_exp): within a few units in the last place of numpy's
+tanh everywhere, the same signs, zeros, infinities and NaNs, whatever the array's layout; and
+only training's tapes use it."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cgcalc import arraymath
+from cgcalc.arraymath import TANH_SERIES, tanh_from_exp
+from cgcalc.net import Network, backprop
+from cgcalc.net.params import initial_params
+
+ULPS = 10  # the exp form's error is about 0.5 ulp / |tanh x| at worst, 9 ulps at TANH_SERIES
+
+
+def ulps_from_numpy(x, got):
+    want = np.tanh(x)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    finite = ~np.isnan(want)
+    assert np.array_equal(np.signbit(got[finite]), np.signbit(want[finite]))  # -0.0 included
+    return np.abs(got[finite] - want[finite]) / np.spacing(np.abs(want[finite]))
+
+
+def hard_points():
+    """Every region of the formula and its seams: zeros, subnormals, the series' edge, the exp
+    form, the clip at 20 and past it, the largest floats, infinities, NaN."""
+    rng = np.random.default_rng(7)
+    edge = TANH_SERIES
+    parts = [
+        np.array([0.0, 5e-324, 1e-310, 2.2e-308, 1e-300, 1e-20, 1e-9, 20.0, 40.0, 710.0, 1e308,
+                  np.finfo(float).max, np.inf, np.nan]),
+        np.nextafter(edge, [0.0, np.inf]), np.array([edge]),
+        np.geomspace(1e-320, 30.0, 200_001),
+        np.linspace(0.0, 1.0, 200_001),
+        np.linspace(edge * 0.9, edge * 1.1, 50_001),
+        np.linspace(18.0, 22.0, 20_001),
+        rng.normal(0.0, 2.0, 200_000),
+    ]
+    x = np.concatenate(parts)
+    return np.concatenate([x, -x])
+
+
+def test_tanh_from_exp_is_within_a_few_ulps_of_numpy_everywhere():
+    x = hard_points()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # the clip: no overflow
+        got = tanh_from_exp(x)
+    assert ulps_from_numpy(x, got).max() <= ULPS
+    near_zero = np.abs(x) < TANH_SERIES  # the series: the last bit, or one off
+    assert ulps_from_numpy(x[near_zero], got[near_zero]).max() <= 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=40))
+def test_tanh_from_exp_on_any_floats(values):
+    x = np.array(values)
+    assert ulps_from_numpy(x, tanh_from_exp(x)).max(initial=0) <= ULPS
+
+
+def test_tanh_from_exp_fills_arrays_of_any_layout_and_takes_numbers():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.0, 0.1, (40, 14))  # a third of it in the series' range
+    for x in (a, a[:, ::2], a.T, a[::3]):
+        out = np.full(x.shape, 7.0)
+        for into in (out, out.T.copy().T):  # contiguous, and a transposed view
+            assert tanh_from_exp(x, out=into) is into
+            assert ulps_from_numpy(x, into).max() <= ULPS
+    for v in (0.3, -0.0, 0.01, 30.0):
+        got = tanh_from_exp(v)
+        assert np.ndim(got) == 0 and ulps_from_numpy(np.array([v]), np.array([got])).max() <= 1
+
+
+def test_bands_of_rows_give_the_whole_arrays_numbers():
+    """Elementwise: any cut of the rows (one band per core) gives the same bits."""
+    x = np.random.default_rng(5).normal(0.0, 1.0, (1001, 33))
+    whole = tanh_from_exp(x)
+    out = np.empty_like(x)
+    for lo, hi in ((0, 1), (1, 480), (480, 1001)):
+        tanh_from_exp(x[lo:hi], out=out[lo:hi])
+    assert np.array_equal(whole, out)
+
+
+NET = """input  X[2]
+target y[1]
+param  W1[3, 8] ~ normal(0, 0.5)
+param  W2[9, 1] ~ normal(0, 0.5)
+H = tanh([X, 1] @ W1)
+P = sigmoid([H, 1] @ W2)
+C = cross_entropy(P, y)
+output P
+minimize C
+"""
+
+
+def test_only_trainings_tapes_use_it(tmp_path):
+    """Training's tapes compute tanh from exp; predicting, checking and showing a network keep
+    numpy's tanh (their numbers are those of ``--points``)."""
+    net = Network(NET, str(tmp_path / "t.net"))
+    (full, grads, cost), _ = backprop.train_tapes(net)
+    fns = {fn for tape in (full, grads, cost) for fn, *_ in tape.steps + tape.static_steps}
+    assert tanh_from_exp in fns and np.tanh not in fns
+    rest = backprop.tape(net, [net.output])
+    fns = {fn for fn, *_ in rest.steps + rest.static_steps}
+    assert np.tanh in fns and tanh_from_exp not in fns
+    assert arraymath.TRAINING == {"tanh": tanh_from_exp}
+    X = np.random.default_rng(1).normal(0.0, 1.0, (50, 2))
+    params = initial_params(net, 0)
+    H = np.tanh(np.hstack([X, np.ones((50, 1))]) @ params["W1"])
+    want = 1 / (1 + np.exp(-(np.hstack([H, np.ones((50, 1))]) @ params["W2"])))
+    assert np.allclose(backprop.predict(net, params, X), want, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("rows", [7, 300])
+def test_training_gradients_match_numpys_tanh_closely(rows, tmp_path):
+    """One step's gradients from training's tape agree with a tape on numpy's tanh to 1e-12."""
+    net = Network(NET, str(tmp_path / "t.net"))
+    rng = np.random.default_rng(rows)
+    X = rng.uniform(-2, 2, (rows, 2))
+    env = net.env(initial_params(net, 1), (X, (X[:, :1] > X[:, 1:]).astype(float)))
+    (full, _, _), grads = backprop.train_tapes(net)
+    exact = backprop.tape(net, [net.cost, *grads])
+    for a, b in zip(full.run(env), exact.run(env)):
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-15)
