@@ -1,4 +1,4 @@
-"""The numbers and shapes of the array operations of network files.
+"""The numbers and shapes of the array operations of network files, and training's tanh.
 
 ``cgcalc/ops.py`` holds the table; the array rows' numeric values (written against a backend
 ``xp``, numpy here) and their shape rules are long enough to live here, below it. Shapes are
@@ -126,47 +126,78 @@ def cols_shape(shapes, args):
     return (a[0], j - i)
 
 
-# tanh(a)/a - 1 in powers of a^2 (the Taylor series of tanh), enough of it for |a| < TANH_SERIES
+# tanh(a)/a - 1 in powers of a^2 (the Taylor series of tanh): enough of it below SERIES_BELOW
 _TANH_TERMS = (-1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925)
-TANH_SERIES = 0.05
+SERIES_BELOW = 0.05
 
 
 def tanh_from_exp(x, out=None):
-    """tanh of a float array, elementwise, from one exp: (e - 1)/(e + 1) with e = exp(2x) (x
-    clipped to +-20, where tanh is 1.0 to the last bit), and the Taylor series where
-    |x| < TANH_SERIES, where e - 1 would lose digits. Within 10 units in the last place of
-    numpy's tanh (tests/test_arraymath.py), and 1.5-2x as fast where numpy's float64 tanh is a
-    loop of scalar calls (CPUs without AVX-512): a tanh layer was half a training epoch.
+    """tanh of a float array, elementwise: (e - 1)/(e + 1) with e = exp(2x) (x clipped to +-20,
+    where tanh is 1.0 to the last bit), and its Taylor series where |x| < SERIES_BELOW, where
+    e - 1 would lose digits. Within 10 units in the last place of numpy's tanh, at most 1 on the
+    series (tests/test_arraymath.py). numpy's float64 tanh is a loop of scalar calls on CPUs
+    without AVX-512: this takes one exp, on the numbers that need it (bench/tanh.py).
+
+    Each number's formula depends on the number alone: the fewer kind (below SERIES_BELOW or
+    not) is gathered and computed apart, the other computed in place, which changes no bits,
+    so any cut of the rows into bands gives the whole array's numbers. ``out`` may be ``x``.
     Training's tapes use it; every other evaluation keeps numpy's tanh."""
     import numpy as np
 
     x = np.asarray(x, dtype=float)
-    scalar = out is None and x.ndim == 0
-    if out is None:
-        out = np.empty(x.shape)
-    small = np.flatnonzero(np.less(np.abs(x, out=out), TANH_SERIES))
-    np.clip(x, -20.0, 20.0, out=out)
-    np.multiply(out, 2.0, out=out)
-    np.exp(out, out=out)
-    plus = np.add(out, 1.0)
-    np.subtract(out, 1.0, out=out)
-    np.divide(out, plus, out=out)
-    if small.size:  # a + a*s*(c1 + s*(c2 + ...)), s = a^2: to the last bit or one off
-        a = np.take(x, small)
-        s = a * a
-        p = _TANH_TERMS[-1] * s
+    if out is None or np.may_share_memory(x, out):  # out is scratch below, read after x
+        result = tanh_from_exp(x, np.empty(x.shape))
+        if out is None:
+            return result[()] if x.ndim == 0 else result
+        out[...] = result
+        return out
+    small = np.less(np.abs(x, out=out), SERIES_BELOW)
+    few_small = 2 * np.count_nonzero(small) <= small.size
+    few = np.flatnonzero(small if few_small else ~small)
+    apart = np.take(x, few)
+    if few_small:  # the exp form in place, the series apart
+        _exp_form(x, out, np.empty(x.shape))
+        if few.size:
+            np.put(out, few, _series(apart, apart))
+    else:  # the series in place, the exp form apart
+        _series(x, out, np.empty(x.shape))
+        if few.size:
+            np.put(out, few, _exp_form(apart, apart))
+    return out
+
+
+def _exp_form(x, out, scratch=None):
+    """(e - 1)/(e + 1), e = exp(2x), into ``out`` (which may be ``x``)."""
+    import numpy as np
+
+    e = np.clip(x, -20.0, 20.0, out=scratch)
+    np.multiply(e, 2.0, out=e)
+    np.exp(e, out=e)
+    np.add(e, 1.0, out=out)
+    np.subtract(e, 1.0, out=e)
+    return np.divide(e, out, out=out)
+
+
+def _series(a, out, scratch=None):
+    """a + a*s*(c1 + s*(c2 + ...)), s = a^2, signed as ``a`` (-0.0 stays -0.0), into ``out``
+    (which may be ``a``): to the last bit or one off where |a| < SERIES_BELOW."""
+    import numpy as np
+
+    # s of a subnormal is 0, harmless; on numbers past SERIES_BELOW (computed in place beside
+    # the few that need the series, then overwritten) it may overflow: no warning for those
+    with np.errstate(all="ignore"):
+        s = np.multiply(a, a, out=scratch)
+        p = np.multiply(s, _TANH_TERMS[-1], out=None if out is a else out)
         for c in _TANH_TERMS[-2::-1]:
             p += c
             p *= s
         p *= a
         p += a
-        np.copysign(p, a, out=p)  # -0.0 stays -0.0
-        np.put(out, small, p)
-    return out[()] if scalar else out
+    return np.copysign(p, a, out=out)
 
 
 tanh_from_exp.writes_into = True  # fills a given array, row by row (bands of rows fill theirs)
-TRAINING = {"tanh": tanh_from_exp}  # what training's tapes compute differently (backprop.tape)
+TRAINING = {"tanh": tanh_from_exp}  # what training's tapes compute their own way (backprop.tape)
 
 
 def rows_max(xp, a):

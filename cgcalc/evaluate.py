@@ -114,8 +114,8 @@ class Tape:
 
     Variables named in ``static`` (training data) make every step that depends only on them
     computed once by :meth:`prepare`; :meth:`run_prepared` then runs the rest. ``functions``
-    (op name -> numpy function) replaces some ops' own functions (training's tanh:
-    ``arraymath.TRAINING``).
+    (op name -> numpy function) takes the place of ops' own functions (training's tanh:
+    ``arraymath.TRAINING``); not of the ops the tape writes its own way (``_SPECIAL``).
     """
 
     def __init__(self, order, outputs, variables, static=(), functions=None):
@@ -136,6 +136,8 @@ class Tape:
             needed[i] = True
         compiled: dict = {}
         bound = dict(functions or {})  # op -> its numpy function
+        if not bound.keys() <= ops.OPS.keys() - _SPECIAL:
+            raise ValueError(f"no op's function to replace: {sorted(bound)}")
         for i in range(n_slots - 1, -1, -1):
             if needed[i] and order[i].op not in ("var", "const"):
                 fn, args = compiled[i] = _compiled(np, order[i], slot, bound)

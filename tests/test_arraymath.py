@@ -8,11 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cgcalc import arraymath
-from cgcalc.arraymath import TANH_SERIES, tanh_from_exp
+from cgcalc.arraymath import SERIES_BELOW, tanh_from_exp
 from cgcalc.net import Network, backprop
+from cgcalc.net.check import check
+from cgcalc.net.derivation import NetDerivation
 from cgcalc.net.params import initial_params
 
-ULPS = 10  # the exp form's error is about 0.5 ulp / |tanh x| at worst, 9 ulps at TANH_SERIES
+ULPS = 10  # the exp form's error is about 0.5 ulp / |tanh x| at worst, 9 ulps at SERIES_BELOW
 
 
 def ulps_from_numpy(x, got):
@@ -27,7 +29,7 @@ def hard_points():
     """Every region of the formula and its seams: zeros, subnormals, the series' edge, the exp
     form, the clip at 20 and past it, the largest floats, infinities, NaN."""
     rng = np.random.default_rng(7)
-    edge = TANH_SERIES
+    edge = SERIES_BELOW
     parts = [
         np.array([0.0, 5e-324, 1e-310, 2.2e-308, 1e-300, 1e-20, 1e-9, 20.0, 40.0, 710.0, 1e308,
                   np.finfo(float).max, np.inf, np.nan]),
@@ -44,10 +46,10 @@ def hard_points():
 
 def test_tanh_from_exp_is_within_a_few_ulps_of_numpy_everywhere():
     x = hard_points()
-    with np.errstate(over="raise", invalid="raise", divide="raise"):  # the clip: no overflow
+    with np.errstate(all="raise"):  # no overflow (the clip), no warning a caller would see
         got = tanh_from_exp(x)
     assert ulps_from_numpy(x, got).max() <= ULPS
-    near_zero = np.abs(x) < TANH_SERIES  # the series: the last bit, or one off
+    near_zero = np.abs(x) < SERIES_BELOW  # the series: the last bit, or one off
     assert ulps_from_numpy(x[near_zero], got[near_zero]).max() <= 1
 
 
@@ -55,7 +57,9 @@ def test_tanh_from_exp_is_within_a_few_ulps_of_numpy_everywhere():
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=40))
 def test_tanh_from_exp_on_any_floats(values):
     x = np.array(values)
-    assert ulps_from_numpy(x, tanh_from_exp(x)).max(initial=0) <= ULPS
+    with np.errstate(all="raise"):  # whichever kind is computed in place: no warnings
+        got = tanh_from_exp(x)
+    assert ulps_from_numpy(x, got).max(initial=0) <= ULPS
 
 
 def test_tanh_from_exp_fills_arrays_of_any_layout_and_takes_numbers():
@@ -69,6 +73,33 @@ def test_tanh_from_exp_fills_arrays_of_any_layout_and_takes_numbers():
     for v in (0.3, -0.0, 0.01, 30.0):
         got = tanh_from_exp(v)
         assert np.ndim(got) == 0 and ulps_from_numpy(np.array([v]), np.array([got])).max() <= 1
+
+
+def test_out_may_be_x_or_overlap_it():
+    rng = np.random.default_rng(4)
+    for spread in (0.02, 1.0):  # mostly the series, mostly the exp form
+        x = rng.normal(0.0, spread, 1000)
+        want = tanh_from_exp(x)
+        y = x.copy()
+        assert tanh_from_exp(y, out=y) is y and np.array_equal(y, want)
+        z = np.concatenate([x, [0.5]])
+        tanh_from_exp(z[:-1], out=z[1:])  # read one place behind where it writes
+        assert np.array_equal(z[1:], want)
+
+
+def test_whichever_kind_is_fewer_each_number_is_the_same():
+    """The fewer kind (below SERIES_BELOW or not) is computed apart: a number's bits do not
+    depend on the company it keeps."""
+    rng = np.random.default_rng(6)
+    below = rng.uniform(-SERIES_BELOW, SERIES_BELOW, 900)
+    above = rng.normal(0.0, 2.0, 900)
+    above = above[np.abs(above) >= SERIES_BELOW]
+    alone = tanh_from_exp(below), tanh_from_exp(above)
+    for mix in ([below, above[:10]], [below[:10], above], [below[:400], above[:400]]):
+        got = tanh_from_exp(np.concatenate(mix))
+        n = mix[0].size
+        assert np.array_equal(got[:n], alone[0][:n])
+        assert np.array_equal(got[n:], alone[1][:mix[1].size])
 
 
 def test_bands_of_rows_give_the_whole_arrays_numbers():
@@ -93,22 +124,26 @@ minimize C
 """
 
 
-def test_only_trainings_tapes_use_it(tmp_path):
+def test_only_trainings_tapes_use_it(tmp_path, monkeypatch):
     """Training's tapes compute tanh from exp; predicting, checking and showing a network keep
-    numpy's tanh (their numbers are those of ``--points``)."""
+    numpy's tanh (the numbers of ``--points``)."""
     net = Network(NET, str(tmp_path / "t.net"))
     (full, grads, cost), _ = backprop.train_tapes(net)
     fns = {fn for tape in (full, grads, cost) for fn, *_ in tape.steps + tape.static_steps}
     assert tanh_from_exp in fns and np.tanh not in fns
-    rest = backprop.tape(net, [net.output])
-    fns = {fn for fn, *_ in rest.steps + rest.static_steps}
-    assert np.tanh in fns and tanh_from_exp not in fns
-    assert arraymath.TRAINING == {"tanh": tanh_from_exp}
+
+    def refused(*args, **kw):
+        raise AssertionError("training's tanh outside training")
+
+    monkeypatch.setitem(arraymath.TRAINING, "tanh", refused)
     X = np.random.default_rng(1).normal(0.0, 1.0, (50, 2))
     params = initial_params(net, 0)
-    H = np.tanh(np.hstack([X, np.ones((50, 1))]) @ params["W1"])
-    want = 1 / (1 + np.exp(-(np.hstack([H, np.ones((50, 1))]) @ params["W2"])))
-    assert np.allclose(backprop.predict(net, params, X), want, rtol=1e-13, atol=0)
+    env = net.env(params, (X, np.zeros((50, 1))))
+    want = backprop.tape(net, [net.output]).run(env)[0]
+    assert np.array_equal(backprop.predict(net, params, X), want)
+    data = (X[:5], np.zeros((5, 1)))
+    assert NetDerivation(net, params, data).grad_values  # diff's numbers
+    assert check(net, params, data)
 
 
 @pytest.mark.parametrize("rows", [7, 300])
