@@ -135,13 +135,13 @@ def tanh_from_exp(x, out=None):
     """tanh of a float array, elementwise: (e - 1)/(e + 1) with e = exp(2x) (x clipped to +-20,
     where tanh is 1.0 to the last bit), and its Taylor series where |x| < SERIES_BELOW, where
     e - 1 would lose digits. Within 10 units in the last place of numpy's tanh, at most 1 on the
-    series (tests/test_arraymath.py). numpy's float64 tanh is a loop of scalar calls on CPUs
-    without AVX-512: this takes one exp, on the numbers that need it (bench/tanh.py).
+    series (tests/test_arraymath.py), and faster than numpy's float64 tanh where that is 2-3x
+    its exp (AVX2 without AVX-512): bench/tanh.py.
 
     Each number's formula depends on the number alone: the fewer kind (below SERIES_BELOW or
     not) is gathered and computed apart, the other computed in place, which changes no bits,
     so any cut of the rows into bands gives the whole array's numbers. ``out`` may be ``x``.
-    Training's tapes use it; every other evaluation keeps numpy's tanh."""
+    A dozen numpy calls: worth it on large arrays only (:func:`training_tanh` chooses)."""
     import numpy as np
 
     x = np.asarray(x, dtype=float)
@@ -152,7 +152,9 @@ def tanh_from_exp(x, out=None):
         out[...] = result
         return out
     small = np.less(np.abs(x, out=out), SERIES_BELOW)
-    few_small = 2 * np.count_nonzero(small) <= small.size
+    # the exp form in place costs an exp for each number, the series in place a dozen cheap
+    # passes: the series in place from 3 in 8 below (bench/tanh.py)
+    few_small = 8 * np.count_nonzero(small) <= 3 * small.size
     few = np.flatnonzero(small if few_small else ~small)
     apart = np.take(x, few)
     if few_small:  # the exp form in place, the series apart
@@ -197,7 +199,28 @@ def _series(a, out, scratch=None):
 
 
 tanh_from_exp.writes_into = True  # fills a given array, row by row (bands of rows fill theirs)
-TRAINING = {"tanh": tanh_from_exp}  # what training's tapes compute their own way (backprop.tape)
+
+FROM_EXP_AT = 1 << 15  # entries from which a step's tanh is worth tanh_from_exp's dozen calls
+
+
+def training_tanh(x, out=None):
+    """Training's tanh: :func:`tanh_from_exp` on a step of FROM_EXP_AT numbers or more, numpy's
+    tanh on a smaller one (there tanh_from_exp's dozen numpy calls cost more than the exp saves:
+    a recurrent network's steps, a minibatch). Chosen by the whole step's size, also where it
+    runs in bands of rows (``for_size``, cgcalc/parallel.py), so every band computes what the
+    whole step would."""
+    return _tanh_for(getattr(x, "size", 1))(x, out=out)
+
+
+def _tanh_for(size):
+    import numpy as np
+
+    return tanh_from_exp if size >= FROM_EXP_AT else np.tanh
+
+
+training_tanh.writes_into = True
+training_tanh.for_size = _tanh_for
+TRAINING = {"tanh": training_tanh}  # what training's tapes compute their own way (backprop.tape)
 
 
 def rows_max(xp, a):

@@ -260,7 +260,10 @@ def run_in_bands(steps):
     # one band on a pool thread (its own work is one core's share already)
     k = 1 if _on_pool_thread() else max(1, min(cores(), m // ALIGN))
     cuts = [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
-    plan = [(fn, args, out, _cut(args, out, matmul)) for fn, args, out, matmul in steps]
+    # a function that chooses by the whole step's size (its for_size) chooses here, once: the
+    # bands then compute what the whole step would
+    plan = [(fn.for_size(out.size) if hasattr(fn, "for_size") else fn, args, out,
+             _cut(args, out, matmul)) for fn, args, out, matmul in steps]
 
     def band(lo, hi):
         with np.errstate(all="ignore"):  # numpy's error state is each thread's own

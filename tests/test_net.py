@@ -461,7 +461,7 @@ minimize C
     assert rows == 1 or buffers, "no step was written into a buffer"
     names = {getattr(fn, "__name__", None) or fn.func.__name__ for fn in banded}
     if cores > 1 and rows > 1:
-        assert {"tanh_from_exp", "join_value"} <= names, names
+        assert {"training_tanh", "join_value"} <= names, names
         products = parallel._openblas() is not None  # cut only beside a one-thread OpenBLAS
         assert ("matmul" in names) == products, names
     else:

@@ -233,7 +233,7 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     assert len(entered) == large
     names = {getattr(fn, "__name__", None) or fn.func.__name__ for fn in banded}
     if large and before is not None:
-        assert {"tanh_from_exp", "join_value", "matmul"} <= names, names
+        assert {"training_tanh", "join_value", "matmul"} <= names, names
     else:
         assert not banded
     assert _blas_threads() == before

@@ -40,7 +40,7 @@ def gradients(net: Network, params=None):
 def tape(net: Network, outputs, static=False, training=False):
     """``outputs`` compiled; with ``static``, what depends on the data alone (the bias columns,
     transposes of inputs, 1/m) is computed once per data set, not per run. ``training`` tapes
-    trade the last few bits of tanh for speed (``arraymath.tanh_from_exp``)."""
+    compute tanh on large steps from one exp (``arraymath.training_tanh``)."""
     from ..evaluate import Tape
 
     data = (*net.inputs, *net.targets, BATCH) if static else ()
