@@ -1,4 +1,4 @@
-"""The numbers and shapes of the array operations of network files, and training's tanh.
+"""The numbers and shapes of the array operations of network files, and a faster tanh.
 
 ``cgcalc/ops.py`` holds the table; the array rows' numeric values (written against a backend
 ``xp``, numpy here) and their shape rules are long enough to live here, below it. Shapes are
@@ -134,14 +134,16 @@ SERIES_BELOW = 0.05
 def tanh_from_exp(x, out=None):
     """tanh of a float array, elementwise: (e - 1)/(e + 1) with e = exp(2x) (x clipped to +-20,
     where tanh is 1.0 to the last bit), and its Taylor series where |x| < SERIES_BELOW, where
-    e - 1 would lose digits. Within 10 units in the last place of numpy's tanh, at most 1 on the
-    series (tests/test_arraymath.py), and faster than numpy's float64 tanh where that is 2-3x
-    its exp (AVX2 without AVX-512): bench/tanh.py.
+    e - 1 would lose digits. Within 10 units in the last place of numpy's tanh (9 measured),
+    at most 1 on the series, on the 2-core development machine (tests/test_arraymath.py allow
+    2 more: numpy's own tanh is not the same on every CPU); faster than numpy's float64 tanh
+    where that is 2-3x its exp (AVX2 without AVX-512): bench/tanh.py.
 
-    Each number's formula depends on the number alone: the fewer kind (below SERIES_BELOW or
-    not) is gathered and computed apart, the other computed in place, which changes no bits,
-    so any cut of the rows into bands gives the whole array's numbers. ``out`` may be ``x``.
-    A dozen numpy calls: worth it on large arrays only (:func:`training_tanh` chooses)."""
+    Each number's formula depends on the number alone. The numbers below SERIES_BELOW are
+    gathered and computed apart when they are at most 3 in 8, else the others are; the rest
+    are computed in place. That changes no bits, so any cut of the rows into bands gives the
+    whole array's numbers. ``out`` may be ``x``. 15-30 numpy calls: worth it on large arrays
+    only (training's tapes choose by size: cgcalc/net/backprop.py)."""
     import numpy as np
 
     x = np.asarray(x, dtype=float)
@@ -154,17 +156,17 @@ def tanh_from_exp(x, out=None):
     small = np.less(np.abs(x, out=out), SERIES_BELOW)
     # the exp form in place costs an exp for each number, the series in place a dozen cheap
     # passes: the series in place from 3 in 8 below (bench/tanh.py)
-    few_small = 8 * np.count_nonzero(small) <= 3 * small.size
-    few = np.flatnonzero(small if few_small else ~small)
-    apart = np.take(x, few)
-    if few_small:  # the exp form in place, the series apart
+    series_apart = 8 * np.count_nonzero(small) <= 3 * small.size
+    gathered = np.flatnonzero(small if series_apart else ~small)
+    apart = np.take(x, gathered)
+    if series_apart:
         _exp_form(x, out, np.empty(x.shape))
-        if few.size:
-            np.put(out, few, _series(apart, apart))
-    else:  # the series in place, the exp form apart
+        if gathered.size:
+            np.put(out, gathered, _series(apart, apart))
+    else:
         _series(x, out, np.empty(x.shape))
-        if few.size:
-            np.put(out, few, _exp_form(apart, apart))
+        if gathered.size:
+            np.put(out, gathered, _exp_form(apart, apart))
     return out
 
 
@@ -185,8 +187,8 @@ def _series(a, out, scratch=None):
     (which may be ``a``): to the last bit or one off where |a| < SERIES_BELOW."""
     import numpy as np
 
-    # s of a subnormal is 0, harmless; on numbers past SERIES_BELOW (computed in place beside
-    # the few that need the series, then overwritten) it may overflow: no warning for those
+    # s of a subnormal is 0, harmless; on numbers past SERIES_BELOW (the series computed in
+    # place over all, those then overwritten) it may overflow: no warning for those
     with np.errstate(all="ignore"):
         s = np.multiply(a, a, out=scratch)
         p = np.multiply(s, _TANH_TERMS[-1], out=None if out is a else out)
@@ -196,31 +198,6 @@ def _series(a, out, scratch=None):
         p *= a
         p += a
     return np.copysign(p, a, out=out)
-
-
-tanh_from_exp.writes_into = True  # fills a given array, row by row (bands of rows fill theirs)
-
-FROM_EXP_AT = 1 << 15  # entries from which a step's tanh is worth tanh_from_exp's dozen calls
-
-
-def training_tanh(x, out=None):
-    """Training's tanh: :func:`tanh_from_exp` on a step of FROM_EXP_AT numbers or more, numpy's
-    tanh on a smaller one (there tanh_from_exp's dozen numpy calls cost more than the exp saves:
-    a recurrent network's steps, a minibatch). Chosen by the whole step's size, also where it
-    runs in bands of rows (``for_size``, cgcalc/parallel.py), so every band computes what the
-    whole step would."""
-    return _tanh_for(getattr(x, "size", 1))(x, out=out)
-
-
-def _tanh_for(size):
-    import numpy as np
-
-    return tanh_from_exp if size >= FROM_EXP_AT else np.tanh
-
-
-training_tanh.writes_into = True
-training_tanh.for_size = _tanh_for
-TRAINING = {"tanh": training_tanh}  # what training's tapes compute their own way (backprop.tape)
 
 
 def rows_max(xp, a):

@@ -114,8 +114,9 @@ class Tape:
 
     Variables named in ``static`` (training data) make every step that depends only on them
     computed once by :meth:`prepare`; :meth:`run_prepared` then runs the rest. ``functions``
-    (op name -> numpy function) takes the place of ops' own functions (training's tanh:
-    ``arraymath.TRAINING``); not of the ops the tape writes its own way (``_SPECIAL``).
+    (op name -> a function of the op's inputs, taking ``out=`` where it has ``writes_into``)
+    takes the place of ops' own functions (training's tanh: ``net/backprop.py``); not of the
+    ops the tape writes its own way (``_SPECIAL``).
     """
 
     def __init__(self, order, outputs, variables, static=(), functions=None):
@@ -137,7 +138,8 @@ class Tape:
         compiled: dict = {}
         bound = dict(functions or {})  # op -> its numpy function
         if not bound.keys() <= ops.OPS.keys() - _SPECIAL:
-            raise ValueError(f"no op's function to replace: {sorted(bound)}")
+            raise ValueError("no op's function to replace: "
+                             f"{sorted(bound.keys() - (ops.OPS.keys() - _SPECIAL))}")
         for i in range(n_slots - 1, -1, -1):
             if needed[i] and order[i].op not in ("var", "const"):
                 fn, args = compiled[i] = _compiled(np, order[i], slot, bound)
@@ -333,7 +335,7 @@ def _minus_one(node):
 def _compiled(np, n, slot, bound):
     """(function, input slots) for node ``n``: the op's own numpy function, or a cheaper one
     for the shapes the simplifier leaves (``a + (-1)*b``, ``x^2``, ``x^-1``, ``(-1)*x``).
-    ``bound`` caches each op's function."""
+    ``bound`` caches each op's function (and holds the tape's replacements)."""
     op, args = n.op, n.args
     if op not in _SPECIAL:
         fn = bound.get(op)

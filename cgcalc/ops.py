@@ -166,6 +166,7 @@ op("atan", 1, "arctan",
    lambda g, out, a: g.div(g.const(1), g.add(g.const(1), g.pow(a, g.const(2)))), latex=r"\arctan")
 op("sinh", 1, "sinh", lambda g, out, a: g.cosh(a), latex=r"\sinh")
 op("cosh", 1, "cosh", lambda g, out, a: g.sinh(a), latex=r"\cosh")
+# (training's tapes compute tanh on large steps from one exp: cgcalc/net/backprop.py)
 op("tanh", 1, "tanh",
    lambda g, out, a: g.sub(g.const(1), g.pow(g.tanh(a), g.const(2))), latex=r"\tanh")
 op("exp", 1, "exp", lambda g, out, a: g.exp(a), latex=r"\exp")

@@ -238,13 +238,14 @@ def worth_bands(args, out, matmul) -> bool:
 
 
 def in_bands(fn, args, out, matmul=False):
-    """``fn(*args, out=out)`` computed in bands of rows, one per core (the caller and the
-    pool's threads); ``fn`` is a ufunc or an op's value that fills ``out`` row by row (its
-    ``writes_into``). An input with the output's rows is cut into the same bands and any other
-    (a row that broadcasts, a number) goes whole to each: row by row, the numbers are the same,
-    bit for bit. A matrix product cuts its left factor's rows only, at whole tiles
-    (:data:`ALIGN`): each entry is the same OpenBLAS sum as in the whole product (checked on
-    hundreds of random shapes, tests/test_parallel.py)."""
+    """``fn(*args, out=out)`` computed in bands of rows, one per core (the caller and the pool's
+    threads); ``fn`` is a ufunc or an op's value that fills ``out`` row by row (its
+    ``writes_into``); one that chooses by the whole step's size (its ``for_size(n)`` gives
+    the function for n entries) chooses once, by ``out``'s. An input with the output's rows
+    is cut into the same bands and any other (a row that broadcasts, a number) goes whole to
+    each: row by row, the numbers are the same, bit for bit. A matrix product cuts its left
+    factor's rows only, at whole tiles (:data:`ALIGN`): each entry is the same OpenBLAS sum
+    as in the whole product (checked on hundreds of random shapes, tests/test_parallel.py)."""
     run_in_bands([(fn, args, out, matmul)])
     return out
 

@@ -1,19 +1,13 @@
-"""Training's tanh (arraymath.tanh_from_exp): within a few units in the last place of numpy's
-tanh everywhere, the same signs, zeros, infinities and NaNs, whatever the array's layout; chosen
-by a step's whole size (numpy's tanh on small steps), bands included; and only training's tapes
-use it."""
+"""arraymath.tanh_from_exp, training's tanh on large steps: within a few units in the last
+place of numpy's tanh everywhere, the same signs, zeros, infinities and NaNs, whatever the
+array's layout, whatever its neighbours (which numbers are computed apart). How training
+chooses it: tests/test_net.py."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgcalc import arraymath, parallel
-from cgcalc.arraymath import FROM_EXP_AT, SERIES_BELOW, tanh_from_exp, training_tanh
-from cgcalc.net import Network, backprop
-from cgcalc.net.check import check
-from cgcalc.net.derivation import NetDerivation
-from cgcalc.net.params import initial_params
+from cgcalc.arraymath import SERIES_BELOW, tanh_from_exp
 
 ULPS = 10  # the exp form's error is about 0.5 ulp / |tanh x| at worst: 9 here, at SERIES_BELOW
 # numpy's own tanh is not the same on every CPU (libm's, where numpy has no vector code, is up
@@ -108,76 +102,12 @@ def test_whichever_kind_is_fewer_each_number_is_the_same():
 
 
 def test_bands_of_rows_give_the_whole_arrays_numbers():
-    """Elementwise: any cut of the rows (one band per core) gives the same bits."""
-    x = np.random.default_rng(5).normal(0.0, 1.0, (1001, 33))
+    """Elementwise: any cut of the rows (one band per core) gives the same bits, each band
+    gathering what it has fewer of (here one band mostly below SERIES_BELOW, one mostly not)."""
+    rng = np.random.default_rng(5)
+    x = np.vstack([rng.normal(0.0, 0.01, (480, 33)), rng.normal(0.0, 2.0, (521, 33))])
     whole = tanh_from_exp(x)
     out = np.empty_like(x)
     for lo, hi in ((0, 1), (1, 480), (480, 1001)):
         tanh_from_exp(x[lo:hi], out=out[lo:hi])
     assert np.array_equal(whole, out)
-
-
-def test_a_step_is_computed_as_its_whole_size_says_in_bands_too(monkeypatch):
-    """Below FROM_EXP_AT numbers a step's tanh is numpy's, from it tanh_from_exp; cut into bands
-    of rows (each smaller than the whole) it computes what the whole step would."""
-    rng = np.random.default_rng(8)
-    for rows in (FROM_EXP_AT // 64 - 1, FROM_EXP_AT // 64):
-        x = rng.normal(0.0, 0.5, (rows, 64))
-        want = (np.tanh if x.size < FROM_EXP_AT else tanh_from_exp)(x)
-        assert np.array_equal(training_tanh(x), want)
-        monkeypatch.setattr(parallel, "cores", lambda: 3)
-        monkeypatch.setattr(parallel, "_POOL", None)
-        out = np.empty_like(x)
-        parallel.in_bands(training_tanh, (x,), out)
-        assert np.array_equal(out, want)
-        if parallel._POOL is not None:
-            parallel._POOL.shutdown()
-    assert not np.array_equal(tanh_from_exp(x), np.tanh(x))  # the two tell apart here
-
-
-NET = """input  X[2]
-target y[1]
-param  W1[3, 8] ~ normal(0, 0.5)
-param  W2[9, 1] ~ normal(0, 0.5)
-H = tanh([X, 1] @ W1)
-P = sigmoid([H, 1] @ W2)
-C = cross_entropy(P, y)
-output P
-minimize C
-"""
-
-
-def test_only_trainings_tapes_use_it(tmp_path, monkeypatch):
-    """Training's tapes take training's tanh; predicting, checking and showing a network keep
-    numpy's tanh (the numbers of ``--points``)."""
-    net = Network(NET, str(tmp_path / "t.net"))
-    (full, grads, cost), _ = backprop.train_tapes(net)
-    fns = {fn for tape in (full, grads, cost) for fn, *_ in tape.steps + tape.static_steps}
-    assert training_tanh in fns and np.tanh not in fns
-
-    def refused(*args, **kw):
-        raise AssertionError("training's tanh outside training")
-
-    monkeypatch.setitem(arraymath.TRAINING, "tanh", refused)
-    X = np.random.default_rng(1).normal(0.0, 1.0, (50, 2))
-    params = initial_params(net, 0)
-    env = net.env(params, (X, np.zeros((50, 1))))
-    want = backprop.tape(net, [net.output]).run(env)[0]
-    assert np.array_equal(backprop.predict(net, params, X), want)
-    data = (X[:5], np.zeros((5, 1)))
-    assert NetDerivation(net, params, data).grad_values  # diff's numbers
-    assert check(net, params, data)
-
-
-@pytest.mark.parametrize("rows", [7, FROM_EXP_AT // 8])  # numpy's tanh; tanh_from_exp
-def test_training_gradients_match_numpys_tanh_closely(rows, tmp_path):
-    """One step's gradients from training's tape agree with a tape on numpy's tanh to 1e-12
-    (8 hidden units: the tanh step has FROM_EXP_AT numbers in the second case)."""
-    net = Network(NET, str(tmp_path / "t.net"))
-    rng = np.random.default_rng(rows)
-    X = rng.uniform(-2, 2, (rows, 2))
-    env = net.env(initial_params(net, 1), (X, (X[:, :1] > X[:, 1:]).astype(float)))
-    (full, _, _), grads = backprop.train_tapes(net)
-    exact = backprop.tape(net, [net.cost, *grads])
-    for a, b in zip(full.run(env), exact.run(env)):
-        assert np.allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cgcalc import ops
+from cgcalc import ops, parallel
+from cgcalc.arraymath import tanh_from_exp
 from cgcalc.cli import main
 from cgcalc.errors import CgcalcError
 from cgcalc.net import Network, backprop
@@ -421,8 +422,6 @@ def test_large_steps_shared_by_the_cores_give_the_same_numbers_bit_for_bit(cores
     """Training's large steps run in bands of rows on every core, the BLAS on one thread
     meanwhile: the gradients are those of one thread, bit for bit (uneven bands, a row b that
     broadcasts, a number, a join, matrix products cut by their left factor's rows)."""
-    from cgcalc import parallel
-
     text = """input  X[2]
 target y[1]
 param  W1[3, 48] ~ normal(0, 0.5)
@@ -534,3 +533,72 @@ def test_every_param_of_a_deep_network_gets_its_paths_listed_or_is_told_why(laye
         assert r.exit_code == 0, r.output
         shown = " ".join(r.output.split())
         assert f"down to {cut[0]}: {d.count(cut[0]):,}, {len(first[cut[0]]):,} listed" in shown
+
+
+# -- training's tanh (cgcalc/net/backprop.py: training_tanh) ---------------------------------
+
+def test_trainings_tanh_goes_by_the_whole_steps_size_in_bands_too(monkeypatch):
+    """Below FROM_EXP_AT numbers a step's tanh is numpy's, from it tanh_from_exp; cut into
+    bands of rows (each smaller than the whole) it computes what the whole step would."""
+    rng = np.random.default_rng(8)
+    for rows in (backprop.FROM_EXP_AT // 64 - 1, backprop.FROM_EXP_AT // 64):
+        x = rng.normal(0.0, 0.5, (rows, 64))
+        want = (np.tanh if x.size < backprop.FROM_EXP_AT else tanh_from_exp)(x)
+        assert np.array_equal(backprop.training_tanh(x), want)
+        monkeypatch.setattr(parallel, "cores", lambda: 3)
+        monkeypatch.setattr(parallel, "_POOL", None)
+        out = np.empty_like(x)
+        parallel.in_bands(backprop.training_tanh, (x,), out)
+        assert np.array_equal(out, want)
+        if parallel._POOL is not None:
+            parallel._POOL.shutdown()
+    assert not np.array_equal(tanh_from_exp(x), np.tanh(x))  # the two tell apart here
+
+
+TANH_NET = """input  X[2]
+target y[1]
+param  W1[3, 8] ~ normal(0, 0.5)
+param  W2[9, 1] ~ normal(0, 0.5)
+H = tanh([X, 1] @ W1)
+P = sigmoid([H, 1] @ W2)
+C = cross_entropy(P, y)
+output P
+minimize C
+"""
+
+
+def test_only_trainings_tapes_use_it(tmp_path, monkeypatch):
+    """Training's tapes take training's tanh; predicting, checking and showing a network keep
+    numpy's tanh (the numbers of ``--points``)."""
+    net = Network(TANH_NET, str(tmp_path / "t.net"))
+    (full, grads, cost), _ = backprop.train_tapes(net)
+    fns = {fn for tape in (full, grads, cost) for fn, *_ in tape.steps + tape.static_steps}
+    assert backprop.training_tanh in fns and np.tanh not in fns
+
+    def refused(*args, **kw):
+        raise AssertionError("training's tanh outside training")
+
+    monkeypatch.setitem(backprop.TRAINING, "tanh", refused)
+    X = np.random.default_rng(1).normal(0.0, 1.0, (50, 2))
+    params = initial_params(net, 0)
+    env = net.env(params, (X, np.zeros((50, 1))))
+    want = backprop.tape(net, [net.output]).run(env)[0]
+    assert np.array_equal(backprop.predict(net, params, X), want)
+    data = (X[:5], np.zeros((5, 1)))
+    assert NetDerivation(net, params, data).grad_values  # diff's numbers
+    assert check_net(net, params, data)
+
+
+@pytest.mark.parametrize("rows", [7, backprop.FROM_EXP_AT // 8])  # numpy's tanh; tanh_from_exp
+def test_training_gradients_match_numpys_tanh_closely(rows, tmp_path):
+    """One step's gradients from training's tape agree with a tape on numpy's tanh to 1e-12
+    (8 hidden units: the tanh step has backprop.FROM_EXP_AT numbers in the second case)."""
+    net = Network(TANH_NET, str(tmp_path / "t.net"))
+    rng = np.random.default_rng(rows)
+    X = rng.uniform(-2, 2, (rows, 2))
+    env = net.env(initial_params(net, 1), (X, (X[:, :1] > X[:, 1:]).astype(float)))
+    (full, _, _), grads = backprop.train_tapes(net)
+    exact = backprop.tape(net, [net.cost, *grads])
+    same = rows * 8 < backprop.FROM_EXP_AT  # both take numpy's tanh: the same bits
+    for a, b in zip(full.run(env), exact.run(env)):
+        assert np.array_equal(a, b) if same else np.allclose(a, b, rtol=1e-12, atol=1e-15)

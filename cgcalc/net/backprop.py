@@ -6,7 +6,7 @@ one connection reads (its local derivative, what flows back through it)."""
 from __future__ import annotations
 
 from .. import ops
-from ..arraymath import TRAINING
+from ..arraymath import tanh_from_exp
 from ..derive import connection, reverse_symbolic, vjp
 from ..printer import PLAIN, to_text
 from ..simplify import ArraySimplifier
@@ -37,10 +37,33 @@ def gradients(net: Network, params=None):
     return {p: b.like(zero, v) if n is zero else n for p, n, v in zip(names, nodes, wrt)}
 
 
+FROM_EXP_AT = 1 << 15  # numbers from which a step's tanh is worth tanh_from_exp's 15-30 calls
+
+
+def training_tanh(x, out=None):
+    """Training's tanh: ``arraymath.tanh_from_exp`` on a step of FROM_EXP_AT numbers or more,
+    numpy's tanh on a smaller one (there tanh_from_exp's calls cost more than the exp saves).
+    Chosen by the whole step's size, also where it runs in bands of rows (``for_size``,
+    cgcalc/parallel.py), so every band computes what the whole step would."""
+    return _tanh_for(out.size if out is not None else getattr(x, "size", 1))(x, out=out)
+
+
+def _tanh_for(size):
+    import numpy as np
+
+    return tanh_from_exp if size >= FROM_EXP_AT else np.tanh
+
+
+training_tanh.writes_into = True  # fills a given array (so the tape keeps one for it)
+training_tanh.for_size = _tanh_for
+TRAINING = {"tanh": training_tanh}  # ops training's tapes compute their own way (the table's
+# row for tanh, cgcalc/ops.py, is every other evaluation's)
+
+
 def tape(net: Network, outputs, static=False, training=False):
     """``outputs`` compiled; with ``static``, what depends on the data alone (the bias columns,
     transposes of inputs, 1/m) is computed once per data set, not per run. ``training`` tapes
-    compute tanh on large steps from one exp (``arraymath.training_tanh``)."""
+    compute tanh on large steps from one exp (:func:`training_tanh`)."""
     from ..evaluate import Tape
 
     data = (*net.inputs, *net.targets, BATCH) if static else ()
