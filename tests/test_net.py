@@ -541,17 +541,17 @@ def test_trainings_tanh_goes_by_the_whole_steps_size_in_bands_too(monkeypatch):
     """Below FROM_EXP_AT numbers a step's tanh is numpy's, from it tanh_from_exp; cut into
     bands of rows (each smaller than the whole) it computes what the whole step would."""
     rng = np.random.default_rng(8)
+    monkeypatch.setattr(parallel, "cores", lambda: 3)
+    monkeypatch.setattr(parallel, "_POOL", None)
     for rows in (backprop.FROM_EXP_AT // 64 - 1, backprop.FROM_EXP_AT // 64):
         x = rng.normal(0.0, 0.5, (rows, 64))
         want = (np.tanh if x.size < backprop.FROM_EXP_AT else tanh_from_exp)(x)
         assert np.array_equal(backprop.training_tanh(x), want)
-        monkeypatch.setattr(parallel, "cores", lambda: 3)
-        monkeypatch.setattr(parallel, "_POOL", None)
         out = np.empty_like(x)
         parallel.in_bands(backprop.training_tanh, (x,), out)
         assert np.array_equal(out, want)
-        if parallel._POOL is not None:
-            parallel._POOL.shutdown()
+    if parallel._POOL is not None:
+        parallel._POOL.shutdown()
     assert not np.array_equal(tanh_from_exp(x), np.tanh(x))  # the two tell apart here
 
 
