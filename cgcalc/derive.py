@@ -245,16 +245,17 @@ def forward_symbolic(builder, order, seeds: dict):
 
 
 def _canonical_vjp(simp, node, i, G):
-    """simp(vjp(b, node, i, G)) for a canonical G, with elementwise products formed directly."""
+    """simp(vjp(b, node, i, G)) for a canonical G, with elementwise products formed directly
+    (the connection derivative as :func:`connection` makes it, written out: this is once per
+    edge of every derivative diff prints)."""
     b = simp.b
     o = ops.OPS[node.op]
     if o.elementwise and (b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
-        d = simp(connection(b, node, i))
-        if _one(G):
-            return d
-        if _one(d):
-            return G
-        return simp.known(simp.mul([G, d]))
+        if o.variadic:
+            d = o.rules[0](b, node, i, *node.args)
+        else:
+            d = o.rules[i](b, node, *node.args)
+        return simp.times(G, simp(d))
     return simp(vjp(b, node, i, G))
 
 
@@ -447,6 +448,8 @@ class Analysis:
     def simplifier(self) -> Simplifier:
         if self._simplifier is None:
             self._simplifier = Simplifier(self.graph.builder)
+            # the graph's own nodes first, in its order: a deep graph is not walked again
+            self._simplifier.note_canonical(self.graph.order)
         return self._simplifier
 
     def edges(self) -> list[Edge]:

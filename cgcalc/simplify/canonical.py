@@ -12,6 +12,8 @@ _RANK = {"const": 1, "var": 2, "pow": 3, "mul": 5, "add": 6}  # named constants 
 FLATTEN = 8  # nested sums and products are spread into their parent up to this many terms
 # the ops with rules of their own here; every other op is a function of its inputs
 _ARITHMETIC = {"const", "var", "add", "sub", "neg", "mul", "div", "pow", "sqrt"}
+# a function whose first input is one of these may be rebuilt (exp(log(a)) is a; sin(2) folds)
+_REBUILT_FIRST = ("const", "exp", "log")
 
 
 class Canonical:
@@ -70,6 +72,21 @@ class Canonical:
                 memo[node] = result
                 memo.setdefault(result, result)
 
+    def note_canonical(self, order):
+        """Record the nodes of ``order`` (topological) that are canonical as they stand:
+        numbers, variables, and functions of such nodes (what :meth:`_canon` returns unchanged),
+        in one pass, so a walk from a node above them stops there. Nothing is made, so what is
+        made later, and in which order (terms sort by it), is the same as without this."""
+        memo, atoms = self.memo, self.atoms
+        for node in order:
+            args = node.args
+            if not args:
+                memo.setdefault(node, node)
+            elif node.op not in _ARITHMETIC and node not in atoms and \
+                    args[0].op not in _REBUILT_FIRST and \
+                    all(memo.get(a) is a for a in args):
+                memo.setdefault(node, node)
+
     def _placeholder(self, atom):
         """A variable that stands in for ``atom``."""
         ph = self.b.var(f"\0atom{atom.seq}")
@@ -96,7 +113,7 @@ class Canonical:
     def _canon(self, node, args):
         b, op = self.b, node.op
         if op not in _ARITHMETIC:  # a function: the common case first
-            if args and tuple(args) == node.args and args[0].op not in ("const", "exp", "log"):
+            if args and tuple(args) == node.args and args[0].op not in _REBUILT_FIRST:
                 return node  # a function of canonical inputs is canonical: no need to rebuild
             return self.function(op, args)
         if op in ("const", "var"):

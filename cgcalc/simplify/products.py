@@ -24,12 +24,10 @@ class Products:
 
     def mul(self, factors):
         b = self.b
-        if len(factors) == 2:  # a product times one more factor: backpropagation's step
-            known = self._plain.get(factors[0])
-            if known is not None and self.ONE_MORE:
-                one_more = self._one_more(factors[0], known, factors[1])
-                if one_more is not None:
-                    return one_more
+        if len(factors) == 2 and factors[0] in self._plain:  # backpropagation's step
+            one_more = self._one_more(*factors)
+            if one_more is not None:
+                return one_more
         flat = self._factors(factors)
         if len(set(flat)) == len(flat) and not any(f.op in _NOT_PLAIN for f in flat):
             # distinct factors, none a number, power or sum: nothing combines or cancels
@@ -98,11 +96,28 @@ class Products:
             return self.add([self.mul([b.const(coeff), t]) for t in factors[0].args])
         return b.mul(b.const(coeff), *factors)
 
-    def _one_more(self, product, keys, factor):
+    def times(self, a, c):
+        """``a * c`` for canonical ``a`` and ``c``, canonical: ``known(mul([a, c]))``, the step of
+        backpropagation (an adjoint times a connection derivative), with its common cases
+        first: a factor 1, and a product that takes one more factor in its place."""
+        if c.op == "const" and c.value == 1:
+            return a
+        if a.op == "const" and a.value == 1:
+            return c
+        made = self._one_more(a, c)
+        if made is None:
+            made = self.mul([a, c])
+        return self.known(made)
+
+    def _one_more(self, product, factor):
         """``product * factor`` where ``product`` is one this simplifier made of distinct plain
-        factors (``keys``: their sort keys, in order): what :meth:`mul` makes of them, the
+        factors (their sort keys kept in ``_plain``): what :meth:`mul` makes of them, the
         factor put in its place by its key, without sorting them all again; None where the
-        general way may differ (the factor not plain, already there, or a product to spread)."""
+        general way may differ (another product, the factor not plain or already there, or a
+        product to spread)."""
+        keys = self._plain.get(product)
+        if keys is None or not self.ONE_MORE:
+            return None
         args = product.args  # at most FLATTEN: only those are kept in _plain
         if factor.op in _NOT_PLAIN or factor in args or (
                 factor.op == "mul" and len(factor.args) <= FLATTEN):
