@@ -559,43 +559,138 @@ class Analysis:
 
 _SMALLEST_STEP = 1e-8  # of |x|: a smaller step is rounded away in x ± h (1e-16 of x)
 _TRIES = 40  # steps tried at most
+_SHRINK = 1.4  # each step of an extrapolation is this much smaller than the one before
+_STEPS = 10  # steps of an extrapolation at most
+
+
+def extrapolated(f, x, h):
+    """d f/d x at ``x`` by Ridders' method: central differences with steps ``h``, ``h/1.4``,
+    ``h/1.4^2``, ... extrapolated towards a step of 0 (Richardson's tableau), and of all the
+    estimates the one whose error estimate is least: (estimate, error estimate). An estimate's
+    error is at least what rounding ``f`` may add to the difference of its smallest step (else
+    differences of rounded values that happen to agree would look exact). So a first step too
+    large for the function's own scale (sin at x = 1000 with h = 1) costs accuracy only where
+    the extrapolation cannot mend it, and the steps stop once rounding, not the step, limits
+    the error, or where ``f`` fails (raises CgcalcError, or is not finite)."""
+    def central(h):
+        up, down = x + h, x - h
+        above, below = f(up), f(down)
+        d = (above - below) / (up - down)  # the step as rounded into x ± h
+        if not math.isfinite(d):
+            raise CgcalcError("not finite")
+        return d, 3e-16 * max(abs(above), abs(below)) / h
+
+    first, noise = central(h)
+    column = [first]
+    best, error = first, math.inf  # one difference alone: how far off, nothing says
+    for i in range(1, _STEPS):
+        h /= _SHRINK
+        try:
+            d, noise = central(h)
+        except CgcalcError:
+            break
+        row = [d]
+        factor = _SHRINK * _SHRINK
+        for j in range(1, i + 1):
+            row.append((row[j - 1] * factor - column[j - 1]) / (factor - 1))
+            factor *= _SHRINK * _SHRINK
+            e = max(abs(row[j] - row[j - 1]), abs(row[j] - column[j - 1]), noise)
+            if e <= error:
+                best, error = row[j], e
+        if abs(row[i] - column[i - 1]) >= 2 * error:
+            break  # higher orders only add rounding now
+        column = row
+    return best, error
 
 
 def _difference(f, x, h):
-    """A fourth-order central difference of ``f`` at ``x``. Where ``f`` is not finite that
-    far from ``x`` (sqrt or log near 0, asin near 1, exp near overflow), the step is made
-    smaller until it is: ten times smaller each try and at most ``|x|/4`` (an edge at 0 is
-    never crossed); then a hundred times smaller again, so the edge's curvature does not
-    show. None where that step would be below :data:`_SMALLEST_STEP` of ``|x|``, or so small
-    that rounding ``f`` hides the change (a term of 1e-150 beside one of 1)."""
-    def central(h):
-        """The difference with step ``h``, and what rounding the four values may add to it."""
-        fs = f(x + h), f(x - h), f(x + 2 * h), f(x - 2 * h)
-        return (8 * (fs[0] - fs[1]) - (fs[2] - fs[3])) / (12 * h), 3e-16 * max(map(abs, fs)) / h
+    """A finite difference of ``f`` at ``x`` (:func:`_least_error`) from a first step ``h``.
+    Where ``f`` is not finite that far from ``x`` (sqrt or log near 0, asin near 1, exp near
+    overflow), the step is made smaller until it is: ten times smaller each try and at most
+    ``|x|/4`` (an edge at 0 is never crossed), and then the estimate is kept only where its
+    error estimate, and what rounding ``f`` may add, are within 1e-8 of it. None where that
+    step would be below :data:`_SMALLEST_STEP` of ``|x|``, or the estimate is not that sure
+    (rounding ``f`` hides the change: a term of 1e-150 beside one of 1)."""
+    def probe(h):  # f is finite at x ± h and x ± 2h
+        for t in (x + h, x - h, x + 2 * h, x - 2 * h):
+            if not math.isfinite(f(t)):
+                raise CgcalcError("not finite")
 
     least, shrunk = abs(x) * _SMALLEST_STEP, False
     for _ in range(_TRIES):
         if h < least:
             break
         try:
-            d, noise = central(h)
+            probe(h)
         except CgcalcError:
             h, shrunk = min(h / 10, abs(x) / 4) if x else h / 10, True
             continue
-        if not shrunk:
-            return d  # the first step, as ever
-        if h / 100 < least:
-            return None  # the edge is too near for a step the difference can trust
-        try:
-            d, noise = central(h / 100)
-        except CgcalcError:
+        d, error = _least_error(f, x, h, least)
+        if d is None:
             return None
-        return d if noise <= 1e-8 * abs(d) else None
+        if shrunk:  # near an edge: kept only where neither the steps nor rounding can move it
+            noise = 3e-16 * max(abs(f(x + h)), abs(f(x - h))) / h
+            if not max(error, noise) <= 1e-8 * abs(d):
+                return None
+        return d
     return None
 
 
+_STARTS = 8  # first steps an extrapolation is tried from at most, each ten times smaller
+
+
+def _least_error(f, x, h, least):
+    """:func:`extrapolated` from ``h``, and from ten, a hundred, ... times smaller first steps
+    down to a tenth of ``least``, until one is sure to 1e-13 or rounding alone would be more
+    than the best error yet: the estimate whose error estimate is least (a first step of 1e-3
+    of x = 10^6 is a thousand times sin's own scale), or (None, inf)."""
+    best = (None, math.inf)
+    for _ in range(_STARTS):
+        if h < least / 10 and best[0] is not None:
+            break
+        try:
+            d, error = extrapolated(f, x, h)
+        except CgcalcError:
+            break
+        if error < best[1] or best[0] is None:
+            best = (d, error)
+        h /= 10
+        if best[1] <= 1e-13 * abs(best[0]) or \
+                3e-16 * abs(f(x)) / h > best[1]:  # smaller steps: only more rounding
+            break
+    return best
+
+
+def first_step(analysis, var):
+    """The first step of ``var``'s finite difference at the analysis's point: 1e-3 of the
+    variable (at least 1e-3), and less where a node that bends (abs, relu: the table's
+    ``bends_at``) would be reached sooner: a quarter of the distance there, its input's value
+    and its rate of change in ``var`` telling how far. Raises CgcalcError (a failure) where
+    the point is on a bend: the derivative there is a convention no difference can check."""
+    x = analysis.point[var]
+    h = 1e-3 * max(1.0, abs(x))
+    rates = analysis.tangents(var)
+    for n in analysis.graph.order:
+        at = ops.OPS[n.op].bends_at
+        if at is None:
+            continue
+        u = n.args[0]
+        rate = rates.get(u, 0.0)
+        if not rate:
+            continue  # the input does not move with var: no bend reached
+        gap = abs(analysis.eval_node(u) - at)
+        if gap == 0:
+            raise CgcalcError(
+                f"cannot check d/d{var} at {var} = {x!r}: {n.op}() bends there (its input is "
+                f"{at!r}), where a derivative is a convention that finite differences cannot "
+                f"check", status=FAILURE, hint="check at a point beside the bend")
+        h = min(h, gap / abs(rate) / 4)
+    return h
+
+
 def check_gradients(graph, point):
-    """Per variable: (name, (), reverse, forward, a fourth-order central difference)."""
+    """Per variable: (name, (), reverse, forward, a finite difference: :func:`_difference`
+    from :func:`first_step`)."""
     from .evaluate import evaluate_point
 
     a = Analysis(graph, list(graph.variables), point)
@@ -604,7 +699,7 @@ def check_gradients(graph, point):
     for v in graph.variables:
         def f(t):
             return evaluate_point(graph.order, {**point, v: t})[graph.output]
-        numeric = _difference(f, point[v], 1e-3 * max(1.0, abs(point[v])))
+        numeric = _difference(f, point[v], first_step(a, v))
         if numeric is None:
             raise CgcalcError(
                 f"cannot check d/d{v} at {v} = {point[v]!r} by finite differences: no step "

@@ -40,12 +40,12 @@ class Op:
     __slots__ = ("name", "arity", "call_arity", "value", "rules", "infix", "prec", "latex",
                  "notation", "doc",
                  "elementwise", "variadic", "callable", "vjp", "jvp", "shape", "arrays",
-                 "writes_into", "_bound")
+                 "writes_into", "bends_at", "_bound")
 
     def __init__(self, name, arity, value, rules=(), *, infix=None, prec=ATOM, latex=None,
                  notation=None, doc="", elementwise=True, variadic=False, callable=True,
                  vjp=None, jvp=None, shape=None, arrays=False, writes_into=False,
-                 call_arity=None):
+                 call_arity=None, bends_at=None):
         self.name = name
         self.arity = arity  # exact, or (min, max) with max None for "any"
         self.call_arity = call_arity  # (least, most) arguments as written, where not arity
@@ -67,6 +67,9 @@ class Op:
         self.arrays = arrays  # only meaningful on arrays: network files, not expressions
         # value(..., out=array) fills a given array, row by row (bands of rows fill theirs)
         self.writes_into = writes_into
+        # where the input makes the value or its slope jump (abs, relu at 0): a finite
+        # difference must not step across it (cgcalc check)
+        self.bends_at = bends_at
         self._bound: dict = {}
 
     def bind(self, xp):
@@ -174,15 +177,15 @@ op("log", 1, "log", lambda g, out, a: g.div(g.const(1), a), latex=r"\log", call_
    doc="natural log; log(a, base) is log(a)/log(base); ln is the same op")
 op("sqrt", 1, "sqrt",
    lambda g, out, a: g.div(g.const(1), g.mul(g.const(2), g.sqrt(a))), latex=r"\sqrt")
-op("abs", 1, "abs", lambda g, out, a: g.sign(a), latex=r"\operatorname{abs}")
-op("sign", 1, "sign", lambda g, out, a: g.const(0), latex=r"\operatorname{sign}")
+op("abs", 1, "abs", lambda g, out, a: g.sign(a), latex=r"\operatorname{abs}", bends_at=0.0)
+op("sign", 1, "sign", lambda g, out, a: g.const(0), latex=r"\operatorname{sign}", bends_at=0.0)
 op("step", 1, lambda xp, a: xp.where(a > 0, 1.0, 0.0), lambda g, out, a: g.const(0),
-   latex=r"\operatorname{step}", doc="1 where a > 0, else 0")
+   latex=r"\operatorname{step}", doc="1 where a > 0, else 0", bends_at=0.0)
 op("sigmoid", 1, _stable_sigmoid,
    lambda g, out, a: g.mul(g.sigmoid(a), g.sub(g.const(1), g.sigmoid(a))), latex=r"\sigma",
    doc="1 / (1 + exp(-a))")
 op("relu", 1, lambda xp, a: xp.maximum(a, 0.0), lambda g, out, a: g.step(a),
-   latex=r"\operatorname{relu}", doc="max(a, 0)")
+   latex=r"\operatorname{relu}", doc="max(a, 0)", bends_at=0.0)
 op("softplus", 1, lambda xp, a: xp.logaddexp(0.0, a),
    lambda g, out, a: g.sigmoid(a), latex=r"\operatorname{softplus}", doc="log(1 + exp(a))")
 
@@ -281,7 +284,7 @@ op("rows", 1, lambda xp, a: float(xp.shape(a)[0]), elementwise=False, arrays=Tru
    shape=lambda shapes, args: ())
 op("safe", 1, lambda xp, a: xp.maximum(a, 1e-12),
    lambda g, out, a: g.step(g.sub(a, g.const(1e-12))),
-   doc="a, kept >= 1e-12 so that dividing by it stays finite",
+   doc="a, kept >= 1e-12 so that dividing by it stays finite", bends_at=1e-12,
    notation=(["max(", (0, SUM), ", ε)"], ["\\max\\left(", (0, SUM), ", \\varepsilon\\right)"]))
 op("cross_entropy", 2, arraymath.ce_value, elementwise=False, arrays=True,
    doc="mean over rows of sum(-y*log(p) - (1-y)*log(1-p)); logs clamped at -100",

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import cgcalc
 from cgcalc.cli import main
+from test_derive import EXPRS
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR = (ROOT / "examples" / "xor.net").read_text()
@@ -600,6 +601,80 @@ def test_check_where_no_step_fits_says_so(text, x):
                                "differences"), r.output
     assert "no step h keeps x ± 2h where the function is finite" in r.output
     assert "internal" not in r.output
+
+
+@pytest.mark.parametrize("text", ["sin(x)", "cos(x)", "sin(x)^2", "exp(sin(x))", "sin(x)*cos(3*x)",
+                                  "tanh(x/1000)", "x^3 - 2*x", "exp(x/1e6)", "atan(x)*sin(x)"])
+@pytest.mark.parametrize("x", ["100", "1000", "-1000", "123456.7", "1e6"])
+def test_check_passes_correct_gradients_far_from_0(text, x):
+    """Smooth functions whose own scale is 1 at points far from 0: the first step (1e-3 of
+    |x|: 1 at x = 1000) is far too large for sin, and the difference is extrapolated to a step
+    of 0 (it was taken as it came: 0.5457 against sin'(1000) = 0.5624, "out of tolerance")."""
+    r = CliRunner().invoke(main, ["check", text, "--at", f"x={x}", "--format", "json"])
+    doc = json.loads(r.output.splitlines()[0])
+    assert r.exit_code == 0 and doc["ok"], r.output
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS, st.floats(-100, 100), st.floats(-100, 100), st.floats(-100, 100))
+def test_check_passes_the_derivatives_of_random_smooth_functions(text, x, y, z):
+    """What check says of cgcalc's own (correct: tests/test_derive.py) derivatives of smooth
+    functions at points up to 100 from 0: ok, wherever the value is finite."""
+    from cgcalc.derive import check_gradients
+    from cgcalc.errors import CgcalcError
+    from cgcalc.graph import parse
+    from cgcalc.render.check import check_summary
+
+    g = parse(text)
+    point = {v: {"x": x, "y": y, "z": z}[v] for v in g.variables}
+    try:
+        rows = check_gradients(g, point)
+    except CgcalcError:  # the value or a derivative overflows there
+        return
+    # sin(x^9) at 10 turns in less than the least step x ± h can take (1e-8 of x): no finite
+    # difference can follow it
+    assume(all(abs(rev) * max(1.0, abs(point[v])) <= 1e4 for v, _, rev, _, _ in rows))
+    assert check_summary(rows, 1e-9, 1e-6)[1], rows
+
+
+@pytest.mark.parametrize("text, x", [
+    ("abs(x)", "1e-3"), ("abs(x)", "-1e-3"), ("relu(x)", "1e-8"), ("relu(x)", "-1e-8"),
+    ("abs(x - 3)*sin(x)", "3.0001"), ("relu(2*x - 1) + x^2", "0.5000001"),
+    ("step(x)*x^2", "1e-6"), ("sign(x - 1)*exp(x)", "1.00001"), ("log(safe(x))", "2e-12"),
+    ("abs(sin(x))", "3.14159"), ("relu(1000*x - 1)", "0.0010001"),
+])
+def test_check_beside_a_bend_never_steps_across_it(text, x):
+    """Beside the point where abs, relu, step, sign or safe bends, the first step is a quarter
+    of the distance there, from the bending node's input and its rate of change (a step across
+    the bend made abs(x) at 1e-3 come out 1.1667, relu(x) at 1e-8 come out 0.5)."""
+    r = CliRunner().invoke(main, ["check", text, "--at", f"x={x}", "--format", "json"])
+    doc = json.loads(r.output.splitlines()[0])
+    assert r.exit_code == 0 and doc["ok"], r.output
+
+
+@pytest.mark.parametrize("text, x", [("abs(x)", "0"), ("relu(x - 2)", "2"), ("sign(x)*x", "0"),
+                                     ("step(3 - x) + x", "3"), ("relu(sin(x))", "0")])
+def test_check_on_a_bend_says_it_cannot(text, x):
+    """On the bend itself the derivative is a convention (abs'(0) = 0): exit 1, saying which
+    function bends there, never a table that calls the convention out of tolerance."""
+    r = CliRunner().invoke(main, ["check", text, "--at", f"x={x}", "--format", "plain"])
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith(f"error: cannot check d/dx at x = {float(x)!r}: ")
+    assert "bends there" in r.output and "out of tolerance" not in r.output
+
+
+@pytest.mark.parametrize("a, b", [("1e6", "0"), ("0", "1e6"), ("-3e7", "2e5"), ("1e-9", "1e8")])
+def test_check_of_a_network_with_large_params(a, b, tmp_path):
+    """Params of 1e6 and more: a step of 1e-6 changes a cost of 1e12 by less than rounding
+    does, so the step grows until rounding is a billionth of the difference (b came out
+    1,999,511 against 1,999,995: "out of tolerance")."""
+    for name in ("line.net", "line.csv"):
+        shutil.copy(ROOT / "examples" / name, tmp_path / name)
+    (tmp_path / "p.json").write_text(json.dumps({"a": [[float(a)]], "b": [[float(b)]]}))
+    r = CliRunner().invoke(main, ["check", str(tmp_path / "line.net"), "--params",
+                                  str(tmp_path / "p.json"), "--format", "json"])
+    doc = json.loads(r.output.splitlines()[0])
+    assert r.exit_code == 0 and doc["ok"], r.output
 
 
 @pytest.mark.parametrize("example", ["xor.net", "line.net", "first.net", "delay.net"])

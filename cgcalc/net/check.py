@@ -10,8 +10,8 @@ from .model import Network
 
 
 def check(net: Network, params, data, h=1e-6):
-    """For every param entry: reverse mode, forward mode and a central difference of the cost.
-    Returns rows (param, index, reverse, forward, numeric)."""
+    """For every param entry: reverse mode, forward mode and a central difference of the cost
+    (:func:`_central`). Returns rows (param, index, reverse, forward, numeric)."""
     import numpy as np
 
     from ..evaluate import Tape
@@ -37,11 +37,34 @@ def check(net: Network, params, data, h=1e-6):
             e = np.zeros_like(base)
             e[idx] = 1.0
             forward = float(t_tape.run([*env, e])[0])
-            plus, minus = base.copy(), base.copy()
-            plus[idx] += h
-            minus[idx] -= h
-            env_p, env_m = list(env), list(env)
-            env_p[k], env_m[k] = plus, minus
-            numeric = (float(cost_tape.run(env_p)[0]) - float(cost_tape.run(env_m)[0])) / (2 * h)
+            numeric = _central(cost_tape, env, k, base, idx, h)
             rows.append((p, idx, float(rev[idx]), forward, numeric))
     return rows
+
+
+_NOISE = 1e-9  # rounding's share of a difference at most, relative to it (or to 1)
+_GROWTHS = 6  # times a step may grow tenfold
+
+
+def _central(cost_tape, env, k, base, idx, h):
+    """d cost/d base[idx] by a central difference. The step is ``h`` times the entry (at least
+    ``h``), and ten times larger while rounding the cost could move the difference by more
+    than :data:`_NOISE` of it: beside a cost of 1e12 a step of 1e-6 changes nothing that
+    survives rounding. The step taken is the one the rounded entries differ by."""
+    entry = float(base[idx])
+    step = h * max(1.0, abs(entry))
+    for _ in range(_GROWTHS + 1):
+        ends = []
+        for sign in (1, -1):
+            moved = base.copy()
+            moved[idx] = entry + sign * step
+            at = list(env)
+            at[k] = moved
+            ends.append((float(cost_tape.run(at)[0]), float(moved[idx])))
+        (c_plus, x_plus), (c_minus, x_minus) = ends
+        numeric = (c_plus - c_minus) / (x_plus - x_minus)
+        noise = 2.3e-16 * max(abs(c_plus), abs(c_minus)) / (x_plus - x_minus)
+        if not noise > _NOISE * max(1.0, abs(numeric)):
+            return numeric
+        step *= 10
+    return numeric
