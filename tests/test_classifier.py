@@ -163,3 +163,69 @@ def test_flags_override_the_train_line_and_bad_values_exit_2():
         (ROOT / "tests" / "line.csv").unlink()
     assert r.exit_code == 2 and "optimizer is one of sgd, momentum, adam" in r.stderr
     assert ":" in r.stderr.split()[1] and "^" in r.stderr
+
+
+ONE = """input  X[2]
+target Y[1]
+param  W[3, 1] ~ uniform(-1, 1)
+Z = [X, 1] @ W
+P = softmax(Z)
+C = softmax_cross_entropy(Z, Y)
+output P
+minimize C
+data {
+  0 1 -> 1
+  1 0 -> 1
+}
+"""
+
+
+@pytest.mark.parametrize("edit, op, line", [
+    (("", ""), "softmax_cross_entropy", 6),  # the cost, whose graph is walked first
+    (("C = softmax_cross_entropy(Z, Y)", "C = mse(Z, Y)"), "softmax", 5),  # the output
+    (("C = softmax_cross_entropy(Z, Y)", "C = mse(Z, Y) + mean(log_softmax(Z))"),
+     "log_softmax", 6),
+])
+@pytest.mark.parametrize("command", ["train", "check", "diff", "predict"])
+def test_one_class_is_no_classifier(edit, op, line, command, tmp_path):
+    """A softmax of one column is 1 on every row: the cost 0 and "accuracy 1.0" whatever
+    the params. Refused at the call, before any data is read."""
+    path = tmp_path / "one.net"
+    path.write_text(ONE.replace(*edit))
+    args = [command, path] + (["--params", tmp_path / "none.json"] if command == "predict"
+                              else [])
+    r = run(*args)
+    assert r.exit_code == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    first, source, caret = r.stderr.splitlines()[:3]
+    text = ONE.replace(*edit).splitlines()[line - 1]
+    column = text.index(op + "(") + 1
+    assert first.startswith(f"error: {path}:{line}:{column}: {op} over one column: a "
+                            f"classifier needs at least 2 classes"), r.stderr
+    assert source.endswith(f"| {text}") and caret.strip() == "^" * len(op)
+
+
+def test_soft_labels_summing_to_1_train_and_others_are_refused(tmp_path):
+    """Soft labels (probabilities, not one-hot) are targets softmax_cross_entropy takes: the
+    gradient (softmax(Z) - Y)/m holds for any row summing to 1, and training reaches them.
+    A row that does not sum to 1 would train to nonsense (the spirals with a row -1, 2, 0
+    reported a cost of -4.68e9 and accuracy 1.0): refused, in the data file, at its row."""
+    text = NET.replace("S = softmax(Z) @ U\n", "").replace(
+        " + sum(log_softmax(S) * log_softmax(Z)) / 10 + mean(rowsum(S))", "").replace(
+        "param U[3, 3]\n", "")
+    text = (text.split("data {")[0] + "P = softmax(Z)\noutput P\n"
+            "data {\n  0.5 1 -> 0.2 0.3 0.5\n}\n")
+    net = Network(text, "s.net")
+    result = train(net, initial_params(net, 0), file_data(net),
+                   {**net.options, "epochs": 3000, "rate": 0.5})
+    assert np.allclose(np.asarray(result.predictions)[0], [0.2, 0.3, 0.5], atol=0.02)
+    data = (ROOT / "examples" / "spirals.csv").read_text().splitlines()
+    (tmp_path / "spirals.net").write_text(SPIRALS.read_text())
+    k = 150
+    x1, x2 = data[k].split(",")[:2]
+    data[k] = f"{x1},{x2},-1,2,0"
+    (tmp_path / "spirals.csv").write_text("\n".join(data) + "\n")
+    r = run("train", tmp_path / "spirals.net", "--quiet")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"error: {tmp_path / 'spirals.csv'}:{k + 1}:"
+                               f"{len(x1) + len(x2) + 3}: Y1 = -1 is not between 0 and 1: "
+                               f"softmax_cross_entropy takes"), r.stderr

@@ -602,3 +602,148 @@ def test_training_gradients_match_numpys_tanh_closely(rows, tmp_path):
     same = rows * 8 < backprop.FROM_EXP_AT  # both take numpy's tanh: the same bits
     for a, b in zip(full.run(env), exact.run(env)):
         assert np.array_equal(a, b) if same else np.allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+# -- targets a cost cannot take: each cost kind, its rows inline or in a file, every command --
+
+COSTS = {  # (network without its data, a good row, a row the cost cannot take, the bad cells)
+    "cross_entropy": ("""input  X[2]
+target y[1]
+param  W[3, 1] ~ uniform(-1, 1)
+P = sigmoid([X, 1] @ W)
+C = cross_entropy(P, y)
+output P
+minimize C
+""", "0 1 -> 1", "1 1 -> 5", "5"),
+    "softmax_cross_entropy": ("""input  X[2]
+target Y[3]
+param  W[3, 3] ~ uniform(-1, 1)
+Z = [X, 1] @ W
+P = softmax(Z)
+C = softmax_cross_entropy(Z, Y)
+output P
+minimize C
+""", "0 1 -> 0 1 0", "1 1 -> 0.5 0.5 0.5", "0.5 0.5 0.5"),
+    "recurrent cross_entropy": ("""steps 3
+input  x[t, 1]
+target y[t, 1]
+param  Wx[1, 2] ~ uniform(-1, 1)
+param  Wh[2, 2] ~ uniform(-1, 1)
+param  V[3, 1]  ~ uniform(-1, 1)
+h[0] = zeros(2)
+h[t] = tanh(x[t] @ Wx + h[t-1] @ Wh)
+P[t] = sigmoid([h[t], 1] @ V)
+C = mean_t(cross_entropy(P[t], y[t]))
+output P
+minimize C
+""", "0 1 1 -> 0 0 1", "1 0 1 -> 0 1 -1", "-1"),
+}
+
+
+def refused_at(r, path, line, row, cells):
+    """``r`` exited 2 with ``error: path:line:column:``, the row, and a caret under ``cells``
+    (the first bad one, or a distribution's cells, first to last), never a traceback."""
+    assert r.exit_code == 2 and r.stdout == "", r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    column = row.index(cells) + 1
+    first, source, caret = r.stderr.splitlines()[:3]
+    assert first.startswith(f"error: {path}:{line}:{column}: "), r.stderr
+    gutter, text = source.split("| ", 1)
+    assert text == row
+    assert caret == " " * (len(gutter) + 2 + column - 1) + "^" * len(cells), r.stderr
+
+
+def net_with_rows(tmp_path, kind, where, rows):
+    """The network of ``kind`` with ``rows`` inline or in a data file: (its path, the path
+    and line number the last row has)."""
+    text, *_ = COSTS[kind]
+    path = tmp_path / "n.net"
+    if where == "inline":
+        text += "data {\n" + "".join(f"  {r}\n" for r in rows) + "}\n"
+        path.write_text(text)
+        return path, path, len(text.splitlines()) - 1
+    data = tmp_path / "rows.txt"
+    data.write_text("# a comment line, then the rows\n" + "".join(f"{r}\n" for r in rows))
+    path.write_text(text + 'data "rows.txt"\n')
+    return path, data, len(rows) + 1
+
+
+@pytest.mark.parametrize("kind", COSTS)
+@pytest.mark.parametrize("where", ["inline", "file"])
+@pytest.mark.parametrize("command", ["train", "check", "diff", "predict", "graph"])
+def test_a_target_the_cost_cannot_take_exits_2_naming_its_row(kind, where, command, tmp_path):
+    _, good, bad, cells = COSTS[kind]
+    # in a file, past the first chunks read (the row quoted is the one refused)
+    rows = [good] * (1 if where == "inline" else 400) + [bad, good]
+    path, data, line = net_with_rows(tmp_path, kind, where, rows)
+    line -= 1  # the bad row is the one before the last
+    args = [command, str(path)]
+    if command == "predict":
+        from cgcalc.net.params import save_params
+
+        net = Network(path.read_text(), str(path))
+        save_params(initial_params(net, 0), tmp_path / "p.json")
+        args += ["--params", str(tmp_path / "p.json")]
+    if command == "graph":
+        args += ["--format", "dot"]
+    text = f"  {bad}" if where == "inline" else bad
+    refused_at(run(*args), data, line, text, cells)
+
+
+@pytest.mark.parametrize("kind", COSTS)
+@pytest.mark.parametrize("points", ["file", "-"])
+def test_rows_given_with_points_are_held_to_the_cost_too(kind, points, tmp_path):
+    _, good, bad, cells = COSTS[kind]
+    path, _, _ = net_with_rows(tmp_path, kind, "inline", [good])
+    rows = "".join(f"{r}\n" for r in [good] * 300 + [bad])
+    if points == "-":
+        r = run("diff", str(path), "--points", "-", input=rows)
+    else:
+        (tmp_path / "points.txt").write_text(rows)
+        r = run("diff", str(path), "--points", str(tmp_path / "points.txt"))
+    name = "<stdin>" if points == "-" else tmp_path / "points.txt"
+    refused_at(r, name, 301, bad, cells)
+
+
+def test_each_cost_takes_the_targets_it_can_and_refuses_the_others():
+    """cross_entropy: 0 to 1; softmax_cross_entropy: rows of probabilities, summing to 1
+    within rounding; mse: any finite number."""
+    takes = {
+        "cross_entropy": (["0 0 -> 0", "0 1 -> 1", "1 0 -> 0.25"],
+                          ["0 0 -> 5", "0 0 -> -0.5", "0 0 -> 1.000001", "0 0 -> -1e-300"]),
+        "softmax_cross_entropy": (
+            ["0 0 -> 1 0 0", "0 0 -> 0.2 0.3 0.5", "0 0 -> 0.333333 0.333333 0.333334",
+             "0 0 -> 0.3333333 0.3333333 0.3333333"],
+            ["0 0 -> 0.5 0.5 0.5", "0 0 -> -1 2 0", "0 0 -> 0 0 0", "0 0 -> 0.4 0.4 0.1",
+             "0 0 -> 1 1 0"]),
+        "recurrent cross_entropy": (["1 0 1 -> 0 1 1", "1 0 1 -> 0.5 0 1"],
+                                    ["1 0 1 -> 2 0 0", "1 0 1 -> 0 0 -3"]),
+        "mse": (["0 0 -> 5", "0 0 -> -3", "0 0 -> 1e300", "0 0 -> 0.5"], []),
+    }
+    for kind, (good, bad) in takes.items():
+        text = (COSTS.get(kind) or COSTS["cross_entropy"])[0]
+        if kind == "mse":
+            text = text.replace("cross_entropy(P, y)", "mse(P, y)")
+        for row in good:
+            X, Y = file_data(Network(text + "data {\n  " + row + "\n}\n", "t.net"))
+            assert Y.shape[0] == 1, (kind, row)
+        for row in bad:
+            with pytest.raises(CgcalcError) as info:
+                file_data(Network(text + "data {\n  " + row + "\n}\n", "t.net"))
+            e = info.value
+            assert e.status == 2 and e.line == len(text.splitlines()) + 2, (kind, row)
+            assert kind.split()[-1] in e.message and "^" in e.render(), e.render()
+
+
+def test_the_message_names_the_cost_and_what_it_takes(tmp_path):
+    path, _, _ = net_with_rows(tmp_path, "cross_entropy", "file", ["0 0 -> 0", "1 1 -> 5"])
+    r = run("train", str(path), "--quiet")
+    assert (f"y = 5 is not between 0 and 1: cross_entropy takes targets from 0 to 1 "
+            f"({path}:5: C = cross_entropy(P, y))") in r.stderr.splitlines()[0]
+    assert "hint: for targets of any size, minimize mse(P, y)" in r.stderr
+    path, _, _ = net_with_rows(tmp_path, "softmax_cross_entropy", "inline",
+                               ["0 0 -> 0.5 0.5 0.5"])
+    first = run("check", str(path)).stderr.splitlines()[0]
+    assert first.endswith("Y1 to Y3 sum to 1.5, not 1: softmax_cross_entropy takes each row "
+                          "of targets as probabilities: from 0 to 1, summing to 1 (line 6: "
+                          "C = softmax_cross_entropy(Z, Y))"), first

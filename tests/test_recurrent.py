@@ -240,3 +240,101 @@ def test_the_texts_of_a_nodes_connections_share_what_they_print_in():
     assert Counted.asked <= 8 * len(d.edges)
     alone = [backprop.EdgeTexts(net.builder, d.names) for _ in d.edges]  # nothing shared
     assert got == [(t.local(e), t.backward(e)) for t, e in zip(alone, d.edges)]
+
+
+def reaching_back(k, states=None, steps=4):
+    """BASE with h[t-k], and the states before step 1 given as ``states`` (step -> value)."""
+    given = "".join(f"h[{j}] = zeros(2) + {v}\n" for j, v in (states or {}).items())
+    return (BASE.replace("steps 3", f"steps {steps}").replace("h[t-1] @ U", f"h[t-{k}] @ U")
+            .replace("h[0] = zeros(2)\n", given)
+            .replace("  1 0 1 -> 1", "  " + " ".join("1001"[t % 4] for t in range(steps))
+                     + " -> 1\n  " + " ".join("0110"[t % 4] for t in range(steps)) + " -> 0"))
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_h_t_minus_k_with_its_states_before_step_1(k, tmp_path):
+    """h[t-k] reaches the states h[1-k], ..., h[0], each given by its equation (written
+    h[-1] = ..., h[-2] = ...): the cost is numpy's with those states, the gradients agree
+    with forward mode and finite differences, and every command runs."""
+    states = {j: 0.1 * (j - 1) for j in range(1 - k, 1)}
+    net = Network(reaching_back(k, states), "k.net")
+    X, Y = file_data(net)
+    params = initial_params(net, 4)
+    hs = {j: np.full((2, 2), v) for j, v in states.items()}
+    for t in range(1, 5):
+        hs[t] = np.tanh(X[:, t - 1:t] @ params["W"] + hs[t - k] @ params["U"])
+    P = hs[4] @ params["V"]
+    want = ((P - Y) ** 2).sum() / 2 / 2
+    got = backprop.tape(net, [net.cost]).run(net.env(params, (X, Y)))[0]
+    assert np.isclose(got, want, rtol=1e-12)
+    for _, _, rev, fwd, num in check(net, params, (X, Y)):
+        assert np.isclose(rev, fwd, rtol=1e-9, atol=1e-12)
+        assert np.isclose(rev, num, rtol=1e-5, atol=1e-8)
+    path = tmp_path / "k.net"
+    path.write_text(reaching_back(k, states))
+    for args in (["train", "--epochs", "20", "-q"], ["check"], ["diff"], ["graph"]):
+        r = run(args[0], path, *args[1:])
+        assert r.exit_code == 0, r.stderr
+    assert f"δh[t-{k}] += " in run("diff", path, "--format", "rich").stdout
+
+
+@pytest.mark.parametrize("k, steps, given, missing", [
+    (2, 4, {}, [-1, 0]),
+    (2, 4, {0: 0}, [-1]),
+    (2, 4, {-1: 0}, [0]),
+    (3, 4, {}, [-2, -1, 0]),
+    (3, 4, {-1: 0}, [-2, 0]),
+    (3, 2, {}, [-2, -1]),  # two steps reach two of the three states
+    (6, 8, {}, [-5, -4, "...", 0]),
+    (6, 8, {-4: 0, -3: 0, -2: 0, -1: 0}, [-5, 0]),
+])
+def test_a_missing_state_names_the_equations_that_make_the_file_work(k, steps, given,
+                                                                      missing, tmp_path):
+    """The message names the states h[t-k] reaches that no equation gives, as equations that
+    can be written (h[-1] = ... once was a syntax error), above h[t] = ...; written there, with
+    the "..." filled in, the file works."""
+    text = reaching_back(k, given, steps)
+    path = tmp_path / "k.net"
+    path.write_text(text)
+    r = run("train", path, "-q")
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    first = r.stderr.splitlines()[0]
+    named = ", ".join(x if x == "..." else f"h[{x}] = ..." for x in missing)
+    many = len(missing) > 1
+    assert first.endswith(f": h[{missing[0]}] has no value: add "
+                          f"{'equations' if many else 'an equation'} {named} above h[t] = ... "
+                          f"(the state{'s' if many else ''} before step 1)"), first
+    line = text.splitlines().index("h[t] = tanh(x[t] @ W + h[t-%d] @ U)" % k) + 1
+    assert first.startswith(f"error: {path}:{line}:"), first
+    states = dict.fromkeys(range(missing[0], missing[-1] + 1) if "..." in missing
+                           else missing, 0)
+    fixed = reaching_back(k, {**given, **states}, steps)
+    path.write_text(fixed)
+    r = run("train", path, "-q", "--epochs", "5")
+    assert r.exit_code == 0, r.stderr
+    net = Network(fixed, "k.net")
+    check(net, initial_params(net, 0), file_data(net))
+
+
+def test_a_state_written_below_the_steps_is_told_to_move_up():
+    text = reaching_back(2, {0: 0}).replace("P = h[T] @ V", "h[-1] = zeros(2)\nP = h[T] @ V")
+    with pytest.raises(CgcalcError) as info:
+        Network(text, "k.net")
+    e = info.value
+    assert e.status == 2 and e.line == 8 and "^" in e.render()
+    assert e.message == ("h[-1] = ... is written below h[t] = ...: equations are built in the "
+                         "order of the file, so give the states before step 1 above it")
+
+
+def test_bad_states_before_step_1_exit_2_with_the_place(tmp_path):
+    for state, words in [
+        ("h[-1] = zeros(2)\nh[-1] = zeros(2)", "h[-1] is given twice"),
+        ("g[-1] = zeros(2)", "g[-1] is a state of no time-indexed equation"),
+        ("h[-x] = zeros(2)", "unexpected"),
+        ("h[--1] = zeros(2)", "unexpected"),
+    ]:
+        path = tmp_path / "k.net"
+        path.write_text(reaching_back(2, {0: 0}).replace("h[0] =", state + "\nh[0] ="))
+        r = run("check", path)
+        assert r.exit_code == 2 and words in r.stderr and "^" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr

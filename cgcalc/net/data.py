@@ -13,6 +13,7 @@ from ..files import open_input
 from ..limits import check_entries
 from ..rows import RowReader, read_all
 from .model import BATCH, Network
+from .targets import checked
 
 
 def file_data(net: Network):
@@ -49,7 +50,7 @@ def rows_data(net: Network, stream, name, first_line=1, named_in_order=False):
     names = net.column_names(net.inputs) + net.column_names(net.targets)
     reader = RowReader(stream, name, names, data=True, split=(n_in, n_out),
                        first_line=first_line, named_in_order=named_in_order)
-    table = read_all(reader, "the data table")
+    table = read_all(checked(net, reader), "the data table")  # targets a cost can take
     if not len(table):
         raise CgcalcError(f"no data rows in {name}", filename=name)
     check_sizes(net, len(table))

@@ -23,6 +23,7 @@ from .unroll import unroll
 
 BATCH = "m"
 INITS = {"uniform": 2, "normal": 2}
+CLASSES = ("softmax", "log_softmax", "softmax_cross_entropy")  # row-wise, over the classes
 
 
 def _rows(b, a):
@@ -140,6 +141,7 @@ class Network:
                            output_name=self.cost_name, bound=program.bound)
         for name, node in self.var_nodes.items():
             self.graph.names[node] = name
+        self._check_classes(program.where)
         self.options = {**defaults(), **{name: option(name, value, self._fail, tok)
                                          for name, (value, tok) in spec.options.items()}}
 
@@ -259,6 +261,20 @@ class Network:
                 line, col, width = where.get(n, (1, 1, 1))
                 check_entries(fixed, "a row of this node", source=self.source,
                               filename=self.filename, line=line, column=col, width=width)
+
+    def _check_classes(self, where):
+        """A softmax of one column is 1 on every row (its cross-entropy 0 whatever the params,
+        its class always the first): a classifier needs two classes or more."""
+        roots = [self.cost] + ([self.output] if self.output is not None else [])
+        for n in topological(roots):
+            if n.op in CLASSES and self.builder.shape_of(n.args[0])[-1] == 1:
+                line, col, width = where.get(n, (1, 1, 1))
+                raise CgcalcError(f"{n.op} over one column: a classifier needs at least 2 "
+                                  f"classes, one column each (with one column, softmax is 1 "
+                                  f"on every row)", source=self.source, filename=self.filename,
+                                  line=line, column=col, width=width,
+                                  hint="for two classes in one column, use sigmoid and "
+                                       "cross_entropy")
 
     # -- columns and shapes ---------------------------------------------------------------------
     def shape(self, name):

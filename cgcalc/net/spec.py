@@ -5,7 +5,7 @@ expression language's own (grammar/expr.lark, built by cgcalc/parse.py's callbac
 from __future__ import annotations
 
 from ..errors import CgcalcError
-from ..parse import Statement, ToAst, _syntax_error
+from ..parse import Pos, Statement, ToAst, _syntax_error
 
 
 BIG = 10 ** 18  # any count this large is refused later, with its place
@@ -75,11 +75,20 @@ class ToSpec:
     def param(self, c):
         self.spec.decls.append(Decl("param", c[0], c[1], c[2] if len(c) > 2 else None))
 
+    def step(self, c):
+        """The step an equation defines, and where it is written: ``t`` (every step), or a
+        state before step 1 by number, ``0``, ``-1``, ``-2``, ... (what ``h[t-k]`` reaches)."""
+        if c[0].type == "NAME":
+            return c[0].value, c[0]
+        if len(c) == 1:
+            return whole(c[0].value), c[0]
+        minus, digits = c
+        return -whole(digits.value), Pos(minus.line, minus.column, "-" + digits.value)
+
     def equation(self, c):
         tok, _, step, expr = c
-        index = None if step is None else (step.value if step.type == "NAME" else
-                                           whole(step.value))
-        self.spec.equations.append(Statement(tok.value, expr, tok, index, step))
+        index, where = (None, None) if step is None else step
+        self.spec.equations.append(Statement(tok.value, expr, tok, index, where))
 
     def steps(self, c):
         self._once("steps", c[0])

@@ -7,7 +7,8 @@ chain rule on it, as "On chain rule, computational graphs, and backpropagation" 
 - ``x[t]`` of an ``input x[t, f]`` is the m x f slice of the data row at step t (a row holds
   the inputs step by step);
 - ``h[t-k]`` reaches k steps back; the states before step 1 come from equations without ``t``
-  (``h[0] = zeros(4)``); ``h[T]`` is the last step; ``t`` and ``T`` are numbers too;
+  above the steps (``h[0] = zeros(4)``, and ``h[-1] = ...`` ... ``h[1-k] = ...`` for
+  ``h[t-k]``); ``h[T]`` is the last step; ``t`` and ``T`` are numbers too;
 - ``sum_t(E)`` and ``mean_t(E)`` add (average) E over t = 1..T.
 
 The unrolled nodes are named ``h[1]``, ``h[2]``, ...; :attr:`Recurrence.step_of` tells which
@@ -35,6 +36,7 @@ class Recurrence:
         self.step_of: dict = {}  # node -> the step whose equations built it
         self.templates: dict = {}  # name -> its equation (a Statement)
         self.step_names: dict = {}  # "h[3]", "x[2]" -> its node
+        self.written: set = set()  # (name, step) of every state the file gives (h[0] = ...)
 
 
 def unroll(spec, declared, builder, source, filename, steps) -> tuple[Program, Recurrence]:
@@ -47,6 +49,7 @@ def unroll(spec, declared, builder, source, filename, steps) -> tuple[Program, R
     indexed = [eq for eq in spec.equations if eq.index == "t"]
     rec.names = list(dict.fromkeys(eq.name for eq in indexed))
     rec.templates = {eq.name: eq for eq in indexed}
+    rec.written = {(eq.name, eq.index) for eq in spec.equations if isinstance(eq.index, int)}
 
     def fail(msg, where, hint=None):
         return CgcalcError(msg, source=source, filename=filename, line=where.line,
@@ -171,11 +174,39 @@ class TimeScope(Scope):
                 raise self.fail(f"{_at(name, s)} has no value: the state before step 1 is "
                                 f"{name}[0], {name}[-1], ...", base)
             if s <= 0:
-                raise self.fail(f"{name}[{s}] has no value: add an equation {name}[{s}] = ... "
-                                f"(the state before step 1)", base)
+                raise self.fail(self._no_state(name, s), base)
             raise self.fail(f"{name}[t] is used before its equation (write it above this one)",
                             base)
         return node
+
+    def _no_state(self, name, s):
+        """Why ``name[s]`` (s <= 0) has no value, and what to write: the equations of the states
+        before step 1 that this use reaches and the file does not give (``h[t-2]`` reaches
+        ``h[-1]`` and ``h[0]``), or, for a state given below the steps, where it must go."""
+        written = self.rec.written
+        above = (f"{name}[t] = ..." if self.t is not None and not self.over_time else
+                 "this equation")
+        if (name, s) in written:
+            return (f"{name}[{s}] = ... is written below {above}: equations are built in the "
+                    f"order of the file, so give the states before step 1 above it")
+        last = s if self.t is None else min(0, s - self.t + self.rec.steps)
+
+        def missing(j):  # a state this use reaches that no equation gives
+            return (name, j) not in written
+
+        states = [s]  # the first two, then "..." and the last (h[t-k] reaches k states)
+        j = s + 1
+        while j <= last and len(states) < 2:
+            states += [j] if missing(j) else []
+            j += 1
+        end = next((k for k in range(last, states[-1], -1) if missing(k)), None)
+        if end is not None:
+            between = next((k for k in range(states[-1] + 1, end) if missing(k)), None)
+            states += [end] if between is None else ["...", end]
+        text = ", ".join(x if x == "..." else f"{name}[{x}] = ..." for x in states)
+        many = len(states) > 1
+        return (f"{name}[{s}] has no value: add {'equations' if many else 'an equation'} "
+                f"{text} above {above} (the state{'s' if many else ''} before step 1)")
 
     def _over_time(self, ast, where):
         if len(ast.args) != 1:
