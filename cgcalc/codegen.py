@@ -12,6 +12,8 @@ computed as written, the same numbers as the graph's.
 
 What reaches the generated source is built here, never copied from the user: names are checked
 Python identifiers (others are replaced), numbers are written by ``repr`` of a float or int.
+A caller may give the text of some nodes itself (``numbers``: cgcalc export computes every
+constant part of a graph beforehand, cgcalc/export/module.py).
 """
 
 from __future__ import annotations
@@ -36,11 +38,16 @@ class Namer:
         self.of: dict = {}
         self._k = 0
 
-    def name(self, node, wanted=None) -> str:
+    def name(self, node, wanted=None, exact=False) -> str:
+        """``exact``: ``wanted`` as it is when Python takes it as a name (a user's parameter:
+        ``y_`` stays ``y_``, ``match`` stays ``match``), else made an identifier."""
         got = self.of.get(node)
         if got is not None:
             return got
-        ident = _identifier(wanted) if wanted else None
+        if wanted and exact and is_parameter(wanted):
+            ident = wanted
+        else:
+            ident = _identifier(wanted) if wanted else None
         if ident is None or ident in self.taken:
             base = ident
             if base is not None:
@@ -59,6 +66,14 @@ class Namer:
         return ident
 
 
+def is_parameter(text) -> bool:
+    """Whether Python takes ``text`` as a parameter's name, as it is: an identifier, not a
+    keyword (soft keywords such as ``match`` are names), and already in the NFKC form Python
+    reads identifiers in (``x²`` would be read as ``x2``)."""
+    return (text.isidentifier() and not keyword.iskeyword(text)
+            and unicodedata.normalize("NFKC", text) == text)
+
+
 def _identifier(text):
     # Python reads identifiers in NFKC form (ﬁ is fi): compare and write them so
     ident = _NOT_WORD.sub("_", unicodedata.normalize("NFKC", text)).strip("_") or None
@@ -73,11 +88,12 @@ def _identifier(text):
 
 class PastFloats(ValueError):
     """An exact number that no float holds (2^1030, say): written as inf, the code would lose
-    its sign and size (x^(2^1030 - 1) at -1 would be +inf)."""
+    its sign and size (x^(2^1030 - 1) at -1 would be +inf). ``shown``: the constant part that
+    comes to such a number, as text, where no exact number is at hand (exp(1000))."""
 
-    def __init__(self, value):
-        super().__init__(f"the number {short_number(value)} is past what a float holds "
-                         f"(about 1.8e308)")
+    def __init__(self, value=None, shown=None):
+        what = f"the number {short_number(value)}" if shown is None else f"the constant {shown}"
+        super().__init__(f"{what} is past what a float holds (about 1.8e308)")
 
 
 def literal(value) -> str:
@@ -106,21 +122,33 @@ _PREC = {"add": SUM, "sub": SUM, "mul": PRODUCT, "div": PRODUCT, "matmul": PRODU
          "neg": UNARY, "pow": POWER}
 
 
-def statements(order, namer, wanted, templates, keep=(), arrays=True):
+def statements(order, namer, wanted, templates, keep=(), arrays=True, numbers=None):
     """``name = expression`` lines for the operations of ``order`` (topological). An operation
     used once, not named by the user and short is written into its user's expression; the
     others (shared ones computed once, named ones, ``keep``: the results) get a line.
     ``wanted`` gives the names to prefer (node -> text); variables take their own names.
     ``arrays``: a number given to a function is made an array of the library (torch needs
-    it), else written as it is. Returns the lines and each node's text (its name, or its
-    expression)."""
+    it), else written as it is. ``numbers``: node -> its text, for nodes whose number the caller
+    computed (constants, and parts made of constants only): written as that text, or as a
+    line of their own when named or kept. Returns the lines and each node's text (its name,
+    or its expression)."""
     uses: dict = {}
     for n in order:
         for a in n.args:
             uses[a] = uses.get(a, 0) + 1
     keep = set(keep)
     lines, text = [], {}
+    numbers = numbers or {}
     for n in order:
+        number = numbers.get(n)
+        if number is not None:
+            if n.op != "const" and (n in keep or n in wanted):
+                target = namer.name(n, wanted.get(n))
+                lines.append(f"{target} = {number}")
+                text[n] = (target, ATOM)
+            else:
+                text[n] = (number, UNARY if number.startswith("-") else ATOM)
+            continue
         if n.op == "const":
             v = literal(n.value)
             text[n] = (v, UNARY if v.startswith("-") else ATOM)
@@ -128,7 +156,7 @@ def statements(order, namer, wanted, templates, keep=(), arrays=True):
         if n.op == "var":
             text[n] = (namer.name(n, wanted.get(n) or n.value), ATOM)
             continue
-        body = expression(n, text, templates, arrays)
+        body = expression(n, text, templates, arrays, numbers)
         if n in keep or n in wanted or uses.get(n, 0) != 1 or len(body[0]) > INLINE:
             target = namer.name(n, wanted.get(n))
             lines.append(f"{target} = {body[0]}")
@@ -138,7 +166,7 @@ def statements(order, namer, wanted, templates, keep=(), arrays=True):
     return lines, {n: t for n, (t, _) in text.items()}
 
 
-def expression(node, text, templates, arrays=True):
+def expression(node, text, templates, arrays=True, numbers=()):
     """(source, precedence) of the op's template filled with its inputs, with the canonical
     forms read back, each the same number: a + (-1)*b is a - b, (-1)*a is -a, x^(-1) is
     1 / x, x^2 is x * x."""
@@ -173,7 +201,8 @@ def expression(node, text, templates, arrays=True):
         shown = [operand(args[0], UNARY if op == "neg" else ATOM)] + \
             [text[a][0] for a in args[1:]]
     else:  # a function: a number given to it is an array of the library (torch needs it)
-        shown = [f"_array({text[a][0]})" if arrays and a.op == "const" and
+        array = templates.get("array", "_array({0})")
+        shown = [array.format(text[a][0]) if arrays and (a.op == "const" or a in numbers) and
                  op not in _PLAIN_NUMBERS else text[a][0] for a in args]
 
     def fill(m):

@@ -3,6 +3,7 @@ computes (values, the derived gradients, the start, training) to 1e-9, for numpy
 torch and jax where they are installed. And a Function pickles, for worker processes."""
 
 import ast
+import inspect
 import os
 import subprocess
 import sys
@@ -220,3 +221,186 @@ def test_jax_in_its_own_process():
                        env={**os.environ, "CGCALC_TEST_JAX": "1"},
                        cwd=Path(__file__).resolve().parents[1])
     assert p.returncode == 0 and " passed" in p.stdout, p.stdout[-3000:]
+
+
+# -- constant parts: the numbers cgcalc gives, never Python's arithmetic ------------------------
+
+# each has a constant part that Python's numbers get wrong (a complex number, ZeroDivisionError,
+# an int torch will not take) or that comes to nan or inf; cgcalc gives numpy's numbers
+HOSTILE = [
+    "x*(0-1)^0.5", "1/0 + x", "x*(2-2)^(0-1)", "log(0-1)*x", "sqrt(0-1) + x", "x*(0-8)^(1/3)",
+    "x*log(0)", "x*(1/0)", "x^(0-1)*(1/0)", "exp(x)*(0-1)^(1/2)", "x + (1/0 - 1/0)",
+    "x*sigmoid(0-1000)", "x*(1/3)^2000", "x*2^1000", "asin(2)*x", "acos(0-2) + x",
+    "x*0^(0-2)", "x^2*(1/0)", "tan(x) + log(0, 2)", "x*(0-1/0)", "x^(1/0)", "(1/0)^x",
+    "x*(0-2)^0.5*(1/0)", "x*(2^60 + 1)", "c = 1/0; x*c - c",
+]
+# constant parts past what a float holds: refused, as a number past the floats is
+PAST = ["x^(2^1030)", "x*2^1030", "x + 1e308*10", "x*exp(1000)", "x*cosh(0-1000)",
+        "sin(x)*(1e308 + 1e308)/2", "x^(2^1030 - 1)", "2^1030/2^1029*x"]
+
+
+def same(got, want):
+    """Equal to 1e-9, nan where nan, inf of the same sign where inf."""
+    np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-9, atol=1e-300,
+                               equal_nan=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("text", HOSTILE)
+def test_constant_parts_give_cgcalcs_numbers(text, backend, tmp_path):
+    f = cgcalc.function(text)
+    module = export(text, backend, tmp_path)
+    xs = np.array([1.0, 2.0, -1.5, 0.0])
+    with np.errstate(all="ignore"):
+        want_v, want_g = f.value(x=xs), f.grad(x=xs)["x"]
+        same(module.value(_as(backend, xs)), want_v)
+        same(module.grad(_as(backend, xs))["x"], want_g)
+        same(module.value(1.0), want_v[0])  # one Python float in: a number, never an error
+        same(module.grad(x=1.0)["x"], want_g[0])
+
+
+def _as(backend, xs):
+    if backend == "torch":
+        import torch
+
+        return torch.tensor(xs, dtype=torch.float64)
+    return xs
+
+
+@pytest.mark.parametrize("text", PAST)
+def test_a_constant_part_past_the_floats_is_refused(text, tmp_path):
+    out = tmp_path / "f.py"
+    r = run("export", text, "-o", out)
+    assert r.exit_code == 1, r.stdout
+    assert r.stderr.startswith("error: cannot export") and "past what a float holds" in r.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("factor", ["(0-1)^0.5", "(1/0)", "log(0)", "2^1000", "(1/3)^2000"])
+def test_a_networks_constant_parts(factor, backend, tmp_path):
+    text = (ROOT / "examples" / "line.net").read_text().replace(
+        "P = x @ a + b", f"P = x @ a + b * {factor}").replace('"line.csv"', '"data.csv"')
+    (tmp_path / "data.csv").write_text((ROOT / "examples" / "line.csv").read_text())
+    path = tmp_path / "c.net"
+    path.write_text(text)
+    net = Network(text, str(path))
+    module = export(path, backend, tmp_path, "c")
+    X, Y = data = file_data(net)
+    start = {p: np.full(net.decls[p].dims, 0.5) for p in net.params}
+    env = net.env(start, data)
+    given = {p: _as(backend, v) for p, v in start.items()}
+    with np.errstate(all="ignore"):
+        same(module.forward(given, X), backprop.tape(net, [net.output]).run(env)[0])
+        if factor == "(1/0)":  # cgcalc's gradient tape divides Python floats there (raises)
+            return
+        got = module.gradients(given, X, Y)
+        want = backprop.tape(net, list(backprop.gradients(net).values())).run(env)
+        for p, w in zip(net.params, want):
+            same(got[p], w)
+
+
+def test_a_networks_constant_part_past_the_floats_is_refused(tmp_path):
+    text = (ROOT / "examples" / "line.net").read_text().replace(
+        "P = x @ a + b", "P = x @ a + b * exp(1000)")
+    (tmp_path / "c.net").write_text(text)
+    r = run("export", tmp_path / "c.net", "-o", tmp_path / "c.py")
+    assert r.exit_code == 1 and "the constant exp(1000) is past" in r.stderr
+    assert not (tmp_path / "c.py").exists()
+
+
+def _constants():
+    from hypothesis import strategies as st
+
+    atoms = st.sampled_from(["0", "1", "2", "0.5", "3", "1e308", "1e-308"])
+    return st.recursive(atoms, lambda c: st.one_of(
+        st.tuples(st.sampled_from(["log", "sqrt", "exp", "asin", "tan", "-"]), c).map(
+            lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(c, st.sampled_from(["+", "-", "*", "/"]), c).map(
+            lambda t: f"({t[0]}){t[1]}({t[2]})"),
+        st.tuples(c, atoms).map(lambda t: f"({t[0]})^{t[1]}")), max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(_constants())
+def test_any_constant_part_gives_cgcalcs_value_or_is_refused(tmp_path, constant):
+    text = f"x*({constant}) + x"
+    r = run("export", text)
+    if r.exit_code == 1:
+        assert "past what a float holds" in r.stderr
+        return
+    assert r.exit_code == 0, r.stderr
+    module = generated(r.stdout, "numpy", tmp_path)
+    xs = np.array([1.0, -2.0, 0.0])
+    with np.errstate(all="ignore"):
+        same(module.value(xs), cgcalc.function(text).value(x=xs))
+
+
+# -- names: a variable is the parameter of its own name ------------------------------------------
+
+# every name the module once kept for itself (but rows and step, which are functions), and
+# the names of its own helpers
+OWN = sorted({"xp", "jax", "numpy", "X", "y", "params", "grads", "rng", "seed", "epochs", "rate",
+              "value", "grad", "forward", "cost", "gradients", "train", "init_params",
+              "opt", "m_hat", "v_hat", "order", "start", "batch", "state", "t", "k",
+              "g", "shape", "out", "float", "int", "range", "len", "dict", "zip", "_array",
+              "_shaped", "_shape", "_sigmoid", "_relu", "_softplus", "_step", "_by_name",
+              "named", "xp_2", "t1", "n1", "f", "match", "_", "y_", "__m"})
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", OWN)
+def test_a_variable_keeps_its_name_as_a_keyword(name, backend, tmp_path):
+    text = f"sigmoid(x)*{name} + relu({name})^2 + softplus(x*{name}) + step({name})"
+    f = cgcalc.function(text)
+    assert set(f.variables) == {"x", name}
+    module = export(text, backend, tmp_path)
+    env = {"x": 0.5, name: 1.5}
+    same(module.value(**env), f.value(**env))
+    got, want = module.grad(**env), f.grad(**env)
+    assert set(got) == set(want)
+    for v in want:
+        same(got[v], want[v])
+
+
+def test_all_those_names_at_once(tmp_path):
+    names = [n for n in OWN if n != "x"]
+    text = " + ".join(f"{k + 1}*sin({n})*{n}" for k, n in enumerate(names)) + " + x"
+    f = cgcalc.function(text)
+    module = export(text, "numpy", tmp_path)
+    env = {n: 0.1 * k for k, n in enumerate(f.variables)}
+    assert list(inspect.signature(module.grad).parameters) == list(f.variables)
+    same(module.value(**env), f.value(**env))
+    got, want = module.grad(**env), f.grad(**env)
+    for v in f.variables:
+        same(got[v], want[v])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_name_python_cannot_take_is_still_a_keyword(backend, tmp_path):
+    """lambda is a keyword; x² and ﬁ are read by Python as x2 and fi, which are variables too."""
+    text = "lambda*x² + x2*ﬁ + fi^2 + match"
+    f = cgcalc.function(text)
+    module = export(text, backend, tmp_path)
+    env = {"lambda": 0.5, "x²": 1.5, "x2": -2.0, "ﬁ": 0.25, "fi": 3.0, "match": 1.0}
+    assert set(f.variables) == set(env)
+    want_v, want_g = f.value(**env), f.grad(**env)
+    same(module.value(**env), want_v)
+    got = module.grad(**env)
+    assert set(got) == set(want_g)
+    for v in want_g:
+        same(got[v], want_g[v])
+    same(module.value(*[env[v] for v in f.variables]), want_v)  # by position
+    params = list(inspect.signature(module.grad).parameters)
+    stand_ins = {"lambda": "lambda_", "x2": "x2", "fi": "fi", "match": "match"}
+    assert all(p in params for p in stand_ins.values())
+    assert "lambda_" in module.grad.__doc__ and "x²" in module.grad.__doc__
+    same(module.value(lambda_=0.5, **{k: v for k, v in env.items() if k != "lambda"}),
+         want_v)
+    with pytest.raises(TypeError, match="lambda"):
+        module.grad(**{k: v for k, v in env.items() if k != "lambda"})
+    with pytest.raises(TypeError, match="twice"):
+        module.grad(lambda_=0.5, **env)
+    with pytest.raises(TypeError, match="unexpected"):
+        module.grad(z=1.0, **env)
