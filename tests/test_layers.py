@@ -29,8 +29,8 @@ LAYERS = [
     ["__main__", ""],  # "" is cgcalc/__init__.py
 ]
 STEPS = {
-    "net": ["spec", "options", "unroll", "model", "data", "params", "backprop", "scalar_step",
-            "train", "check", "through_time", "derivation", ""],
+    "net": ["spec", "options", "unroll", "model", "targets", "data", "params", "backprop",
+            "scalar_step", "train", "check", "through_time", "derivation", ""],
     "rows": ["lines", "formats", ""],
     "export": ["backends", "module", ""],
     "printer": ["styles", "expression", "program", ""],
