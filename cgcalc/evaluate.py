@@ -355,7 +355,7 @@ def _compiled(np, n, slot, bound):
         if args[1].value == 2:
             return np.square, (slot[args[0]],)
         if args[1].value == -1:
-            return (lambda x: 1.0 / x), (slot[args[0]],)
+            return _reciprocal, (slot[args[0]],)
     if op == "matmul" and args[0].op == "transpose":
         return _TransposedProduct(np), (slot[args[0].args[0]], slot[args[1]])
     if op == "cols" and args[0].op == "matmul":
@@ -443,6 +443,14 @@ class _TransposedProduct:
 
         parallel.share(half, (0, 1), min(2, parallel.product_bands()))
         return np.add(first, second[0], out=first)
+
+
+def _reciprocal(x):
+    """1/x, numpy's way on a number too (a step of constants runs on Python numbers, where
+    1.0/0 raises ZeroDivisionError): inf at 0, as the tape gives everywhere else."""
+    import numpy as np
+
+    return np.divide(1.0, x)
 
 
 def _sum(*xs):

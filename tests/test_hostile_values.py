@@ -11,6 +11,8 @@ import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -547,8 +549,6 @@ def test_training_that_diverges_says_so_in_one_line(optimizer, batch, tmp_path):
     """--rate 1e10: the steps overflow; what the user sees is the one line saying training
     diverged (exit 1), never numpy's RuntimeWarning and the source line it quotes (the
     minibatch steps printed both)."""
-    import subprocess
-    import sys
 
     import numpy as np
 
@@ -775,3 +775,27 @@ def test_every_form_gives_the_derivative_or_fails_alike(expr, x, want):
     doc = json.loads(runs["json"].stdout)
     assert strict_json(runs["json"].stdout) is not None
     assert [d["value"] for d in doc["derivatives"].values()] == [want]
+
+
+@pytest.mark.parametrize("equation", ["P = x @ a + b*(1/0)", "P = x @ a + b/(1 - 1)",
+                                      "P = x @ a + b*(0/0)", "P = x @ a*(2 - 2)^(0 - 1) + b",
+                                      "P = (x @ a + b)/(3 - 3)"])
+@pytest.mark.parametrize("command", ["train", "check", "diff", "predict"])
+def test_a_network_dividing_by_a_constant_zero(equation, command, tmp_path):
+    """A step made of constants only runs once, on Python numbers, where 1.0/0 raises
+    ZeroDivisionError (train said "internal error"): inf, as on arrays, so the run ends as
+    any other whose numbers are not finite (training diverged: exit 1), never a traceback."""
+    for name in ("line.net", "line.csv"):
+        shutil.copy(ROOT / "examples" / name, tmp_path / name)
+    text = (tmp_path / "line.net").read_text()
+    text = re.sub(r"(?m)^P = .*$", equation, text)
+    (tmp_path / "z.net").write_text(text)
+    (tmp_path / "p.json").write_text(json.dumps({"a": [[0.5]], "b": [[0.25]]}))
+    args = {"train": ["--epochs", "3", "-q"], "check": ["--params", "p.json"],
+            "diff": ["--format", "json"], "predict": ["--params", "p.json"]}[command]
+    p = subprocess.run([sys.executable, "-m", "cgcalc", command, "z.net", *args], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert "internal error" not in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert p.returncode in (0, 1), p.stderr
+    if p.returncode:
+        assert p.stderr.startswith("error: "), p.stderr
