@@ -392,7 +392,9 @@ class _closing:
         return self.stream
 
     def __exit__(self, *exc):
-        if self.stream is not sys.stdin.buffer:
+        from .files import is_stdin
+
+        if not is_stdin(self.stream):
             self.stream.close()
         return False
 

@@ -28,15 +28,49 @@ def _cannot(verb, path, exc):
 def open_input(path):
     """A binary stream to read ``path`` from (``-``: standard input)."""
     if path == "-":
-        return sys.stdin.buffer
+        return standard_input()
     try:
         if os.path.isdir(path):
             raise IsADirectoryError(21, "it is a directory")
         return open(path, "rb")
     except OSError as exc:
+        if names_closed_stdin(path):
+            raise _closed() from None
         raise _cannot("read", path, exc) from None
     except ValueError:  # a NUL byte in the name
         raise CgcalcError(f"cannot read {path!r}: a file name cannot hold a NUL byte") from None
+
+
+def standard_input():
+    """Standard input's binary stream; refused when it is closed (``<&-``)."""
+    if sys.stdin is None or getattr(sys.stdin, "buffer", None) is None:
+        raise _closed()
+    return sys.stdin.buffer
+
+
+def is_stdin(stream) -> bool:
+    """Whether ``stream`` is standard input's (not ours to close)."""
+    return sys.stdin is not None and stream is getattr(sys.stdin, "buffer", None)
+
+
+def names_closed_stdin(path) -> bool:
+    """Whether ``path`` is a name of standard input (``/dev/stdin``, ``/dev/fd/0``,
+    ``/proc/self/fd/0``, a link to one) while it is closed: then no file has that name."""
+    try:
+        os.fstat(0)
+        return False
+    except OSError:
+        pass
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return False
+    return real in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", f"/proc/{os.getpid()}/fd/0")
+
+
+def _closed():
+    return CgcalcError("standard input is closed: nothing to read",
+                       hint="give a file, or pipe or redirect the input in")
 
 
 def read_bytes(path, what="file") -> bytes:
@@ -46,9 +80,9 @@ def read_bytes(path, what="file") -> bytes:
     try:
         data = stream.read(most + 1)
     except OSError as exc:
-        raise _cannot("read", path, exc) from None
+        raise _cannot("read", "standard input" if path == "-" else path, exc) from None
     finally:
-        if stream is not sys.stdin.buffer:
+        if not is_stdin(stream):
             stream.close()
     if len(data) > most:
         raise CgcalcError(f"the {what} {path} is larger than {most:,} bytes (the limit)",

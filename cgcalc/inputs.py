@@ -8,7 +8,7 @@ import re
 import stat
 
 from .errors import CgcalcError, suggest
-from .files import read_bytes
+from .files import names_closed_stdin, read_bytes
 from .syntax import NUMBER_TEXT
 
 
@@ -23,6 +23,8 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
     if arg == "-":
         return decode(read_bytes("-", "input"), "<stdin>"), "<stdin>"
     plain = len(arg) < 4096 and "\n" not in arg and "\0" not in arg
+    if plain and names_closed_stdin(arg):  # /dev/stdin with nothing behind it: refused
+        return decode(read_bytes(arg), arg), arg
     if network and plain and os.path.isdir(arg):
         raise CgcalcError(f"cannot read {arg}: it is a directory, not a network file")
     looks_like_path = arg.endswith(FILE_SUFFIXES)  # a "/" may be a division: not a clue
@@ -35,27 +37,44 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
     return arg, "<expr>"
 
 
+_TAKEN: dict = {}  # this run's: what is read once -> (how it is named, its readers)
+
+
 def stdin_once(given):
     """Standard input, or any pipe, is read for one thing at most: ``given`` holds (name, value)
     for each argument that names something to read. Standard input is ``-`` or another name of
     what it is, unless that is a regular file (``/dev/stdin``, ``/dev/fd/0``: a file
     redirected in is opened anew from its start by each name); another pipe or socket counts
-    by itself."""
-    takers: dict = {}  # what is read -> the arguments that read it
-    shown: dict = {}  # what is read -> how it is named in the message
+    by itself. What the run reads later (a network's data file) is checked with
+    :func:`read_once_too`."""
+    _TAKEN.clear()
     for name, value in given:
         if isinstance(value, str):
-            key = _read_once(value)
-            if key is not None:
-                takers.setdefault(key, []).append(name)
-                shown.setdefault(key, "standard input" if key == "-" else
-                                 f"the {'socket' if stat.S_ISSOCK(key[2]) else 'pipe'} {value}")
-    for key, names in takers.items():
+            read_once_too(name, value, check=False)
+    for key, (what, names) in _TAKEN.items():
         if len(names) > 1:
-            what = shown[key]
-            both = "both " if len(names) == 2 else ""
-            raise CgcalcError(f"{what} is given for {both}{', '.join(names[:-1])} and "
-                              f"{names[-1]}", hint="it can be read once: give all but one a file")
+            raise _given_twice(what, names)
+
+
+def read_once_too(name, value, check=True):
+    """One more argument, ``name``, reads ``value`` (a path): refused, as by
+    :func:`stdin_once`, when that is standard input or a pipe another argument reads too."""
+    key = _read_once(value)
+    if key is None:
+        return
+    what, names = _TAKEN.setdefault(key, ("standard input" if key == "-" else
+                                           f"the {'socket' if stat.S_ISSOCK(key[2]) else 'pipe'}"
+                                           f" {value}", []))
+    if name not in names:  # (the same reader again, as in a second run of the API: no fault)
+        names.append(name)
+    if check and len(names) > 1:
+        raise _given_twice(what, names)
+
+
+def _given_twice(what, names):
+    both = "both " if len(names) == 2 else ""
+    return CgcalcError(f"{what} is given for {both}{', '.join(names[:-1])} and {names[-1]}",
+                       hint="it can be read once: give all but one a file")
 
 
 def _read_once(value):

@@ -414,6 +414,94 @@ def test_a_named_pipe_given_twice_is_refused_unopened(work):
         "error: the pipe fifo is given for both EXPR|FILE and --points", p.stderr
 
 
+def _closed_stdin():
+    os.close(0)
+
+
+def _cgcalc(args, **kw):
+    """A real run of this tree's cgcalc (not whichever is installed)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return subprocess.run([*CMD, *args], env=env, capture_output=True, text=True, timeout=120,
+                          **kw)
+
+
+CLOSED = [  # every argument that may read standard input, given it while it is closed
+    ["diff", "-"], ["diff", "/dev/stdin"], ["diff", "stdin-link"], ["diff", "x", "--points", "-"],
+    ["diff", "x", "--points", "/dev/fd/0"], ["diff", "xor.net", "--points", "-"],
+    ["diff", "xor.net", "--params", "-"], ["predict", "xor.net", "--params", "-"],
+    ["predict", "xor.net", "--params", "p.json", "--points", "-"],
+    ["predict", "-", "--params", "p.json"], ["train", "-", "-q"],
+    ["train", "xor.net", "-q", "--params", "/proc/self/fd/0"], ["train", "sd.net", "-q"],
+    ["check", "-", "--at", "x=1"], ["check", "xor.net", "--params", "-"], ["graph", "-"],
+    ["graph", "xor.net", "--params", "-"], ["export", "-"],
+]
+
+
+@pytest.mark.parametrize("args", CLOSED, ids=[" ".join(a) for a in CLOSED])
+def test_closed_standard_input_is_refused_as_such(args, work):
+    """``<&-``: standard input is not there at all (sys.stdin is None). Each argument that
+    would read it says so (exit 2), by any of its names."""
+    (work / "p.json").write_text(json.dumps({"theta1": [[0, 0]] * 3, "theta2": [[0]] * 3}))
+    (work / "sd.net").write_text((work / "line.net").read_text().replace(
+        'data "line.csv"', 'data "/dev/stdin"'))
+    os.symlink("/dev/stdin", work / "stdin-link")
+    p = _cgcalc(args, cwd=work, preexec_fn=_closed_stdin)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert p.stderr.startswith("error:") and "internal error" not in p.stderr, p.stderr
+    assert "standard input is closed" in p.stderr.splitlines()[0], p.stderr
+    assert p.stdout == ""
+
+
+def test_closed_standard_input_is_no_fault_where_it_is_not_read(work):
+    (work / "p.csv").write_text("x\n2\n")
+    p = _cgcalc(["diff", "x^2", "--points", "p.csv", "--format", "csv"], cwd=work,
+                preexec_fn=_closed_stdin)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "x,value,d/dx\n2,4.0,4.0\n" and p.stderr == ""
+
+
+@pytest.mark.parametrize("args", [["diff", "-"], ["diff", "x", "--points", "-"]])
+def test_standard_input_that_cannot_be_read_is_a_read_error(args, work):
+    """Standard input open for writing only: a read fails, and says it was the read."""
+    with open(os.devnull, "w") as stdin:
+        p = _cgcalc(args, cwd=work, stdin=stdin)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.startswith("error: cannot read standard input:"), p.stderr
+
+
+DATA_STDIN = ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "stdin-link", "../w/stdin-link"]
+OTHER_READER = [(["predict", "sd.net", "--params", "-"], "--params"),
+                (["train", "sd.net", "-q", "--params", "/dev/stdin"], "--params"),
+                (["check", "sd.net", "--params", "/dev/fd/0"], "--params"),
+                (["diff", "sd.net", "--params", "/proc/self/fd/0"], "--params"),
+                (["train", "-", "-q"], "FILE.net")]
+
+
+@pytest.mark.parametrize("args, other", OTHER_READER, ids=[" ".join(a) for a, _ in OTHER_READER])
+@pytest.mark.parametrize("name", DATA_STDIN)
+def test_a_data_file_that_is_standard_input_is_read_once_too(name, args, other, tmp_path):
+    """A network's ``data "/dev/stdin"`` (any name of it, a link to it) reads standard input:
+    with another argument reading it too, the run is refused as for ``--params -`` with
+    ``--points -``, at the data line."""
+    work = tmp_path / "w"
+    work.mkdir()
+    if name.startswith("/") and not os.path.exists(name):
+        pytest.skip(f"{name} is not on this system")
+    os.symlink("/dev/stdin", work / "stdin-link")
+    net = (ROOT / "examples" / "line.net").read_text().replace('data "line.csv"',
+                                                               f'data "{name}"')
+    (work / "sd.net").write_text(net)
+    given = net if args[1] == "-" else json.dumps({"a": [[2.0]], "b": [[1.0]]})
+    p = _cgcalc(args, cwd=work, input=given)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    first = p.stderr.splitlines()[0]
+    assert first.endswith(f'standard input is given for both {other} and data "{name}"'), \
+        p.stderr
+    assert ":13:6: " in first and f'  13 | data "{name}"' in p.stderr, p.stderr
+    assert p.stdout == ""
+
+
 # -- a header row names the columns it is read as -----------------------------------------------
 
 HEADERS = [  # (command, rows, line and column of the first wrong name)

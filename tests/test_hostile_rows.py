@@ -274,3 +274,174 @@ def test_a_column_or_key_of_a_variable_given_by_at_is_refused():
         r = run("diff", "x*y", "--points", "-", "--at", "y=3", "--format", "json", input=text)
         assert "a variable given a value by --at" in refused_at(r, line, col)
         assert r.stdout == ""
+
+
+# -- a line ends at LF, CRLF or a CR alone -------------------------------------------------
+
+ENDINGS = {"cr": "\r", "mixed": None}  # mixed: CR, LF and CRLF in turn (CRLF alone: as LF)
+
+
+def _ended(lines, ending):
+    """``lines`` joined and each ended by ``ending`` (``None``: CR, LF, CRLF in turn, a blank
+    line by CRLF: a LF alone after a CR would end the line before it, not a blank one)."""
+    if ending is not None:
+        return "".join(t + ending for t in lines)
+    return "".join(t + ("\r", "\n", "\r\n")[i % 3 if t else 2] for i, t in enumerate(lines))
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS.values()), ids=list(ENDINGS))
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_points_lines_end_at_cr_lf_or_crlf(fmt, ending):
+    rows = (["x,y", "1,2", "", "3,4", "5,6"] if fmt == "csv" else
+            ['{"x": 1, "y": 2}', '{"x": 3, "y": 4}', "", '{"x": 5, "y": 6}'])
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=_ended(rows, ending))
+    assert r.exit_code == 0, r.stderr
+    assert [t.split(",")[2] for t in r.stdout.splitlines()[1:]] == ["2.0", "12.0", "30.0"]
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS.values()), ids=list(ENDINGS))
+@pytest.mark.parametrize("fmt, rows, col", [
+    ("csv", ["x,y", "1,2", "", "3,4", "5,z"], 3),
+    ("jsonl", ['{"x": 1, "y": 2}', '{"x": 3, "y": 4}', "", "", '{"x": 5, "y": "z"}'], 10),
+])
+def test_a_fault_after_cr_line_ends_is_placed_on_its_own_line(fmt, rows, col, ending):
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=_ended(rows, ending))
+    refused_at(r, 5, col)
+    assert len(r.stdout.splitlines()) == 3  # the header and the two good rows
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS.values()), ids=list(ENDINGS))
+def test_a_data_file_with_cr_line_ends_reads_as_with_lf(ending, tmp_path):
+    net = tmp_path / "n.net"
+    net.write_text(LINE_NET.format(data='data "d.csv"'))
+    rows = ["x,y", "0,1", "# a comment", "2,3", "4,5"]
+    (tmp_path / "d.csv").write_bytes(_ended(rows, "\n").encode())
+    want = run("diff", net, "--format", "json")
+    assert want.exit_code == 0, want.stderr
+    (tmp_path / "d.csv").write_bytes(_ended(rows, ending).encode())
+    got = run("diff", net, "--format", "json")
+    assert got.exit_code == 0, got.stderr
+    assert got.stdout == want.stdout
+    (tmp_path / "d.csv").write_bytes(_ended([*rows, "6,z"], ending).encode())
+    assert "'z' is not a number" in refused_at(run("train", net, "-q"), 6, 3)
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS.values()), ids=list(ENDINGS))
+def test_predict_rows_with_cr_line_ends(ending, tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    args = ("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points", "-",
+            "--format", "csv")
+    r = run(*args, input=_ended(["X1,X2", "0,1", "1,1"], ending))
+    assert r.exit_code == 0, r.stderr
+    assert [t.split(",")[:2] for t in r.stdout.splitlines()[1:]] == [["0", "1"], ["1", "1"]]
+    r = run(*args, input=_ended(["0 1", "1 1", "1 x"], ending))
+    refused_at(r, 3, 3)
+
+
+def test_a_crlf_split_between_two_reads_ends_one_line():
+    """A CR ending one piece read and the LF starting the next are one line end; each line is
+    handed on as it arrives (nothing waits for the LF that may follow a CR)."""
+    import io
+
+    from cgcalc.rows.lines import Lines
+
+    class Pieces(io.RawIOBase):
+        def __init__(self, pieces):
+            self.pieces = list(pieces)
+
+        def read1(self, n=-1):
+            return self.pieces.pop(0) if self.pieces else b""
+
+    lines = Lines(Pieces([b"x,y\r", b"\n1,2\r", b"\n", b"3,4\r", b"\r\n5,6"]), "<stdin>")
+    # x,y CRLF, 1,2 CRLF, 3,4 CR, a blank line CRLF, 5,6
+    got = []
+    while (part := lines.read(64)) is not None:
+        got.append(part)
+    assert got == [(1, ["x,y"]), (2, ["1,2"]), (3, ["3,4"]), (4, [""]), (5, ["5,6"])]
+
+
+def test_the_row_limit_holds_lines_that_end_in_cr():
+    """Short lines ended by CR alone are short lines, not one long one; a long one is refused
+    at its own line number."""
+    env = {"CGCALC_MAX_LINE": "20"}
+    rows = "x,y\r" + "".join(f"{i},{i}\r" for i in range(100))
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", input=rows, env=env)
+    assert r.exit_code == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 101
+    r = run("diff", "x*y", "--points", "-", "--format", "csv", env=env,
+            input="x,y\r1,2\r3," + "4" * 40 + "\r5,6\r")
+    assert r.exit_code == 2 and "line 3 is longer than 20 bytes" in r.stderr, r.stderr
+    assert r.stdout.splitlines() == ["x,y,value,d/dx,d/dy", "1,2,2.0,2.0,1.0"]
+
+
+# -- an empty field in a data row is refused, never skipped ----------------------------------
+
+EMPTY = [  # (row of X1, X2 -> y as a data row, column of the caret, the comma's place)
+    ("0,,1 -> 1", 3, "between two commas"),
+    (",0,1 -> 1", 1, "before this comma"),
+    ("0,1, -> 1", 4, "after this comma"),
+    ("0, ,1 -> 1", 4, "between two commas"),
+    ("0,1 -> ,1", 8, "before this comma"),
+    ("0,1 -> 1,", 9, "after this comma"),
+    ("0 1 -> 1,,", 10, "between two commas"),
+]
+
+
+@pytest.mark.parametrize("row, col, where", EMPTY, ids=[r for r, _, _ in EMPTY])
+def test_an_empty_field_in_network_data_is_refused_at_its_comma(row, col, where, tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    r = run("diff", tmp_path / "xor.net", "--points", "-", "--format", "json",
+            input=f"0 0 -> 0\n{row}\n")
+    assert "an empty field" in refused_at(r, 2, col) and where in r.stderr
+
+
+@pytest.mark.parametrize("row, col", [("0,,1.1", 3), (",0,1.1", 1), ("0,1.1,", 6),
+                                      ("0 , , 1.1", 5)])
+@pytest.mark.parametrize("where", ["file", "block"])
+def test_an_empty_field_in_a_data_file_or_block_is_refused(row, col, where, tmp_path):
+    net = tmp_path / "n.net"
+    if where == "file":
+        net.write_text(LINE_NET.format(data='data "d.csv"'))
+        (tmp_path / "d.csv").write_text(f"x,y\n0.5,1.9\n{row}\n")
+        first = refused_at(run("train", net, "-q"), 3, col)
+    else:
+        net.write_text(LINE_NET.format(data=f"data {{\n0.5,1.9\n{row}\n}}"))
+        first = refused_at(run("train", net, "-q"), 11, col)
+    assert "an empty field" in first
+
+
+PREDICT_EMPTY = [  # (a good row before it: spaces and commas are still read, the bad row, col)
+    ("0 1", "0,,1", 3), ("0,1", ",0,1", 1), ("0, 1", "0,1,", 4), (" 0 ,\t1 ", ",", 1),
+    ("0\t1", "0 ,, 1", 4), ("0,1 # note", "0,1, # note", 4)]
+
+
+@pytest.mark.parametrize("good, row, col", PREDICT_EMPTY, ids=[r for _, r, _ in PREDICT_EMPTY])
+def test_an_empty_field_in_predict_rows_is_refused(good, row, col, tmp_path):
+    shutil.copy(ROOT / "examples" / "xor.net", tmp_path / "xor.net")
+    (tmp_path / "p.json").write_text(json.dumps(XOR_PARAMS))
+    r = run("predict", tmp_path / "xor.net", "--params", tmp_path / "p.json", "--points", "-",
+            "--format", "csv", input=f"{good}\n{row}\n")
+    assert "an empty field" in refused_at(r, 2, col)
+    out = r.stdout.splitlines()
+    assert len(out) == 2 and out[1].split(",")[:2] == ["0", "1"]  # the good row, read
+
+
+# -- the terminal table shows names as written ---------------------------------------------
+
+MARKUP = ["[/]", "[red]n", "[bold red]", ":smile:", "[link=http://a]q[/link]", "\\[x]"]
+
+
+@pytest.mark.parametrize("name", MARKUP)
+@pytest.mark.parametrize("color", ["1", None], ids=["color", "no-color"])
+def test_the_terminal_table_shows_column_names_and_cells_as_written(name, color, monkeypatch):
+    """Names and cells are the input's text: rich never reads them as markup or emoji."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    env = {"FORCE_COLOR": color} if color else {"NO_COLOR": "1"}
+    r = run("diff", "x^2", "--points", "-", "--format", "rich", env=env,
+            input=f'x,"{name}",note\n1,2,"{name}"\n')
+    assert r.exit_code == 0, r.stderr
+    plain = [re.split(r" {2,}", t.strip())
+             for t in re.sub(r"\x1b\[[0-9;]*m", "", r.stdout).splitlines()]
+    assert plain == [["x", name, "note", "value", "d/dx"], ["1", "2", name, "1.0", "2.0"]]

@@ -146,6 +146,27 @@ def test_first_rows_come_out_before_the_input_ends_and_ctrl_c_is_130():
     assert b"Traceback" not in err
 
 
+def test_rows_ended_by_cr_come_out_before_the_input_ends():
+    """A CR ends a row as it arrives: nothing waits for a LF that may follow it (one that
+    does, arriving later, ends no other line)."""
+    import threading
+
+    cg = subprocess.Popen([*CMD, "diff", "x^2", "--points", "-", "--format", "csv"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    timer = threading.Timer(30, cg.kill)  # a reader that waits for more fails, not hangs
+    timer.start()
+    try:
+        cg.stdin.write(b"x\r3\r")
+        cg.stdin.flush()
+        assert cg.stdout.readline() == b"x,value,d/dx\n"
+        assert cg.stdout.readline() == b"3,9.0,6.0\n"  # while the input is still open
+        out, err = cg.communicate(b"\n4\r5", timeout=30)
+    finally:
+        timer.cancel()
+    assert cg.returncode == 0, err
+    assert out == b"4,16.0,8.0\n5,25.0,10.0\n"
+
+
 def _peak_rss_kb(rows):
     code = ("import subprocess, sys, resource\n"
             f"gen = subprocess.Popen([sys.executable, '-c', \"print('x,y')\\nfor i in range({rows}): "

@@ -10,6 +10,7 @@ from math import prod
 
 from ..errors import CgcalcError
 from ..files import open_input
+from ..inputs import read_once_too
 from ..limits import check_entries
 from ..rows import RowReader, read_all
 from .model import BATCH, Network
@@ -31,12 +32,17 @@ def file_data(net: Network):
         rel = tok.value.strip('"')
         base = os.path.dirname(os.path.abspath(net.filename)) if net.filename else "."
         path = os.path.join(base, rel)
+        place = dict(source=net.source, filename=net.filename, line=tok.line,
+                     column=tok.column, width=len(tok.value))
+        try:
+            read_once_too(f"data {tok.value}", path)  # standard input, a pipe: read once
+        except CgcalcError as exc:
+            raise CgcalcError(exc.message, hint=exc.hint, **place) from None
         try:
             stream = open_input(path)
         except CgcalcError as exc:
             raise CgcalcError(f"cannot read data file {rel!r}: {exc.message}",
-                              source=net.source, filename=net.filename, line=tok.line,
-                              column=tok.column, width=len(tok.value)) from None
+                              **place) from None
         with stream:
             return rows_data(net, stream, path)
     raise CgcalcError("the network has no data rows: add data { ... } or data \"rows.csv\"",

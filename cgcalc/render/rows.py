@@ -120,7 +120,8 @@ def _escaped(m):
 class RichRows(_Base):
     """A table on the terminal, streamed: the header once (bold), then each chunk's rows with
     their columns right-aligned, the computed ones green. The columns widen as wider values
-    come; rows are written as text (a rich table per chunk cost ~1 ms a row)."""
+    come; rows are written as text (a rich table per chunk cost ~1 ms a row), the header as a
+    rich Text: what the input names, ``[red]`` or ``:smile:``, is shown as written."""
 
     def write(self, chunk, outs):
         from .common import console
@@ -134,8 +135,11 @@ class RichRows(_Base):
         self.widths = widths = [max(w, *(len(v) for v in c)) if c else w
                                 for w, c in zip(widths, cols)]
         k = len(self.input_columns())
-        if not self.started:
-            con.print("  ".join(n.rjust(w) for n, w in zip(names, widths)), style="bold")
+        if not self.started:  # names are the user's text: never read as markup or emoji
+            from rich.text import Text
+
+            con.print(Text("  ".join(n.rjust(w) for n, w in zip(names, widths)),
+                           style="bold"), soft_wrap=True)
             self.started = True
         color = con.color_system is not None
         start, end = ("\x1b[32m", "\x1b[0m") if color else ("", "")

@@ -12,7 +12,9 @@ import re
 from ..errors import CgcalcError
 from .lines import Block, Chunk, Stop
 
-_SPACES_OR_COMMAS = re.compile(r"[ \t,]+")
+_SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]+")  # of a data row's fields: a comma, or blanks
+_SPACES_OR_COMMAS = re.compile(r"[ \t,]+")  # the same where no two commas are adjacent
+_TWO_COMMAS = re.compile(r",[ \t]*,")  # (blanks aside): in a block, or not, at C speed
 
 
 def csv_records(r, first, texts):
@@ -190,30 +192,55 @@ def json_chunk(r, block, np):
     return Chunk(columns, block.numbers, objects=objects)
 
 
-def data_fields(r, line, text, split=None):
+def data_fields(r, line, text, split=None, careful=True):
     """The fields of a data row; with ``split`` (inputs, targets), a row with ``->`` must
-    have that many on each side."""
+    have that many on each side. A field between two commas, or before or after them, that is
+    empty is refused (never skipped: the numbers after it would move a column); not
+    ``careful``: no two commas are adjacent in it (a comma first or last still gives an empty
+    field, split either way)."""
     body = text.split("#", 1)[0]
     if "->" in body:
         left, _, right = body.partition("->")
         if "->" in right:
             raise r.lines.fail("a row has one '->', between inputs and targets", text,
                              body.rindex("->") + 1, 2, line=line)
-        ins, outs = _cells(left), _cells(right)
+        ins, outs = _cells(left, careful), _cells(right, careful)
+        if "" in ins or "" in outs:
+            _empty_field(r, line, text)
         if split and (len(ins), len(outs)) != tuple(split):
             raise r.lines.fail(f"the row has {len(ins)} -> {len(outs)} numbers; the network "
                              f"takes {split[0]} -> {split[1]}", text, 1, len(text),
                              line=line)
         return ins + outs
-    return _cells(body)
+    cells = _cells(body, careful)
+    if "" in cells:
+        _empty_field(r, line, text)
+    return cells
+
+
+def _empty_field(r, line, text):
+    """Refuse the first empty field of a data row, pointing at its comma."""
+    spans = _data_spans(text)
+    k = next(k for k, (_, cell) in enumerate(spans) if not cell)
+    at = spans[k][0]
+    if at < len(text) and text[at] == ",":
+        before = text[:at].split("->")[-1]
+        where = "between two commas" if before.strip() else "before this comma"
+    else:  # after the last comma: the caret on it
+        at = text.rindex(",", 0, at)
+        where = "after this comma"
+    name = f" (column {r.names[k]!r})" if k < len(r.names) else ""
+    raise r.lines.fail(f"an empty field{name}: no number {where}", text, at + 1, line=line,
+                       hint="each comma separates two numbers")
 
 
 def rows_chunk(r, block, np):
     width = len(r.names)
     fields = []
+    careful = _TWO_COMMAS.search("\n".join(block.texts)) is not None
     for i, text in enumerate(block.texts):
         try:
-            row = data_fields(r, block.numbers[i], text, r.split)
+            row = data_fields(r, block.numbers[i], text, r.split, careful)
         except CgcalcError as exc:
             raise Stop(block.head(i), exc) from None
         if len(row) != width:
@@ -231,9 +258,13 @@ def add_fixed(r, columns, n, np):
         columns[v] = np.full(n, value)
 
 
-def _cells(text):
+def _cells(text, careful=True):
+    """The fields of a part of a data row: an empty one where a comma has no number before
+    or after it (not ``careful``: no two commas are adjacent)."""
     text = text.strip()
-    return _SPACES_OR_COMMAS.split(text) if text else []
+    if not text:
+        return []
+    return (_SEPARATOR if careful else _SPACES_OR_COMMAS).split(text)
 
 
 def _quoted(cell, most=40):
@@ -341,8 +372,26 @@ def _field_column(text, k):
 
 def _data_column(text, k):
     """1-based column where field ``k`` of a data row starts."""
-    body = text.split("#", 1)[0].replace("->", "  ")
-    for i, m in enumerate(re.finditer(r"[^ \t,]+", body)):
-        if i == k:
-            return m.start() + 1
-    return 1
+    spans = _data_spans(text)
+    return spans[k][0] + 1 if k < len(spans) else 1
+
+
+def _data_spans(text):
+    """(offset in ``text``, field) of each field of a data row, as :func:`data_fields` splits
+    it."""
+    body = text.split("#", 1)[0]
+    parts = [(0, body)]
+    if "->" in body:
+        arrow = body.index("->")
+        parts = [(0, body[:arrow]), (arrow + 2, body[arrow + 2:])]
+    out = []
+    for start, part in parts:
+        stripped = part.strip()
+        if not stripped:
+            continue
+        pos, start = 0, start + len(part) - len(part.lstrip())
+        for m in _SEPARATOR.finditer(stripped):
+            out.append((start + pos, stripped[pos:m.start()]))
+            pos = m.end()
+        out.append((start + pos, stripped[pos:]))
+    return out

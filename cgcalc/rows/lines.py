@@ -1,7 +1,9 @@
 """Input read in bounded pieces: whole lines of about the size asked for, decoded and numbered,
 what has arrived handed on without waiting for more (rows flow through a slow pipe); a line
-longer than the CGCALC_MAX_LINE limit is refused, not read whole. And the containers the row
-formats pass along: blocks of rows not yet converted, chunks of converted ones."""
+longer than the CGCALC_MAX_LINE limit is refused, not read whole. A line ends at LF, CRLF or
+a CR alone (old Mac files), as in Python's universal newlines, and is numbered so. And the
+containers the row formats pass along: blocks of rows not yet converted, chunks of converted
+ones."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ import re
 
 from ..errors import CgcalcError
 from ..limits import limit
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 class Chunk:
@@ -74,6 +79,7 @@ class Lines:
         self._partial = b""
         self._long = None  # the pattern of a line past the limit (made when first needed)
         self._refuse = False  # the next line is past the limit: refused on the next read
+        self._after_cr = False  # the last piece ended in CR: a LF first in the next ends it too
 
     def read(self, hint):
         """(number of the first line, [texts]) for the whole lines of about ``hint`` bytes,
@@ -87,7 +93,7 @@ class Lines:
         except UnicodeDecodeError:
             self._bad_utf8(data, first)
         if "\r" in text:
-            text = text.replace("\r\n", "\n")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         texts = text.split("\n")
         if texts[-1] == "":
             texts.pop()
@@ -104,10 +110,10 @@ class Lines:
         pieces, size = ([self._partial], len(self._partial)) if self._partial else ([], 0)
         self._partial = b""
         while True:
-            data = read(hint)
+            data = self._read(read, hint)
             if not data:
                 return b"".join(pieces) or None
-            cut = data.rfind(b"\n")
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
             if cut < 0:
                 pieces.append(data)
                 size += len(data)
@@ -117,18 +123,37 @@ class Lines:
                 continue
             pieces.append(data[:cut + 1])
             self._partial = data[cut + 1:]  # past the limit already: refused on the next read
+            self._after_cr = cut == len(data) - 1 and data[cut] == 13  # (CR)
             whole = b"".join(pieces)
             return self._before_long(whole) if len(whole) > self.max_line else whole
+
+    def _read(self, read, hint):
+        """The next piece, the LF of a CRLF split between two pieces left out."""
+        while True:
+            try:
+                data = read(hint)
+            except OSError as exc:
+                what = "standard input" if self.name == "<stdin>" else self.name
+                raise CgcalcError(f"cannot read {what}: {exc.strerror or exc}",
+                                  filename=None) from None
+            if self._after_cr and data:
+                self._after_cr = False
+                if data[:1] == b"\n":
+                    data = data[1:]
+                    if not data:
+                        continue
+            return data
 
     def _before_long(self, whole):
         """The lines of ``whole`` before one past the limit (found at C speed), which is kept
         to be refused on the next read; all of them where there is none."""
         if self._long is None:
-            self._long = re.compile(rb"[^\n]{%d}" % (self.max_line + 1))
+            self._long = re.compile(rb"[^\r\n]{%d}" % (self.max_line + 1))
         found = self._long.search(whole)
         if found is None:
             return whole
-        start = whole.rfind(b"\n", 0, found.start()) + 1
+        at = found.start()
+        start = max(whole.rfind(b"\n", 0, at), whole.rfind(b"\r", 0, at)) + 1
         if start == 0:
             raise self.too_long(self.line_no + 1)
         self._partial = whole[start:] + self._partial
@@ -148,12 +173,12 @@ class Lines:
                            hint="rows end with a newline; raise the limit with CGCALC_MAX_LINE")
 
     def _bad_utf8(self, data, first):
-        for i, raw in enumerate(data.split(b"\n")):
+        for i, raw in enumerate(_LINE_END.split(data)):
             try:
                 raw.decode("utf-8-sig" if first + i == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 raise self.fail(f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
-                                 raw.decode("utf-8", "replace").rstrip("\r"), exc.start + 1,
+                                 raw.decode("utf-8", "replace"), exc.start + 1,
                                  line=first + i) from None
 
     def fail(self, msg, text, column, width=1, line=None, hint=None):
