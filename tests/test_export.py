@@ -404,3 +404,21 @@ def test_a_name_python_cannot_take_is_still_a_keyword(backend, tmp_path):
         module.grad(lambda_=0.5, **env)
     with pytest.raises(TypeError, match="unexpected"):
         module.grad(z=1.0, **env)
+
+
+@pytest.mark.parametrize("width", [500, 2000])
+def test_names_are_given_once_per_variable(width, tmp_path, monkeypatch):
+    """The variables of a sum of ``width`` of them are named a bounded number of times each:
+    the module's parameters were named once per variable over all of them (10,001 variables:
+    10^8 namings, minutes), not once."""
+    from cgcalc import codegen
+
+    calls = []
+    real = codegen.Namer.name
+    monkeypatch.setattr(codegen.Namer, "name",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    (tmp_path / "w.txt").write_text(" + ".join(f"x{i}" for i in range(width)) + "\n")
+    r = CliRunner().invoke(main, ["export", str(tmp_path / "w.txt"), "--to", "numpy"])
+    assert r.exit_code == 0, r.output[-600:]
+    assert f"x{width - 1}" in r.output
+    assert len(calls) <= 12 * width, len(calls)

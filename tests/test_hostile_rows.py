@@ -445,3 +445,29 @@ def test_the_terminal_table_shows_column_names_and_cells_as_written(name, color,
     plain = [re.split(r" {2,}", t.strip())
              for t in re.sub(r"\x1b\[[0-9;]*m", "", r.stdout).splitlines()]
     assert plain == [["x", name, "note", "value", "d/dx"], ["1", "2", name, "1.0", "2.0"]]
+
+
+CONTROLS = ["\x1b[2J", "\x1b]0;pwned\x07", "\x1b[31mred", "a\rb", "tab\there", "new\nline",
+            "\x00nul", "\x9b31m", "\x7fdel", "\x08back"]
+
+
+@pytest.mark.parametrize("text", CONTROLS)
+@pytest.mark.parametrize("color", ["1", None], ids=["color", "no-color"])
+def test_the_terminal_table_never_sends_the_inputs_control_characters(text, color,
+                                                                        monkeypatch):
+    """A carried cell or a column's name holding an escape sequence (clear the screen, retitle
+    the window), a carriage return, a NUL: the terminal is shown \\x1b, \\x0d, ..., never
+    sent them (they went out raw), and each row stays one line of the table."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    env = {"FORCE_COLOR": color} if color else {"NO_COLOR": "1"}
+    quoted = '"' + text.replace('"', '""') + '"'
+    r = run("diff", "x^2", "--points", "-", "--format", "rich", env=env,
+            input=f"x,{quoted}\n1,{quoted}\n")
+    assert r.exit_code == 0, r.stderr
+    shown = re.sub(r"\x1b\[(1|32|0|0;1|1;0)?m", "", r.stdout)  # the table's own: bold, green
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", shown), repr(r.stdout)
+    assert len(shown.splitlines()) == 2, repr(r.stdout)
+    read = text.replace("\r", "\n")  # a line end in a quoted field, as the csv module reads it
+    escaped = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", read)
+    assert shown.count(escaped) == 2, repr(r.stdout)

@@ -129,7 +129,8 @@ def expression_module(analysis, backend, title) -> str:
             namer.name(g.var_nodes[v], _stand_in(v), exact=True)
         return namer
 
-    params = [namer().of[g.var_nodes[v]] for v in variables]  # the same in every function
+    first = namer()  # (made once here: a sum of 10,000 variables names each once)
+    params = [first.of[g.var_nodes[v]] for v in variables]  # the same in every function
     elsewhere = [(v, p) for v, p in zip(variables, params) if v != p]
 
     def function(name, doc, order, wanted, keep, result, shaped=False):

@@ -10,6 +10,17 @@ import math
 import re
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # to a terminal: never as they are
+
+
+def _visible(text):
+    """``text`` for the terminal: its control characters (an escape sequence in a carried cell
+    would move the cursor, retitle the window, ...) written as \\x1b."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _texts(arr):
     """Shortest round-trip text of each float (repr), done by the list's own C-level repr."""
     if not len(arr):
@@ -127,9 +138,9 @@ class RichRows(_Base):
         from .common import console
 
         con = console(file=self.out)
-        names = [*self.input_columns(), *self.labels]
-        cols = [list(c) for c in zip(*self.input_fields(chunk))] if len(chunk) else \
-            [[] for _ in self.input_columns()]
+        names = [_visible(n) for n in (*self.input_columns(), *self.labels)]
+        cols = [list(map(_visible, c)) for c in zip(*self.input_fields(chunk))] \
+            if len(chunk) else [[] for _ in self.input_columns()]
         cols += [_texts(o) for o in outs]
         widths = getattr(self, "widths", [len(n) for n in names])
         self.widths = widths = [max(w, *(len(v) for v in c)) if c else w
