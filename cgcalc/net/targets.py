@@ -62,21 +62,12 @@ def checked(net, reader):
 
 
 class Checked:
-    """The chunks of a :class:`cgcalc.rows.RowReader` of data rows, each checked. The text of
-    the lines last read is kept (they hold the chunk being checked), to quote a bad row."""
+    """The chunks of a :class:`cgcalc.rows.RowReader` of data rows, each checked."""
 
     def __init__(self, net, reader, found):
         self.net, self.reader, self.rules = net, reader, found
         self.name, self.names = reader.name, reader.names
         self.place = {c: k for k, c in enumerate(reader.names)}  # a column -> its field
-        self._read = None
-        read = reader.lines.read
-
-        def remembering(hint):
-            self._read = read(hint)
-            return self._read
-
-        reader.lines.read = remembering
 
     def __iter__(self):
         import numpy as np
@@ -111,11 +102,7 @@ class Checked:
 
     def _error(self, chunk, i, rule, cells, what):
         line = chunk.lines[i]
-        first, texts = self._read or (None, ())
-        if first is not None and 0 <= line - first < len(texts):
-            text = texts[line - first]
-        else:  # (not among the lines last read: the row's fields, as read)
-            text = " ".join(chunk.fields[i])
+        text = chunk.texts[i] if chunk.texts is not None else " ".join(chunk.fields[i])
         start = cell_column(self.reader, text, self.place[cells[0]])
         last = self.place[cells[-1]]
         end = cell_column(self.reader, text, last) + len(chunk.fields[i][last].strip())

@@ -126,7 +126,7 @@ def csv_chunk(r, block, np):
                     line=block.numbers[i]))
         columns = numbers(r, block, use, np)
     add_fixed(r, columns, len(block), np)
-    return Chunk(columns, block.numbers, raw=block.texts, fields=block.fields)
+    return Chunk(columns, block.numbers, raw=block.texts, fields=block.fields, texts=block.texts)
 
 
 def fast_columns(r, block, use, np):
@@ -189,7 +189,7 @@ def json_chunk(r, block, np):
         objects.append(obj)
     columns = {v: np.array([o[v] for o in objects], dtype=float) for v in r.need}
     add_fixed(r, columns, len(block), np)
-    return Chunk(columns, block.numbers, objects=objects)
+    return Chunk(columns, block.numbers, objects=objects, texts=block.texts)
 
 
 def data_fields(r, line, text, split=None, careful=True):
@@ -250,7 +250,7 @@ def rows_chunk(r, block, np):
         fields.append(row)
     block.fields = fields
     columns = numbers(r, block, [(v, k) for k, v in enumerate(r.names)], np)
-    return Chunk(columns, block.numbers, fields=fields)
+    return Chunk(columns, block.numbers, fields=fields, texts=block.texts)
 
 
 def add_fixed(r, columns, n, np):

@@ -19,13 +19,13 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 class Chunk:
     """Some rows: each needed column's values (numpy arrays), each row's line number, and what
     the writers carry through: the rows as written (``raw``, for CSV) and their fields, or the
-    JSON objects."""
+    JSON objects; ``texts``, each row's text as read, to quote one in an error."""
 
-    __slots__ = ("columns", "lines", "raw", "_fields", "objects")
+    __slots__ = ("columns", "lines", "raw", "_fields", "objects", "texts")
 
-    def __init__(self, columns, lines, raw=None, fields=None, objects=None):
+    def __init__(self, columns, lines, raw=None, fields=None, objects=None, texts=None):
         self.columns, self.lines, self.raw = columns, lines, raw
-        self._fields, self.objects = fields, objects
+        self._fields, self.objects, self.texts = fields, objects, texts
 
     def __len__(self):
         return len(self.lines)
