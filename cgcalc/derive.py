@@ -250,7 +250,8 @@ def _canonical_vjp(simp, node, i, G):
     edge of every derivative diff prints)."""
     b = simp.b
     o = ops.OPS[node.op]
-    if o.elementwise and (b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
+    if o.elementwise and o.rules and \
+            (b.ALL_NUMBERS or b.shape_of(node.args[i]) == b.shape_of(node)):
         if o.variadic:
             d = o.rules[0](b, node, i, *node.args)
         else:
@@ -563,39 +564,50 @@ _SHRINK = 1.4  # each step of an extrapolation is this much smaller than the one
 _STEPS = 10  # steps of an extrapolation at most
 
 
-def extrapolated(f, x, h):
-    """d f/d x at ``x`` by Ridders' method: central differences with steps ``h``, ``h/1.4``,
+def extrapolated(f, x, h, side=0, fx=None):
+    """d f/d x at ``x`` by Ridders' method: differences with steps ``h``, ``h/1.4``,
     ``h/1.4^2``, ... extrapolated towards a step of 0 (Richardson's tableau), and of all the
-    estimates the one whose error estimate is least: (estimate, error estimate). An estimate's
-    error is at least what rounding ``f`` may add to the difference of its smallest step (else
-    differences of rounded values that happen to agree would look exact). So a first step too
-    large for the function's own scale (sin at x = 1000 with h = 1) costs accuracy only where
-    the extrapolation cannot mend it, and the steps stop once rounding, not the step, limits
-    the error, or where ``f`` fails (raises CgcalcError, or is not finite)."""
-    def central(h):
-        up, down = x + h, x - h
-        above, below = f(up), f(down)
-        d = (above - below) / (up - down)  # the step as rounded into x ± h
+    estimates the one whose error estimate is least: (estimate, error estimate). Central
+    differences (``side`` 0), or one-sided ones from ``x`` to the right (1) or the left (-1)
+    (``fx``: f(x)), whose error goes as the step, not its square. An estimate's error is at
+    least what rounding ``f`` may add to the difference of its smallest step (else differences
+    of rounded values that happen to agree would look exact). So a first step too large for the
+    function's own scale (sin at x = 1000 with h = 1) costs accuracy only where the
+    extrapolation cannot mend it; the steps stop once rounding, not the step, limits the
+    error, or where ``f`` fails (raises CgcalcError, or is not finite)."""
+    def difference(h):
+        if side:
+            to = x + side * h
+            above, below = (f(to), fx) if side > 0 else (fx, f(to))
+            span = (to - x) * side
+        else:
+            up, down = x + h, x - h
+            above, below = f(up), f(down)
+            span = up - down  # the step as rounded into x ± h
+        if not span:  # the step is rounded away beside x
+            raise CgcalcError("no step")
+        d = (above - below) / span
         if not math.isfinite(d):
             raise CgcalcError("not finite")
-        return d, 3e-16 * max(abs(above), abs(below)) / h
+        return d, 3e-16 * max(abs(above), abs(below)) / span
 
-    first, noise = central(h)
+    ratio = _SHRINK if side else _SHRINK * _SHRINK  # how the error shrinks with each step
+    first, noise = difference(h)
     column = [first]
     best, error = first, math.inf  # one difference alone: how far off, nothing says
     for i in range(1, _STEPS):
         h /= _SHRINK
         try:
-            d, noise = central(h)
+            d, noise = difference(h)
         except CgcalcError:
             break
         row = [d]
-        factor = _SHRINK * _SHRINK
+        factor = ratio
         for j in range(1, i + 1):
             row.append((row[j - 1] * factor - column[j - 1]) / (factor - 1))
-            factor *= _SHRINK * _SHRINK
+            factor *= ratio
             e = max(abs(row[j] - row[j - 1]), abs(row[j] - column[j - 1]), noise)
-            if e <= error:
+            if e <= error and math.isfinite(row[j]):  # (near 1e308 a tableau may overflow)
                 best, error = row[j], e
         if abs(row[i] - column[i - 1]) >= 2 * error:
             break  # higher orders only add rounding now
@@ -603,29 +615,58 @@ def extrapolated(f, x, h):
     return best, error
 
 
-def _difference(f, x, h):
-    """A finite difference of ``f`` at ``x`` (:func:`_least_error`) from a first step ``h``.
+_STARTS = 12  # first steps an extrapolation is tried from at most, each ten times smaller
+SURE = 1e-10  # an estimate this sure (relative) ends the search for a better first step
+
+
+def best_difference(f, x, h, least, side=0):
+    """:func:`extrapolated` from ``h``, and from ten, a hundred, ... times smaller first steps
+    down to ``least``, until one is sure to :data:`SURE` or rounding alone would be more than
+    the best error yet: the estimate whose error estimate is least (a first step of 1e-3 of
+    x = 10^6 is a thousand times sin's own scale), or (None, inf)."""
+    fx = f(x)
+    best = (None, math.inf)
+    for _ in range(_STARTS):
+        if h < least and best[0] is not None:
+            break
+        try:
+            d, error = extrapolated(f, x, h, side, fx)
+        except CgcalcError:
+            break
+        if error < best[1] or best[0] is None:
+            best = (d, error)
+        h /= 10
+        if best[1] <= SURE * abs(best[0]) or \
+                3e-16 * abs(fx) / h > best[1]:  # smaller steps: only more rounding
+            break
+    return best
+
+
+def _difference(f, x, h, bend=None):
+    """A finite difference of ``f`` at ``x`` (:func:`best_difference`) from a first step ``h``.
     Where ``f`` is not finite that far from ``x`` (sqrt or log near 0, asin near 1, exp near
     overflow), the step is made smaller until it is: ten times smaller each try and at most
     ``|x|/4`` (an edge at 0 is never crossed), and then the estimate is kept only where its
     error estimate, and what rounding ``f`` may add, are within 1e-8 of it. None where that
     step would be below :data:`_SMALLEST_STEP` of ``|x|``, or the estimate is not that sure
-    (rounding ``f`` hides the change: a term of 1e-150 beside one of 1)."""
-    def probe(h):  # f is finite at x ± h and x ± 2h
-        for t in (x + h, x - h, x + 2 * h, x - 2 * h):
-            if not math.isfinite(f(t)):
-                raise CgcalcError("not finite")
+    (rounding ``f`` hides the change: a term of 1e-150 beside one of 1).
 
+    On a bend (``bend``: the op that bends at ``x``), the slopes from the left and from the
+    right: where they agree (``relu(x)^2`` at 0) the derivative is their mean; where they do
+    not (``relu(x)`` at 0), no difference can check it: CgcalcError."""
     least, shrunk = abs(x) * _SMALLEST_STEP, False
     for _ in range(_TRIES):
         if h < least:
             break
-        try:
-            probe(h)
-        except CgcalcError:
+        if not _finite(f, x + h, x - h):
             h, shrunk = min(h / 10, abs(x) / 4) if x else h / 10, True
             continue
-        d, error = _least_error(f, x, h, least)
+        # x ± h is rounded, and the difference divides by the step as rounded: steps far
+        # below least are exact (1e-8 of x = 1e10 is 100, sin's scale is 1)
+        fine = abs(x) * 1e-14
+        if bend is not None:
+            return _either_side(f, x, h, fine, bend)
+        d, error = best_difference(f, x, h, fine)
         if d is None:
             return None
         if shrunk:  # near an edge: kept only where neither the steps nor rounding can move it
@@ -636,56 +677,64 @@ def _difference(f, x, h):
     return None
 
 
-_STARTS = 8  # first steps an extrapolation is tried from at most, each ten times smaller
+def _finite(f, *at):
+    """Whether ``f`` is finite at each of ``at`` (a domain fault raises: not finite)."""
+    try:
+        return all(math.isfinite(f(t)) for t in at)
+    except CgcalcError:
+        return False
 
 
-def _least_error(f, x, h, least):
-    """:func:`extrapolated` from ``h``, and from ten, a hundred, ... times smaller first steps
-    down to a tenth of ``least``, until one is sure to 1e-13 or rounding alone would be more
-    than the best error yet: the estimate whose error estimate is least (a first step of 1e-3
-    of x = 10^6 is a thousand times sin's own scale), or (None, inf)."""
-    best = (None, math.inf)
-    for _ in range(_STARTS):
-        if h < least / 10 and best[0] is not None:
-            break
-        try:
-            d, error = extrapolated(f, x, h)
-        except CgcalcError:
-            break
-        if error < best[1] or best[0] is None:
-            best = (d, error)
-        h /= 10
-        if best[1] <= 1e-13 * abs(best[0]) or \
-                3e-16 * abs(f(x)) / h > best[1]:  # smaller steps: only more rounding
-            break
-    return best
+def _either_side(f, x, h, least, bend):
+    """The slope at a bend: from the left and from the right, their mean where they agree."""
+    (left, e_left), (right, e_right) = (best_difference(f, x, h, least, side) for side in (-1, 1))
+    if left is None or right is None:
+        return None
+    if abs(left - right) <= max(e_left, e_right, 1e-8 * max(1.0, abs(left), abs(right))):
+        return (left + right) / 2
+    raise CgcalcError(f"{bend}() bends there: the slope is {left:.10g} from the left and "
+                      f"{right:.10g} from the right, and a derivative there is a convention "
+                      f"that finite differences cannot check", status=FAILURE,
+                      hint="check at a point beside the bend")
 
 
-def first_step(analysis, var):
-    """The first step of ``var``'s finite difference at the analysis's point: 1e-3 of the
-    variable (at least 1e-3), and less where a node that bends (abs, relu: the table's
-    ``bends_at``) would be reached sooner: a quarter of the distance there, its input's value
-    and its rate of change in ``var`` telling how far. Raises CgcalcError (a failure) where
-    the point is on a bend: the derivative there is a convention no difference can check."""
+def first_step(analysis, var, f_values):
+    """The first step of ``var``'s finite difference at the analysis's point; the op that
+    bends right there (or None); and the op whose bend set the step, with how far it is (None
+    where none did), to say so if it is too near. The step is 1e-3 of the variable (at least
+    1e-3), and less where a node that bends (abs, relu: the table's ``bends_at``) would be
+    reached sooner: a quarter of the distance there, from its input's value and rate of change
+    in ``var``; then, while some bending input is on another side of its bend at x ± h than at
+    x (its rate 0 there: x^2 - 1e-7 at 0), a quarter of that. ``f_values(t)``: every node's
+    value with ``var`` at t."""
     x = analysis.point[var]
-    h = 1e-3 * max(1.0, abs(x))
+    h, on, near = 1e-3 * max(1.0, abs(x)), None, None
     rates = analysis.tangents(var)
+    bends = []  # (node, its input, where it bends, which side x is on)
     for n in analysis.graph.order:
         at = ops.OPS[n.op].bends_at
         if at is None:
             continue
         u = n.args[0]
+        value = analysis.eval_node(u)
+        if value == at:
+            on = on or n.op
+            continue
+        bends.append((n, u, at, value > at))
         rate = rates.get(u, 0.0)
-        if not rate:
-            continue  # the input does not move with var: no bend reached
-        gap = abs(analysis.eval_node(u) - at)
-        if gap == 0:
-            raise CgcalcError(
-                f"cannot check d/d{var} at {var} = {x!r}: {n.op}() bends there (its input is "
-                f"{at!r}), where a derivative is a convention that finite differences cannot "
-                f"check", status=FAILURE, hint="check at a point beside the bend")
-        h = min(h, gap / abs(rate) / 4)
-    return h
+        if rate and abs(value - at) / abs(rate) / 4 < h:
+            h, near = abs(value - at) / abs(rate) / 4, (n.op, abs(value - at) / abs(rate))
+    for _ in range(_TRIES if bends else 0):
+        try:
+            sides = [f_values(x + h), f_values(x - h)]
+        except CgcalcError:
+            break  # past an edge of the domain: _difference steps back from it
+        crossed = next((n for n, u, at, above in bends
+                        if any((vs[u] > at) != above for vs in sides)), None)
+        if crossed is None:
+            break
+        h, near = h / 4, (crossed.op, h)
+    return h, on, near
 
 
 def check_gradients(graph, point):
@@ -697,14 +746,26 @@ def check_gradients(graph, point):
     adj = a.adjoints()
     rows = []
     for v in graph.variables:
+        def values(t):
+            return evaluate_point(graph.order, {**point, v: t})
+
         def f(t):
-            return evaluate_point(graph.order, {**point, v: t})[graph.output]
-        numeric = _difference(f, point[v], first_step(a, v))
+            return values(t)[graph.output]
+        h, on, near = first_step(a, v, values)
+        cannot = f"cannot check d/d{v} at {v} = {point[v]!r}"
+        try:
+            numeric = _difference(f, point[v], h, on)
+        except CgcalcError as e:
+            raise CgcalcError(f"{cannot}: {e.message}", status=FAILURE, hint=e.hint) from None
+        if numeric is None and near is not None:
+            raise CgcalcError(
+                f"{cannot} by finite differences: {near[0]}() bends {near[1]:.3g} from there, "
+                f"nearer than a step rounding leaves exact", status=FAILURE,
+                hint="check at a point farther from the bend")
         if numeric is None:
             raise CgcalcError(
-                f"cannot check d/d{v} at {v} = {point[v]!r} by finite differences: no step "
-                f"h keeps {v} ± 2h where the function is finite, with a change in it that "
-                f"rounding does not hide", status=FAILURE,
+                f"{cannot} by finite differences: no step h keeps {v} ± h where the function "
+                f"is finite, with a change in it that rounding does not hide", status=FAILURE,
                 hint="check at a point farther from where the function stops being defined "
                      "(or finite)")
         rows.append((v, (), adj.get(graph.var_nodes[v], 0.0),

@@ -8,6 +8,8 @@ The op table writes each value as ``value(xp, *args)``; ``xp`` is ``scalar.SCALA
 
 from __future__ import annotations
 
+from functools import partial
+
 from . import ops
 from .scalar import SCALAR, as_float, short_number
 from .errors import EvaluationError
@@ -355,7 +357,9 @@ def _compiled(np, n, slot, bound):
         if args[1].value == 2:
             return np.square, (slot[args[0]],)
         if args[1].value == -1:
-            return _reciprocal, (slot[args[0]],)
+            # numpy's divide, on numbers too: a step of constants runs on Python numbers,
+            # where 1.0/0 raises ZeroDivisionError; inf at 0, as everywhere else
+            return partial(np.divide, 1.0), (slot[args[0]],)
     if op == "matmul" and args[0].op == "transpose":
         return _TransposedProduct(np), (slot[args[0].args[0]], slot[args[1]])
     if op == "cols" and args[0].op == "matmul":
@@ -443,14 +447,6 @@ class _TransposedProduct:
 
         parallel.share(half, (0, 1), min(2, parallel.product_bands()))
         return np.add(first, second[0], out=first)
-
-
-def _reciprocal(x):
-    """1/x, numpy's way on a number too (a step of constants runs on Python numbers, where
-    1.0/0 raises ZeroDivisionError): inf at 0, as the tape gives everywhere else."""
-    import numpy as np
-
-    return np.divide(1.0, x)
 
 
 def _sum(*xs):

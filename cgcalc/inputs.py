@@ -58,17 +58,20 @@ def stdin_once(given):
 
 def read_once_too(name, value, check=True):
     """One more argument, ``name``, reads ``value`` (a path): refused, as by
-    :func:`stdin_once`, when that is standard input or a pipe another argument reads too."""
+    :func:`stdin_once`, when that is standard input or a pipe an argument of the command line
+    reads too. Only :func:`stdin_once` (``check`` False) records what is read: a later reader
+    (a network's data file) is checked against the command line's, never kept for the next
+    run in the same process."""
     key = _read_once(value)
     if key is None:
         return
-    what, names = _TAKEN.setdefault(key, ("standard input" if key == "-" else
-                                           f"the {'socket' if stat.S_ISSOCK(key[2]) else 'pipe'}"
-                                           f" {value}", []))
-    if name not in names:  # (the same reader again, as in a second run of the API: no fault)
-        names.append(name)
-    if check and len(names) > 1:
-        raise _given_twice(what, names)
+    what, names = _TAKEN.get(key) or ("standard input" if key == "-" else
+                                      f"the {'socket' if stat.S_ISSOCK(key[2]) else 'pipe'}"
+                                      f" {value}", [])
+    if not check:
+        _TAKEN[key] = (what, [*names, name])
+    elif names and name not in names:
+        raise _given_twice(what, [*names, name])
 
 
 def _given_twice(what, names):

@@ -652,3 +652,23 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(work):
     _, err = p.communicate(timeout=60)
     assert first.startswith(b"{")
     assert err == b"", err[:400]
+
+
+def test_what_a_data_file_reads_is_not_kept_for_the_next_run(tmp_path):
+    """A network's data file that is a pipe is checked against what the command line reads,
+    and not recorded: the next run in the same process (the API, the tests) may read that
+    pipe again, by any name (it was refused: "the pipe ... is given for both data ... and
+    data ..."). The command line's own readers are still refused together."""
+    from cgcalc.errors import CgcalcError
+    from cgcalc.inputs import read_once_too, stdin_once
+
+    fifo = tmp_path / "ff"
+    os.mkfifo(fifo)
+    (tmp_path / "link").symlink_to(fifo)
+    stdin_once([])  # a run with no argument that reads a pipe
+    for name in ("ff", "link", "ff"):
+        read_once_too(f"data {name}", str(tmp_path / name))
+    stdin_once([("--points", str(fifo))])  # a run whose command line reads it
+    with pytest.raises(CgcalcError, match="is given for both --points and data"):
+        read_once_too("data link", str(tmp_path / "link"))
+    stdin_once([])

@@ -16,6 +16,12 @@ _ARITHMETIC = {"const", "var", "add", "sub", "neg", "mul", "div", "pow", "sqrt"}
 _REBUILT_FIRST = ("const", "exp", "log")
 
 
+def _kept(node, args) -> bool:
+    """Whether function ``node``, its inputs' canonical forms ``args``, is canonical as it is:
+    those are its own inputs, and the first is no number, exp or log."""
+    return bool(args) and tuple(args) == node.args and args[0].op not in _REBUILT_FIRST
+
+
 class Canonical:
     """The walk of a simplifier: ``simplifier(node)`` -> the canonical node, memoised per node.
 
@@ -74,7 +80,8 @@ class Canonical:
 
     def note_canonical(self, order):
         """Record the nodes of ``order`` (topological) that are canonical as they stand:
-        numbers, variables, and functions of such nodes (what :meth:`_canon` returns unchanged),
+        numbers, variables, and functions of such nodes (what :meth:`_canon` returns unchanged:
+        :func:`_kept`),
         in one pass, so a walk from a node above them stops there. Nothing is made, so what is
         made later, and in which order (terms sort by it), is the same as without this."""
         memo, atoms = self.memo, self.atoms
@@ -83,8 +90,7 @@ class Canonical:
             if not args:
                 memo.setdefault(node, node)
             elif node.op not in _ARITHMETIC and node not in atoms and \
-                    args[0].op not in _REBUILT_FIRST and \
-                    all(memo.get(a) is a for a in args):
+                    all(memo.get(a) is a for a in args) and _kept(node, args):
                 memo.setdefault(node, node)
 
     def _placeholder(self, atom):
@@ -113,7 +119,7 @@ class Canonical:
     def _canon(self, node, args):
         b, op = self.b, node.op
         if op not in _ARITHMETIC:  # a function: the common case first
-            if args and tuple(args) == node.args and args[0].op not in _REBUILT_FIRST:
+            if _kept(node, args):
                 return node  # a function of canonical inputs is canonical: no need to rebuild
             return self.function(op, args)
         if op in ("const", "var"):
