@@ -190,18 +190,18 @@ class Function:
         results = [value, *grads]
         return results if all(map(math.isfinite, results)) else None
 
-    def value(self, *args, **kw):
+    def value(self, /, *args, **kw):  # (/: a variable may be named self)
         """The function at the given points (floats or numpy arrays, broadcast together), by
         name (``x=...``) or in the order of :attr:`variables`."""
         return self._run((), self._named(args, kw))[0]
 
-    def grad(self, *args, wrt=None, **kw):
+    def grad(self, /, *args, wrt=None, **kw):
         """{variable: derivative} at the given points (all variables unless ``wrt`` names some)."""
         names = self._names(wrt)
         res = self._run(names, self._named(args, kw))
         return dict(zip(names, res[1:]))
 
-    def value_and_grad(self, *args, wrt=None, **kw):
+    def value_and_grad(self, /, *args, wrt=None, **kw):
         names = self._names(wrt)
         res = self._run(names, self._named(args, kw))
         return res[0], dict(zip(names, res[1:]))

@@ -191,3 +191,15 @@ def test_values_that_broadcast_past_any_memory_raise_cgcalc_error(call, x_shape,
     with pytest.raises(cgcalc.CgcalcError, match=r"broadcast together have shape .*"
                                                   r"100,000,000,000,000 points"):
         getattr(f, call)(x=x, y=y)
+
+
+@pytest.mark.parametrize("name", ["self", "args", "kw", "names", "tape", "f"])
+def test_a_variable_may_have_the_name_of_a_parameter_of_the_methods(name):
+    """value, grad and value_and_grad take every variable by name, ``self`` too (it was the
+    method's own first parameter: TypeError, "multiple values for argument 'self'")."""
+    f = cgcalc.function(f"sin({name}) * q")
+    point = {name: 0.5, "q": 2.0}
+    assert math.isclose(f.value(**point), 2 * math.sin(0.5))
+    assert f.grad(**point) == pytest.approx({name: 2 * math.cos(0.5), "q": math.sin(0.5)})
+    value, grad = f.value_and_grad(**point)
+    assert math.isclose(value, 2 * math.sin(0.5)) and grad[name] == pytest.approx(2 * math.cos(0.5))
