@@ -621,11 +621,11 @@ SURE = 1e-10  # an estimate this sure (relative) ends the search for a better fi
 
 def best_difference(f, x, h, least, side=0):
     """:func:`extrapolated` from ``h``, and from ten, a hundred, ... times smaller first steps
-    down to ``least``, until one is sure to :data:`SURE` or rounding alone would be more than
-    the best error yet: the estimate whose error estimate is least (a first step of 1e-3 of
-    x = 10^6 is a thousand times sin's own scale), or (None, inf)."""
+    down to ``least``, until one is sure to :data:`SURE`, two in a row agree, or rounding
+    alone would be more than the best error yet: the estimate whose error estimate is least
+    (a first step of 1e-3 of x = 10^6 is a thousand times sin's own scale), or (None, inf)."""
     fx = f(x)
-    best = (None, math.inf)
+    best = last = (None, math.inf)
     for _ in range(_STARTS):
         if h < least and best[0] is not None:
             break
@@ -639,6 +639,10 @@ def best_difference(f, x, h, least, side=0):
         if best[1] <= SURE * abs(best[0]) or \
                 3e-16 * abs(fx) / h > best[1]:  # smaller steps: only more rounding
             break
+        if last[0] is not None and abs(d - last[0]) <= error + last[1] and \
+                max(error, last[1]) <= 1e-8 * max(1.0, abs(d)):
+            break  # two first steps agree, sure enough (a derivative of 0 is never sure to SURE)
+        last = (d, error)
     return best
 
 
@@ -669,10 +673,12 @@ def _difference(f, x, h, bend=None):
         d, error = best_difference(f, x, h, fine)
         if d is None:
             return None
+        noise = 3e-16 * max(abs(f(x + h)), abs(f(x - h))) / h  # at the largest step
         if shrunk:  # near an edge: kept only where neither the steps nor rounding can move it
-            noise = 3e-16 * max(abs(f(x + h)), abs(f(x - h))) / h
             if not max(error, noise) <= 1e-8 * abs(d):
                 return None
+        elif not noise <= 1e-7 * max(1.0, abs(d)):
+            return None  # rounding f hides the change (x + y at y = 1e16)
         return d
     return None
 
@@ -686,14 +692,18 @@ def _finite(f, *at):
 
 
 def _either_side(f, x, h, least, bend):
-    """The slope at a bend: from the left and from the right, their mean where they agree."""
+    """The slope at a bend: from the left and from the right, their mean where both are sure
+    and they agree within their errors."""
     (left, e_left), (right, e_right) = (best_difference(f, x, h, least, side) for side in (-1, 1))
     if left is None or right is None:
         return None
-    if abs(left - right) <= max(e_left, e_right, 1e-8 * max(1.0, abs(left), abs(right))):
+    scale = max(1.0, abs(left), abs(right))
+    sure = max(e_left, e_right) <= 1e-7 * scale  # else rounding or a jump may hide a bend
+    if sure and abs(left - right) <= e_left + e_right + 1e-7 * scale:  # (as check compares)
         return (left + right) / 2
-    raise CgcalcError(f"{bend}() bends there: the slope is {left:.10g} from the left and "
-                      f"{right:.10g} from the right, and a derivative there is a convention "
+    slopes = (f"the slope is {left:.10g} from the left and {right:.10g} from the right" if sure
+              else "its slopes from the left and the right are not sure")
+    raise CgcalcError(f"{bend}() bends there: {slopes}, and a derivative there is a convention "
                       f"that finite differences cannot check", status=FAILURE,
                       hint="check at a point beside the bend")
 
@@ -709,11 +719,13 @@ def first_step(analysis, var, f_values):
     value with ``var`` at t."""
     x = analysis.point[var]
     h, on, near = 1e-3 * max(1.0, abs(x)), None, None
+    g = analysis.graph
     rates = analysis.tangents(var)
+    moved = depending(g.order, [g.var_nodes[var]])  # what var moves: other bends are not met
     bends = []  # (node, its input, where it bends, which side x is on)
-    for n in analysis.graph.order:
+    for n in g.order:
         at = ops.OPS[n.op].bends_at
-        if at is None:
+        if at is None or n.args[0] not in moved:
             continue
         u = n.args[0]
         value = analysis.eval_node(u)

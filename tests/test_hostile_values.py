@@ -664,7 +664,7 @@ def test_check_on_a_bend_with_two_slopes_says_it_cannot(text, x):
     r = CliRunner().invoke(main, ["check", text, "--at", f"x={x}", "--format", "plain"])
     assert r.exit_code == 1, r.output
     assert r.output.startswith(f"error: cannot check d/dx at x = {float(x)!r}: ")
-    assert "bends there: the slope is" in r.output and "out of tolerance" not in r.output
+    assert "bends there: " in r.output and "out of tolerance" not in r.output
 
 
 @pytest.mark.parametrize("text, x", [("relu(x)^2", "0"), ("x*abs(x)", "0"), ("abs(x)^3", "0"),
@@ -675,6 +675,34 @@ def test_check_on_a_bend_with_one_slope_passes(text, x):
     right are both 0), or one whose input does not move at the point (x^2 - 1e-7 at 0, its
     rate 0: the step is halved while that input is on the other side at x ± h): checked."""
     r = CliRunner().invoke(main, ["check", text, "--at", f"x={x}", "--format", "json"])
+    doc = json.loads(r.output.splitlines()[0])
+    assert r.exit_code == 0 and doc["ok"], r.output
+
+
+@pytest.mark.parametrize("text, at", [("relu(x) + 1e13", "x=0"), ("abs(x) + y", "x=0,y=1e16"),
+                                      ("relu(x)*1e6 + 1e20", "x=0"), ("sign(x)", "x=0"),
+                                      ("x + y", "x=0,y=1e16")])
+def test_check_where_rounding_hides_the_slopes_says_it_cannot(text, at):
+    """Beside 1e13 or 1e16 the slopes of relu and abs are lost in rounding, and a jump has no
+    slope: they looked alike (0 and 1 within their errors), and check passed relu's convention.
+    Exit 1, cannot check, never ok."""
+    r = CliRunner().invoke(main, ["check", text, "--at", at, "--format", "plain"])
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith("error: cannot check d/dx at x = 0.0"), r.output
+
+
+@pytest.mark.parametrize("text, at", [("abs(y)^3 + sin(x)", "x=1e10,y=0"),
+                                      ("relu(y)^2 + x^2", "x=3,y=0"),
+                                      ("sum_of_squares", "")])
+def test_a_bend_in_one_variable_leaves_the_others_alone(text, at):
+    """A bend where y is (abs(y) at y = 0) is no bend of x: x's difference is the usual one
+    (it was taken from the sides, from a first step of 1e-3 of 1e10). And a sum of squares at
+    0, every derivative 0, stops at two agreeing first steps (it tried all twelve: 6.5 s for
+    100 variables)."""
+    if text == "sum_of_squares":
+        text = " + ".join(f"x{i}^2" for i in range(100)) + " + x^2"
+        at = ",".join(f"x{i}=0" for i in range(100)) + ",x=0"
+    r = CliRunner().invoke(main, ["check", text, "--at", at, "--format", "json"])
     doc = json.loads(r.output.splitlines()[0])
     assert r.exit_code == 0 and doc["ok"], r.output
 
