@@ -558,7 +558,7 @@ class Analysis:
         return names
 
 
-_SMALLEST_STEP = 1e-8  # of |x|: a smaller step is rounded away in x ± h (1e-16 of x)
+_SMALLEST_STEP = 1e-8  # of |x|: the least step the search for one where f is finite tries
 _TRIES = 40  # steps tried at most
 _SHRINK = 1.4  # each step of an extrapolation is this much smaller than the one before
 _STEPS = 10  # steps of an extrapolation at most
