@@ -659,6 +659,8 @@ def _difference(f, x, h, bend=None):
     right: where they agree (``relu(x)^2`` at 0) the derivative is their mean; where they do
     not (``relu(x)`` at 0), no difference can check it: CgcalcError."""
     least, shrunk = abs(x) * _SMALLEST_STEP, False
+    if x and h > abs(x) / 4 and _finite(f, x + h, x - h) and (f(x + h) > 0) != (f(x - h) > 0):
+        h = abs(x) / 4  # f changes sign across 0, maybe through a pole there (1/x): not crossed
     for _ in range(_TRIES):
         if h < least:
             break

@@ -691,6 +691,17 @@ def test_check_where_rounding_hides_the_slopes_says_it_cannot(text, at):
     assert r.output.startswith("error: cannot check d/dx at x = 0.0"), r.output
 
 
+@pytest.mark.parametrize("text, x", [("1/x", "1e-150"), ("1/x", "1e-4"), ("1/x^3", "-1e-5"),
+                                     ("1/x + sin(x)", "2e-5"), ("-1/(3*x)", "1e-100")])
+def test_check_never_steps_across_a_pole_at_0(text, x):
+    """A first step of 1e-3 beside x = 1e-150 crossed 1/x's pole at 0, where f is finite on
+    both sides (numeric 2,959,999.99 against -1e300): where f changes sign across 0 the step
+    is at most |x|/4, as at an edge of a domain there."""
+    r = CliRunner().invoke(main, ["check", text, "--at", f"x={x}", "--format", "json"])
+    doc = json.loads(r.output.splitlines()[0])
+    assert r.exit_code == 0 and doc["ok"], r.output
+
+
 @pytest.mark.parametrize("text, at", [("abs(y)^3 + sin(x)", "x=1e10,y=0"),
                                       ("relu(y)^2 + x^2", "x=3,y=0"),
                                       ("sum_of_squares", "")])
