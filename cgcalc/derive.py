@@ -659,8 +659,9 @@ def _difference(f, x, h, bend=None):
     right: where they agree (``relu(x)^2`` at 0) the derivative is their mean; where they do
     not (``relu(x)`` at 0), no difference can check it: CgcalcError."""
     least, shrunk = abs(x) * _SMALLEST_STEP, False
-    if x and h > abs(x) / 4 and _finite(f, x + h, x - h) and (f(x + h) > 0) != (f(x - h) > 0):
-        h = abs(x) / 4  # f changes sign across 0, maybe through a pole there (1/x): not crossed
+    if h > abs(x) / 4 and x + abs(x) / 4 != x and _finite(f, x + h, x - h) and \
+            (f(x + h) > 0) != (f(x - h) > 0) and abs(f(x)) > max(abs(f(x + h)), abs(f(x - h))):
+        h = abs(x) / 4  # f changes sign across 0 and is larger between: a pole (1/x), not crossed
     for _ in range(_TRIES):
         if h < least:
             break
@@ -679,8 +680,8 @@ def _difference(f, x, h, bend=None):
         if shrunk:  # near an edge: kept only where neither the steps nor rounding can move it
             if not max(error, noise) <= 1e-8 * abs(d):
                 return None
-        elif not noise <= 1e-7 * max(1.0, abs(d)):
-            return None  # rounding f hides the change (x + y at y = 1e16)
+        elif not noise <= 1e-2 * max(1.0, abs(d)):
+            return None  # rounding f all but hides the change (x + y at y = 1e16)
         return d
     return None
 
