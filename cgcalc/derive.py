@@ -562,6 +562,7 @@ _SMALLEST_STEP = 1e-8  # of |x|: the least step the search for one where f is fi
 _TRIES = 40  # steps tried at most
 _SHRINK = 1.4  # each step of an extrapolation is this much smaller than the one before
 _STEPS = 10  # steps of an extrapolation at most
+ROUNDING = 3e-16  # of |f|: what rounding f's value may add to it, with a margin
 
 
 def extrapolated(f, x, h, side=0, fx=None):
@@ -589,7 +590,7 @@ def extrapolated(f, x, h, side=0, fx=None):
         d = (above - below) / span
         if not math.isfinite(d):
             raise CgcalcError("not finite")
-        return d, 3e-16 * max(abs(above), abs(below)) / span
+        return d, ROUNDING * max(abs(above), abs(below)) / span
 
     ratio = _SHRINK if side else _SHRINK * _SHRINK  # how the error shrinks with each step
     first, noise = difference(h)
@@ -637,7 +638,7 @@ def best_difference(f, x, h, least, side=0):
             best = (d, error)
         h /= 10
         if best[1] <= SURE * abs(best[0]) or \
-                3e-16 * abs(fx) / h > best[1]:  # smaller steps: only more rounding
+                ROUNDING * abs(fx) / h > best[1]:  # smaller steps: only more rounding
             break
         if last[0] is not None and abs(d - last[0]) <= error + last[1] and \
                 max(error, last[1]) <= 1e-8 * max(1.0, abs(d)):
@@ -659,8 +660,7 @@ def _difference(f, x, h, bend=None):
     right: where they agree (``relu(x)^2`` at 0) the derivative is their mean; where they do
     not (``relu(x)`` at 0), no difference can check it: CgcalcError."""
     least, shrunk = abs(x) * _SMALLEST_STEP, False
-    if h > abs(x) / 4 and x + abs(x) / 4 != x and _finite(f, x + h, x - h) and \
-            (f(x + h) > 0) != (f(x - h) > 0) and abs(f(x)) > max(abs(f(x + h)), abs(f(x - h))):
+    if h > abs(x) / 4 and x + abs(x) / 4 != x and _pole_between(f, x, h):
         h = abs(x) / 4  # f changes sign across 0 and is larger between: a pole (1/x), not crossed
     for _ in range(_TRIES):
         if h < least:
@@ -676,7 +676,7 @@ def _difference(f, x, h, bend=None):
         d, error = best_difference(f, x, h, fine)
         if d is None:
             return None
-        noise = 3e-16 * max(abs(f(x + h)), abs(f(x - h))) / h  # at the largest step
+        noise = ROUNDING * max(abs(f(x + h)), abs(f(x - h))) / h  # at the largest step
         if shrunk:  # near an edge: kept only where neither the steps nor rounding can move it
             if not max(error, noise) <= 1e-8 * abs(d):
                 return None
@@ -684,6 +684,16 @@ def _difference(f, x, h, bend=None):
             return None  # rounding f all but hides the change (x + y at y = 1e16)
         return d
     return None
+
+
+def _pole_between(f, x, h):
+    """Whether f changes sign between x - h and x + h and is larger at x than at both."""
+    try:
+        above, below, at = f(x + h), f(x - h), f(x)
+    except CgcalcError:
+        return False
+    return math.isfinite(above) and math.isfinite(below) and (above > 0) != (below > 0) and \
+        abs(at) > max(abs(above), abs(below))
 
 
 def _finite(f, *at):

@@ -3,7 +3,9 @@ differences, entry by entry, at given params."""
 
 from __future__ import annotations
 
-from ..derive import best_difference, forward_symbolic
+import math
+
+from ..derive import ROUNDING, best_difference, forward_symbolic
 from ..errors import CgcalcError
 from ..walk import topological
 from . import backprop
@@ -53,16 +55,10 @@ def _careful(cost_tape, env, k, base, idx, quick):
     Ridders' extrapolation from several first steps (cgcalc/derive.py), as an expression's
     check takes it, in its place where it has an error estimate (a cost far steeper than the
     entry's own scale: sigmoid(1e6*x) at 1e6). Where they agree, two evaluations an entry."""
-    import math
-
     entry = float(base[idx])
 
     def cost(t):
-        moved = base.copy()
-        moved[idx] = t
-        at = list(env)
-        at[k] = moved
-        return float(cost_tape.run(at)[0])
+        return _cost_at(cost_tape, env, k, base, idx, t)[0]
 
     try:
         d, error = best_difference(cost, entry, 1e-3 * max(1.0, abs(entry)), abs(entry) * 1e-14)
@@ -83,17 +79,20 @@ def _central(cost_tape, env, k, base, idx, h):
     entry = float(base[idx])
     step = h * max(1.0, abs(entry))
     for _ in range(_GROWTHS + 1):
-        ends = []
-        for sign in (1, -1):
-            moved = base.copy()
-            moved[idx] = entry + sign * step
-            at = list(env)
-            at[k] = moved
-            ends.append((float(cost_tape.run(at)[0]), float(moved[idx])))
-        (c_plus, x_plus), (c_minus, x_minus) = ends
+        c_plus, x_plus = _cost_at(cost_tape, env, k, base, idx, entry + step)
+        c_minus, x_minus = _cost_at(cost_tape, env, k, base, idx, entry - step)
         numeric = (c_plus - c_minus) / (x_plus - x_minus)
-        noise = 2.3e-16 * max(abs(c_plus), abs(c_minus)) / (x_plus - x_minus)
+        noise = ROUNDING * max(abs(c_plus), abs(c_minus)) / (x_plus - x_minus)
         if not noise > _NOISE * max(1.0, abs(numeric)):
             return numeric
         step *= 10
     return numeric
+
+
+def _cost_at(cost_tape, env, k, base, idx, t):
+    """(the cost, the entry as stored) with param ``k``'s entry ``idx`` set to ``t``."""
+    moved = base.copy()
+    moved[idx] = t
+    at = list(env)
+    at[k] = moved
+    return float(cost_tape.run(at)[0]), float(moved[idx])
