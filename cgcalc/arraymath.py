@@ -91,6 +91,9 @@ def join_value(xp, *args, out=None):
 def sum_to(xp, G, a):
     shape = xp.shape(a)
     G = xp.asarray(G)
+    if G.ndim < len(shape):  # a number for G (the simplifier's 0 for a zero adjoint: the
+        # derivative of sign or step): nothing was broadcast, it stays as it is, with a's axes
+        G = G.reshape((1,) * (len(shape) - G.ndim) + G.shape)
     while G.ndim > len(shape):
         G = G.sum(axis=0)
     for k, d in enumerate(shape):

@@ -275,7 +275,8 @@ def check_net(net, params, fmt, out, tolerance):
 
     data = net_data(net)
     start_params, _ = start(net, params)
-    return _checked(check_render(check(net, start_params, data), fmt, out, 1e-9, tolerance))
+    rows, unchecked = check(net, start_params, data)
+    return _checked(check_render(rows, fmt, out, 1e-9, tolerance, unchecked))
 
 
 def graph_net(net, wrt, params, unroll=False):

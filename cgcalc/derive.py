@@ -672,7 +672,7 @@ def _difference(f, x, h, bend=None):
         # below least are exact (1e-8 of x = 1e10 is 100, sin's scale is 1)
         fine = abs(x) * 1e-14
         if bend is not None:
-            return _either_side(f, x, h, fine, bend)
+            return either_side(f, x, h, fine, bend)
         d, error = best_difference(f, x, h, fine)
         if d is None:
             return None
@@ -704,7 +704,7 @@ def _finite(f, *at):
         return False
 
 
-def _either_side(f, x, h, least, bend):
+def either_side(f, x, h, least, bend):
     """The slope at a bend: from the left and from the right, their mean where both are sure
     and they agree within their errors."""
     (left, e_left), (right, e_right) = (best_difference(f, x, h, least, side) for side in (-1, 1))

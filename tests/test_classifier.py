@@ -64,7 +64,7 @@ data {
 
 def test_gradients_against_forward_mode_and_finite_differences():
     net = Network(NET, "s.net")
-    for _, _, rev, fwd, num in check(net, initial_params(net, 5), file_data(net)):
+    for _, _, rev, fwd, num in check(net, initial_params(net, 5), file_data(net))[0]:
         assert np.isclose(rev, fwd, rtol=1e-9, atol=1e-12)
         assert np.isclose(rev, num, rtol=1e-5, atol=1e-8)
 

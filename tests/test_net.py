@@ -172,9 +172,136 @@ def test_examples_train():
 def test_check_agrees_on_the_examples(name):
     path = ROOT / "examples" / f"{name}.net"
     net = Network(path.read_text(), str(path))
-    for p, idx, rev, fwd, num in check_net(net, initial_params(net, 11), file_data(net)):
+    for p, idx, rev, fwd, num in check_net(net, initial_params(net, 11), file_data(net))[0]:
         assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12)
         assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8)
+
+
+# -- check beside the bends of relu, abs, sign, step, safe -------------------------------------------
+BENDING = sorted(name for name, o in ops.OPS.items() if o.bends_at is not None)
+BEND_NET = """
+input X[1]
+target y[1]
+param w[1, 1]
+param c[1, 1]
+Z = X @ w + c
+P = {f}(Z) + X @ w
+C = mse(P, y)
+output P
+minimize C
+data {{
+  1 -> 0.5
+  2 -> -1
+}}
+"""
+
+
+def _bend_params(at, offset):
+    """w = 0 and c = ``at + offset``: every row's input to the bend is c (both move with w)."""
+    return {"w": np.array([[0.0]]), "c": np.array([[at + offset]])}
+
+
+@pytest.mark.parametrize("op", BENDING)
+def test_network_check_steps_short_of_a_bend(op):
+    """An input 3e-7 from its bend, nearer than the step (1e-6): the difference is taken on
+    its side, and agrees with reverse mode (it was averaged across the bend: relu, 35% off)."""
+    net = net_of(BEND_NET.format(f=op))
+    at = ops.OPS[op].bends_at
+    params = _bend_params(at, 3e-7)
+    assert 0 < abs(params["c"][0, 0] - at) < 1e-6  # near, not on
+    rows, unchecked = check_net(net, params, file_data(net))
+    assert not unchecked
+    for p, idx, rev, fwd, num in rows:
+        assert math.isclose(rev, num, rel_tol=1e-6, abs_tol=1e-8), (op, p, rev, num)
+
+
+@pytest.mark.parametrize("op", BENDING)
+def test_network_check_on_a_bend_holds_to_forward_mode(op):
+    """An input right on its bend, moved by the entry: the slopes on either side differ (or a
+    jump leaves them unsure), so no difference can check the convention there; the entry is
+    named, and held to forward mode alone (check passes, exit 0)."""
+    net = net_of(BEND_NET.format(f=op))
+    params = _bend_params(ops.OPS[op].bends_at, 0.0)
+    rows, unchecked = check_net(net, params, file_data(net))
+    assert set(unchecked) == {("w", (0, 0)), ("c", (0, 0))}, unchecked
+    assert all(f"{op}() bends there" in why for why in unchecked.values())
+    assert [num for *_, num in rows] == [None, None]
+    assert all(math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12) for _, _, rev, fwd, _ in rows)
+
+
+FUNCTIONS = [n for n, o in ops.OPS.items() if o.elementwise and o.arity == 1 and o.callable]
+
+
+@pytest.mark.parametrize("op", FUNCTIONS)
+def test_every_function_in_a_network_diffs_trains_and_checks(op, tmp_path):
+    """Each function of the table in a network, its input in (0, 1) where all are defined:
+    diff, train, check and predict run, each gradient the cost's (a function whose derivative
+    is 0, sign or step, left c's gradient as sum_to(0, c): evaluating it was an internal
+    error)."""
+    path = tmp_path / "f.net"
+    path.write_text(BEND_NET.format(f=op))
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"w": [[0.3]], "c": [[0.2]]}))
+    for args in (["diff", str(path), "--params", str(params), "--format", "json"],
+                 ["train", str(path), "--params", str(params), "--epochs", "3", "--rate", "0.001",
+                  "--quiet"],
+                 ["check", str(path), "--params", str(params)],
+                 ["predict", str(path), "--params", str(params)]):
+        r = run(*args)
+        assert r.exit_code == 0, (op, args[0], r.output)
+    grads = json.loads(run("diff", str(path), "--params", str(params), "--format", "json")
+                       .output)
+    net = net_of(BEND_NET.format(f=op))
+    rows, unchecked = check_net(net, {"w": np.array([[0.3]]), "c": np.array([[0.2]])},
+                                file_data(net))
+    assert not unchecked
+    for p, idx, rev, fwd, num in rows:
+        assert math.isclose(rev, num, rel_tol=1e-6, abs_tol=1e-8), (op, p, rev, num)
+    assert grads  # (what diff printed parsed as JSON)
+
+
+def test_network_check_on_a_bend_where_both_sides_agree():
+    """relu(Z)^2 on its bend: both slopes 0, so the difference checks it."""
+    net = net_of(BEND_NET.format(f="relu").replace("relu(Z)", "relu(Z)^2"))
+    rows, unchecked = check_net(net, _bend_params(0.0, 0.0), file_data(net))
+    assert not unchecked
+    for p, idx, rev, fwd, num in rows:
+        assert math.isclose(rev, num, rel_tol=1e-6, abs_tol=1e-8), (p, rev, num)
+
+
+def test_network_check_on_a_bend_from_the_command_line(tmp_path):
+    """A relu net at zero weights, every hidden input on its bend: check says which entries it
+    held to forward mode alone, and why, in every format; the others are checked; exit 0."""
+    path = tmp_path / "relu.net"
+    path.write_text("""
+input X[2]
+target y[1]
+param W1[3, 4] ~ uniform(-1, 1)
+param W2[5, 1] ~ uniform(-1, 1)
+H = relu([X, 1] @ W1)
+P = sigmoid([H, 1] @ W2)
+C = cross_entropy(P, y)
+minimize C
+data {
+  0 0 -> 0
+  0 1 -> 1
+  1 0 -> 1
+  1 1 -> 0
+}
+""")
+    params = tmp_path / "zero.json"
+    params.write_text(json.dumps({"W1": [[0.0] * 4] * 3, "W2": [[0.5]] * 5}))
+    r = run("check", str(path), "--params", str(params), "--format", "plain")
+    assert r.exit_code == 0, r.output
+    assert "not checked by finite differences (12 entries, held to forward mode alone)" in r.output
+    assert "relu() bends there" in r.output and r.output.endswith("ok\n")
+    doc = json.loads(run("check", str(path), "--params", str(params), "--format", "json").output)
+    assert doc["ok"] and doc["not_by_differences"]["count"] == 12
+    assert {tuple(e["index"]) for e in doc["not_by_differences"]["first"]} == \
+        {(i, j) for i in range(3) for j in range(4)}
+    assert next(w for w in doc["worst"] if w["param"] == "W2")["numeric"] is not None
+    r = run("check", str(path), "--params", str(params), "--format", "rich")
+    assert r.exit_code == 0 and "not checked by finite differences" in r.output
 
 
 # -- array ops: vector-Jacobian and Jacobian-vector products against finite differences ----------
@@ -197,7 +324,7 @@ data {
 }
 """
     net = net_of(text)
-    for p, idx, rev, fwd, num in check_net(net, initial_params(net, 4), file_data(net)):
+    for p, idx, rev, fwd, num in check_net(net, initial_params(net, 4), file_data(net))[0]:
         assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12), (p, idx)
         assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8), (p, idx, rev, num)
 
@@ -586,7 +713,7 @@ def test_only_trainings_tapes_use_it(tmp_path, monkeypatch):
     assert np.array_equal(backprop.predict(net, params, X), want)
     data = (X[:5], np.zeros((5, 1)))
     assert NetDerivation(net, params, data).grad_values  # diff's numbers
-    assert check_net(net, params, data)
+    assert check_net(net, params, data)[0]
 
 
 @pytest.mark.parametrize("rows", [7, backprop.FROM_EXP_AT // 8])  # numpy's tanh; tanh_from_exp

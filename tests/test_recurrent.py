@@ -79,7 +79,7 @@ def test_gradients_equal_numpy_bptt(path, per_step):
 @pytest.mark.parametrize("path", [FIRST, DELAY])
 def test_reverse_forward_and_finite_differences_agree(path):
     net = load(path)
-    for _, _, rev, fwd, num in check(net, initial_params(net, 3), file_data(net)):
+    for _, _, rev, fwd, num in check(net, initial_params(net, 3), file_data(net))[0]:
         assert np.isclose(rev, fwd, rtol=1e-9, atol=1e-12)
         assert np.isclose(rev, num, rtol=1e-5, atol=1e-8)
 
@@ -267,7 +267,7 @@ def test_h_t_minus_k_with_its_states_before_step_1(k, tmp_path):
     want = ((P - Y) ** 2).sum() / 2 / 2
     got = backprop.tape(net, [net.cost]).run(net.env(params, (X, Y)))[0]
     assert np.isclose(got, want, rtol=1e-12)
-    for _, _, rev, fwd, num in check(net, params, (X, Y)):
+    for _, _, rev, fwd, num in check(net, params, (X, Y))[0]:
         assert np.isclose(rev, fwd, rtol=1e-9, atol=1e-12)
         assert np.isclose(rev, num, rtol=1e-5, atol=1e-8)
     path = tmp_path / "k.net"

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import math
 
-from ..derive import ROUNDING, best_difference, forward_symbolic
+from .. import ops
+from ..derive import ROUNDING, best_difference, either_side, forward_symbolic
 from ..errors import CgcalcError
-from ..walk import topological
+from ..walk import depending, topological
 from . import backprop
 from .model import Network
 
 
 def check(net: Network, params, data, h=1e-6):
-    """For every param entry: reverse mode, forward mode and a central difference of the cost
-    (:func:`_central`). Returns rows (param, index, reverse, forward, numeric)."""
+    """For every param entry: reverse mode, forward mode and a central difference of the cost,
+    its step kept short of the bends of relu, abs, ... (:meth:`_Entry.difference`). Returns rows (param, index, reverse, forward, numeric), and {(param, index): why} for the
+    entries no difference can check (numeric None): on a bend, where a derivative is a
+    convention."""
     import numpy as np
 
     from ..evaluate import Tape
@@ -24,9 +27,15 @@ def check(net: Network, params, data, h=1e-6):
     names = net.variables()
     grads = backprop.gradients(net)
     reverse = dict(zip(net.params, backprop.tape(net, list(grads.values())).run(env)))
-    cost_tape = backprop.tape(net, [net.cost])
     order = net.graph.order
-    rows = []
+    # the inputs of the nodes that bend (the table's bends_at), computed beside the cost
+    bends = [(n.args[0], ops.OPS[n.op].bends_at, n.op) for n in order
+             if ops.OPS[n.op].bends_at is not None]
+    inputs = list(dict.fromkeys(u for u, _, _ in bends))
+    cost_tape = backprop.tape(net, [net.cost, *inputs])
+    place = {u: i for i, u in enumerate(inputs, start=1)}  # (the cost is output 0)
+    still = cost_tape.run(env) if inputs else None  # at the params as given
+    rows, unchecked = [], {}
     for p in net.params:
         seed = b.var(f"\0d_{p}")  # not a name a user can write: no clash with theirs
         b.declare(seed, b.shape_of(net.var_nodes[p]))
@@ -36,63 +45,121 @@ def check(net: Network, params, data, h=1e-6):
         k = names.index(p)
         base = np.array(params[p], dtype=float)
         rev = np.broadcast_to(np.asarray(reverse[p]), base.shape)
+        moved = depending(order, [net.var_nodes[p]])  # only bends the param moves are met
+        entry = _Entry(cost_tape, env, k, base, still,
+                       [(place[u], at, op) for u, at, op in bends if u in moved])
         for idx in np.ndindex(base.shape):
             e = np.zeros_like(base)
             e[idx] = 1.0
             forward = float(t_tape.run([*env, e])[0])
-            numeric = _central(cost_tape, env, k, base, idx, h)
-            if abs(numeric - rev[idx]) > _AGREE * max(1.0, abs(float(rev[idx]))):
-                numeric = _careful(cost_tape, env, k, base, idx, numeric)
+            try:
+                numeric = entry.difference(idx, h, float(rev[idx]))
+            except CgcalcError as why:
+                numeric = None
+                unchecked[p, idx] = why.message
             rows.append((p, idx, float(rev[idx]), forward, numeric))
-    return rows
+    return rows, unchecked
 
 
 _AGREE = 1e-9  # a quick difference this close to reverse mode is taken as it is
-
-
-def _careful(cost_tape, env, k, base, idx, quick):
-    """The entry's difference again where the quick one disagrees with reverse mode:
-    Ridders' extrapolation from several first steps (cgcalc/derive.py), as an expression's
-    check takes it, in its place where it has an error estimate (a cost far steeper than the
-    entry's own scale: sigmoid(1e6*x) at 1e6). Where they agree, two evaluations an entry."""
-    entry = float(base[idx])
-
-    def cost(t):
-        return _cost_at(cost_tape, env, k, base, idx, t)[0]
-
-    try:
-        d, error = best_difference(cost, entry, 1e-3 * max(1.0, abs(entry)), abs(entry) * 1e-14)
-    except CgcalcError:
-        return quick
-    return d if d is not None and math.isfinite(error) else quick
-
-
 _NOISE = 1e-8  # rounding's share of a difference at most, relative to it (or to 1)
 _GROWTHS = 6  # times a step may grow tenfold
+_SHRINKS = 40  # times a step may shrink fourfold to stay short of a bend
 
 
-def _central(cost_tape, env, k, base, idx, h):
-    """d cost/d base[idx] by a central difference. The step is ``h`` times the entry (at least
-    ``h``), and ten times larger while rounding the cost could move the difference by more
-    than :data:`_NOISE` of it: beside a cost of 1e12 a step of 1e-6 changes nothing that
-    survives rounding. The step taken is the one the rounded entries differ by."""
-    entry = float(base[idx])
-    step = h * max(1.0, abs(entry))
-    for _ in range(_GROWTHS + 1):
-        c_plus, x_plus = _cost_at(cost_tape, env, k, base, idx, entry + step)
-        c_minus, x_minus = _cost_at(cost_tape, env, k, base, idx, entry - step)
-        numeric = (c_plus - c_minus) / (x_plus - x_minus)
-        noise = ROUNDING * max(abs(c_plus), abs(c_minus)) / (x_plus - x_minus)
-        if not noise > _NOISE * max(1.0, abs(numeric)):
-            return numeric
-        step *= 10
-    return numeric
+class _Entry:
+    """One param's entries, each moved in turn: the cost there, and the values of the inputs
+    of the nodes that bend, (tape output, where it bends, the op) for each in ``bends``;
+    ``still``: every output at the params as given."""
 
+    def __init__(self, cost_tape, env, k, base, still, bends):
+        self.tape, self.env, self.k, self.base, self.bends = cost_tape, env, k, base, bends
+        self.still = still
 
-def _cost_at(cost_tape, env, k, base, idx, t):
-    """(the cost, the entry as stored) with param ``k``'s entry ``idx`` set to ``t``."""
-    moved = base.copy()
-    moved[idx] = t
-    at = list(env)
-    at[k] = moved
-    return float(cost_tape.run(at)[0]), float(moved[idx])
+    def _at(self, idx, t):
+        """(the cost, the entry as stored, every output) with entry ``idx`` set to ``t``."""
+        moved = self.base.copy()
+        moved[idx] = t
+        at = list(self.env)
+        at[self.k] = moved
+        values = self.tape.run(at)
+        return float(values[0]), float(moved[idx]), values
+
+    def difference(self, idx, h, reverse):
+        """d cost/d entry by a central difference (:meth:`_central`), its step made a quarter
+        as long while some bending input is on another side of its bend at entry ± step than
+        at the entry; on a bend (an input right on it, moved by the entry), the slopes from
+        either side (as an expression's check takes them: cgcalc/derive.py), CgcalcError where
+        they differ. Where the quick difference disagrees with reverse mode, it is taken again
+        Ridders' way (:meth:`_careful`)."""
+        entry = float(self.base[idx])
+        step, numeric, plus, minus = self._central(idx, entry, h * max(1.0, abs(entry)))
+        shrunk = False
+        for _ in range(_SHRINKS):
+            on, crossed = self._bends_met(plus, minus)
+            if crossed is None:
+                break
+            step, shrunk = step / 4, True
+            (c_plus, x_plus, plus), (c_minus, x_minus, minus) = \
+                self._at(idx, entry + step), self._at(idx, entry - step)
+            numeric = (c_plus - c_minus) / (x_plus - x_minus)
+        else:
+            raise CgcalcError(f"{crossed}() bends nearer to the entry than a step rounding "
+                              f"leaves exact")
+        if on is not None:
+            slope = either_side(self._cost(idx), entry, step, abs(entry) * 1e-14, on)
+            if slope is None:
+                raise CgcalcError(f"{on}() bends there: its slopes from the left and the right "
+                                  f"are not sure")
+            return slope
+        if abs(numeric - reverse) > _AGREE * max(1.0, abs(reverse)):
+            first = step if shrunk else 1e-3 * max(1.0, abs(entry))
+            numeric = self._careful(idx, entry, first, numeric)
+        return numeric
+
+    def _bends_met(self, plus, minus):
+        """(an op that bends right at the entry, moved by it; an op whose input is on another
+        side of its bend at entry ± step than at the entry), each None where there is none."""
+        import numpy as np
+
+        on = crossed = None
+        for i, at, op in self.bends:
+            side = np.sign(self.still[i] - at)
+            moves = (plus[i] != at) | (minus[i] != at)
+            if on is None and np.any((side == 0) & moves):
+                on = op
+            if crossed is None and np.any((side != 0) & (
+                    (np.sign(plus[i] - at) != side) | (np.sign(minus[i] - at) != side))):
+                crossed = op
+        return on, crossed
+
+    def _cost(self, idx):
+        return lambda t: self._at(idx, t)[0]
+
+    def _central(self, idx, entry, step):
+        """(step, d cost/d entry by a central difference, the outputs at entry + step and at
+        entry - step). Ten times larger steps while rounding the cost could move the difference
+        by more than :data:`_NOISE` of it: beside a cost of 1e12 a step of 1e-6 changes
+        nothing that survives rounding. The step taken is the one the rounded entries differ
+        by."""
+        for _ in range(_GROWTHS + 1):
+            c_plus, x_plus, plus = self._at(idx, entry + step)
+            c_minus, x_minus, minus = self._at(idx, entry - step)
+            numeric = (c_plus - c_minus) / (x_plus - x_minus)
+            noise = ROUNDING * max(abs(c_plus), abs(c_minus)) / (x_plus - x_minus)
+            if not noise > _NOISE * max(1.0, abs(numeric)):
+                break
+            step *= 10
+        return step, numeric, plus, minus
+
+    def _careful(self, idx, entry, first, quick):
+        """The entry's difference again where the quick one disagrees with reverse mode:
+        Ridders' extrapolation from ``first`` and smaller first steps (cgcalc/derive.py), as
+        an expression's check takes it, in its place where it has an error estimate (a cost
+        far steeper than the entry's own scale: sigmoid(1e6*x) at 1e6). Where they agree, two
+        evaluations an entry."""
+        try:
+            d, error = best_difference(self._cost(idx), entry, first, abs(entry) * 1e-14)
+        except CgcalcError:
+            return quick
+        return d if d is not None and math.isfinite(error) else quick
