@@ -8,7 +8,14 @@ caller adds the place.
 
 from __future__ import annotations
 
+import math
+
 LOG_FLOOR = -100.0  # cross_entropy's logs are clamped here (as torch's BCELoss does)
+# safe(a) keeps a at least this: e^LOG_FLOOR, so that cross_entropy's derivative, which divides
+# by safe(p) and safe(1 - p), is the derivative of its value wherever that value is not clamped
+# (at 1e-12 it was P/1e-12 of it for P between 3.7e-44 and 1e-12), and log(safe(p)) is the
+# value's own clamped log
+SAFE_FLOOR = math.exp(LOG_FLOOR)
 
 
 class ShapeError(ValueError):

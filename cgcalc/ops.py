@@ -282,9 +282,10 @@ op("size", 1, lambda xp, a: float(xp.size(a)), elementwise=False, arrays=True,
 op("rows", 1, lambda xp, a: float(xp.shape(a)[0]), elementwise=False, arrays=True,
    doc="the number of rows (the batch size m)", vjp=(_zero,), jvp=lambda g, out, t, a: None,
    shape=lambda shapes, args: ())
-op("safe", 1, lambda xp, a: xp.maximum(a, 1e-12),
-   lambda g, out, a: g.step(g.sub(a, g.const(1e-12))),
-   doc="a, kept >= 1e-12 so that dividing by it stays finite", bends_at=1e-12,
+op("safe", 1, lambda xp, a: xp.maximum(a, arraymath.SAFE_FLOOR),
+   lambda g, out, a: g.step(g.sub(a, g.const(arraymath.SAFE_FLOOR))),
+   doc="a, kept >= e^-100 (3.7e-44, where cross_entropy clamps its logs) so that dividing "
+       "by it stays finite", bends_at=arraymath.SAFE_FLOOR,
    notation=(["max(", (0, SUM), ", ε)"], ["\\max\\left(", (0, SUM), ", \\varepsilon\\right)"]))
 op("cross_entropy", 2, arraymath.ce_value, elementwise=False, arrays=True,
    doc="mean over rows of sum(-y*log(p) - (1-y)*log(1-p)); logs clamped at -100",

@@ -304,6 +304,76 @@ data {
     assert r.exit_code == 0 and "not checked by finite differences" in r.output
 
 
+# -- cross_entropy's derivative is its value's, however small p or 1 - p ----------------------------
+CE_NET = """
+input X[1]
+target y[1]
+param w[2, 1]
+P = {p}
+C = cross_entropy(P, y)
+output P
+minimize C
+data {{
+  1 -> {y}
+}}
+"""
+
+
+@pytest.mark.parametrize("form, bias", [
+    ("sigmoid([X, 1] @ w)", lambda p: math.log(p) - math.log1p(-p)),  # cancels to P - y
+    ("0.5*exp([X, 1] @ w)", lambda p: math.log(2 * p)),  # no sigmoid: the rule itself
+])
+@pytest.mark.parametrize("p", [0.3, 1e-5, 1e-11, 1e-13, 1e-20, 1e-35, 1e-43, 1 - 1e-4])
+@pytest.mark.parametrize("y", [0, 1, 0.25])
+def test_cross_entropy_gradient_for_every_probability(form, bias, p, y):
+    """Reverse mode, forward mode and a difference agree on dC/dw for p from 0.3 down to 1e-43
+    (the value's logs are clamped only below e^-100, 3.7e-44) and near 1 (much nearer, 1 - p
+    is too coarse in floating point for a difference to follow the cost). The rule
+    divided by max(p, 1e-12): below 1e-12 its gradient was p/1e-12 of the cost's, which
+    training stepped on, and diff printed beside a formula that gave the right one."""
+    net = net_of(CE_NET.format(p=form, y=y))
+    params = {"w": np.array([[0.0], [bias(p)]])}
+    assert math.isclose(float(backprop.predict(net, params, np.array([[1.0]]))[0, 0]), p,
+                        rel_tol=1e-6)
+    rows, unchecked = check_net(net, params, file_data(net))
+    assert not unchecked
+    for _, idx, rev, fwd, num in rows:
+        assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12), (idx, rev, fwd)
+        assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8), (idx, rev, num)
+    shown = NetDerivation(net, params, file_data(net)).grad_values["w"]
+    assert np.allclose(shown, [r[2] for r in rows], rtol=1e-9, atol=1e-12)  # diff's numbers
+
+
+@pytest.mark.parametrize("expr", ["Q * Q / safe(Q)", "safe(Q) / Q * Q^2", "Q / safe(Q) + Q",
+                                  "log(safe(Q)) * Q / safe(Q)", "Q^3 / safe(Q)^2"])
+@pytest.mark.parametrize("w", [-0.5, 1e-50, 0.7, 3.0])
+def test_a_users_safe_in_a_network_is_never_taken_for_its_input(expr, w):
+    """safe(Q) divides like Q only for a probability (a sigmoid's, a softmax's); a user's own
+    safe(Q) at Q = -0.5 is e^-100, not Q, and Q*Q/safe(Q) was simplified to Q: reverse mode
+    2.25e12 where forward mode and the difference gave -2.1e24, and training stepped on it."""
+    net = net_of(f"""
+input X[1]
+target y[1]
+param w[1, 1]
+Q = X @ w
+P = {expr}
+C = mse(P, y)
+output P
+minimize C
+data {{
+  1 -> 1
+  2 -> 0
+}}
+""")
+    rows, unchecked = check_net(net, {"w": np.array([[w]])}, file_data(net))
+    for _, idx, rev, fwd, num in rows:
+        assert math.isclose(rev, fwd, rel_tol=1e-9, abs_tol=1e-12), (rev, fwd)
+        if num is None:  # 1e-50: the bend at e^-100 is nearer than any step rounding shows
+            assert w == 1e-50 and "rounding hides" in unchecked["w", idx], unchecked
+        else:
+            assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8), (rev, num)
+
+
 # -- array ops: vector-Jacobian and Jacobian-vector products against finite differences ----------
 def test_array_op_rules_against_finite_differences():
     text = """

@@ -6,6 +6,7 @@ every backend, so an op added to cgcalc/ops.py cannot be forgotten here."""
 
 from __future__ import annotations
 
+from ..arraymath import SAFE_FLOOR
 from ..codegen import OPERATORS
 
 # the same in every library (operators, and functions of the array namespace "xp")
@@ -47,7 +48,7 @@ def _step(a):
 
 
 def _safe(a):
-    return xp.maximum(a, 1e-12)
+    return xp.maximum(a, SAFE_FLOOR)  # e^-100: where _cross_entropy clamps its logs
 
 
 def _size(a):
@@ -129,7 +130,7 @@ def _step(a):
 
 
 def _safe(a):
-    return xp.clamp(a, min=1e-12)
+    return xp.clamp(a, min=SAFE_FLOOR)  # e^-100: where _cross_entropy clamps its logs
 
 
 def _size(a):
@@ -188,3 +189,4 @@ def _softmax_cross_entropy(z, y):
             "jax.config.update(\"jax_enable_x64\", True)  # float64, as cgcalc computes\n"
             + _ARRAY_HELPERS),
 }
+PRELUDE = {lib: text.replace("SAFE_FLOOR", repr(SAFE_FLOOR)) for lib, text in PRELUDE.items()}

@@ -96,16 +96,22 @@ class _Entry:
         step, numeric, plus, minus = self._central(idx, entry, h * max(1.0, abs(entry)))
         shrunk = False
         for _ in range(_SHRINKS):
-            on, crossed = self._bends_met(plus, minus)
+            on, crossed, nearest = self._bends_met(plus, minus, step)
             if crossed is None:
                 break
-            step, shrunk = step / 4, True
+            step, shrunk = min(step / 4, nearest), True
             (c_plus, x_plus, plus), (c_minus, x_minus, minus) = \
                 self._at(idx, entry + step), self._at(idx, entry - step)
+            if x_plus == x_minus:
+                break
             numeric = (c_plus - c_minus) / (x_plus - x_minus)
-        else:
+        if crossed is not None:
             raise CgcalcError(f"{crossed}() bends nearer to the entry than a step rounding "
                               f"leaves exact")
+        if shrunk and on is None and ROUNDING * max(abs(c_plus), abs(c_minus)) / \
+                (x_plus - x_minus) > _NOISE * max(1.0, abs(numeric)):
+            raise CgcalcError(f"a bend within {step:.3g} of the entry leaves only steps whose "
+                              f"change in the cost rounding hides")
         if on is not None:
             slope = either_side(self._cost(idx), entry, step, abs(entry) * 1e-14, on)
             if slope is None:
@@ -114,24 +120,34 @@ class _Entry:
             return slope
         if abs(numeric - reverse) > _AGREE * max(1.0, abs(reverse)):
             first = step if shrunk else 1e-3 * max(1.0, abs(entry))
-            numeric = self._careful(idx, entry, first, numeric)
+            numeric = self._careful(idx, entry, first, step, numeric)
         return numeric
 
-    def _bends_met(self, plus, minus):
+    def _bends_met(self, plus, minus, step):
         """(an op that bends right at the entry, moved by it; an op whose input is on another
-        side of its bend at entry ± step than at the entry), each None where there is none."""
+        side of its bend at entry ± ``step`` than at the entry, each None where there is none;
+        and a quarter of the step at which the nearest such input would reach its bend, from
+        its rate of change between the two)."""
         import numpy as np
 
         on = crossed = None
+        nearest = step
         for i, at, op in self.bends:
             side = np.sign(self.still[i] - at)
             moves = (plus[i] != at) | (minus[i] != at)
             if on is None and np.any((side == 0) & moves):
                 on = op
-            if crossed is None and np.any((side != 0) & (
-                    (np.sign(plus[i] - at) != side) | (np.sign(minus[i] - at) != side))):
-                crossed = op
-        return on, crossed
+            across = (side != 0) & ((np.sign(plus[i] - at) != side) |
+                                    (np.sign(minus[i] - at) != side))
+            if np.any(across):
+                crossed = crossed or op
+                rate = np.abs(np.asarray(plus[i] - minus[i]))[across] / (2 * step)
+                away = np.abs(np.asarray(self.still[i] - at))[across]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    reach = np.min(away / rate) / 4
+                if reach > 0:  # (nan and 0 are no better guess than a quarter of the step)
+                    nearest = min(nearest, float(reach))
+        return on, crossed, nearest
 
     def _cost(self, idx):
         return lambda t: self._at(idx, t)[0]
@@ -152,14 +168,21 @@ class _Entry:
             step *= 10
         return step, numeric, plus, minus
 
-    def _careful(self, idx, entry, first, quick):
+    def _careful(self, idx, entry, first, least, quick):
         """The entry's difference again where the quick one disagrees with reverse mode:
         Ridders' extrapolation from ``first`` and smaller first steps (cgcalc/derive.py), as
         an expression's check takes it, in its place where it has an error estimate (a cost
-        far steeper than the entry's own scale: sigmoid(1e6*x) at 1e6). Where they agree, two
-        evaluations an entry."""
+        far steeper than the entry's own scale: sigmoid(1e6*x) at 1e6). The first step is ten
+        times smaller while the cost is not finite that far (p beyond 1 in cross_entropy),
+        down to ``least``, the quick difference's. Where they agree, two evaluations an
+        entry."""
+        cost = self._cost(idx)
+        while not (math.isfinite(cost(entry + first)) and math.isfinite(cost(entry - first))):
+            first /= 10
+            if first < least:
+                return quick
         try:
-            d, error = best_difference(self._cost(idx), entry, first, abs(entry) * 1e-14)
+            d, error = best_difference(cost, entry, first, abs(entry) * 1e-14)
         except CgcalcError:
             return quick
         return d if d is not None and math.isfinite(error) else quick

@@ -116,7 +116,7 @@ def _connections(src, Text):
             for e in list(reversed(src.edges))[:ROWS]]
     legend = "⊙ elementwise, ' transpose, δX = dC/dX"
     if any("ε" in row[3].plain for row in rows):
-        legend += ", max(p, ε) keeps p ≥ ε = 1e-12"
+        legend += ", max(p, ε) keeps p ≥ ε = e^-100"
     if hasattr(src, "step"):
         legend += "; one step t of the T"
     t = titled_table(f"2. Connection derivatives ({legend})")

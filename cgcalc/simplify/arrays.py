@@ -22,7 +22,6 @@ LINEAR = {"matmul": (0, 1), "transpose": (0,), "cols": (0,), "sum": (0,), "like"
 
 class ArraySimplifier(Simplifier):
     ONE_MORE = False  # factors of a product go through _factors below (broadcasts undone)
-    SAFE_CANCELS = True  # the cross-entropy's (p - y)/(safe(p) safe(1 - p)) meets p (1 - p)
 
     def __init__(self, builder, shape_of, atoms=()):
         super().__init__(builder, atoms)
@@ -63,6 +62,19 @@ class ArraySimplifier(Simplifier):
                 return super().add(terms)  # a zeros term that broadcasts the others: keep it
             return super().add(rest)
         return super().add(terms)
+
+    def divides_like(self, safe) -> bool:
+        """safe(P) and safe(1 - P) divide like P and 1 - P for a probability P (a sigmoid's or
+        a softmax's: cross_entropy's derivative (P - y)/(safe(P) safe(1 - P)) meets the
+        sigmoid's P (1 - P)): they differ only below e^-100, where cross_entropy clamps its
+        logs. Never for a safe of anything else: Q*Q/safe(Q) is not Q where Q < 0."""
+        a = safe.args[0]
+        if a.op == "add" and len(a.args) == 2 and is_number(a.args[0]) and \
+                a.args[0].value == 1 and a.args[1].op == "mul" and len(a.args[1].args) == 2 and \
+                is_number(a.args[1].args[0]) and a.args[1].args[0].value == -1:
+            a = a.args[1].args[1]  # 1 - P
+        a = self._placeholders.get(a, a)  # a name of the file stands in as a variable
+        return a.op in _PROBABILITIES
 
     def mul(self, factors):
         if any(_zero(f) for f in factors):
@@ -153,6 +165,9 @@ class ArraySimplifier(Simplifier):
     def _scalar(self, f):
         return is_number(f) or self.shape_of(f) == () and (
             f.op == "var" or f.op == "pow" and f.args[0].op == "var")
+
+
+_PROBABILITIES = {"sigmoid", "softmax"}  # ops whose values lie in [0, 1]
 
 
 def _zero(node):

@@ -17,9 +17,6 @@ _NOT_PLAIN = {"const", "pow", "safe", "add"}  # factors that mul() may combine
 
 
 class Products:
-    # safe(A) divides like A: they differ only where A < 1e-12, which a network's probabilities
-    # never reach but a user's own safe(x) may (x = -2), so only the network simplifier says so
-    SAFE_CANCELS = False
     ONE_MORE = True  # a factor may join a product by its key (_one_more); not if _factors differs
 
     def mul(self, factors):
@@ -50,8 +47,8 @@ class Products:
                     base, e = f.args
                 else:
                     base, e = f, None  # None: exponent 1, the common case, without a node
-                # with SAFE_CANCELS, A/safe(A) is 1
-                key = base.args[0] if base.op == "safe" and self.SAFE_CANCELS else base
+                # where safe(A) divides like A, A/safe(A) is 1
+                key = base.args[0] if base.op == "safe" and self.divides_like(base) else base
                 slot = exps.get(key)
                 if slot is None:
                     exps[key] = [base, f, [e]]
@@ -70,7 +67,7 @@ class Products:
                     pending.append(f)
                     continue
                 total = self.add([b.const(1) if e is None else e for e in es])
-                if base.op == "safe" and self.SAFE_CANCELS and \
+                if base.op == "safe" and self.divides_like(base) and \
                         not (is_number(total) and total.value < 0):
                     base = base.args[0]
                 p = self.pow(base, total)
@@ -95,6 +92,12 @@ class Products:
         if len(factors) == 1 and factors[0].op == "add" and len(factors[0].args) <= FLATTEN:
             return self.add([self.mul([b.const(coeff), t]) for t in factors[0].args])
         return b.mul(b.const(coeff), *factors)
+
+    def divides_like(self, safe) -> bool:
+        """Whether ``safe`` (safe(A)) may be taken for A in a product: never here. They differ
+        where A < e^-100, which a user's own safe(x) may mean (x = -2); a network's
+        probabilities differ there only where its cost is clamped (cgcalc/simplify/arrays.py)."""
+        return False
 
     def times(self, a, c):
         """``a * c`` for canonical ``a`` and ``c``, canonical: ``known(mul([a, c]))``, the step of
