@@ -180,6 +180,9 @@ class Graph:
         """User names stay; the output is ``f`` unless named; other operations get n1, n2, ..."""
         names: dict = {}  # node -> name
         taken = set(self.variables) | set(user.values()) | set(ops.CONSTANTS)
+        # a user's n_1 prints as n_{1} in LaTeX, as n1 would: n1 is taken too
+        taken.update(t.replace("_", "", 1) for t in list(taken)
+                     if t.startswith("n_") and t[2:].isdigit())
         for n in self.order:
             if n.op == "var":
                 names[n] = n.value

@@ -388,3 +388,15 @@ def test_reach_size_stops_at_its_bound():
         node = Counted(node)
     assert reach_size(node, 5) == 5
     assert looked[0] <= 5
+
+
+@pytest.mark.parametrize("text", ["sin(n_1*x) + n_1", "n_2*exp(n_1 + x)*cos(n_3)",
+                                  "a = n_1*x; b = sin(a)*n_4; b + cos(n_2*b)"])
+def test_generated_names_never_read_as_a_users_in_latex(text):
+    """A user's n_1 is n_{1} in LaTeX, as the generated n1 would be: every node a display
+    names has a LaTeX name of its own."""
+    from cgcalc.printer import latex_name
+
+    g = parse(text)
+    shown = [latex_name(name) for name in g.names.values()]
+    assert len(shown) == len(set(shown)), sorted(shown)
