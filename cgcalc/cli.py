@@ -278,8 +278,10 @@ def diff(ctx, source, wrt, at, fmt, order_n, mode, max_paths, points, input_form
     text, name = _source(source)
     fmt = _format(fmt)
     if commands.is_net(name):
-        _refuse(ctx, ["order_n", "mode", "at", "input_format"],
-                "does not apply to a network file (its params come from --params)")
+        _refuse(ctx, ["at"], "does not apply to a network file (its params come from --params)")
+        _refuse(ctx, ["order_n", "mode", "input_format"],
+                "does not apply to a network file (diff of a network is its first derivatives, "
+                "in reverse mode, at its own data rows or --points)")
         net = commands.load_net(text, name)
         commands.diff_net(net, fmt, sys.stdout, wrt=wrt, params=params, max_paths=max_paths,
                           points=points)

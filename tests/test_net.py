@@ -944,3 +944,14 @@ def test_the_message_names_the_cost_and_what_it_takes(tmp_path):
     assert first.endswith("Y1 to Y3 sum to 1.5, not 1: softmax_cross_entropy takes each row "
                           "of targets as probabilities: from 0 to 1, summing to 1 (line 6: "
                           "C = softmax_cross_entropy(Z, Y))"), first
+
+
+@pytest.mark.parametrize("option, value", [("--order", "2"), ("--mode", "forward"),
+                                           ("--at", "x=1")])
+def test_expression_options_refused_for_a_network_say_why(option, value):
+    """Each refusal gives its own reason: only --at's is that a network's params come from
+    --params (--order and --mode said so too)."""
+    r = run("diff", str(ROOT / "examples" / "xor.net"), option, value)
+    assert r.exit_code == 2
+    assert r.output.startswith(f"error: {option} does not apply to a network file")
+    assert ("--params" in r.output.splitlines()[0]) == (option == "--at"), r.output
