@@ -348,8 +348,8 @@ def train(file, save, params, fmt, quiet, **flags):
               help="The trained params (JSON, as written by train --save).")
 @click.option("--points", metavar="PATH|-",
               help="Rows of inputs, like the file's data rows (a header row optional, naming "
-                   "the columns in order: X1, X2 for input X[2]). Default: the file's own data "
-                   "rows.")
+                   "the columns in order: X1, X2 for input X[2]; targets after '->' are left "
+                   "out). Default: the file's own data rows.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "rich", "plain", "json", "csv"]),
               default="auto", show_default=True)
 @max_entries_option

@@ -64,10 +64,12 @@ def rows_data(net: Network, stream, name, first_line=1, named_in_order=False):
 
 
 def input_rows(net: Network, stream, name):
-    """A reader of rows of inputs only (what ``predict`` reads), a header row optional: the
-    inputs' column names in order."""
+    """A reader of rows of inputs (what ``predict`` reads), a header row optional: the inputs'
+    column names in order. A row may be written as the file's data rows are, its targets
+    after ``->``: they are left out."""
     names = net.column_names(net.inputs)
-    return RowReader(stream, name, names, data=True, split=(len(names), 0), named_in_order=True)
+    split = (len(names), len(net.column_names(net.targets)), True)
+    return RowReader(stream, name, names, data=True, split=split, named_in_order=True)
 
 
 def check_sizes(net: Network, m: int):

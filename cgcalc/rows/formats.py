@@ -194,7 +194,8 @@ def json_chunk(r, block, np):
 
 def data_fields(r, line, text, split=None, careful=True):
     """The fields of a data row; with ``split`` (inputs, targets), a row with ``->`` must
-    have that many on each side. A field between two commas, or before or after them, that is
+    have that many on each side; with (inputs, targets, True), its targets are left out (the
+    rows ``predict`` reads, as a data block's are written). A field between two commas, or before or after them, that is
     empty is refused (never skipped: the numbers after it would move a column); not
     ``careful``: no two commas are adjacent in it (a comma first or last still gives an empty
     field, split either way)."""
@@ -207,11 +208,11 @@ def data_fields(r, line, text, split=None, careful=True):
         ins, outs = _cells(left, careful), _cells(right, careful)
         if "" in ins or "" in outs:
             _empty_field(r, line, text)
-        if split and (len(ins), len(outs)) != tuple(split):
+        if split and (len(ins), len(outs)) != tuple(split[:2]):
             raise r.lines.fail(f"the row has {len(ins)} -> {len(outs)} numbers; the network "
                              f"takes {split[0]} -> {split[1]}", text, 1, len(text),
                              line=line)
-        return ins + outs
+        return ins if split and split[2:] == (True,) else ins + outs
     cells = _cells(body, careful)
     if "" in cells:
         _empty_field(r, line, text)
