@@ -27,6 +27,8 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
         return decode(read_bytes(arg), arg), arg
     if network and plain and os.path.isdir(arg):
         raise CgcalcError(f"cannot read {arg}: it is a directory, not a network file")
+    if plain and arg.startswith(_PATH_STARTS) and os.path.isdir(arg):  # ./d is no expression
+        raise CgcalcError(f"cannot read {arg}: it is a directory, not a file")
     looks_like_path = arg.endswith(FILE_SUFFIXES)  # a "/" may be a division: not a clue
     if plain and looks_like_path and not os.path.exists(arg):
         raise CgcalcError(f"no such file: {arg}", filename=arg,
@@ -37,6 +39,7 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
     return arg, "<expr>"
 
 
+_PATH_STARTS = ("/", "./", "../", "~", ".\\", "..\\")  # how only a path begins, never an expression
 _TAKEN: dict = {}  # this run's: what is read once -> (how it is named, its readers)
 
 

@@ -535,3 +535,16 @@ def test_a_network_file_names_a_number_with_underscores(line, number, tmp_path):
     assert first.endswith(f"{number!r} is not a number: write its digits without '_'"), first
     assert source.split("| ", 1)[1] == line
     assert caret.strip() == "^" * len(number)
+
+
+@pytest.mark.parametrize("command", ["diff", "graph", "check", "export"])
+def test_a_path_to_a_directory_is_refused_as_one(command, tmp_path, monkeypatch):
+    """./d, ../d or /abs/d naming a directory is a path, never an expression ('unexpected
+    character .' said nothing of the directory); a bare d stays an expression, a variable."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    for arg in ("../d", str(tmp_path / "d"), "../d/"):
+        r = CliRunner().invoke(main, [command, arg])
+        assert r.exit_code == 2, (arg, r.output)
+        assert f"cannot read {arg}: it is a directory" in r.output, r.output
