@@ -260,6 +260,21 @@ def test_domain_error_exits_1_naming_the_node():
     assert r.exit_code == 1 and "division by zero" in r.stderr
 
 
+@pytest.mark.parametrize("text, derivative, place", [
+    ("x*(0/0)", "0/0", "division by zero at n1 = 0 / 0"),
+    ("x*(1/0 - 1/0)", "1/0 - 1/0", "division by zero at n1 = 1 / 0"),
+    ("x*(0*log(0))", "0*log(0)", "outside the function's domain at n1 = log(0)"),
+])
+def test_a_constant_that_is_not_finite_prints_as_itself_and_fails_at_a_point(text, derivative,
+                                                                             place):
+    """The derivative is printed with the part in it (it was 0: 0*c and c - c taken for 0);
+    at a point, the part is refused where it is, as before."""
+    r = run("diff", text, "--format", "plain")
+    assert r.exit_code == 0 and r.stdout == f"d/dx = {derivative}\n", r.output
+    r = run("diff", text, "--at", "x=2", "--format", "plain")
+    assert r.exit_code == 1 and r.stdout == "" and place in r.stderr.splitlines()[0], r.stderr
+
+
 # -- real processes ------------------------------------------------------------------------------
 def _cgcalc(*args, input=None, env=None):
     return subprocess.run([sys.executable, "-m", "cgcalc", *args], input=input,

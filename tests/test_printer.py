@@ -109,6 +109,31 @@ def test_plain_products_print_the_short_way_as_the_general_way(text):
                 assert (PRODUCT, short) == _display(n, False, {}, PLAIN), to_text(n)
 
 
+@pytest.mark.parametrize("inner", [("2", "1e308"), ("1e308", "x", "10"), ("-1e308", "10")])
+@pytest.mark.parametrize("outer", [("0", "P"), ("x", "P"), ("0", "x", "P"), ("P", "x")])
+def test_a_product_of_numbers_left_as_written_keeps_its_brackets(outer, inner):
+    """The simplifier leaves 2*1e308 as written (it overflows) and puts it whole into a product:
+    0*(2*1e308) is nan, but read back as 0*2*1e308 it would be 0."""
+    from cgcalc.graph import Builder
+
+    b = Builder()
+
+    def node(t):
+        return b.var(t) if t == "x" else b.const(float(t))
+    product = b.mul(*[node(t) for t in inner])
+    root = b.mul(*[product if t == "P" else node(t) for t in outer])
+    printed = to_text(root)
+    got, want = _numpy_value(parse(printed).output), _numpy_value(root)
+    assert got == want or math.isnan(got) and math.isnan(want), printed
+
+
+def _numpy_value(root, x=0.5):
+    """The value as numpy computes it (inf and nan, where math raises), at x."""
+    from cgcalc.evaluate import Tape
+
+    return float(Tape(topological([root]), [root], ("x",)).run([x])[0])
+
+
 @pytest.mark.parametrize("style", ["plain", "latex"])
 def test_a_negative_part_printed_as_a_name_keeps_its_sign(style):
     """In a sum, a term that prints with a leading minus is written after " - "; a term

@@ -258,3 +258,109 @@ def test_noting_first_changes_no_derivative(monkeypatch):
     noted = printed()
     monkeypatch.setattr(Simplifier, "note_canonical", lambda self, order: None)
     assert printed() == noted
+
+
+# -- constants that are not finite numbers: 0*log(0) is nan, not 0 -------------------------------
+
+# Parts without variables whose value is inf or nan, which the simplifier cannot fold: a domain
+# fault, a division by zero, an overflow (of a function, of a power, of numbers multiplied or
+# added), and what is made of them
+NOT_FINITE = ["0/0", "1/0", "-1/0", "log(0)", "log(-1)", "sqrt(-1)", "(-1)^0.5", "(-8)^(1/3)",
+              "0^-2", "asin(2)", "exp(1000)", "cosh(-1000)", "2^2000", "pi^1000", "1e308*10",
+              "1e308 + 1e308", "sin(1/0)", "1 + log(0)", "log(0)^2", "1/0 - 1/0"]
+# Parts that do not fold either (inexact), but are finite: every rule still applies to them (of a
+# modest size: x - 2^100 + 2^100 is 0 in floats, and its derivative's 2*x the better number)
+FINITE = ["sin(2)", "sqrt(2)", "log(3)", "2^(1/3)", "pi", "atan(1/3)", "e^-3"]
+# Each puts the part c (in brackets: a part) where a rule for numbers would take it away (0*c,
+# c - c, c/c, exp(log(c)), (c^(1/2))^2, ...) or keep it (c^0 is 1 for inf and nan too), beside a
+# variable
+ABSORBING = ["x*(0*{c})", "0*x*{c}", "(x + {c})*0", "x*({c} - {c})", "x*({c} - {c}) + x^2",
+             "sin(x)*(2*{c} - {c})", "x*{c}/{c}", "x*exp(log{c})", "x*log(exp{c})",
+             "x*({c}^(1/2))^2", "x*(x - {c} + {c})", "x*0*{c} + x", "0*{c} + x", "x^2*{c}^0",
+             "x*(0*(x + {c}))", "x*({c}*x - x*{c})", "x*{c}^2/{c}^2"]
+
+
+def _agrees(got, want):
+    """A derivative's number against reverse mode's: equal where that is finite, and not
+    finite where it is not (nan or inf: which one depends on the order of the operations)."""
+    if math.isfinite(want):
+        return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12)
+    return not math.isfinite(got)
+
+
+def _check_against_reverse_mode(text, env):
+    """The printed derivatives, read back and evaluated (numpy, as the API and --points
+    evaluate), and the derivative nodes themselves, against the API's gradient."""
+    import warnings
+
+    import numpy as np
+
+    import cgcalc
+    from cgcalc.derive import Analysis
+    from cgcalc.evaluate import Tape
+    from cgcalc.render.common import derivatives
+
+    g = parse(text)
+    want = cgcalc.function(text).grad(**env)
+    for d in derivatives(Analysis(g, list(g.variables))):
+        v = d.wrt[0]
+        back = cgcalc.function(d.text)
+        got = back.value(**{k: env[k] for k in back.variables})
+        assert _agrees(got, want[v]), (text, v, d.text, got, want[v])
+        tape = Tape(topological([d.node]), [d.node], g.variables)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (node,) = tape.run([np.float64(env[k]) for k in g.variables])
+        assert _agrees(float(node), want[v]), (text, v, d.text, float(node), want[v])
+
+
+@pytest.mark.parametrize("c", NOT_FINITE)
+@pytest.mark.parametrize("template", ABSORBING)
+def test_a_part_that_is_not_finite_is_never_taken_for_a_number(template, c):
+    """x*(0/0) printed d/dx = 0 where its gradient is nan (0 absorbed 0^-1, 1/0 - 1/0 cancelled,
+    log(0)/log(0) was 1): the printed derivative must say what the numbers say."""
+    text = template.format(c=f"({c})")
+    for x in (2.0, -0.5):
+        _check_against_reverse_mode(text, {"x": x})
+
+
+@pytest.mark.parametrize("c", FINITE)
+@pytest.mark.parametrize("template", ABSORBING)
+def test_a_finite_part_that_does_not_fold_is_still_a_number(template, c):
+    text = template.format(c=f"({c})")
+    _check_against_reverse_mode(text, {"x": 0.75})
+
+
+@pytest.mark.parametrize("text, want", [
+    ("x*(0*sin(2))", "0"), ("x*(sin(2) - sin(2))", "0"), ("x*sqrt(2)/sqrt(2)", "1"),
+    ("x*exp(log(3))", "3"), ("0*x", "0"), ("x*(2^100 - 2^100)", "0"), ("x*(pi - pi)", "0"),
+    ("x*(0/0)", "0/0"), ("x*(1/0 - 1/0)", "1/0 - 1/0"), ("x*(0*log(0))", "0*log(0)"),
+    ("x*log(0)/log(0)", "log(0)/log(0)"), ("x*sqrt(-1)^2", "sqrt(-1)^2"),
+    ("x*(2*log(0) - log(0))", "2*log(0) - log(0)"), ("x*(log(0) + log(0))", "2*log(0)"),
+    ("x*(1/0)^-1", "0"), ("x*(0*(1e308*10))", "0*(1e+308*10)"),
+])
+def test_what_folds_and_what_stays(text, want):
+    """Finite parts fold as before; a part that is not finite stays as written where a rule
+    for numbers would remove it, and rules that hold for inf and nan too still apply
+    (u + u is 2*u; (1/0)^-1 is 0^1, as 1/inf is 0)."""
+    from cgcalc.derive import Analysis
+    from cgcalc.render.common import derivatives
+
+    (d,) = derivatives(Analysis(parse(text), ["x"]))
+    assert d.text == want
+
+
+_PARTS = st.sampled_from(NOT_FINITE + FINITE)
+_AROUND = st.sampled_from(["({a})*(0*{c}) + x", "({a})*({c} - {c})", "sin({a})*{c}/{c}",
+                           "({a})*(0*{c} + y)", "({a})^2*(0*{c}) - ({a})*({c} - {c})*z",
+                           "exp(log{c})*({a}) + ({a})*x", "({a} + {c})*0*x"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS, _PARTS, _AROUND, POINTS, POINTS, POINTS)
+def test_random_expressions_around_parts_that_are_not_finite(a, c, around, x, y, z):
+    text = around.format(a=a, c=f"({c})")
+    g = parse(text)
+    _check_against_reverse_mode(text, {k: {"x": x, "y": y, "z": z}[k] for k in g.variables})
+    s = Simplifier(g.builder)(g.output)
+    assert Simplifier(g.builder)(s) is s  # idempotent, as for finite parts

@@ -185,7 +185,25 @@ def _negative_number(v):
 def _unbracketed(factor):
     """Whether a factor that is itself a product goes in without brackets: a*(b*c) reads as
     a*b*c (the simplifier nests long products); a*(-b*c) keeps them."""
-    return factor.op == "mul" and not is_negative(factor)
+    return factor.op == "mul" and not is_negative(factor) and not _two_numbers(factor)
+
+
+_NAMED = frozenset(ops.CONSTANTS.values())  # pi and e: symbols, not numbers
+
+
+def _two_numbers(factor) -> bool:
+    """Whether ``factor`` is a product of two numbers or more: one the simplifier left as
+    written because they overflow (1e308*10), which keeps its brackets after another factor,
+    negative or not: 0*(1e308*10) is nan, 0*1e308*10 reads back as 0."""
+    if factor.op != "mul":
+        return False
+    found = False
+    for a in factor.args:
+        if a.op == "const" and not (isinstance(a.value, float) and a.value in _NAMED):
+            if found:
+                return True
+            found = True
+    return False
 
 
 def _plain_product(args, st):
@@ -198,7 +216,8 @@ def _plain_product(args, st):
     for i, a in enumerate(args):
         if i:
             parts.append(st.times)
-        parts.append((a, PRODUCT if i == 0 or _unbracketed(a) else UNARY, False))
+        ctx = PRODUCT if i == 0 or _unbracketed(a) else POWER if _two_numbers(a) else UNARY
+        parts.append((a, ctx, False))
     return parts
 
 
@@ -247,6 +266,8 @@ def _product(node, negate, st):
             ctx = ctx_first if i == 0 else ctx_rest
             if it[0] == "n" and _unbracketed(it[1]):
                 ctx = PRODUCT
+            elif i and it[0] != "c" and _two_numbers(it[1]):
+                ctx = POWER  # in brackets
             out += factor_parts(it, ctx)
         return out
 

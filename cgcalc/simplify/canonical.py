@@ -1,6 +1,22 @@
 """The walk that makes a graph canonical: each node once, its inputs first, memoised; the
 dispatch of each op to the rules of sums, products and powers (cgcalc/simplify/sums.py,
-products.py, powers.py); atoms kept opaque; and the order of terms and factors."""
+products.py, powers.py); atoms kept opaque; undefined parts kept whole; and the order of
+terms and factors.
+
+An *undefined* part is a constant whose value is not a finite number: ``0^-1`` (1/0),
+``log(0)``, ``sqrt(-1)``, ``exp(1000)``, ``1e308*10``; and any node made of one. The rules of
+algebra hold for numbers, not all of them for inf and nan: ``0*inf`` and ``inf - inf`` are nan,
+``log(0)/log(0)`` is not 1, ``sqrt(-1)^2`` is not -1. So such a part is a term or factor that
+collects only with itself (``u + u`` is ``2*u`` and ``u*u`` is ``u^2`` for inf and nan too), a
+zero does not absorb it, and the rules that fail for it pass it by: exp(log(u)), a power of a
+fractional power, a factor common to a sum's terms. (Numbers that overflow, left as written,
+also stay whole in a sum or product: ``_written``.) The printed derivative then says what the
+numbers say (nan), not 0. Such a part stays unfolded rather than becoming a constant nan,
+because nan prints as ``(nan)``, which reads back as a variable.
+
+Whether a node is undefined is known when a rule makes it, in O(1) per input: where it failed to
+fold, its own value (fold.not_finite: sin(2) and 2^(1/2) do not fold either, and are finite);
+else whether one of its inputs is (``_mark``)."""
 
 from __future__ import annotations
 
@@ -39,6 +55,12 @@ class Canonical:
         self._keys: dict = {}  # node -> its sort key
         # for Products (products.py): a product of distinct plain factors made here -> their keys
         self._plain: dict = {}
+        # the undefined nodes made here (see the module's docstring): empty in almost every
+        # graph, so each rule's look at it costs one test of an empty set
+        self._undefined: set = set()
+        # those of them that are numbers left as written (1e308*10): not spread into a sum or
+        # product either, where the numbers would be combined again (0*(1e308*10) is nan)
+        self._written: set = set()
 
     # -- the walk --------------------------------------------------------------------------
     def __call__(self, root):
@@ -92,6 +114,8 @@ class Canonical:
             elif node.op not in _ARITHMETIC and node not in atoms and \
                     all(memo.get(a) is a for a in args) and _kept(node, args):
                 memo.setdefault(node, node)
+                if self._undefined:
+                    self._mark(node, args)
 
     def _placeholder(self, atom):
         """A variable that stands in for ``atom``."""
@@ -120,7 +144,8 @@ class Canonical:
         b, op = self.b, node.op
         if op not in _ARITHMETIC:  # a function: the common case first
             if _kept(node, args):
-                return node  # a function of canonical inputs is canonical: no need to rebuild
+                # a function of canonical inputs is canonical: no need to rebuild
+                return self._mark(node, args) if self._undefined else node
             return self.function(op, args)
         if op in ("const", "var"):
             return node
@@ -141,10 +166,18 @@ class Canonical:
         raise AssertionError(f"no canonical rule for {op!r}, listed in _ARITHMETIC")
 
     # -- helpers ---------------------------------------------------------------------------
+    def _mark(self, node, parts):
+        """``node``, recorded as undefined where one of ``parts`` (its inputs) is."""
+        undefined = self._undefined
+        if undefined and any(p in undefined for p in parts):
+            undefined.add(node)
+        return node
+
     def _flatten(self, op, items):
         out = []
+        written = self._written
         for t in items:
-            if t.op == op and len(t.args) <= FLATTEN:
+            if t.op == op and len(t.args) <= FLATTEN and not (written and t in written):
                 out.extend(t.args)
             else:
                 out.append(t)

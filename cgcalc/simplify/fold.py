@@ -7,7 +7,7 @@ import math
 from fractions import Fraction
 
 from .. import ops
-from ..scalar import SCALAR
+from ..scalar import SCALAR, as_float
 
 NAMED = tuple(ops.CONSTANTS.values())  # constants that print as names: they stay symbols
 
@@ -82,3 +82,17 @@ def fold_call(op, values):
         return r
     return None
 
+
+def not_finite(op, values) -> bool:
+    """Whether ``op`` of the constants ``values`` has no finite value (0^-1, log(0),
+    (-1)^(1/2), exp(1000)): one point's evaluation of it raises or gives inf or nan. The folds
+    above leave such a call unfolded, and they leave sin(2) and 2^(1/2) unfolded too (not
+    exact), so whether a constant node failed to fold says nothing: only its value does."""
+    o = ops.OPS[op]
+    if o.arrays:
+        return False
+    try:
+        r = o.bind(SCALAR)(*[as_float(v) for v in values])
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return True
+    return not math.isfinite(r)

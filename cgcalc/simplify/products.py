@@ -32,18 +32,25 @@ class Products:
                 return flat[0]
             flat.sort(key=self._key)
             product = b.mul(*flat)
+            if self._undefined:
+                self._mark(product, flat)
             if len(flat) <= FLATTEN:  # one more factor may be put in its place (_one_more)
                 self._plain[product] = [self._key(f) for f in flat]
             return product
         coeff = 1
         pending = flat
+        undefined = self._undefined
+        kept = False  # an undefined factor met: 0 times it is not 0 (0*inf is nan)
         for _ in range(SETTLE):  # powers of products can expose new like factors
             exps: dict = {}  # base -> [base, the factor, its exponents]
             for f in self._flatten("mul", pending):
                 if f.op == "const" and is_number(f):
                     coeff = coeff * f.value
                     continue
-                if f.op == "pow":
+                if undefined and f in undefined:
+                    base, e = f, None  # whole: log(0)/log(0) is nan, not 1 (canonical.py)
+                    kept = True
+                elif f.op == "pow":
                     base, e = f.args
                 else:
                     base, e = f, None  # None: exponent 1, the common case, without a node
@@ -57,10 +64,13 @@ class Products:
                         slot[0] = base  # remember the plain base, for positive totals
                     slot[1] = None
                     slot[2].append(e)
-            if coeff == 0:
+            if coeff == 0 and not kept:
                 return b.const(0)
             if not finite(coeff):
-                return b.mul(*flat)  # 1e308 * 10: left as written, never a constant inf
+                made = b.mul(*flat)  # 1e308 * 10: left as written, never a constant inf
+                undefined.add(made)
+                self._written.add(made)
+                return made
             pending, again = [], False
             for base, f, es in exps.values():
                 if len(es) == 1 and f is not None:
@@ -79,19 +89,23 @@ class Products:
             if not again:
                 break
         factors = pending
-        if coeff == 0:
+        if coeff == 0 and not kept:
             return b.const(0)
         factors.sort(key=self._key)
         if not factors:
             return b.const(coeff)
+        if kept:  # nothing cancels with an undefined factor: spreading over sums only lengthens
+            if coeff == 1:
+                return factors[0] if len(factors) == 1 else self._mark(b.mul(*factors), factors)
+            return self._mark(b.mul(b.const(coeff), *factors), factors)
         spread = self._cancel_into_sum(coeff, factors)
         if spread is not None:
             return spread
         if coeff == 1:
-            return factors[0] if len(factors) == 1 else b.mul(*factors)
+            return factors[0] if len(factors) == 1 else self._mark(b.mul(*factors), factors)
         if len(factors) == 1 and factors[0].op == "add" and len(factors[0].args) <= FLATTEN:
             return self.add([self.mul([b.const(coeff), t]) for t in factors[0].args])
-        return b.mul(b.const(coeff), *factors)
+        return self._mark(b.mul(b.const(coeff), *factors), factors)
 
     def divides_like(self, safe) -> bool:
         """Whether ``safe`` (safe(A)) may be taken for A in a product: never here. They differ
@@ -128,6 +142,8 @@ class Products:
         key = self._key(factor)
         i = bisect(keys, key)
         made = self.b.mul(*args[:i], factor, *args[i:])
+        if self._undefined:
+            self._mark(made, (product, factor))
         if len(args) < FLATTEN:
             self._plain[made] = [*keys[:i], key, *keys[i:]]
         return made

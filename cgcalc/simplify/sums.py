@@ -12,18 +12,25 @@ class Sums:
         b = self.b
         const = 0
         coeffs: dict = {}  # term without its coefficient -> [that, coefficient]
+        undefined = self._undefined
         for t in self._flatten("add", terms):
             if is_number(t):
                 const = const + t.value
                 continue
-            c, rest = self._split_coeff(t)
+            if undefined and t in undefined:
+                c, rest = 1, t  # whole: log(0) - log(0) is nan, 2*log(0) - log(0) too
+            else:
+                c, rest = self._split_coeff(t)
             slot = coeffs.get(rest)
             if slot is None:
                 coeffs[rest] = [rest, c]
             else:
                 slot[1] = slot[1] + c
         if not finite(const) or not all(finite(c) for _, c in coeffs.values()):
-            return b.add(*self._flatten("add", terms))  # 1e308 + 1e308: left as written
+            made = b.add(*self._flatten("add", terms))  # 1e308 + 1e308: left as written
+            undefined.add(made)
+            self._written.add(made)
+            return made
         out = []
         for rest, c in coeffs.values():
             if c == 0:
@@ -38,14 +45,17 @@ class Sums:
             out.insert(0, b.const(const))
         if len(out) == 1:
             return out[0]
-        return b.add(*out)
+        return self._mark(b.add(*out), out)
 
     def _common_factor(self, terms):
         """a*X + b*X -> (a + b)*X when every term has the factor X (a non-number)."""
         def factors(t):
             return t.args if t.op == "mul" else (t,)
         shared = None
+        undefined = self._undefined
         for t in terms:
+            if undefined and t in undefined:
+                return None  # not taken apart (canonical.py): x*log(0) + y*log(0) is nan at y = 0
             ids = {id(f): f for f in factors(t) if not is_number(f)}
             shared = ids if shared is None else {k: v for k, v in shared.items() if k in ids}
             if not shared:
@@ -64,6 +74,8 @@ class Sums:
 
     def _scaled(self, c, rest):
         b = self.b
+        if rest in self._undefined:
+            return self.mul([b.const(c), rest])  # u + u is 2*u; u may be 2*log(0): 4*log(0)
         if rest.op == "mul":
             return b.mul(b.const(c), *rest.args)
         return b.mul(b.const(c), rest)
