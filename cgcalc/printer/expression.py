@@ -216,7 +216,12 @@ def _plain_product(args, st):
     for i, a in enumerate(args):
         if i:
             parts.append(st.times)
-        ctx = PRODUCT if i == 0 or _unbracketed(a) else POWER if _two_numbers(a) else UNARY
+        if i == 0:
+            ctx = PRODUCT
+        elif a.op != "mul":
+            ctx = UNARY
+        else:  # (_unbracketed, each test once)
+            ctx = POWER if _two_numbers(a) else UNARY if is_negative(a) else PRODUCT
         parts.append((a, ctx, False))
     return parts
 
