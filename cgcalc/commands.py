@@ -170,21 +170,31 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     for name, value in flags.items():
         options[name] = option(name, value, flag=f"--{name}")
     if save is not None:
-        if not save:
-            raise CgcalcError("--save needs a file name")
+        from .files import check_output
+
+        check_output(save, "--save")  # before the training, not after it
         # (--save onto --params is training on in place: the params are read before the write)
         not_an_input(save, "--save", inputs_of(net.filename, net))
     data = net_data(net)
     start_params, rng = start(net, params, options["seed"])
     with progress(options["epochs"]) as report:
         result = train(net, start_params, data, options, rng=rng, progress=report)
+    unsaved = None
     if save:
-        save_params(result.params, save)
+        try:
+            save_params(result.params, save)
+        except CgcalcError as exc:  # a full disk: the run's result is still shown, then this
+            unsaved = exc
     {"rich": training.render_rich, "plain": training.render_plain,
      "json": training.render_json}[fmt](net, data, result, out)
     if result.interrupted:
         warn(f"interrupted at epoch {result.epochs}" + (f"; params saved to {save}"
-                                                         if save else ""))
+                                                         if save and not unsaved else ""))
+    if unsaved is not None:
+        where = ("they are in the JSON above" if fmt == "json" else
+                 "--format json prints them with the result")
+        raise CgcalcError(f"{unsaved.message}; the trained params were not saved",
+                          hint=f"{where}; train again with --save where they can be written")
     return result.interrupted
 
 
@@ -405,9 +415,11 @@ class _closing:
 def export(text, name, backend, output):
     """The derived code as a module of the user's own (cgcalc/export/module.py)."""
     from .codegen import PastFloats
-    from .files import write_output
+    from .files import check_output, write_output
 
     not_an_input(output, "-o", inputs_of(name))
+    if output is not None:
+        check_output(output, "-o")
     try:
         source = _module(text, name, backend, output)
     except PastFloats as exc:

@@ -1,12 +1,16 @@
-"""Hostile files: nothing a user gave is lost or damaged. ``train --save`` and ``graph -o``
-follow a symbolic link (the link stays, its target gets the content), write a named pipe or a
-device in place (never replace it), refuse a missing directory, a directory, the network file,
-its data file and (graph -o) the params it reads (exit 2, nothing created or changed; train
---save onto its own --params is training on in place), keep an existing
-file's permissions and owner, give a new file the umask's mode, leave no temporary file behind,
-and keep the old file whole when the write fails. Output that cannot be written (a full disk,
-a closed standard output) is exit 2 with ``error:``."""
+"""Hostile files: nothing a user gave is lost or damaged. ``train --save``, ``graph -o`` and
+``export -o`` follow a symbolic link (the link stays, its target gets the content), write a
+named pipe or a device in place (never replace it), write one of the process's own streams
+(``/dev/stdout``, ``/proc/self/fd/1``, ``/dev/fd/5``) through that stream as the shell opened it,
+refuse a missing directory, a directory or a name of one (``out/``), the network file, its data
+file and (graph -o) the params it reads (exit 2, nothing created or changed; train --save onto
+its own --params is training on in place), and refuse all of that before the work starts; they
+keep an existing file's permissions and owner, give a new file the umask's mode, leave no
+temporary file behind (not even on Ctrl-C), and keep the old file whole when the write fails.
+Output that cannot be written (a full disk, a closed standard output) is exit 2 with
+``error:``; a --save that fails at the end still shows the training's result."""
 
+import importlib
 import json
 import os
 import shutil
@@ -28,7 +32,8 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="mknod and chown need r
 TRAIN = ["train", "xor.net", "-q", "--epochs", "5", "--format", "plain", "--save"]
 GRAPH_TREE = ["graph", "x^2", "-o"]
 GRAPH_DOT = ["graph", "x^2", "--format", "dot", "-o"]
-WRITERS = {"save": TRAIN, "graph-tree": GRAPH_TREE, "graph-dot": GRAPH_DOT}
+EXPORT = ["export", "x^2", "-o"]
+WRITERS = {"save": TRAIN, "graph-tree": GRAPH_TREE, "graph-dot": GRAPH_DOT, "export": EXPORT}
 
 
 def run(*args, input=None):
@@ -55,6 +60,8 @@ def written_right(kind, data):
         assert set(doc) == {"theta1", "theta2"} and len(doc["theta1"]) == 3, text[:200]
     elif kind == "graph-dot":
         assert text.startswith("digraph"), text[:200]
+    elif kind == "export":
+        assert text.startswith('"""x^2: ') and "def grad(" in text, text[:200]
     else:
         assert "x" in text and len(text) > 10, text[:200]
 
@@ -672,3 +679,241 @@ def test_what_a_data_file_reads_is_not_kept_for_the_next_run(tmp_path):
     with pytest.raises(CgcalcError, match="is given for both --points and data"):
         read_once_too("data link", str(tmp_path / "link"))
     stdin_once([])
+
+
+# -- the process's own streams: written through them, in place -----------------------------------
+
+OWN_STREAMS = [  # (the name given to -o / --save, the descriptor it names)
+    ("/dev/stdout", 1), ("/proc/self/fd/1", 1), ("/dev/fd/1", 1), ("stdout.link", 1),
+    ("/dev/stderr", 2), ("/proc/self/fd/2", 2), ("/dev/fd/5", 5), ("/proc/self/fd/5", 5),
+]
+
+
+def _wrote(kind, data, fd):
+    """Check what a writer of ``kind`` put on descriptor ``fd`` (train's table follows its
+    params on standard output)."""
+    if kind == "save" and fd == 1:
+        params, table = data.split(b"\n", 1)
+        written_right(kind, params)
+        assert table.startswith(b"epochs\t5\n"), data[:300]
+    else:
+        written_right(kind, data)
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("name, fd", OWN_STREAMS)
+@pytest.mark.parametrize("how", [">>", ">", "|"])
+def test_an_own_stream_is_written_through_it_in_place(kind, name, fd, how, work):
+    """``>> log`` keeps what the log held and adds to it; ``> log`` writes the file the shell
+    opened (its inode stays, train's table is in it too); a pipe is written, not looked up by
+    what /proc calls it (``pipe:[N]``, which is no file: 'No such file or directory')."""
+    os.symlink("/dev/stdout", work / "stdout.link")
+    log = work / "log"
+    log.write_bytes(b"PRECIOUS\n")
+    inode = os.stat(log).st_ino
+    if how == "|":
+        redirect = f"{fd}>&1 | cat" if fd != 1 else "| cat"
+    else:
+        redirect = f"{fd}{how} log"
+    p = subprocess.run(["/bin/sh", "-c", f'"$@" {redirect}', "sh", *CMD, *WRITERS[kind], name],
+                       cwd=work, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    if how == "|":  # (N>&1: descriptor N and standard output are the one pipe)
+        assert log.read_bytes() == b"PRECIOUS\n"
+        _wrote(kind, p.stdout, 1)
+        return
+    data = log.read_bytes()
+    assert os.stat(log).st_ino == inode, "the log was replaced"
+    if how == ">>":
+        assert data.startswith(b"PRECIOUS\n"), data[:100]
+        data = data[len(b"PRECIOUS\n"):]
+    _wrote(kind, data, fd)
+    assert set(listing(work)) == {"line.csv", "line.net", "xor.net", "log", "stdout.link"}
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("name, redirect", [("/dev/stdin", "< mine.txt"),
+                                            ("/dev/fd/0", "< mine.txt"),
+                                            ("/dev/fd/5", "5< mine.txt"),
+                                            ("/proc/self/fd/5", "5< mine.txt")])
+def test_a_stream_open_for_reading_only_is_refused(kind, name, redirect, work):
+    """A stream the shell opened for reading is not written, and the file behind it is not
+    replaced by its name (it was: /proc/self/fd/0 reads as the file's path)."""
+    (work / "mine.txt").write_text("the user's file\n")
+    p = shell(redirect, [*WRITERS[kind], name], work)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.startswith(f"error: cannot write {name}: it is open for reading only"), \
+        p.stderr
+    assert (work / "mine.txt").read_text() == "the user's file\n"
+
+
+# -- names of directories -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("name", ["notes.txt/", "notes.txt//", "newdir/", "newdir/.",
+                                  "newdir/..", "notes.txt/.", "slash.link", "/dev/stdout/"])
+def test_a_name_of_a_directory_is_refused_and_nothing_is_written(kind, name, work):
+    """A name ending in / (or /., /..) names a directory: the system would drop the slash
+    and write a file ``notes.txt`` or ``newdir``. A link whose text ends in / is the same."""
+    (work / "notes.txt").write_text("the user's notes\n")
+    os.symlink("newdir/", work / "slash.link")
+    before = listing(work)
+    r = run(*WRITERS[kind], name)
+    refused(r, name)
+    assert "directory" in r.stderr.splitlines()[0], r.stderr
+    assert listing(work) == before
+    assert (work / "notes.txt").read_text() == "the user's notes\n"
+
+
+# -- refused before the work, not after it --------------------------------------------------------
+
+WORK = {"save": "cgcalc.net.train.train", "graph-tree": "cgcalc.commands.graph_expression",
+        "graph-dot": "cgcalc.commands.graph_expression", "export": "cgcalc.commands._module"}
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("target", ["nodir/out.txt", "xor.net/out.txt", "notes.txt/", "",
+                                    "dangling.link", "/sys/cgcalc-out.txt"])
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(kind, target, work,
+                                                                     monkeypatch):
+    """train --save, graph -o and export -o are checked before the training (or drawing, or
+    deriving) starts: a run of hours was lost to a missing folder. /sys refuses a new file
+    even to root, whom os.access tells yes: the check makes a file and removes it."""
+    if target.startswith("/sys/"):
+        if not os.path.isdir("/sys") or os.access("/sys", os.W_OK) is False:
+            pytest.skip("no /sys here, or os.access already says no")
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+            os.unlink(target)
+            pytest.skip("/sys takes a new file here")
+        except OSError:
+            pass
+    (work / "notes.txt").write_text("the user's notes\n")
+    os.symlink("nodir/p.json", work / "dangling.link")
+    module, _, attr = WORK[kind].rpartition(".")
+
+    def work_done(*args, **kwargs):
+        raise AssertionError("the work started before the output was checked")
+
+    monkeypatch.setattr(importlib.import_module(module), attr, work_done)
+    before = listing(work)
+    r = run(*WRITERS[kind], target)
+    refused(r, target or None)
+    assert listing(work) == before
+
+
+def drop_dac_override():
+    """In the child before exec: drop root's power to write where the modes say no."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_a_read_only_directory_is_refused_before_the_work(kind, work):
+    """A folder of mode 0555 (root without its override: what the system really does)."""
+    (work / "ro").mkdir()
+    os.chmod(work / "ro", 0o555)
+    args = [*WRITERS[kind], "ro/out.txt"]
+    if kind == "save":
+        args[args.index("5")] = "100000000"  # hours of training: refused before them
+    try:
+        p = subprocess.run([*CMD, *args], cwd=work, capture_output=True, text=True, timeout=30,
+                           preexec_fn=drop_dac_override if os.geteuid() == 0 else None)
+    except subprocess.TimeoutExpired:
+        pytest.fail("still running after 30 s: the output was not checked before the work")
+    except subprocess.SubprocessError as exc:  # the preexec_fn failed
+        pytest.skip(f"cannot drop root's power to write everywhere here: {exc}")
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.startswith("error: cannot write ro/out.txt: Permission denied"), p.stderr
+    assert listing(work / "ro") == []
+
+
+# -- a --save that fails at the end ----------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["plain", "json"])
+@pytest.mark.parametrize("target", ["/dev/full", "old.json"])
+def test_a_save_that_fails_at_the_end_still_shows_the_result(fmt, target, work):
+    """A full disk found at the end (a device written in place, or a file past the size the
+    system allows): the training's table is still printed, then the error says the params
+    were not saved and where they can be had (in --format json's output)."""
+    (work / "old.json").write_bytes(b'{"theta1": "the old params"}\n')
+    p = subprocess.run([*CMD, "train", "xor.net", "-q", "--epochs", "5", "--format", fmt,
+                        "--save", target], cwd=work, capture_output=True, text=True,
+                       timeout=60, preexec_fn=small_files)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    first = p.stderr.splitlines()[0]
+    assert first.startswith(f"error: cannot write {target}: ") and \
+        first.endswith("; the trained params were not saved"), p.stderr
+    if fmt == "json":
+        doc = json.loads(p.stdout)
+        assert set(doc["params"]) == {"theta1", "theta2"} and doc["epochs"] == 5
+        assert "they are in the JSON above" in p.stderr, p.stderr
+    else:
+        assert p.stdout.startswith("epochs\t5\ncost\t"), p.stdout
+        assert "--format json prints them" in p.stderr, p.stderr
+    assert (work / "old.json").read_bytes() == b'{"theta1": "the old params"}\n'
+    assert listing(work) == ["line.csv", "line.net", "old.json", "xor.net"]
+
+
+# -- Ctrl-C during a write ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("step, old", [(step, old) for step in ("open", "fdopen", "fsync",
+                                                                  "chmod", "replace")
+                                         for old in (True, False) if old or step != "chmod"])
+def test_ctrl_c_during_a_write_leaves_the_old_file_and_nothing_else(step, old, work,
+                                                                    monkeypatch):
+    """Ctrl-C at any step of a write, even as the temporary file is made: the old file whole
+    (or none), no temporary file left."""
+    from cgcalc import files
+
+    if old:
+        (work / "out.txt").write_text("old\n")
+    before = listing(work)
+    real = getattr(os, step)
+
+    def interrupted(*args, **kwargs):
+        if step in ("open", "fdopen"):
+            real(*args, **kwargs)  # done, and the signal comes as it returns
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, step, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_output("out.txt", b"new\n" * 1000)
+    monkeypatch.undo()
+    assert listing(work) == before
+    if old:
+        assert (work / "out.txt").read_text() == "old\n"
+
+
+def test_ctrl_c_as_the_check_makes_its_file_leaves_nothing(work, monkeypatch):
+    from cgcalc import files
+
+    real = os.open
+
+    def interrupted(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    before = listing(work)
+    monkeypatch.setattr(os, "open", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.check_output("out.txt")
+    monkeypatch.undo()
+    assert listing(work) == before
+
+
+# -- long names -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+@pytest.mark.parametrize("length", [200, 255])
+def test_a_name_near_the_systems_limit_is_written(kind, length, work):
+    """The temporary file's name is not longer than the file's own (255 bytes at most)."""
+    name = "p" * (length - 4) + ".out"
+    r = run(*WRITERS[kind], name)
+    assert r.exit_code == 0, r.stderr
+    written_right(kind, (work / name).read_bytes())
+    assert listing(work) == sorted(["line.csv", "line.net", name, "xor.net"])
