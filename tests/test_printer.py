@@ -195,3 +195,29 @@ def test_a_root_prints_reading_atoms_and_reserved_names_only_by_lookup(text):
                        limit=40)
     assert got == want
     assert "t1 =" not in got and "t3 =" not in got
+
+
+SIGNED = ["-2*y", "-y*z", "-y/z", "-2/y", "-(y + z)", "-sin(y)*z", "-y^2*z", "-y", "-2",
+          "-3*y/(z + 2)"]
+
+
+@pytest.mark.parametrize("part", SIGNED)
+@pytest.mark.parametrize("template", ["x^({p})", "9^({p})", "(x + 1)^({p})", "x*({p})",
+                                      "-({p})", "sin(x)^({p})*z", "({p})^2", "x^2^({p})"])
+def test_a_signed_product_prints_in_brackets_where_it_must(part, template):
+    """A product or quotient that prints with a leading minus is a product: as an exponent
+    (and wherever only a power or a unary operand may stand) it keeps its brackets.
+    x^(-2*y) printed as x^-2*y, which reads back as (x^-2)*y: the simplified derivative of
+    ((3*3)^y)^-2 was printed so, a wrong number. Checked on the simplified function and on
+    every first derivative."""
+    from cgcalc.derive import Analysis
+
+    g = parse(template.format(p=part))
+    a = Analysis(g, list(g.variables))
+    env = {"x": 1.3, "y": 0.7, "z": 0.4}
+    for node in [a.simplifier(g.output), *(d.node for d in a.derivatives())]:
+        want = evaluate_point(topological([node]), env)[node]
+        text = to_text(node)
+        h = parse(text)
+        got = evaluate_point(h.order, {v: env[v] for v in h.variables})[h.output]
+        assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12), (template, part, text)

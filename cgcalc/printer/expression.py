@@ -280,7 +280,7 @@ def _product(node, negate, st):
         if len(numer_items) == 1 and not sign and numer_items[0][0] == "n":
             return PRODUCT, [_n(numer_items[0][1], PRODUCT)]
         body = join(numer_items or [("c", 1)], PRODUCT, UNARY)
-        return (UNARY if sign else PRODUCT), ([sign] if sign else []) + body
+        return PRODUCT, ([sign] if sign else []) + body
     top = join(numer_items or [("c", 1)], PRODUCT, UNARY)
     if st.latex:
         bottom = join(denom_items, PRODUCT, UNARY)
@@ -289,7 +289,7 @@ def _product(node, negate, st):
         bottom = factor_parts(denom_items[0], UNARY)
     else:
         bottom = ["(", *join(denom_items, PRODUCT, UNARY), ")"]
-    return (UNARY if sign else PRODUCT), [sign, *top, "/", *bottom]
+    return PRODUCT, [sign, *top, "/", *bottom]
 
 
 def _wrap_exp(text, e):
