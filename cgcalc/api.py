@@ -5,17 +5,33 @@ Values and gradients for many points run on one flat tape of numpy calls (see
 shared subexpressions computed once, then compiled. Every bad call raises
 :class:`cgcalc.CgcalcError` (a ``ValueError``) with the message the command line would print.
 A Function pickles as its text, so worker processes (multiprocessing, Dask, Spark) rebuild it.
+
+A Function keeps the tapes it compiled, one per ``wrt``, for the next call: the most recently
+used few, together a few times the size of the graph (``TAPES_KEPT``, ``SLOTS_KEPT``), so
+memory stays linear in the graph whatever sequence of ``wrt`` a caller asks for.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import threading
+import weakref
 from contextlib import contextmanager
 
 from .errors import CgcalcError
 
 
 FEW_COLLECTIONS = (100_000, 50, 100)  # gc thresholds while graphs are built (and in the CLI)
+# tapes a Function keeps: at most TAPES_KEPT, the most recently used, and together no more
+# slots than SLOTS_KEPT per node and edge of the graph (or SLOTS_FLOOR, for a small one); the
+# tape of the last call is kept whatever its size. The backward pass adds a product, a sum and
+# the connection derivative's nodes per edge: the tapes of the value, of all variables'
+# gradient and of one variable's derivative together take at most 7.4 slots per node and edge
+# (a chain of acos, the most of the op table: tests/test_api.py), so the three in turn are kept.
+TAPES_KEPT = 8
+SLOTS_KEPT = 8
+SLOTS_FLOOR = 1 << 14
 
 
 @contextmanager
@@ -42,7 +58,11 @@ class Function:
         with few_collections():
             self.graph = parse(text, filename)
         self._known = frozenset(self.graph.variables)
-        self._tapes: dict = {}
+        self._tapes: dict = {}  # wrt -> its compiled tape, the least recently used first
+        self._last = None  # (wrt, tape) of the last call: the same wrt again takes no lock
+        self._lock = threading.Lock()  # guards _tapes, and the graph's builder while compiling
+        self._budget = None  # the slots the tapes kept may have in all (see SLOTS_KEPT)
+        _FUNCTIONS.add(self)
         self._pointwise = None  # whether one point may take the backward pass on numbers
 
     def __reduce__(self):  # pickled as its text; the graph and tapes are rebuilt on arrival
@@ -74,16 +94,39 @@ class Function:
         return names
 
     def tape(self, wrt=None):
-        """The compiled tape computing [value, d/dwrt...] (cached per wrt tuple)."""
-        from .derive import compile_outputs, derivative_outputs
-
+        """The compiled tape computing [value, d/dwrt...]: the one kept for this wrt, if any,
+        else compiled and kept (see TAPES_KEPT). Threads may call it at once: compiling adds
+        nodes to the graph's builder, one thread at a time."""
         wrt = self._names(wrt)
-        tape = self._tapes.get(wrt)
-        if tape is None:
-            with few_collections():
-                tape = compile_outputs(self.graph, derivative_outputs(self.graph, wrt))
-            self._tapes[wrt] = tape
+        last = self._last
+        if last is not None and (last[0] is wrt or last[0] == wrt):
+            return last[1]  # the common case: the same wrt as the last call
+        with self._lock:
+            tape = self._tapes.pop(wrt, None)
+            if tape is None:
+                from .derive import compile_outputs, derivative_outputs
+
+                with few_collections():
+                    tape = compile_outputs(self.graph, derivative_outputs(self.graph, wrt))
+                self._tapes[wrt] = tape
+                self._forget()
+            else:
+                self._tapes[wrt] = tape  # the most recently used last
+            self._last = (wrt, tape)
         return tape
+
+    def _forget(self):
+        """Drop the least recently used tapes past TAPES_KEPT, or past SLOTS_KEPT slots per
+        node and edge of the graph in all; never the last one used."""
+        tapes = self._tapes
+        budget = self._budget
+        if budget is None:
+            order = self.graph.order
+            size = len(order) + sum(len(n.args) for n in order)
+            budget = self._budget = max(SLOTS_KEPT * size, SLOTS_FLOOR)
+        slots = sum(t.n_slots for t in tapes.values())
+        while len(tapes) > 1 and (len(tapes) > TAPES_KEPT or slots > budget):
+            slots -= tapes.pop(next(iter(tapes))).n_slots
 
     def _named(self, args, kw):
         """Values given in order (``f.value(1, 2)``) are the variables' in ``variables`` order."""
@@ -205,6 +248,20 @@ class Function:
         names = self._names(wrt)
         res = self._run(names, self._named(args, kw))
         return res[0], dict(zip(names, res[1:]))
+
+
+_FUNCTIONS: weakref.WeakSet = weakref.WeakSet()  # every live Function, for _after_fork
+
+
+def _after_fork():
+    """A child forked while a thread of the parent compiled a tape would find that Function's
+    lock held for ever (the thread is not in the child): each gets a new one."""
+    for f in list(_FUNCTIONS):
+        f._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _address(a):
