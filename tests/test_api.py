@@ -428,3 +428,147 @@ def test_a_child_forked_while_a_tape_is_compiled_compiles_its_own():
         child.kill()
         pytest.fail("the child waited for a lock no thread of its own holds")
     assert child.exitcode == 0
+
+
+# -- every value given either works as numbers or raises CgcalcError naming the argument ----------
+
+class _FailingArray:
+    """An array-like whose conversion fails, with an error of its own."""
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("the device is gone")
+
+
+class _NoRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+def _nested(depth):
+    v = 1.0
+    for _ in range(depth):
+        v = [v]
+    return v
+
+
+def _holding_itself():
+    v = []
+    v.append(v)
+    return v
+
+
+def _cases():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    refused = {  # id -> (x, what the message says)
+        "33 dimensions": (np.zeros((1,) * 33), r"x: an array of 33 dimensions"),
+        "64 dimensions": (np.zeros((1,) * 64), r"x: an array of 64 dimensions"),
+        "lists 40 deep": (_nested(40), r"x: an array of 40 dimensions"),
+        "lists 100 deep": (_nested(100), r"x: lists nested more than 64 deep"),
+        "a list holding itself": (_holding_itself(), r"x: lists nested more than 64 deep"),
+        "list of arrays of 33 dimensions": ([np.zeros((1,) * 33)] * 2,
+                                            r"x: an array of 34 dimensions"),
+        "object array, a string": (np.array([1.0, "a"], dtype=object), r"x: .*not a number"),
+        "object array, None": (np.array([1.0, None], dtype=object), r"x: .*not a number"),
+        "object array, a list": (np.array([1.0, [2]], dtype=object), r"x: .*not a number"),
+        "object array, complex": (np.array([1.0, np.complex64(1)], dtype=object),
+                                  r"x: complex numbers"),
+        "object array, a time span": (np.array([np.timedelta64(1, "s")], dtype=object),
+                                      r"x: .*not a number"),
+        "structured": (np.zeros(3, dtype=[("a", float), ("b", float)]), r"x: .*not a number"),
+        "one-field record": (np.zeros(3, dtype=[("a", float)]), r"x: .*not a number"),
+        "complex array": (np.array([1 + 2j]), r"x: complex numbers"),
+        "complex": (1 + 0j, r"x: complex numbers"),
+        "numpy complex64": (np.complex64(1), r"x: complex numbers"),
+        "str": ("2", r"x: '2' is not a number"),
+        "bytes": (b"2", r"x: b'2' is not a number"),
+        "str array": (np.array(["1", "2"]), r"x: .*not a number"),
+        "bytes array": (np.array([b"1"]), r"x: .*not a number"),
+        "list of str": (["1", "2"], r"x: .*not a number"),
+        "ragged": ([[1, 2], [3]], r"x: the lists are ragged"),
+        "ragged deeper": ([[1, [2, 3]]], r"x: the lists are ragged"),
+        "ragged arrays": ([np.ones(2), np.ones(3)], r"x: the lists are ragged"),
+        "dates": (np.array(["2020-01-01"], dtype="datetime64[D]"), r"x: .*not a number"),
+        "time spans": (np.array([1], dtype="timedelta64[s]"), r"x: .*not a number"),
+        "Decimal": (Decimal("1.5"), r"x: .*not a number"),
+        "None": (None, r"x: None is not a number"),
+        "a set": ({1.0}, r"x: .*not a number"),
+        "a dict": ({"a": 1.0}, r"x: .*not a number"),
+        "an object without a repr": (_NoRepr(), r"x: .*not a number"),
+        "conversion fails": (_FailingArray(), r"x: .* cannot be read as an array of numbers "
+                                              r"\(RuntimeError: the device is gone\)"),
+        "int past floats": (10**400, r"x: a number too large for a float"),
+        "int of 5000 digits": (10**5000, r"x: a number too large for a float .* <int>"),
+        "list with an int past floats": ([1, 10**400], r"x: a number too large for a float"),
+        "long double past floats": (np.array([np.longdouble(10) ** 400]),
+                                    r"x: a number too large for a float"),
+        "past the entry limit": (np.broadcast_to(np.ones(1), (1001,)),
+                                 r"x: an array of 1,001 entries, more than the limit of 1,000"),
+        "broadcast past the entry limit": (np.ones((40, 1)), r"broadcast together have shape "
+                                           r"\(40, 40\) \(1,600 points\), more than the limit"),
+        "shapes that do not broadcast": (np.ones(3), r"do not broadcast together: x \(3,\), "
+                                         r"y \(40,\)"),
+    }
+    y_for = {"broadcast past the entry limit": np.ones(40),
+             "shapes that do not broadcast": np.ones(40)}
+    nd32 = np.arange(2.0).reshape((2,) + (1,) * 31)
+    worked = {  # id -> x (as the numbers it stands for, compared with np.asarray(x, float))
+        "0-d array": np.array(1.5),
+        "numpy float": np.float64(1.5),
+        "numpy int": np.int8(-3),
+        "numpy bool": np.bool_(True),
+        "float16": np.float16(0.5),
+        "empty": np.array([]),
+        "empty matrix": np.zeros((0, 3)),
+        "empty list": [],
+        "32 dimensions": nd32,
+        "lists 32 deep": _nested(32),
+        "bools": np.array([True, False]),
+        "float32": np.ones(3, np.float32) / 3,
+        "uint64 max": np.array([2**64 - 1], dtype=np.uint64),
+        "long double": np.array([np.longdouble(1) / 3]),
+        "object array of numbers": np.array([1, 2.5, np.float32(3), True], dtype=object),
+        "an int past int64": [2**70, 1],
+        "Fraction": Fraction(1, 3),
+        "tuple": (1.0, 2.0),
+        "range": range(4),
+        "memoryview": memoryview(np.arange(3.0)),
+        "Fortran order": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        "strided": np.arange(24.0).reshape(4, 6)[::2, ::3],
+        "read-only view": np.broadcast_to(np.arange(3.0), (2, 3)),
+        "big-endian": np.arange(3.0).astype(">f8"),
+        "nan and inf": np.array([np.nan, np.inf, -np.inf]),
+        "at the entry limit": np.broadcast_to(np.ones(1), (1000,)),
+    }
+    for k, (x, msg) in refused.items():
+        yield pytest.param(x, y_for.get(k, 2.0), msg, id=k)
+    for k, x in worked.items():
+        yield pytest.param(x, 2.0, None, id=k)
+
+
+@pytest.mark.parametrize("call", ["value", "grad", "value_and_grad"])
+@pytest.mark.parametrize("x, y, refused", list(_cases()))
+def test_every_value_works_as_numbers_or_raises_cgcalc_error(x, y, refused, call, monkeypatch):
+    """Values numpy refuses deep inside (more than 32 dimensions: a RuntimeError; an
+    array-like that fails) came out raw; each is CgcalcError naming the argument and what is
+    wrong, or works as the numbers it holds (0-d, empty, objects that are numbers)."""
+    monkeypatch.setenv("CGCALC_MAX_ENTRIES", "1000")
+    f = cgcalc.function("x*y")
+    method = getattr(f, call)
+    if refused is not None:
+        with pytest.raises(cgcalc.CgcalcError, match=refused):
+            method(x=x, y=y)
+        with pytest.raises(cgcalc.CgcalcError, match=refused):
+            method(x, y)  # in order too
+        return
+    xs = np.asarray(x, dtype=float) if not isinstance(x, memoryview) else np.arange(3.0)
+    got = method(x=x, y=y)
+    value, grads = (got, None) if call == "value" else \
+        (None, got) if call == "grad" else got
+    if value is not None:
+        assert np.array_equal(np.asarray(value), 2.0 * xs, equal_nan=True)
+        assert type(value) is float if xs.ndim == 0 else value.shape == xs.shape
+    if grads is not None:
+        assert np.array_equal(grads["x"], np.full(xs.shape, 2.0))
+        assert np.array_equal(grads["y"], xs, equal_nan=True)
