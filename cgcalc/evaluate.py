@@ -264,7 +264,8 @@ def _execute_into(steps, mem, buffers, np):
             args = (get(mem),) if single else get(mem)
             cut = _how_cut(fn, matmul)
             is_mm = cut == "product"
-            if cut and (products if is_mm else bands) and parallel.worth_bands(args, buf, is_mm):
+            if cut and (products if is_mm else bands) and \
+                    parallel.worth_bands(args, buf, is_mm, fn if is_mm else None):
                 if run and not _joins(run, args, buf, is_mm, np, parallel):
                     _run(run, mem, buffers)
                     args = (get(mem),) if single else get(mem)  # made again if it fell back
@@ -386,6 +387,7 @@ class _ProductCols:
 
     def __init__(self, np, i, j):
         self.np, self.i, self.j = np, i, j
+        self.cut_key = ("columns", i, j)  # (cgcalc/parallel.py: one answer for every such step)
 
     @staticmethod
     def input_slots(args):

@@ -222,18 +222,22 @@ def _find_openblas():
     return None
 
 
-def worth_bands(args, out, matmul) -> bool:
+def worth_bands(args, out, matmul, fn=None) -> bool:
     """Whether a step into ``out`` from ``args`` is large enough to cut into bands of rows,
     and cut the way :func:`in_bands` cuts (inputs with the output's rows and dimensions are
-    cut, numbers are not; a vector beside a matrix could be either, so it is run whole)."""
+    cut, numbers are not; a vector beside a matrix could be either, so it is run whole). A
+    matrix product ``fn`` (numpy's, by default) is cut only where its bands are known to give
+    the whole product's bits (:func:`_cut_as_whole`)."""
     if out.ndim < 1 or out.shape[0] < 2 * ALIGN:
         return False
     if matmul:  # A' @ A (one array twice) is numpy's symmetric product, which bands would not be
         import numpy as np
 
-        return (out.ndim == 2 and getattr(args[0], "ndim", 0) == 2 and
+        if not (out.ndim == 2 and getattr(args[0], "ndim", 0) == 2 and
                 out.size * args[0].shape[1] >= SPLIT and
-                not np.may_share_memory(args[0], args[1]))
+                not np.may_share_memory(args[0], args[1])):
+            return False
+        return _cut_as_whole(fn or np.matmul, args, out, np)
     return out.size >= SPLIT and all(getattr(a, "ndim", 0) in (0, out.ndim) for a in args)
 
 
@@ -257,10 +261,8 @@ def run_in_bands(steps):
     what it reads whole must not be written by any of them."""
     import numpy as np
 
-    m = steps[0][2].shape[0]
-    # one band on a pool thread (its own work is one core's share already)
-    k = 1 if _on_pool_thread() else max(1, min(cores(), m // ALIGN))
-    cuts = [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
+    cuts = _cuts(steps[0][2].shape[0])
+    k = len(cuts) - 1
     # a function that chooses by the whole step's size (its for_size) chooses here, once: the
     # bands then compute what the whole step would
     plan = [(fn.for_size(out.size) if hasattr(fn, "for_size") else fn, args, out,
@@ -286,6 +288,41 @@ def run_in_bands(steps):
         failed = _wait([job for job, _, _ in jobs], failed)
     if failed is not None:
         raise failed
+
+
+_CUT_AS_WHOLE: dict = {}  # (the product, its factors' shapes and strides, the cuts) -> whether
+_KEPT_CUTS = 4096  # answers kept at most (then forgotten, and found again as needed)
+
+
+def _cut_as_whole(fn, args, out, np) -> bool:
+    """Whether the product ``fn(*args)`` cut into this process's bands (:func:`_cuts`) gives the
+    very bits of the whole product. OpenBLAS takes its kernel by the shapes and the layout of
+    the factors, and some (small-matrix kernels, below sizes that differ by version and by
+    transposition: numpy 2.4.6 sums (486 x 93) @ (3 x 93)' in another order than a band of 224
+    rows of it) sum in another order. So it is tried once for each shape, layout and cut, on
+    the step's own numbers (the kernel's choice does not depend on them), and kept: training
+    runs the same products every epoch."""
+    a, b = args
+    cuts = _cuts(out.shape[0])
+    key = (getattr(fn, "cut_key", fn), a.shape, a.strides, b.shape, b.strides, tuple(cuts))
+    known = _CUT_AS_WHOLE.get(key)
+    if known is None:
+        with np.errstate(all="ignore"):
+            whole = fn(a, b)
+            parts = np.concatenate([fn(a[lo:hi], b) for lo, hi in zip(cuts, cuts[1:])])
+        known = whole.shape == parts.shape and whole.dtype == parts.dtype == np.float64 and \
+            np.array_equal(whole.view(np.int64), parts.view(np.int64))
+        if len(_CUT_AS_WHOLE) >= _KEPT_CUTS:
+            _CUT_AS_WHOLE.clear()
+        _CUT_AS_WHOLE[key] = known
+    return known
+
+
+def _cuts(m):
+    """Where the bands of ``m`` rows start, and where the last ends: one a core, at whole tiles
+    (:data:`ALIGN`); one band on a pool thread (its own work is one core's share already)."""
+    k = 1 if _on_pool_thread() else max(1, min(cores(), m // ALIGN))
+    return [0] + [m * j // k // ALIGN * ALIGN for j in range(1, k)] + [m]
 
 
 def share(fn, items, threads=None):

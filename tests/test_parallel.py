@@ -45,9 +45,12 @@ def openblas():
 def test_matrix_products_in_bands_are_the_whole_products_bit_for_bit(n, cores, openblas):
     """Every shape a training tape meets: tall and wide, transposed views (the reductions
     A' @ G), a vector on the right (BLAS's gemv), long and short sums; bands cut at whole
-    tiles give each entry the very sum of the whole product."""
+    tiles give each entry the very sum of the whole product, where they are cut: a product
+    OpenBLAS sums in another order in its bands (a small-matrix kernel for a band, numpy
+    2.4.6's (486 x 93) @ (3 x 93)') runs whole. Most large ones are cut."""
     cores(n)
     rng = np.random.default_rng(n)
+    large = cut = 0
     with parallel.one_blas_thread():
         for _ in range(150):
             m = int(rng.integers(2 * parallel.ALIGN, 3000))
@@ -61,9 +64,16 @@ def test_matrix_products_in_bands_are_the_whole_products_bit_for_bit(n, cores, o
                 B = np.ascontiguousarray(B.T).T
             whole = A @ B
             out = np.full_like(whole, np.nan)
-            assert parallel.worth_bands((A, B), out, True) == (m * k * c >= parallel.SPLIT)
-            parallel.in_bands(np.matmul, (A, B), out, matmul=True)
-            assert np.array_equal(out, whole), (m, k, c)
+            worth = parallel.worth_bands((A, B), out, True)
+            assert worth <= (m * k * c >= parallel.SPLIT)
+            large += m * k * c >= parallel.SPLIT
+            cut += worth
+            if worth or n == 1:  # (one core: one band, the whole product)
+                parallel.in_bands(np.matmul, (A, B), out, matmul=True)
+                assert np.array_equal(out.view(np.int64), whole.view(np.int64)), (m, k, c)
+            # asked again, the same answer, kept
+            assert parallel.worth_bands((A, B), out, True) == worth
+        assert cut >= large * 0.6, (cut, large)
         # one array and its transpose: numpy's symmetric product (BLAS syrk), never cut
         H = rng.normal(size=(3000, 65))
         for A, B in ((H.T, H), (H[:200], H[:200].T)):
@@ -321,7 +331,8 @@ def test_a_run_that_falls_back_hands_its_new_numbers_to_the_step_after_it(ender,
              last]
     buffers = {i: np.full((m, m), np.nan) for i in (1, 2, 3)}  # last run's arrays, unfilled
     if ender == "not in bands":
-        monkeypatch.setattr(parallel, "worth_bands", lambda args, out, mm: out is not buffers[3])
+        monkeypatch.setattr(parallel, "worth_bands",
+                            lambda args, out, mm, fn=None: out is not buffers[3])
     real, calls = parallel.run_in_bands, []
 
     def fails_once(run):
@@ -634,7 +645,7 @@ def test_kept_columns_of_a_product_are_those_of_the_whole_product(n, cores):
                 bound = np.abs(A) @ np.abs(B)[:, i:j]
                 assert np.all(np.abs(got - want) <= 1e-14 * bound), (m, k, c, i, j)
             out = np.full_like(got, np.nan)
-            if parallel.worth_bands((A, B), out, True):
+            if parallel.worth_bands((A, B), out, True, step):
                 parallel.in_bands(step, (A, B), out, matmul=True)
                 assert np.array_equal(out.view(np.int64), got.view(np.int64)), (m, k, c, i, j)
 
