@@ -426,3 +426,38 @@ def test_names_are_given_once_per_variable(width, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output[-600:]
     assert f"x{width - 1}" in r.output
     assert len(calls) <= 12 * width, len(calls)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("body", ["sign(Z) + X @ w", "X @ w + (Z - Z)", "X @ w + 0*relu(Z)",
+                                  "step(Z)*X + X @ w", "X @ w + sum(sign(Z))"])
+def test_a_gradient_that_is_zero_exports(body, backend, tmp_path):
+    """A broadcast param whose gradient simplifies to 0 (the derivative of sign or step, a
+    part that cancels) is sum_to(0, c): the exported module's gradients ran it on a number
+    and failed (IndexError), as cgcalc's own tape once did."""
+    text = f"""
+input X[1]
+target y[1]
+param w[1, 1] ~ uniform(-1, 1)
+param c[1, 1] ~ uniform(-1, 1)
+Z = X @ w + c
+P = {body}
+C = mse(P, y)
+output P
+minimize C
+data {{
+  1 -> 0.5
+  2 -> -1
+}}
+"""
+    path = tmp_path / "z.net"
+    path.write_text(text)
+    net = Network(text, str(path))
+    module = export(path, backend, tmp_path, "z")
+    X, Y = data = file_data(net)
+    start = initial_params(net)
+    got = module.gradients({p: _as(backend, v) for p, v in start.items()}, X, Y)
+    want = backprop.tape(net, list(backprop.gradients(net).values())).run(net.env(start, data))
+    for p, w in zip(net.params, want):
+        assert np.allclose(np.asarray(got[p]), w, rtol=1e-9, atol=1e-12), (body, p)
+        assert np.shape(got[p]) in ((), (1, 1))

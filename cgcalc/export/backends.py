@@ -71,6 +71,8 @@ def _like(g, a):
 
 def _sum_to(g, a):
     shape = xp.shape(a)
+    if xp.ndim(g) < len(shape):  # a number (a zero gradient): nothing was broadcast
+        g = xp.reshape(g, (1,) * (len(shape) - xp.ndim(g)) + xp.shape(g))
     while xp.ndim(g) > len(shape):
         g = g.sum(axis=0)
     for k, d in enumerate(shape):
@@ -152,6 +154,8 @@ def _like(g, a):
 
 
 def _sum_to(g, a):
+    if g.dim() < a.dim():  # a number (a zero gradient): nothing was broadcast
+        g = g.reshape((1,) * (a.dim() - g.dim()) + tuple(g.shape))
     while g.dim() > a.dim():
         g = g.sum(dim=0)
     for k, d in enumerate(a.shape):
