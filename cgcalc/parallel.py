@@ -24,7 +24,8 @@ import threading
 SPLIT = 1 << 16  # entries (or multiply-adds, for a matrix product) that make a step worth bands
 # bands start at a multiple of this many rows: an OpenBLAS kernel takes rows in tiles (4 to 16
 # of them) and adds a last partial tile in another order, so a band cut inside a tile would
-# change the last bits of a matrix product; cut between tiles, each entry is the same sum
+# change the last bits of a matrix product; cut between tiles, each entry is the same sum,
+# where the bands take the whole product's kernel (_cut_as_whole tries it)
 ALIGN = 32
 
 _ONE_THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -249,7 +250,8 @@ def in_bands(fn, args, out, matmul=False):
     is cut into the same bands and any other (a row that broadcasts, a number) goes whole to
     each: row by row, the numbers are the same, bit for bit. A matrix product cuts its left
     factor's rows only, at whole tiles (:data:`ALIGN`): each entry is the same OpenBLAS sum
-    as in the whole product (checked on hundreds of random shapes, tests/test_parallel.py)."""
+    as in the whole product, where :func:`worth_bands` found the bands to take the whole
+    product's kernel (checked on hundreds of random shapes, tests/test_parallel.py)."""
     run_in_bands([(fn, args, out, matmul)])
     return out
 
@@ -300,22 +302,34 @@ def _cut_as_whole(fn, args, out, np) -> bool:
     the factors, and some (small-matrix kernels, below sizes that differ by version and by
     transposition: numpy 2.4.6 sums (486 x 93) @ (3 x 93)' in another order than a band of 224
     rows of it) sum in another order. So it is tried once for each shape, layout and cut, on
-    the step's own numbers (the kernel's choice does not depend on them), and kept: training
-    runs the same products every epoch."""
+    random numbers laid out as the factors are (the step's own may add up exactly in any
+    order: zero weights), and kept: training runs the same products every epoch."""
     a, b = args
     cuts = _cuts(out.shape[0])
     key = (getattr(fn, "cut_key", fn), a.shape, a.strides, b.shape, b.strides, tuple(cuts))
     known = _CUT_AS_WHOLE.get(key)
     if known is None:
-        with np.errstate(all="ignore"):
+        rng = np.random.default_rng(0)
+        a, b = _laid_out_as(a, rng, np), _laid_out_as(b, rng, np)
+        known = a is not None and b is not None
+        if known:
             whole = fn(a, b)
             parts = np.concatenate([fn(a[lo:hi], b) for lo, hi in zip(cuts, cuts[1:])])
-        known = whole.shape == parts.shape and whole.dtype == parts.dtype == np.float64 and \
-            np.array_equal(whole.view(np.int64), parts.view(np.int64))
+            known = whole.shape == parts.shape and \
+                np.array_equal(whole.view(np.int64), parts.view(np.int64))
         if len(_CUT_AS_WHOLE) >= _KEPT_CUTS:
             _CUT_AS_WHOLE.clear()
         _CUT_AS_WHOLE[key] = known
     return known
+
+
+def _laid_out_as(x, rng, np):
+    """Random float64 numbers with ``x``'s shape and strides (a transposed view, columns of a
+    wider array), or None for a layout not copied here (negative or odd strides)."""
+    if x.dtype != np.float64 or any(s < 0 or s % 8 for s in x.strides):
+        return None
+    span = 1 + sum((n - 1) * (s // 8) for n, s in zip(x.shape, x.strides)) if x.size else 1
+    return np.lib.stride_tricks.as_strided(rng.standard_normal(span), x.shape, x.strides)
 
 
 def _cuts(m):
