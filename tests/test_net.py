@@ -959,8 +959,9 @@ def test_expression_options_refused_for_a_network_say_why(option, value):
 
 @pytest.mark.parametrize("rows", ["0 0 -> 0\n1 1 -> 0\n", "0 0\n1 1\n", "X1 X2\n0 0 -> 1\n1 1\n"])
 def test_predict_reads_rows_as_the_data_block_writes_them(rows, tmp_path):
-    """predict takes a row of inputs, or a data row with its targets after '->' (left out:
-    the same predictions); a row whose counts are not the network's is refused."""
+    """predict takes a row of inputs, or a data row with its targets after '->' (checked as
+    numbers, then left out: the same predictions); a row whose counts are not the network's,
+    or whose target is no number, is refused with its place."""
     params = tmp_path / "p.json"
     assert run("train", str(ROOT / "examples" / "xor.net"), "--epochs", "50", "--quiet",
                "--save", str(params)).exit_code == 0
@@ -970,7 +971,8 @@ def test_predict_reads_rows_as_the_data_block_writes_them(rows, tmp_path):
     want = run("predict", str(ROOT / "examples" / "xor.net"), "--params", str(params),
                "--points", "-", "--format", "csv", input="0 0\n1 1\n").output
     assert r.output == want
-    for bad in ("0 0 -> 1 1\n", "0 -> 1\n", "0 0 1\n"):
+    for bad, column in (("0 0 -> 1 1\n", 1), ("0 -> 1\n", 1), ("0 0 1\n", 1),
+                        ("0 0 -> zzz\n", 8), ("0 0 -> 1e999\n", 8), ("0 0 -> nan\n", 8)):
         r = run("predict", str(ROOT / "examples" / "xor.net"), "--params", str(params),
                 "--points", "-", input=bad)
-        assert r.exit_code == 2 and r.output.startswith("error: <stdin>:1:1:"), r.output
+        assert r.exit_code == 2 and r.output.startswith(f"error: <stdin>:1:{column}:"), r.output

@@ -68,8 +68,9 @@ def input_rows(net: Network, stream, name):
     column names in order. A row may be written as the file's data rows are, its targets
     after ``->``: they are left out."""
     names = net.column_names(net.inputs)
-    split = (len(names), len(net.column_names(net.targets)), True)
-    return RowReader(stream, name, names, data=True, split=split, named_in_order=True)
+    split = (len(names), len(net.column_names(net.targets)))
+    return RowReader(stream, name, names, data=True, split=split, drop_targets=True,
+                     named_in_order=True)
 
 
 def check_sizes(net: Network, m: int):

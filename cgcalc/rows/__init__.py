@@ -43,13 +43,14 @@ class RowReader:
 
     ``names``: for points, the variables, found by name in the header (``fixed`` gives values
     to those without a column); for data rows (``data=True``), the columns in order, and
-    ``split`` the number of inputs and targets that ``->`` separates; ``named_in_order``: their
+    ``split`` the number of inputs and targets that ``->`` separates (``drop_targets``: the
+    targets are checked and left out, the columns are the inputs'); ``named_in_order``: their
     header row, if any, must be those names in that order (rows read by place and shown by
     name). ``first_line`` numbers the lines of a stream that starts inside a file (a data
     block)."""
 
     def __init__(self, stream, name, names, *, data=False, fmt="auto", fixed=None, split=None,
-                 first_line=1, named_in_order=False):
+                 drop_targets=False, first_line=1, named_in_order=False):
         self.name = name
         self.names = list(names)
         self.data = data
@@ -57,6 +58,7 @@ class RowReader:
         self.fixed = dict(fixed or {})
         self.need = [v for v in self.names if v not in self.fixed]
         self.split = split
+        self.drop_targets = drop_targets
         self.named_in_order = named_in_order
         self.columns: list[str] = []  # the input's columns, as its header names them
         self.use: list = []  # CSV: (variable, the place of its column) for each one read

@@ -194,8 +194,8 @@ def json_chunk(r, block, np):
 
 def data_fields(r, line, text, split=None, careful=True):
     """The fields of a data row; with ``split`` (inputs, targets), a row with ``->`` must
-    have that many on each side; with (inputs, targets, True), its targets are left out (the
-    rows ``predict`` reads, as a data block's are written). A field between two commas, or before or after them, that is
+    have that many on each side; where the reader drops targets (``predict``'s rows, written
+    as a data block's), they are checked as numbers and left out. A field between two commas, or before or after them, that is
     empty is refused (never skipped: the numbers after it would move a column); not
     ``careful``: no two commas are adjacent in it (a comma first or last still gives an empty
     field, split either way)."""
@@ -212,11 +212,25 @@ def data_fields(r, line, text, split=None, careful=True):
             raise r.lines.fail(f"the row has {len(ins)} -> {len(outs)} numbers; the network "
                              f"takes {split[0]} -> {split[1]}", text, 1, len(text),
                              line=line)
-        return ins if split and split[2:] == (True,) else ins + outs
+        if r.drop_targets:
+            _numbers_only(r, line, text, outs, len(ins))
+            return ins
+        return ins + outs
     cells = _cells(body, careful)
     if "" in cells:
         _empty_field(r, line, text)
     return cells
+
+
+def _numbers_only(r, line, text, cells, before):
+    """Refuse the first of ``cells`` (the fields after ``before`` others) that is not a
+    finite number, pointing at it."""
+    for k, cell in enumerate(cells, start=before):
+        problem = _not_finite(cell)
+        if problem:
+            raise r.lines.fail(f"{_quoted(cell.strip())} is {problem} (a target, after '->')",
+                               text, _data_column(text, k), max(1, len(cell.strip())),
+                               line=line)
 
 
 def _empty_field(r, line, text):
