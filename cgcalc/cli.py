@@ -421,11 +421,7 @@ def graph(ctx, source, wrt, at, params, fmt, output, unroll):
     from .render import exact_counts
 
     text, name = _source(source)
-    commands.not_an_input(output, "-o", commands.inputs_of(name))
-    if output is not None:
-        from .files import check_output
-
-        check_output(output, "-o")  # before the drawing, not after it
+    commands.output_checked(output, "-o", name)  # before the drawing, not after it
     with exact_counts():
         if commands.is_net(name):
             _refuse(ctx, ["at"], "does not apply to a network file (its params come from "

@@ -170,9 +170,7 @@ def train_net(net, flags, fmt, out, *, params=None, save=None, progress=None):
     for name, value in flags.items():
         options[name] = option(name, value, flag=f"--{name}")
     if save is not None:
-        from .files import check_output
-
-        check_output(save, "--save")  # before the training, not after it
+        output_checked(save, "--save")  # before the training, not after it
         # (--save onto --params is training on in place: the params are read before the write)
         not_an_input(save, "--save", inputs_of(net.filename, net))
     data = net_data(net)
@@ -306,6 +304,17 @@ def graph_net(net, wrt, params, unroll=False):
 
 # -- pictures --------------------------------------------------------------------------------------
 
+def output_checked(output, option, source_name=None):
+    """Refuse now, before the work, an output (``-o``, ``--save``) that the write at its end
+    would refuse (cgcalc/files.py), or that is one of the run's inputs (``source_name``'s)."""
+    if source_name is not None:
+        not_an_input(output, option, inputs_of(source_name))
+    if output is not None:
+        from .files import check_output
+
+        check_output(output, option)
+
+
 def write_picture(pic, fmt, output, stdout_is_terminal):
     import io
 
@@ -415,11 +424,9 @@ class _closing:
 def export(text, name, backend, output):
     """The derived code as a module of the user's own (cgcalc/export/module.py)."""
     from .codegen import PastFloats
-    from .files import check_output, write_output
+    from .files import write_output
 
-    not_an_input(output, "-o", inputs_of(name))
-    if output is not None:
-        check_output(output, "-o")
+    output_checked(output, "-o", name)
     try:
         source = _module(text, name, backend, output)
     except PastFloats as exc:

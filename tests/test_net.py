@@ -177,7 +177,7 @@ def test_check_agrees_on_the_examples(name):
         assert math.isclose(rev, num, rel_tol=1e-5, abs_tol=1e-8)
 
 
-# -- check beside the bends of relu, abs, sign, step, safe -------------------------------------------
+# -- check beside the bends of relu, abs, sign, step, safe ----------------------------------------
 BENDING = sorted(name for name, o in ops.OPS.items() if o.bends_at is not None)
 BEND_NET = """
 input X[1]
@@ -249,15 +249,15 @@ def test_every_function_in_a_network_diffs_trains_and_checks(op, tmp_path):
                  ["predict", str(path), "--params", str(params)]):
         r = run(*args)
         assert r.exit_code == 0, (op, args[0], r.output)
-    grads = json.loads(run("diff", str(path), "--params", str(params), "--format", "json")
-                       .output)
+    shown = json.loads(run("diff", str(path), "--params", str(params), "--format", "json")
+                       .output)["derivatives"]
     net = net_of(BEND_NET.format(f=op))
     rows, unchecked = check_net(net, {"w": np.array([[0.3]]), "c": np.array([[0.2]])},
                                 file_data(net))
     assert not unchecked
     for p, idx, rev, fwd, num in rows:
         assert math.isclose(rev, num, rel_tol=1e-6, abs_tol=1e-8), (op, p, rev, num)
-    assert grads  # (what diff printed parsed as JSON)
+        assert math.isclose(shown[p]["value"][0][0], rev, rel_tol=1e-12, abs_tol=1e-15), p
 
 
 def test_network_check_on_a_bend_where_both_sides_agree():
@@ -304,7 +304,7 @@ data {
     assert r.exit_code == 0 and "not checked by finite differences" in r.output
 
 
-# -- cross_entropy's derivative is its value's, however small p or 1 - p ----------------------------
+# -- cross_entropy's derivative is its value's, however small p or 1 - p --------------------------
 CE_NET = """
 input X[1]
 target y[1]

@@ -15,9 +15,9 @@ from .model import Network
 
 def check(net: Network, params, data, h=1e-6):
     """For every param entry: reverse mode, forward mode and a central difference of the cost,
-    its step kept short of the bends of relu, abs, ... (:meth:`_Entry.difference`). Returns rows (param, index, reverse, forward, numeric), and {(param, index): why} for the
-    entries no difference can check (numeric None): on a bend, where a derivative is a
-    convention."""
+    its step kept short of the bends of relu, abs, ... (:meth:`_Entry.difference`). Returns
+    rows (param, index, reverse, forward, numeric), and {(param, index): why} for the entries
+    no difference can check (numeric None): on a bend, where a derivative is a convention."""
     import numpy as np
 
     from ..evaluate import Tape

@@ -195,10 +195,10 @@ def json_chunk(r, block, np):
 def data_fields(r, line, text, split=None, careful=True):
     """The fields of a data row; with ``split`` (inputs, targets), a row with ``->`` must
     have that many on each side; where the reader drops targets (``predict``'s rows, written
-    as a data block's), they are checked as numbers and left out. A field between two commas, or before or after them, that is
-    empty is refused (never skipped: the numbers after it would move a column); not
-    ``careful``: no two commas are adjacent in it (a comma first or last still gives an empty
-    field, split either way)."""
+    as a data block's), they are checked as numbers and left out. A field between two commas,
+    or before or after them, that is empty is refused (never skipped: the numbers after it
+    would move a column); not ``careful``: no two commas are adjacent in it (a comma first or
+    last still gives an empty field, split either way)."""
     body = text.split("#", 1)[0]
     if "->" in body:
         left, _, right = body.partition("->")
