@@ -27,8 +27,13 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
         return decode(read_bytes(arg), arg), arg
     if network and plain and os.path.isdir(arg):
         raise CgcalcError(f"cannot read {arg}: it is a directory, not a network file")
-    if plain and arg.startswith(_PATH_STARTS) and os.path.isdir(arg):  # ./d is no expression
-        raise CgcalcError(f"cannot read {arg}: it is a directory, not a file")
+    if plain and (arg.startswith(_PATH_STARTS) or arg.endswith("/")):  # ./d, d/: no expression
+        if os.path.isdir(arg):
+            raise CgcalcError(f"cannot read {arg}: it is a directory, not a file")
+        if not os.path.exists(arg):
+            raise CgcalcError(f"no such file: {arg}", filename=arg,
+                              hint="an argument that is not a file is read as an expression; "
+                                   "this one can only be a path")
     looks_like_path = arg.endswith(FILE_SUFFIXES)  # a "/" may be a division: not a clue
     if plain and looks_like_path and not os.path.exists(arg):
         raise CgcalcError(f"no such file: {arg}", filename=arg,
