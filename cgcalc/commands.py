@@ -365,7 +365,9 @@ def _graphviz(dot_text, fmt, output, layout=()):
     exe = shutil.which("dot")
     if exe is None:
         kept = ""
-        if output:
+        # the DOT text beside a file the picture was to be (never beside a stream, a device)
+        if output and (os.path.isfile(output) or not os.path.lexists(output)) and \
+                not output.startswith(("/dev/", "/proc/")):
             base = output.rsplit(".", 1)[0] if "." in os.path.basename(output) else output
             if os.path.lexists(base + ".dot"):  # never over a file the user has
                 kept = f"; {base}.dot exists, so the DOT text was not written"

@@ -976,3 +976,67 @@ def test_predict_reads_rows_as_the_data_block_writes_them(rows, tmp_path):
         r = run("predict", str(ROOT / "examples" / "xor.net"), "--params", str(params),
                 "--points", "-", input=bad)
         assert r.exit_code == 2 and r.output.startswith(f"error: <stdin>:1:{column}:"), r.output
+
+
+SIGMOID_CE = """
+input X[1]
+target y[1]
+param w[1, 1]
+P = sigmoid(X @ w)
+C = cross_entropy(P, y)
+output P
+minimize C
+data {
+  1 -> 0
+  -1 -> 1
+}
+"""
+
+
+@pytest.mark.parametrize("w", [3.0, 37.0, 40.0, 200.0, -40.0])
+def test_a_probability_that_rounds_to_1(w, tmp_path):
+    """sigmoid(40) rounds to 1: the gradient is (P - y) all the same, and diff's number is the
+    printed formula's (it was the raw adjoints', (P - y)/(P(1 - P)) * P(1 - P) = 0); forward
+    mode agrees with reverse; the cost, clamped there, cannot check it: check says so, exit 0
+    (it said out of tolerance)."""
+    net = net_of(SIGMOID_CE)
+    params = {"w": np.array([[w]])}
+    X, Y = data = file_data(net)
+    P = 1 / (1 + np.exp(-X * w))
+    want = float(np.mean((P - Y) * X))
+    d = NetDerivation(net, params, data)
+    assert math.isclose(float(d.grad_values["w"][0, 0]), want, rel_tol=1e-12, abs_tol=1e-300)
+    rows, unchecked = check_net(net, params, data)
+    (_, _, rev, fwd, num), = rows
+    assert math.isclose(rev, want, rel_tol=1e-12) and math.isclose(fwd, want, rel_tol=1e-12)
+    if w < 30:  # (at -40 the clamped log is multiplied by a target's 0: the cost follows)
+        assert not unchecked and math.isclose(num, want, rel_tol=1e-6, abs_tol=1e-12)
+    else:
+        assert num is None and "clamped" in unchecked["w", (0, 0)]
+    path = tmp_path / "s.net"
+    path.write_text(SIGMOID_CE)
+    (tmp_path / "p.json").write_text(json.dumps({"w": [[w]]}))
+    r = run("check", str(path), "--params", str(tmp_path / "p.json"))
+    assert r.exit_code == 0 and r.output.endswith("ok\n"), r.output
+
+
+def test_an_entry_whose_change_rounding_hides_is_not_checked():
+    """b beside w = 1e20: (w + b)^2 changes by less than rounding keeps for any step of b
+    the difference can take: check names it (it said out of tolerance: numeric 0)."""
+    net = net_of("""
+input X[1]
+target y[1]
+param w[1, 1]
+param b[1, 1]
+P = X @ w + b
+C = mse(P, y)
+minimize C
+data {
+  1 -> 0
+}
+""")
+    rows, unchecked = check_net(net, {"w": np.array([[1e20]]), "b": np.array([[0.5]])},
+                                file_data(net))
+    assert set(unchecked) == {("b", (0, 0))} and "rounding" in unchecked["b", (0, 0)]
+    (_, _, rev, _, num), = [r for r in rows if r[0] == "w"]
+    assert math.isclose(rev, num, rel_tol=1e-6)

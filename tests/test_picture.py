@@ -106,6 +106,21 @@ def test_without_graphviz_exit_2_and_keep_the_dot(tmp_path):
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
 
 
+def test_without_graphviz_no_dot_text_beside_a_stream_or_a_device(tmp_path):
+    """The DOT text is kept beside a file the picture was to be, never beside a named pipe or a
+    device (-o /dev/stdout made a file /dev/stdout.dot)."""
+    env = {**os.environ, "PATH": str(tmp_path)}  # nowhere to find dot
+    fifo = tmp_path / "g.svg"
+    os.mkfifo(fifo)
+    for out in (str(fifo), "/dev/null", "/dev/stdout"):
+        p = subprocess.run([sys.executable, "-m", "cgcalc", "graph", "exp(x)", "--format", "svg",
+                            "-o", out], capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == 2 and "graphviz" in p.stderr.lower(), p.stderr
+        assert "DOT text is in" not in p.stderr
+    assert not (tmp_path / "g.dot").exists()
+    assert not os.path.exists("/dev/null.dot") and not os.path.exists("/dev/stdout.dot")
+
+
 THOUSANDS = "\n".join(["y0 = x"] + [f"y{i} = y{i-1}*y{i-1} + sin(y{i-1}) + " + "cos(" * 3 +
                                      f"y{i-1}" + ")" * 3 for i in range(1, 350)])
 

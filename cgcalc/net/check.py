@@ -31,23 +31,30 @@ def check(net: Network, params, data, h=1e-6):
     # the inputs of the nodes that bend (the table's bends_at), computed beside the cost
     bends = [(n.args[0], ops.OPS[n.op].bends_at, n.op) for n in order
              if ops.OPS[n.op].bends_at is not None]
-    inputs = list(dict.fromkeys(u for u, _, _ in bends))
+    # and the probabilities of cross_entropy, whose logs are clamped at -100 (LOG_FLOOR)
+    probabilities = [n.args[0] for n in order if n.op == "cross_entropy"]
+    inputs = list(dict.fromkeys([*(u for u, _, _ in bends), *probabilities]))
     cost_tape = backprop.tape(net, [net.cost, *inputs])
     place = {u: i for i, u in enumerate(inputs, start=1)}  # (the cost is output 0)
     still = cost_tape.run(env) if inputs else None  # at the params as given
+    clamped = [u for u in probabilities if _clamped(still[place[u]])]
     rows, unchecked = [], {}
+    simplify = backprop.simplifier(net)  # as reverse mode's gradients are (backprop.gradients)
     for p in net.params:
         seed = b.var(f"\0d_{p}")  # not a name a user can write: no clash with theirs
         b.declare(seed, b.shape_of(net.var_nodes[p]))
         tan = forward_symbolic(b, order, {net.var_nodes[p]: seed})
-        t_node = tan.get(net.cost, b.const(0))
+        # simplified, so the cancellations reverse mode's gradients have, forward mode has too:
+        # cross_entropy's 1/(P(1 - P)) against a sigmoid's P(1 - P), where P may round to 1
+        t_node = simplify(tan.get(net.cost, b.const(0)))
         t_tape = Tape(topological([t_node]), [t_node], [*names, seed.value])
         k = names.index(p)
         base = np.array(params[p], dtype=float)
         rev = np.broadcast_to(np.asarray(reverse[p]), base.shape)
         moved = depending(order, [net.var_nodes[p]])  # only bends the param moves are met
         entry = _Entry(cost_tape, env, k, base, still,
-                       [(place[u], at, op) for u, at, op in bends if u in moved])
+                       [(place[u], at, op) for u, at, op in bends if u in moved],
+                       any(u in moved for u in clamped))
         for idx in np.ndindex(base.shape):
             e = np.zeros_like(base)
             e[idx] = 1.0
@@ -62,6 +69,17 @@ def check(net: Network, params, data, h=1e-6):
 
 
 _AGREE = 1e-9  # a quick difference this close to reverse mode is taken as it is
+_CLAMPED = 1e-7  # a difference of a clamped cost this far from reverse mode is not taken
+
+
+def _clamped(p) -> bool:
+    """Whether cross_entropy clamps the log of some entry of ``p`` or of 1 - ``p``."""
+    import numpy as np
+
+    from ..arraymath import SAFE_FLOOR
+
+    p = np.asarray(p)
+    return bool(np.any((p <= SAFE_FLOOR) | (1 - p <= SAFE_FLOOR)))
 _NOISE = 1e-8  # rounding's share of a difference at most, relative to it (or to 1)
 _GROWTHS = 6  # times a step may grow tenfold
 _SHRINKS = 40  # times a step may shrink fourfold to stay short of a bend
@@ -72,9 +90,10 @@ class _Entry:
     of the nodes that bend, (tape output, where it bends, the op) for each in ``bends``;
     ``still``: every output at the params as given."""
 
-    def __init__(self, cost_tape, env, k, base, still, bends):
+    def __init__(self, cost_tape, env, k, base, still, bends, clamped=False):
         self.tape, self.env, self.k, self.base, self.bends = cost_tape, env, k, base, bends
         self.still = still
+        self.clamped = clamped  # it moves a probability cross_entropy clamps (_clamped)
 
     def _at(self, idx, t):
         """(the cost, the entry as stored, every output) with entry ``idx`` set to ``t``."""
@@ -93,7 +112,8 @@ class _Entry:
         they differ. Where the quick difference disagrees with reverse mode, it is taken again
         Ridders' way (:meth:`_careful`)."""
         entry = float(self.base[idx])
-        step, numeric, plus, minus = self._central(idx, entry, h * max(1.0, abs(entry)))
+        step, numeric, plus, minus, noisy = self._central(idx, entry,
+                                                          h * max(1.0, abs(entry)))
         shrunk = False
         for _ in range(_SHRINKS):
             on, crossed, nearest = self._bends_met(plus, minus, step)
@@ -121,6 +141,14 @@ class _Entry:
         if abs(numeric - reverse) > _AGREE * max(1.0, abs(reverse)):
             first = step if shrunk else 1e-3 * max(1.0, abs(entry))
             numeric = self._careful(idx, entry, first, step, numeric)
+            off = abs(numeric - reverse) > _CLAMPED * max(1.0, abs(reverse))
+            if off and self.clamped:
+                raise CgcalcError("cross_entropy's logs are clamped at -100 where a probability "
+                                  "is within e^-100 of 0 or 1 (or rounds to it), and there its "
+                                  "cost does not follow the param as its gradient does")
+            if off and noisy:
+                raise CgcalcError("rounding the cost hides the change any step of the entry "
+                                  "makes in it (a term far larger than the entry's part)")
         return numeric
 
     def _bends_met(self, plus, minus, step):
@@ -154,19 +182,19 @@ class _Entry:
 
     def _central(self, idx, entry, step):
         """(step, d cost/d entry by a central difference, the outputs at entry + step and at
-        entry - step). Ten times larger steps while rounding the cost could move the difference
-        by more than :data:`_NOISE` of it: beside a cost of 1e12 a step of 1e-6 changes
-        nothing that survives rounding. The step taken is the one the rounded entries differ
-        by."""
+        entry - step, whether rounding may still move it by more than :data:`_NOISE`). Ten
+        times larger steps while rounding the cost could move the difference by more than that:
+        beside a cost of 1e12 a step of 1e-6 changes nothing that survives rounding. The step
+        taken is the one the rounded entries differ by."""
         for _ in range(_GROWTHS + 1):
             c_plus, x_plus, plus = self._at(idx, entry + step)
             c_minus, x_minus, minus = self._at(idx, entry - step)
             numeric = (c_plus - c_minus) / (x_plus - x_minus)
             noise = ROUNDING * max(abs(c_plus), abs(c_minus)) / (x_plus - x_minus)
             if not noise > _NOISE * max(1.0, abs(numeric)):
-                break
+                return step, numeric, plus, minus, False
             step *= 10
-        return step, numeric, plus, minus
+        return step / 10, numeric, plus, minus, True
 
     def _careful(self, idx, entry, first, least, quick):
         """The entry's difference again where the quick one disagrees with reverse mode:

@@ -32,15 +32,18 @@ class NetDerivation:
         self.edges = edges(b, g.order, wrt_nodes)
         grads, adjoints = reverse_symbolic(b, g.order, net.cost, wrt_nodes)
         contributions = [vjp(b, e.out, e.index, adjoints[e.out]) for e in self.edges]
-        outs = [*g.order, *grads, *contributions]
+        self.simplify = backprop.simplifier(net)
+        self.gradients = {p: self.simplify(node) for p, node in zip(self.wrt, grads)}
+        # the gradients' numbers are the simplified ones', as printed and as training takes
+        # them: where backpropagation's cancellation happens (cross_entropy's (P - y)/(P(1 - P))
+        # meeting a sigmoid's P(1 - P)) the raw adjoints lose what rounding P took (P = 1: 0/0)
+        outs = [*g.order, *self.gradients.values(), *contributions]
         values = backprop.tape(net, outs).run(net.env(params, data))
         k, w = len(g.order), len(grads)
         self.values = {n: np.asarray(v) for n, v in zip(g.order, values[:k])}
         self.grad_values = {p: np.broadcast_to(np.asarray(v), net.shape(p))
                             for p, v in zip(self.wrt, values[k:k + w])}
         self.edge_values = [np.asarray(v) for v in values[k + w:]]
-        self.simplify = backprop.simplifier(net)
-        self.gradients = {p: self.simplify(node) for p, node in zip(self.wrt, grads)}
         self.counts = path_counts(g.order, net.cost)
         self._own = self._reserved = None  # for gradient_text, made when first asked
         self._paths = None  # the paths' listings (derive.PathLists), made when first asked
