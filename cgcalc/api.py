@@ -86,6 +86,8 @@ class Function:
             names = (wrt,)
         else:
             try:
+                if isinstance(wrt, (bytes, bytearray, memoryview)):  # numbers, read one by one
+                    raise TypeError
                 names = tuple(wrt)
             except TypeError:
                 raise CgcalcError(f"wrt is a variable's name or a list of names, not "

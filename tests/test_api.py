@@ -574,3 +574,11 @@ def test_every_value_works_as_numbers_or_raises_cgcalc_error(x, y, refused, call
     if grads is not None:
         assert np.array_equal(grads["x"], np.full(xs.shape, 2.0))
         assert np.array_equal(grads["y"], xs, equal_nan=True)
+
+
+@pytest.mark.parametrize("wrt", [b"x", bytearray(b"x"), 3, 1.5])
+def test_wrt_that_is_no_name_nor_list_of_names_says_so(wrt):
+    """b"x" was read byte by byte: '120 is not a variable'."""
+    f = cgcalc.function("x*y")
+    with pytest.raises(cgcalc.CgcalcError, match="wrt is a variable's name or a list of names"):
+        f.grad(x=1.0, y=2.0, wrt=wrt)
