@@ -735,8 +735,10 @@ def test_every_param_of_a_deep_network_gets_its_paths_listed_or_is_told_why(laye
 # -- training's tanh (cgcalc/net/backprop.py: training_tanh) ---------------------------------
 
 def test_trainings_tanh_goes_by_the_whole_steps_size_in_bands_too(monkeypatch):
-    """Below FROM_EXP_AT numbers a step's tanh is numpy's, from it tanh_from_exp; cut into
-    bands of rows (each smaller than the whole) it computes what the whole step would."""
+    """Below FROM_EXP_AT numbers a step's tanh is numpy's, from it tanh_from_exp (where that
+    pays: see the test after this one); cut into bands of rows (each smaller than the whole)
+    it computes what the whole step would."""
+    monkeypatch.setattr(backprop, "_FROM_EXP_PAYS", True)
     rng = np.random.default_rng(8)
     monkeypatch.setattr(parallel, "cores", lambda: 3)
     monkeypatch.setattr(parallel, "_POOL", None)
@@ -750,6 +752,21 @@ def test_trainings_tanh_goes_by_the_whole_steps_size_in_bands_too(monkeypatch):
     if parallel._POOL is not None:
         parallel._POOL.shutdown()
     assert not np.array_equal(tanh_from_exp(x), np.tanh(x))  # the two tell apart here
+
+
+@pytest.mark.parametrize("avx512", [True, False])
+def test_trainings_tanh_is_numpys_where_numpys_is_vectorised(avx512, monkeypatch):
+    """Where numpy has its AVX-512 tanh (2 ns a number) tanh_from_exp is 2-4x slower: training
+    takes numpy's at every size there, and tanh_from_exp on large steps only elsewhere. The
+    choice is numpy's CPU features', never a timing: a machine always takes the same one."""
+    monkeypatch.setattr(backprop, "_FROM_EXP_PAYS", None)
+    module = "numpy._core._multiarray_umath"
+    features = {**__import__(module, fromlist=["x"]).__cpu_features__, "AVX512_SKX": avx512}
+    monkeypatch.setattr(f"{module}.__cpu_features__", features)
+    assert backprop.from_exp_pays() is (not avx512)
+    big = np.linspace(-3, 3, backprop.FROM_EXP_AT).reshape(-1, 64)
+    want = np.tanh(big) if avx512 else tanh_from_exp(big)
+    assert np.array_equal(backprop.training_tanh(big), want)
 
 
 TANH_NET = """input  X[2]
@@ -796,7 +813,8 @@ def test_training_gradients_match_numpys_tanh_closely(rows, tmp_path):
     env = net.env(initial_params(net, 1), (X, (X[:, :1] > X[:, 1:]).astype(float)))
     (full, _, _), grads = backprop.train_tapes(net)
     exact = backprop.tape(net, [net.cost, *grads])
-    same = rows * 8 < backprop.FROM_EXP_AT  # both take numpy's tanh: the same bits
+    # both take numpy's tanh: the same bits
+    same = rows * 8 < backprop.FROM_EXP_AT or not backprop.from_exp_pays()
     for a, b in zip(full.run(env), exact.run(env)):
         assert np.array_equal(a, b) if same else np.allclose(a, b, rtol=1e-12, atol=1e-15)
 

@@ -38,20 +38,41 @@ def gradients(net: Network, params=None):
 
 
 FROM_EXP_AT = 1 << 15  # numbers from which a step's tanh is worth tanh_from_exp's 15-30 calls
+_FROM_EXP_PAYS = None  # whether it pays on this machine at all: see from_exp_pays
 
 
 def training_tanh(x, out=None):
-    """Training's tanh: ``arraymath.tanh_from_exp`` on a step of FROM_EXP_AT numbers or more,
-    numpy's tanh on a smaller one (there tanh_from_exp's calls cost more than the exp saves).
-    Chosen by the whole step's size, also where it runs in bands of rows (``for_size``,
-    cgcalc/parallel.py), so every band computes what the whole step would."""
+    """Training's tanh: ``arraymath.tanh_from_exp`` on a step of FROM_EXP_AT numbers or more
+    where it beats numpy's (:func:`from_exp_pays`), numpy's tanh otherwise (on a smaller step
+    tanh_from_exp's calls cost more than the exp saves). Chosen by the whole step's size, also
+    where it runs in bands of rows (``for_size``, cgcalc/parallel.py), so every band computes
+    what the whole step would."""
     return _tanh_for(out.size if out is not None else getattr(x, "size", 1))(x, out=out)
 
 
 def _tanh_for(size):
     import numpy as np
 
-    return tanh_from_exp if size >= FROM_EXP_AT else np.tanh
+    return tanh_from_exp if size >= FROM_EXP_AT and from_exp_pays() else np.tanh
+
+
+def from_exp_pays() -> bool:
+    """Whether tanh_from_exp beats numpy's own tanh on a large step: not where numpy computes
+    float64 tanh with its AVX-512 kernels (its CPU feature AVX512_SKX), at about 2 ns a number
+    (bench/tanh.py on an AVX-512 EPYC: numpy 0.53-0.66 ms for 320,000 numbers, tanh_from_exp
+    1.9-4x that); elsewhere numpy's tanh is 13-19 ns a number and tanh_from_exp 0.69x of it
+    (AVX2). Asked of numpy, not timed: the same machine always takes the same tanh."""
+    global _FROM_EXP_PAYS
+    if _FROM_EXP_PAYS is None:
+        try:
+            from numpy._core._multiarray_umath import __cpu_features__ as features
+        except ImportError:  # numpy 1.x
+            try:
+                from numpy.core._multiarray_umath import __cpu_features__ as features
+            except ImportError:
+                features = {}
+        _FROM_EXP_PAYS = not features.get("AVX512_SKX", False)
+    return _FROM_EXP_PAYS
 
 
 training_tanh.writes_into = True  # fills a given array (so the tape keeps one for it)
