@@ -70,6 +70,9 @@ def check(net: Network, params, data, h=1e-6):
 
 _AGREE = 1e-9  # a quick difference this close to reverse mode is taken as it is
 _CLAMPED = 1e-7  # a difference of a clamped cost this far from reverse mode is not taken
+_NOISE = 1e-8  # rounding's share of a difference at most, relative to it (or to 1)
+_GROWTHS = 6  # times a step may grow tenfold
+_SHRINKS = 40  # times a step may shrink fourfold to stay short of a bend
 
 
 def _clamped(p) -> bool:
@@ -80,9 +83,6 @@ def _clamped(p) -> bool:
 
     p = np.asarray(p)
     return bool(np.any((p <= SAFE_FLOOR) | (1 - p <= SAFE_FLOOR)))
-_NOISE = 1e-8  # rounding's share of a difference at most, relative to it (or to 1)
-_GROWTHS = 6  # times a step may grow tenfold
-_SHRINKS = 40  # times a step may shrink fourfold to stay short of a bend
 
 
 class _Entry:
