@@ -69,10 +69,7 @@ class ArraySimplifier(Simplifier):
         sigmoid's P (1 - P)): they differ only below e^-100, where cross_entropy clamps its
         logs. Never for a safe of anything else: Q*Q/safe(Q) is not Q where Q < 0."""
         a = safe.args[0]
-        if a.op == "add" and len(a.args) == 2 and is_number(a.args[0]) and \
-                a.args[0].value == 1 and a.args[1].op == "mul" and len(a.args[1].args) == 2 and \
-                is_number(a.args[1].args[0]) and a.args[1].args[0].value == -1:
-            a = a.args[1].args[1]  # 1 - P
+        a = _one_minus(a) or a
         a = self._placeholders.get(a, a)  # a name of the file stands in as a variable
         return a.op in _PROBABILITIES
 
@@ -168,6 +165,17 @@ class ArraySimplifier(Simplifier):
 
 
 _PROBABILITIES = {"sigmoid", "softmax"}  # ops whose values lie in [0, 1]
+
+
+def _one_minus(node):
+    """P where ``node`` is 1 - P in canonical form (1 + (-1)*P), else None."""
+    if node.op != "add" or len(node.args) != 2:
+        return None
+    one, term = node.args
+    if not (is_number(one) and one.value == 1 and term.op == "mul" and len(term.args) == 2):
+        return None
+    minus, p = term.args
+    return p if is_number(minus) and minus.value == -1 else None
 
 
 def _zero(node):
