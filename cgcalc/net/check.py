@@ -31,8 +31,10 @@ def check(net: Network, params, data, h=1e-6):
     # the inputs of the nodes that bend (the table's bends_at), computed beside the cost
     bends = [(n.args[0], ops.OPS[n.op].bends_at, n.op) for n in order
              if ops.OPS[n.op].bends_at is not None]
-    # and the probabilities of cross_entropy, whose logs are clamped at -100 (LOG_FLOOR)
-    probabilities = [n.args[0] for n in order if n.op == "cross_entropy"]
+    # and the probabilities of cross_entropy that are a sigmoid's, whose gradient cancels to
+    # P - y however P rounds (a softmax's does not: it divides by what is left of 1 - P)
+    probabilities = [n.args[0] for n in order
+                     if n.op == "cross_entropy" and n.args[0].op == "sigmoid"]
     inputs = list(dict.fromkeys([*(u for u, _, _ in bends), *probabilities]))
     cost_tape = backprop.tape(net, [net.cost, *inputs])
     place = {u: i for i, u in enumerate(inputs, start=1)}  # (the cost is output 0)
@@ -69,20 +71,22 @@ def check(net: Network, params, data, h=1e-6):
 
 
 _AGREE = 1e-9  # a quick difference this close to reverse mode is taken as it is
-_CLAMPED = 1e-7  # a difference of a clamped cost this far from reverse mode is not taken
+_CLAMPED = 1e-7  # a difference of a coarse cost this far from reverse mode is not taken
+_COARSE = 1e-6  # 1 - P below this keeps at most 10 digits: log(1 - P) is a staircase
 _NOISE = 1e-8  # rounding's share of a difference at most, relative to it (or to 1)
 _GROWTHS = 6  # times a step may grow tenfold
 _SHRINKS = 40  # times a step may shrink fourfold to stay short of a bend
 
 
 def _clamped(p) -> bool:
-    """Whether cross_entropy clamps the log of some entry of ``p`` or of 1 - ``p``."""
+    """Whether cross_entropy cannot follow some entry of ``p`` (a sigmoid's): it clamps its
+    log (p within e^-100 of 0), or 1 - p is coarse (:data:`_COARSE`) or 0."""
     import numpy as np
 
     from ..arraymath import SAFE_FLOOR
 
     p = np.asarray(p)
-    return bool(np.any((p <= SAFE_FLOOR) | (1 - p <= SAFE_FLOOR)))
+    return bool(np.any((p <= SAFE_FLOOR) | (1 - p <= _COARSE)))
 
 
 class _Entry:
@@ -143,9 +147,10 @@ class _Entry:
             numeric = self._careful(idx, entry, first, step, numeric)
             off = abs(numeric - reverse) > _CLAMPED * max(1.0, abs(reverse))
             if off and self.clamped:
-                raise CgcalcError("cross_entropy's logs are clamped at -100 where a probability "
-                                  "is within e^-100 of 0 or 1 (or rounds to it), and there its "
-                                  "cost does not follow the param as its gradient does")
+                raise CgcalcError("a sigmoid's probability is so near 1 that 1 - P keeps few "
+                                  "digits, or none (cross_entropy then clamps its log at -100): "
+                                  "the cost does not follow the param as its gradient, P - y, "
+                                  "does")
             if off and noisy:
                 raise CgcalcError("rounding the cost hides the change any step of the entry "
                                   "makes in it (a term far larger than the entry's part)")
