@@ -27,7 +27,7 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
         return decode(read_bytes(arg), arg), arg
     if network and plain and os.path.isdir(arg):
         raise CgcalcError(f"cannot read {arg}: it is a directory, not a network file")
-    if plain and (arg.startswith(_PATH_STARTS) or arg.endswith("/")):  # ./d, d/: no expression
+    if plain and (arg.startswith(_PATH_STARTS) or arg.endswith(_PATH_ENDS)):  # ./d, d/: paths
         if os.path.isdir(arg):
             raise CgcalcError(f"cannot read {arg}: it is a directory, not a file")
         if not os.path.exists(arg):
@@ -45,6 +45,7 @@ def read_source(arg: str, network=False) -> tuple[str, str]:
 
 
 _PATH_STARTS = ("/", "./", "../", "~", ".\\", "..\\")  # how only a path begins, never an expression
+_PATH_ENDS = ("/", "/.", "/..")  # how only a path ends
 _TAKEN: dict = {}  # this run's: what is read once -> (how it is named, its readers)
 
 

@@ -559,7 +559,7 @@ def test_a_path_to_a_directory_is_refused_as_one(command, tmp_path, monkeypatch)
     (tmp_path / "d").mkdir()
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
-    for arg in ("../d", str(tmp_path / "d"), "../d/", "../sub/"):
+    for arg in ("../d", str(tmp_path / "d"), "../d/", "../sub/", "../d/.", "../d/.."):
         r = CliRunner().invoke(main, [command, arg])
         assert r.exit_code == 2, (arg, r.output)
         assert f"cannot read {arg}: it is a directory" in r.output, r.output
