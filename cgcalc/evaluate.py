@@ -118,10 +118,11 @@ class Tape:
     computed once by :meth:`prepare`; :meth:`run_prepared` then runs the rest. ``functions``
     (op name -> a function of the op's inputs, taking ``out=`` where it has ``writes_into``)
     takes the place of ops' own functions (training's tanh: ``net/backprop.py``); not of the
-    ops the tape writes its own way (``_SPECIAL``).
+    ops the tape writes its own way (``_SPECIAL``). ``rows`` names the nodes whose first axis
+    is a batch's rows: a training run then goes a block of rows at a time (cgcalc/chunks.py).
     """
 
-    def __init__(self, order, outputs, variables, static=(), functions=None):
+    def __init__(self, order, outputs, variables, static=(), functions=None, rows=()):
         import numpy as np
         from operator import itemgetter
 
@@ -173,6 +174,9 @@ class Tape:
                 last_use[a] = i
             plan.append((i, fn, args))
         kept = set(self.outputs)
+        self.row_slots = frozenset(slot[n] for n in rows if n in slot)
+        # each step's input slots and how it treats the batch's rows (the table's ``rows``)
+        self.step_args, self.step_rules = {}, {}
         self.static_steps, self.steps = [], []
         # numpy calls a run makes, a step that stands for two nodes (A' @ G and its transpose,
         # the columns of a product) counted as the two steps they would be: what training
@@ -184,6 +188,7 @@ class Tape:
                           and a not in kept})
             step = (fn, i, itemgetter(*args), len(args) == 1, free)
             (self.static_steps if fixed[i] else self.steps).append(step)
+            self.step_args[i], self.step_rules[i] = args, ops.OPS[order[i].op].rows
             if not fixed[i]:
                 self.calls += 1
                 if getattr(fn, "takes_input", False):  # the node's input is computed inside
@@ -215,11 +220,22 @@ class Tape:
         mem = template.copy()
         for i, k in self.var_slots:
             mem[i] = inputs[k]
+        plan = buffers.get("blocks") if buffers is not None and self.row_slots else None
+        if plan:
+            return plan.run(mem)
         with self.np.errstate(all="ignore"):
             if buffers is None:
                 _execute(self.steps, mem)
             else:
                 _execute_into(self.steps, mem, buffers, self.np)
+        if plan is None and buffers is not None and self.row_slots:
+            # sized by this whole run, later runs go a block of rows at a time
+            from .chunks import blocks
+
+            plan = buffers["blocks"] = blocks(self, mem, self.np) or False
+            if plan:  # the whole run's arrays are not needed again
+                for k in [k for k in buffers if k != "blocks"]:
+                    del buffers[k]
         return [mem[o] for o in self.outputs]
 
     def run(self, inputs, block=None, threads=None):
@@ -427,6 +443,12 @@ class _TransposedProduct:
     @staticmethod
     def input_slots(args):
         return args[:1]  # the transpose's input
+
+    def in_blocks(self, a, g, out=None):
+        """One block's share: its rows of ``A' @ G``, whole (cgcalc/chunks.py)."""
+        return self.np.matmul(a.T, g, out=out)
+
+    in_blocks.writes_into = True
 
     def __call__(self, a, g, out=None):
         from . import parallel

@@ -40,12 +40,12 @@ class Op:
     __slots__ = ("name", "arity", "call_arity", "value", "rules", "infix", "prec", "latex",
                  "notation", "doc",
                  "elementwise", "variadic", "callable", "vjp", "jvp", "shape", "arrays",
-                 "writes_into", "bends_at", "_bound")
+                 "writes_into", "bends_at", "rows", "_bound")
 
     def __init__(self, name, arity, value, rules=(), *, infix=None, prec=ATOM, latex=None,
                  notation=None, doc="", elementwise=True, variadic=False, callable=True,
                  vjp=None, jvp=None, shape=None, arrays=False, writes_into=False,
-                 call_arity=None, bends_at=None):
+                 call_arity=None, bends_at=None, rows=None):
         self.name = name
         self.arity = arity  # exact, or (min, max) with max None for "any"
         self.call_arity = call_arity  # (least, most) arguments as written, where not arity
@@ -70,6 +70,12 @@ class Op:
         # where the input makes the value or its slope jump (abs, relu at 0): a finite
         # difference must not step across it (cgcalc check)
         self.bends_at = bends_at
+        # how it treats a batch's rows, for training's blocks of rows (cgcalc/chunks.py):
+        # "local", each output row made from the same rows of the inputs (every elementwise
+        # op); "sums", that and, where the output has no rows, their sum (so the sums of
+        # blocks of rows add up to it); "shape", only the input's shape is read; None, none
+        # of these (such a tape runs whole)
+        self.rows = "local" if elementwise else rows
         self._bound: dict = {}
 
     def bind(self, xp):
@@ -232,7 +238,7 @@ op("matmul", 2, "matmul", infix="@", prec=PRODUCT, callable=False, latex=" \\, "
         lambda g, out, G, a, b: g.matmul(g.transpose(a), G)),
    jvp=lambda g, out, t, a, b: _add_all(g, [None if t[0] is None else g.matmul(t[0], b),
                                             None if t[1] is None else g.matmul(a, t[1])]),
-   shape=arraymath.matmul_shape)
+   shape=arraymath.matmul_shape, rows="sums")
 op("transpose", 1, "transpose", callable=True, elementwise=False, arrays=True,
    doc="A' (also transpose(A))", vjp=(lambda g, out, G, a: g.transpose(G),),
    jvp=lambda g, out, t, a: g.transpose(t[0]),
@@ -240,7 +246,7 @@ op("transpose", 1, "transpose", callable=True, elementwise=False, arrays=True,
 op("join", (1, None), arraymath.join_value, callable=False, elementwise=False, arrays=True,
    variadic=True,
    doc="[A, B, 1]: columns side by side; a number is a column of that number",
-   vjp=_join_vjp, jvp=_join_jvp, shape=arraymath.join_shape, writes_into=True)
+   vjp=_join_vjp, jvp=_join_jvp, shape=arraymath.join_shape, writes_into=True, rows="local")
 
 
 def _cols_vjp(g, out, G, a, c0, c1):
@@ -259,10 +265,10 @@ op("cols", 3, lambda xp, G, c0, c1: G[:, int(c0):int(c1)], elementwise=False, ar
    notation=([(0, POSTFIX), "[:, ", (1, SUM), ":", (2, SUM), "]"],
              ["\\left[", (0, SUM), "\\right]_{:,\\,", (1, SUM), ":", (2, SUM), "}"]),
    vjp=(_cols_vjp, _zero, _zero), jvp=lambda g, out, t, G, c0, c1: g.cols(t[0], c0, c1),
-   shape=arraymath.cols_shape)
+   shape=arraymath.cols_shape, rows="local")
 op("sum", 1, lambda xp, a: xp.sum(a), elementwise=False, arrays=True, doc="the sum of all entries",
    vjp=(lambda g, out, G, a: g.like(G, a),), jvp=lambda g, out, t, a: g.sum(t[0]),
-   shape=lambda shapes, args: ())
+   shape=lambda shapes, args: (), rows="sums")
 op("mean", 1, lambda xp, a: xp.mean(a), elementwise=False, arrays=True,
    doc="the mean of all entries", vjp=(lambda g, out, G, a: g.div(g.like(G, a), g.size(a)),),
    jvp=lambda g, out, t, a: g.mean(t[0]), shape=lambda shapes, args: ())
@@ -270,18 +276,18 @@ op("like", 2, lambda xp, G, a: xp.broadcast_to(G, xp.shape(a)), elementwise=Fals
    doc="like(G, A): G repeated to the shape of A",
    vjp=(lambda g, out, G, a, b: g.sum_to(G, a), _zero),
    jvp=lambda g, out, t, G, a: None if t[0] is None else g.like(t[0], a),
-   shape=lambda shapes, args: shapes[1])
+   shape=lambda shapes, args: shapes[1], rows="local")
 op("sum_to", 2, arraymath.sum_to, elementwise=False, arrays=True,
    doc="sum_to(G, A): G summed down to the shape of A (undoes broadcasting)",
    vjp=(lambda g, out, G, a, b: g.like(G, a), _zero),
    jvp=lambda g, out, t, G, a: None if t[0] is None else g.sum_to(t[0], a),
-   shape=lambda shapes, args: shapes[1])
+   shape=lambda shapes, args: shapes[1], rows="sums")
 op("size", 1, lambda xp, a: float(xp.size(a)), elementwise=False, arrays=True,
    doc="the number of entries", vjp=(_zero,), jvp=lambda g, out, t, a: None,
-   shape=lambda shapes, args: ())
+   shape=lambda shapes, args: (), rows="shape")
 op("rows", 1, lambda xp, a: float(xp.shape(a)[0]), elementwise=False, arrays=True,
    doc="the number of rows (the batch size m)", vjp=(_zero,), jvp=lambda g, out, t, a: None,
-   shape=lambda shapes, args: ())
+   shape=lambda shapes, args: (), rows="shape")
 op("safe", 1, lambda xp, a: xp.maximum(a, arraymath.SAFE_FLOOR),
    lambda g, out, a: g.step(g.sub(a, g.const(arraymath.SAFE_FLOOR))),
    doc="a, kept >= e^-100 (3.7e-44, where cross_entropy clamps its logs) so that dividing "
@@ -309,18 +315,19 @@ op("mse", 2, arraymath.mse_value, elementwise=False, arrays=True,
 op("rowsum", 1, lambda xp, a: xp.sum(a, axis=1, keepdims=True), elementwise=False,
    arrays=True, doc="rowsum(A): each row's sum, a column",
    vjp=(lambda g, out, G, a: g.like(G, a),), jvp=lambda g, out, t, a: g.rowsum(t[0]),
-   shape=lambda shapes, args: (arraymath.matrix(shapes[0], "rowsum's input")[0], 1))
+   shape=lambda shapes, args: (arraymath.matrix(shapes[0], "rowsum's input")[0], 1),
+   rows="local")
 op("softmax", 1, arraymath.softmax_value, elementwise=False, arrays=True,
    latex=r"\operatorname{softmax}",
    doc="softmax(Z): each row of exp(Z) divided by its sum (computed stably)",
    vjp=(lambda g, out, G, z: g.mul(out, g.sub(G, g.rowsum(g.mul(G, out)))),),
    jvp=lambda g, out, t, z: g.mul(out, g.sub(t[0], g.rowsum(g.mul(t[0], out)))),
-   shape=arraymath.rowwise_shape)
+   shape=arraymath.rowwise_shape, rows="local")
 op("log_softmax", 1, arraymath.log_softmax_value, elementwise=False, arrays=True,
    doc="log_softmax(Z): the logarithm of softmax(Z), row by row (computed stably)",
    vjp=(lambda g, out, G, z: g.sub(G, g.mul(g.softmax(z), g.rowsum(G))),),
    jvp=lambda g, out, t, z: g.sub(t[0], g.rowsum(g.mul(g.softmax(z), t[0]))),
-   shape=arraymath.rowwise_shape)
+   shape=arraymath.rowwise_shape, rows="local")
 op("softmax_cross_entropy", 2, arraymath.sce_value, elementwise=False, arrays=True,
    doc="mean over rows of -sum(Y * log_softmax(Z)): logits Z, one-hot targets Y",
    vjp=(lambda g, out, G, z, y: g.mul(G, g.div(g.sub(g.softmax(z), y), g.rows(z))),
@@ -334,7 +341,7 @@ op("zeros", 2, lambda xp, rows, k: xp.zeros((int(rows), int(k))), elementwise=Fa
    arrays=True, call_arity=(1, 2),
    doc="zeros(k): m rows of k zeros (a recurrent network's first state)",
    notation=(["0"], ["\\mathbf{0}"]), vjp=(_zero, _zero), jvp=lambda g, out, t, r, k: None,
-   shape=arraymath.zeros_shape)
+   shape=arraymath.zeros_shape, rows="local")
 
 
 def _add_all(g, terms):

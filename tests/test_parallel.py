@@ -240,10 +240,12 @@ minimize C
 @pytest.mark.parametrize("rows, batch", [(700, None), (700, 100), (40, None)])
 def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows, batch, cores,
                                                                            monkeypatch, tmp_path):
-    """Full batches of large arrays train in bands, matrix products and joins included (the
+    """Full batches of large arrays train in blocks of rows, their lanes on both cores (the
     BLAS on one thread meanwhile, its count restored after, Ctrl-C included); minibatches and
-    small arrays keep the BLAS's threads. Either way the params are those of one thread
-    without bands, bit for bit."""
+    small arrays keep the BLAS's threads. Either way the params are those of one thread,
+    bit for bit."""
+    from cgcalc import chunks
+
     cores(2)
     path = tmp_path / "big.net"
     path.write_text(BIG)
@@ -252,11 +254,11 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     X = rng.uniform(-1, 1, (rows, 2))
     data = (X, (X[:, :1] * X[:, 1:] > 0).astype(float))
     options = {**net.options, "epochs": 30, "rate": 0.5, "batch": batch}
-    entered, banded = [], []
-    real, real_bands = parallel.one_blas_thread, parallel.run_in_bands
+    entered, lanes = [], []
+    real, real_lane = parallel.one_blas_thread, chunks.Blocks._lane
     monkeypatch.setattr(parallel, "one_blas_thread", lambda: entered.append(1) or real())
-    monkeypatch.setattr(parallel, "run_in_bands",
-                        lambda steps: banded.extend(s[0] for s in steps) or real_bands(steps))
+    monkeypatch.setattr(chunks.Blocks, "_lane", lambda self, k, mem: lanes.append(
+        (parallel.bands(), len(self.lanes))) or real_lane(self, k, mem))
     monkeypatch.setattr(parallel, "SPLIT", 256)
     for name in parallel._ONE_THREAD_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -265,11 +267,11 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     got = train(net, {k: v.copy() for k, v in start.items()}, data, options)
     large = batch is None and rows > 2 * parallel.ALIGN
     assert len(entered) == large
-    names = {getattr(fn, "__name__", None) or fn.func.__name__ for fn in banded}
-    if large and before is not None:
-        assert {"training_tanh", "join_value", "matmul"} <= names, names
+    if large:  # every epoch after the first, in lanes: on both cores where the BLAS is aside
+        assert len(lanes) == 29 * max(k for _, k in lanes)
+        assert {b for b, _ in lanes} == {1 if before is None else 2}
     else:
-        assert not banded
+        assert batch is not None or not lanes or {b for b, _ in lanes} == {1}
     assert _blas_threads() == before
     with monkeypatch.context() as m:  # the same run without bands
         m.setattr(parallel, "bands", lambda: 1)
@@ -746,6 +748,9 @@ C = cross_entropy(P, y)
 output P
 minimize C
 """
+    from cgcalc import chunks
+
+    monkeypatch.setattr(chunks, "blocks", lambda *a: None)  # (the tapes blocks do not suit)
     net = Network(text, "big.net")  # W2's gradient [H1, 1]' @ d2: 81 rows, 5,184 entries
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (300, 2))

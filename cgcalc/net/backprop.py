@@ -88,8 +88,11 @@ def tape(net: Network, outputs, static=False, training=False):
     from ..evaluate import Tape
 
     data = (*net.inputs, *net.targets, BATCH) if static else ()
-    return Tape(topological(outputs), outputs, net.variables(), static=data,
-                functions=TRAINING if training else None)
+    order = topological(outputs)
+    shape_of = net.builder.shape_of
+    rows = [n for n in order if (shape_of(n) or (None,))[0] == BATCH] if training else ()
+    return Tape(order, outputs, net.variables(), static=data,
+                functions=TRAINING if training else None, rows=rows)
 
 
 def train_tapes(net: Network):

@@ -1,0 +1,230 @@
+"""Training's tape run a block of rows at a time.
+
+A full batch's steps each pass over arrays of m rows: at 10,000 rows and 64 columns each is
+5 MB, and the steps of one epoch hold some fourteen of them, more than the processor's caches,
+so every step reads its inputs back from memory (bench/train.py, 2-64-64-1: a square of
+10,000 x 64 numbers, 0.11 ms alone, took 0.3-0.4 ms inside the epoch). Most of a network's
+steps, though, make each row of their output from the same rows of their inputs (an
+elementwise step, ``[H, 1]``, ``A @ W``: the table's ``rows`` in cgcalc/ops.py), and the rest
+sum over the rows (``A' @ G``, the gradients of the weights). So the rows are cut into blocks
+of about a thousand, and each block goes through every row step while its numbers are still
+in the cache, into a few small arrays used again and again; what sums over the rows sums each
+block's share into the total.
+
+The blocks are grouped into a fixed number of lanes (:data:`LANES`), the cores each taking a
+lane at a time: a lane adds its blocks' shares one after another, and the lanes' totals are
+added in their order once all have ended. Where the rows are cut depends on the shapes alone,
+never on the cores, so training gives the same numbers, bit for bit, on one core or many.
+
+A tape with a step that does neither (a transpose of the rows, a cost's mean, a row step
+after a sum of rows) runs whole, as before.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import parallel
+
+BLOCK_ENTRIES = 1 << 16  # numbers in the widest of a block's arrays: 512 KB, in a core's cache
+LANES = 4  # blocks are grouped into this many lanes, whatever the cores (see above)
+_PRE, _BLOCK, _POST = 0, 1, 2  # where a slot is computed: before the blocks, in them, after
+
+
+def blocks(tape, mem, np):
+    """The tape's steps as :class:`Blocks`, sized by ``mem`` (the slots of a whole run), or
+    None where they cannot run a block of rows at a time."""
+    rows = tape.row_slots
+    where = [_PRE] * tape.n_slots
+    pre, inside, post, sums = [], [], [], set()
+    wanted = set(tape.outputs)  # slots wanted whole after the blocks
+    for step in tape.steps:
+        fn, out, get, single, free = step
+        args = tape.step_args[out]
+        rule = tape.step_rules[out]
+        rin = [a in rows for a in args]
+        after = any(where[a] == _POST for a in args)
+        if out in rows:
+            if after or rule not in ("local", "sums"):
+                return None  # a row step that needs every row first
+            if fn is np.matmul or getattr(fn, "bands", None) == "product":
+                if not rin[0] or rin[1]:
+                    return None  # (a product is local in its left factor's rows only)
+            where[out] = _BLOCK
+            inside.append(step)
+        elif not any(rin):
+            where[out] = _POST if after else _PRE
+            (post if after else pre).append(step)
+        elif rule == "shape":
+            pre.append(_on_shapes(step, args, rin, mem, np))  # rows(H), size(H): the shape
+        elif rule == "sums" and not after:
+            where[out] = _POST
+            sums.add(out)
+            inside.append(step)
+        else:  # (a cost's mean over the rows, say) after the blocks, on their rows whole
+            where[out] = _POST
+            post.append(step)
+            wanted.update(a for a, r in zip(args, rin) if r)
+    if not inside:
+        return None
+    m = next((np.shape(mem[s])[0] for s in rows if where[s] == _BLOCK and np.ndim(mem[s])),
+             None)
+    if m is None:
+        return None
+    return Blocks(tape, mem, np, m, pre, inside, post, sums, where, wanted)
+
+
+def _on_shapes(step, args, rin, mem, np):
+    """A step that reads only its inputs' shapes, run before the blocks on arrays of those
+    shapes that hold no numbers (the inputs with rows are not computed yet)."""
+    fn, out, get, single, free = step
+    shapes = [np.shape(mem[a]) for a in args]
+
+    def on_shapes(*values):
+        return fn(*[np.broadcast_to(0.0, s) if r else v
+                    for v, s, r in zip(values, shapes, rin)])
+
+    return (on_shapes, out, get, single, free)
+
+
+class Blocks:
+    """The plan: steps before the blocks (``pre``: they read no rows), the steps each block
+    runs (``inside``: row steps, and the sums of rows), and steps after (``post``: what reads
+    a sum). Built once per tape and shapes; :meth:`run` runs an epoch."""
+
+    def __init__(self, tape, mem, np, m, pre, inside, post, sums, where, wanted):
+        self.np, self.m = np, m
+        self.pre, self.post, self.outputs = pre, post, tape.outputs
+        rows = tape.row_slots
+        widest = max([math.prod(np.shape(mem[s])[1:]) for s in rows if where[s] == _BLOCK]
+                     or [1])
+        per_block = max(parallel.ALIGN,
+                        BLOCK_ENTRIES // max(1, widest) // parallel.ALIGN * parallel.ALIGN)
+        n = max(1, -(-m // per_block))
+        starts = [m * j // n for j in range(n + 1)]
+        lanes = min(LANES, n)
+        self.lanes = [list(zip(starts[n * k // lanes:n * (k + 1) // lanes + 1],
+                               starts[n * k // lanes + 1:n * (k + 1) // lanes + 1]))
+                      for k in range(lanes)]
+        self.most = max(hi - lo for lane in self.lanes for lo, hi in lane)
+        # the slots a block cuts from arrays already whole: data, and what depends on it alone
+        self.cut = [s for s in rows if where[s] == _PRE and np.ndim(mem[s]) and
+                    np.shape(mem[s])[0] == m]
+        self.whole = {}  # a row step's output wanted whole after: whole arrays, rows filled in
+        last = {}
+        for i, (fn, out, get, single, free) in enumerate(inside):
+            for a in tape.step_args[out]:
+                last[a] = i
+        # each block's steps: (function, slot, inputs, single, how, fills): how is "sum",
+        # "whole" (into self.whole's rows), a buffer's number (into the lane's buffer of that
+        # number) or None (a new array, or a view of its inputs). A buffer goes to a later
+        # step once no slot that may point into it (its own, views of it) is used again.
+        self.steps, shapes, free_bufs = [], [], []
+        holds: dict = {}  # slot -> the buffers its array may point into
+        holders: dict = {}  # buffer -> how many slots still to be used point into it
+        for i, (fn, out, get, single, free) in enumerate(inside):
+            args = tape.step_args[out]
+            fn = getattr(fn, "in_blocks", fn)
+            if hasattr(fn, "for_size"):  # chosen by the whole step's size, as bands choose
+                fn = fn.for_size(np.size(mem[out]))
+            shape = np.shape(mem[out])
+            fills = fn.__class__ is np.ufunc or getattr(fn, "writes_into", False)
+            if out in sums:
+                how = "sum"
+            elif out in wanted:
+                how = "whole"
+                self.whole[out] = np.empty(shape)
+            elif fills and shape and shape[0] == m and \
+                    getattr(mem[out], "dtype", None) == np.float64:
+                block_shape = (self.most,) + shape[1:]
+                how = next((k for k in free_bufs if shapes[k] == block_shape), None)
+                if how is None:
+                    how = len(shapes)
+                    shapes.append(block_shape)
+                else:
+                    free_bufs.remove(how)
+                holds[out] = {how}
+            else:
+                how = None
+                holds[out] = set().union(*(holds.get(a, ()) for a in args))
+            for k in holds.get(out, ()):
+                holders[k] = holders.get(k, 0) + 1
+            self.steps.append((fn, out, get, single, how, fills))
+            done = [a for a in set(args) if last.get(a) == i]
+            if last.get(out) is None:
+                done.append(out)  # (used by no later block step)
+            for a in done:  # uses over: the buffers no slot to be used points into are free
+                for k in holds.pop(a, ()):
+                    holders[k] -= 1
+                    if holders[k] == 0:
+                        free_bufs.append(k)
+        self.buffer_shapes = shapes
+        self.sums = sorted(sums)
+        self.sum_shapes = {s: np.shape(mem[s]) for s in self.sums}
+        self.lane_buffers = [None] * len(self.lanes)
+        self.totals = {s: np.empty(shape) for s, shape in self.sum_shapes.items()}
+
+    def run(self, mem):
+        """One run into ``mem`` (the tape's slots, the static ones filled in); the outputs."""
+        np = self.np
+        for fn, out, get, single, free in self.pre:
+            mem[out] = fn(get(mem)) if single else fn(*get(mem))
+        lanes = self.lanes
+        totals = [None] * len(lanes)
+
+        def lane(k):
+            totals[k] = self._lane(k, mem)
+
+        parallel.share(lane, range(len(lanes)), min(parallel.bands(), len(lanes)))
+        for s in self.sums:  # the lanes' totals, added in their order
+            r = totals[0][s]
+            if len(lanes) > 1:
+                r = np.add(r, totals[1][s], out=self.totals[s])
+                for t in totals[2:]:
+                    np.add(r, t[s], out=r)
+            mem[s] = r
+        for out, buf in self.whole.items():
+            mem[out] = buf
+        for fn, out, get, single, free in self.post:
+            mem[out] = fn(get(mem)) if single else fn(*get(mem))
+        return [mem[o] for o in self.outputs]
+
+    def _lane(self, k, mem):
+        """The blocks of lane ``k``, one after another; the lane's sums of rows."""
+        np = self.np
+        bufs = self.lane_buffers[k]
+        if bufs is None:  # the lane's own arrays: its blocks' buffers, its sums and a share
+            bufs = self.lane_buffers[k] = (
+                [np.empty(s) for s in self.buffer_shapes],
+                {s: (np.empty(shape), np.empty(shape)) for s, shape in self.sum_shapes.items()})
+        bufs, sums = bufs
+        total: dict = {}
+        whole = self.whole
+        with np.errstate(all="ignore"):  # numpy's error state is each thread's own
+            for lo, hi in self.lanes[k]:
+                r = hi - lo
+                b = mem.copy()
+                for s in self.cut:
+                    b[s] = mem[s][lo:hi]
+                for fn, out, get, single, how, fills in self.steps:
+                    args = (get(b),) if single else get(b)
+                    if how is None:
+                        b[out] = fn(*args)
+                    elif how == "sum":  # the block's share, added to the lane's
+                        had = total.get(out)
+                        if not fills:
+                            part = np.array(fn(*args))  # (its own: added to in place)
+                            total[out] = part if had is None else np.add(had, part, out=had)
+                        elif had is None:
+                            total[out] = fn(*args, out=sums[out][0])
+                        else:
+                            np.add(had, fn(*args, out=sums[out][1]), out=had)
+                    elif how == "whole":
+                        w = whole[out][lo:hi]
+                        if fills:
+                            b[out] = fn(*args, out=w)
+                        else:
+                            w[...] = b[out] = fn(*args)
+                    else:
+                        b[out] = fn(*args, out=bufs[how][:r])
+        return total

@@ -1,0 +1,284 @@
+"""Training's tapes a block of rows at a time (cgcalc/chunks.py): the numbers of the whole tape
+(to rounding: the sums over rows add blocks' shares), the same bits on any number of cores,
+and whole runs where blocks do not suit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cgcalc import chunks, parallel
+from cgcalc.net import Network, backprop
+from cgcalc.net.data import file_data
+from cgcalc.net.params import initial_params
+from cgcalc.net.train import train
+
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+ACTIVATIONS = ["tanh", "sigmoid", "relu", "softplus", "abs"]
+
+
+def random_net(seed):
+    """A network drawn at random: 1 to 3 hidden layers of 1 to 70 units, each with a bias
+    column or a bias row, some fed two layers joined, a cross_entropy, mse or softmax cost."""
+    rng = np.random.default_rng(seed)
+    n_in = int(rng.integers(1, 4))
+    cost = ["ce", "mse", "softmax"][seed % 3]
+    k = 1 if cost == "ce" else int(rng.integers(2, 5))
+    lines = [f"input X[{n_in}]", f"target y[{k}]"]
+    prev, width, last, last_width = "X", n_in, None, 0
+    for i in range(int(rng.integers(1, 4))):
+        w = int(rng.integers(1, 71))
+        act = ACTIVATIONS[int(rng.integers(len(ACTIVATIONS)))]
+        into, into_width = prev, width
+        if last is not None and rng.random() < 0.4:  # the two layers before, joined
+            into, into_width = f"[{prev}, {last}]", width + last_width
+        if rng.random() < 0.5:
+            lines.append(f"param W{i}[{into_width + 1}, {w}] ~ normal(0, 0.5)")
+            inside = into[1:-1] if into.startswith("[") else into
+            lines.append(f"H{i} = {act}([{inside}, 1] @ W{i})")
+        else:
+            lines.append(f"param W{i}[{into_width}, {w}] ~ normal(0, 0.5)")
+            lines.append(f"param b{i}[1, {w}] ~ normal(0, 0.5)")
+            lines.append(f"H{i} = {act}({into} @ W{i} + b{i})")
+        last, last_width, prev, width = prev, width, f"H{i}", w
+    lines.append(f"param V[{width + 1}, {k}] ~ normal(0, 0.5)")
+    lines.append(f"Z = [{prev}, 1] @ V")
+    lines += {"ce": ["P = sigmoid(Z)", "C = cross_entropy(P, y)"],
+              "mse": ["P = Z", "C = mse(P, y)"],
+              "softmax": ["P = softmax(Z)", "C = softmax_cross_entropy(Z, y)"]}[cost]
+    lines += ["output P", "minimize C"]
+    return Network("\n".join(lines) + "\n", f"random{seed}.net"), cost
+
+
+def data_for(net, cost, rows, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, (rows, net.width(net.inputs)))
+    k = net.width(net.targets)
+    if cost == "ce":
+        Y = (X[:, :1] * X[:, -1:] > 0).astype(float)
+    elif cost == "softmax":
+        Y = np.eye(k)[rng.integers(k, size=rows)]
+    else:
+        Y = rng.normal(size=(rows, k))
+    return X, Y
+
+
+def close(got, want):
+    """Equal but for rounding: within 1e-11 of the largest entry (a block's share of a sum
+    is added in another order than the whole product's)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape
+    assert np.all(np.isfinite(got) == np.isfinite(want))
+    scale = max(1.0, float(np.max(np.abs(want[np.isfinite(want)]), initial=0.0)))
+    assert np.max(np.abs(np.where(np.isfinite(want), got - want, 0)), initial=0.0) <= 1e-11 * scale
+
+
+def runs(tape, net, data, seeds, check_plan=True):
+    """The tape's outputs for params of each seed, run whole and in blocks (the first run with
+    buffers is whole, and sizes the blocks)."""
+    envs = [net.env(initial_params(net, s), data) for s in seeds]
+    template = tape.prepare(envs[0])
+    buffers: dict = {}
+    whole, blocked = [], []
+    for env in envs:
+        whole.append([np.array(a) for a in tape.run_prepared(template, env)])
+        blocked.append([np.array(a) for a in tape.run_prepared(template, env, buffers)])
+    return whole, blocked, buffers.get("blocks")
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 32 rows (the least), so a few hundred rows make many blocks and every lane."""
+    monkeypatch.setattr(chunks, "BLOCK_ENTRIES", 1)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    monkeypatch.setattr(parallel, "_POOL", None)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # lanes on both cores, whatever the BLAS
+    yield
+    if parallel._POOL is not None:
+        parallel._POOL.shutdown()
+
+
+@pytest.mark.parametrize("seed", range(15))
+@pytest.mark.parametrize("rows", [1, 45, 700])
+def test_blocks_give_the_whole_tapes_numbers(seed, rows, small_blocks):
+    net, cost = random_net(seed)
+    data = data_for(net, cost, rows, seed)
+    (full, grads, _), _ = backprop.train_tapes(net)
+    for tape in (full, grads):
+        whole, blocked, plan = runs(tape, net, data, [seed, seed + 100, seed + 200])
+        assert plan, "the tape did not run in blocks"
+        assert len(plan.lanes) == min(chunks.LANES, -(-rows // parallel.ALIGN))
+        for w, b in zip(whole[1:], blocked[1:]):
+            for x, y in zip(b, w):
+                close(x, y)
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 5])
+def test_blocks_give_the_same_bits_on_any_number_of_cores(cores, small_blocks, monkeypatch):
+    """Lanes are the shapes' alone: on 1, 2, 3 or 5 cores the very same bits."""
+    net, cost = random_net(4)
+    data = data_for(net, cost, 1000)
+    (full, _, _), _ = backprop.train_tapes(net)
+    _, one, _ = runs(full, net, data, [0, 1, 2])
+    monkeypatch.setattr(parallel, "cores", lambda: cores)
+    monkeypatch.setattr(parallel, "_POOL", None)
+    _, many, plan = runs(full, net, data, [0, 1, 2])
+    assert plan and len(plan.lanes) == chunks.LANES
+    for a, b in zip(one, many):
+        for x, y in zip(a, b):
+            assert np.array_equal(x.view(np.int64), y.view(np.int64))
+
+
+def test_training_in_blocks_gives_the_same_params_on_any_number_of_cores(monkeypatch):
+    """Whole trainings on 1 and 2 cores (the BLAS on one thread on each, as on a machine of one
+    core; set aside by training on 2): the same bits, and close to the whole tape's training."""
+    blas = parallel._openblas()
+    if blas is None:
+        pytest.skip("numpy's BLAS here cannot be asked for its threads")
+    net, cost = random_net(7)
+    data = data_for(net, cost, 2000)
+    options = {**net.options, "epochs": 12, "rate": 0.1}
+    start = initial_params(net, 0)
+
+    def trained():
+        return train(net, {k: v.copy() for k, v in start.items()}, data, options).params
+
+    monkeypatch.setattr(parallel, "_POOL", None)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    two = trained()
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
+    before = blas[0]()
+    blas[1](1)
+    try:
+        one = trained()
+        monkeypatch.setattr(chunks, "blocks", lambda *a: None)
+        whole = trained()
+    finally:
+        blas[1](before)
+    for p in net.params:
+        assert np.array_equal(one[p], two[p])
+        close(one[p], whole[p])
+    if parallel._POOL is not None:
+        parallel._POOL.shutdown()
+
+
+JOINED_THEN_ELEMENTWISE = """input X[2]
+target y[1]
+param B[2, 4] ~ normal(0, 1)
+param A[3, 5] ~ normal(0, 1)
+param V[10, 1] ~ normal(0, 1)
+H = tanh([X, 1] @ A)
+J = tanh([H, X @ B])
+Q = [J, 1] @ V
+C = mse(Q, y)
+minimize C
+"""
+
+A_TRANSPOSE_OF_ROWS = JOINED_THEN_ELEMENTWISE.replace("C = mse(Q, y)",
+                                                      "C = mse(Q, y) + sum(H' * 2) / 1000")
+
+ROW_STEP_AFTER_A_MEAN = """input X[2]
+target y[1]
+param A[3, 5] ~ normal(0, 1)
+param V[6, 1] ~ normal(0, 1)
+H = tanh([X, 1] @ A)
+K = H - mean(H)
+Q = [K, 1] @ V
+C = mse(Q, y)
+minimize C
+"""
+
+
+@pytest.mark.parametrize("text, blocked", [(JOINED_THEN_ELEMENTWISE, True),
+                                           (ROW_STEP_AFTER_A_MEAN, False),
+                                           (A_TRANSPOSE_OF_ROWS, False)])
+def test_views_of_buffers_and_steps_blocks_cannot_take(text, blocked, small_blocks):
+    """A gradient through ``tanh([H, X @ B])`` reads columns of the tanh's gradient (a
+    view of a block's buffer: the buffer is not given to a later step while the view is
+    used). A row step after a mean over every row, or the gradient through ``H'`` (rows made
+    from columns), cannot run in blocks: the tape runs whole, and is right."""
+    net = Network(text, "t.net")
+    data = data_for(net, "mse", 300)
+    (full, grads, _), _ = backprop.train_tapes(net)
+    for tape in (full, grads):
+        whole, got, plan = runs(tape, net, data, [0, 1, 2])
+        assert bool(plan) == blocked
+        for w, b in zip(whole, got):
+            for x, y in zip(b, w):
+                close(x, y)
+
+
+def test_a_recurrent_network_unrolled_runs_in_blocks(small_blocks):
+    path = EXAMPLES / "delay.net"
+    net = Network(path.read_text(), str(path))
+    data = file_data(net)
+    (full, grads, _), _ = backprop.train_tapes(net)
+    for tape in (full, grads):
+        whole, got, plan = runs(tape, net, data, [0, 1])
+        assert plan and len(plan.lanes) == 2  # 42 rows: blocks of 32 and 10
+        for w, b in zip(whole, got):
+            for x, y in zip(b, w):
+                close(x, y)
+
+
+def test_blocks_keep_a_few_small_arrays(monkeypatch):
+    """10,000 rows of a 2-64-64-1 network: blocks of under 1,024 rows, a lane's arrays used
+    again by later steps (a handful, not one per step), nothing of m rows kept but what is
+    wanted whole."""
+    text = """input X[2]
+target y[1]
+param W1[3, 64] ~ normal(0, 0.5)
+param W2[65, 64] ~ normal(0, 0.2)
+param W3[65, 1] ~ normal(0, 0.2)
+H1 = tanh([X, 1] @ W1)
+H2 = tanh([H1, 1] @ W2)
+P = sigmoid([H2, 1] @ W3)
+C = cross_entropy(P, y)
+minimize C
+"""
+    net = Network(text, "big.net")
+    data = data_for(net, "ce", 10_000)
+    (full, grads, _), _ = backprop.train_tapes(net)
+    _, _, plan = runs(grads, net, data, [0, 1])
+    assert max(hi - lo for lane in plan.lanes for lo, hi in lane) <= 1024
+    assert len(plan.buffer_shapes) <= 8 < len(plan.steps)
+    assert not plan.whole  # the gradients alone: no array of every row
+    _, _, plan = runs(full, net, data, [0, 1])
+    assert [np.shape(a) for a in plan.whole.values()] == [(10_000, 1)]  # P, for the cost
+
+
+class _Tape:
+    """A tape of numpy steps written out by hand (what chunks.blocks reads of a Tape)."""
+
+    def __init__(self, n_slots, steps, rows, outputs):
+        from operator import itemgetter
+
+        self.n_slots, self.row_slots, self.outputs = n_slots, frozenset(rows), outputs
+        self.steps, self.step_args, self.step_rules = [], {}, {}
+        for fn, out, args in steps:
+            self.steps.append((fn, out, itemgetter(*args), len(args) == 1, ()))
+            self.step_args[out], self.step_rules[out] = args, "local"
+
+
+def test_a_buffer_goes_to_a_later_step_only_once_no_view_of_it_is_used(small_blocks):
+    """Slot 3 is a view of slot 2's buffer, read after slot 2's last use: slot 4, of the same
+    shape, must not be written into that buffer meanwhile."""
+    X = np.arange(400.0).reshape(100, 4)
+
+    def flipped(x):
+        return x[:, ::-1]
+
+    tape = _Tape(6, [(np.add, 2, (0, 1)), (flipped, 3, (2,)), (np.multiply, 4, (0, 1)),
+                     (np.add, 5, (3, 4))], rows={0, 2, 3, 4, 5}, outputs=[5])
+    mem = [X, 2.0, None, None, None, None]
+    mem[2] = X + 2.0
+    mem[3] = flipped(mem[2])
+    mem[4] = X * 2.0
+    mem[5] = mem[3] + mem[4]
+    plan = chunks.blocks(tape, mem, np)
+    assert len(plan.lanes) == chunks.LANES
+    got = plan.run([X, 2.0, None, None, None, None])[0]
+    assert np.array_equal(got, (X + 2.0)[:, ::-1] + X * 2.0)
