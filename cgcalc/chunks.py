@@ -2,8 +2,9 @@
 
 A full batch's steps each pass over arrays of m rows: at 10,000 rows and 64 columns each is
 5 MB, and the steps of one epoch hold some fourteen of them, more than the processor's caches,
-so every step reads its inputs back from memory (bench/train.py, 2-64-64-1: a square of
-10,000 x 64 numbers, 0.11 ms alone, took 0.3-0.4 ms inside the epoch). Most of a network's
+so every step reads its inputs back from memory (the 2-64-64-1 net of bench/train.py, its
+steps timed one by one: a square of 10,000 x 64 numbers, 0.11 ms alone, took 0.3-0.4 ms inside
+the epoch). Most of a network's
 steps, though, make each row of their output from the same rows of their inputs (an
 elementwise step, ``[H, 1]``, ``A @ W``: the table's ``rows`` in cgcalc/ops.py), and the rest
 sum over the rows (``A' @ G``, the gradients of the weights). So the rows are cut into blocks
@@ -16,8 +17,10 @@ lane at a time: a lane adds its blocks' shares one after another, and the lanes'
 added in their order once all have ended. Where the rows are cut depends on the shapes alone,
 never on the cores, so training gives the same numbers, bit for bit, on one core or many.
 
-A tape with a step that does neither (a transpose of the rows, a cost's mean, a row step
-after a sum of rows) runs whole, as before.
+What needs every row (a cost's mean over them) runs after the blocks, on the rows it reads
+kept whole. A tape with a row step that needs every row first (one after a mean over the rows;
+rows made from columns, as the gradient through ``H'`` is) runs whole, in bands of rows
+(cgcalc/evaluate.py).
 """
 
 from __future__ import annotations
@@ -67,11 +70,20 @@ def blocks(tape, mem, np):
             wanted.update(a for a, r in zip(args, rin) if r)
     if not inside:
         return None
-    m = next((np.shape(mem[s])[0] for s in rows if where[s] == _BLOCK and np.ndim(mem[s])),
-             None)
-    if m is None:
-        return None
-    return Blocks(tape, mem, np, m, pre, inside, post, sums, where, wanted)
+    shapes = [np.shape(mem[s]) for s in rows if where[s] == _BLOCK]
+    m = max((shape[0] for shape in shapes if shape), default=0)  # (others broadcast: 1 row)
+    if any(np.shape(mem[s])[:1] != (m,) for s in wanted if where[s] == _BLOCK):
+        return None  # (a row step's output wanted whole that is not one row per row)
+    widest = max(math.prod(shape[1:]) for shape in shapes)
+    per_block = max(parallel.ALIGN,
+                    BLOCK_ENTRIES // max(1, widest) // parallel.ALIGN * parallel.ALIGN)
+    n = -(-m // per_block)
+    if n < 2:
+        return None  # one block is the whole run
+    if n > LANES:  # as many blocks in each lane (the cores' shares even)
+        n = -(-n // LANES) * LANES
+    starts = [m * j // n for j in range(n + 1)]
+    return Blocks(tape, mem, np, starts, pre, inside, post, sums, wanted)
 
 
 def _on_shapes(step, args, rin, mem, np):
@@ -92,23 +104,18 @@ class Blocks:
     runs (``inside``: row steps, and the sums of rows), and steps after (``post``: what reads
     a sum). Built once per tape and shapes; :meth:`run` runs an epoch."""
 
-    def __init__(self, tape, mem, np, m, pre, inside, post, sums, where, wanted):
-        self.np, self.m = np, m
+    def __init__(self, tape, mem, np, starts, pre, inside, post, sums, wanted):
+        self.np, m, n = np, starts[-1], len(starts) - 1
         self.pre, self.post, self.outputs = pre, post, tape.outputs
         rows = tape.row_slots
-        widest = max([math.prod(np.shape(mem[s])[1:]) for s in rows if where[s] == _BLOCK]
-                     or [1])
-        per_block = max(parallel.ALIGN,
-                        BLOCK_ENTRIES // max(1, widest) // parallel.ALIGN * parallel.ALIGN)
-        n = max(1, -(-m // per_block))
-        starts = [m * j // n for j in range(n + 1)]
         lanes = min(LANES, n)
         self.lanes = [list(zip(starts[n * k // lanes:n * (k + 1) // lanes + 1],
                                starts[n * k // lanes + 1:n * (k + 1) // lanes + 1]))
                       for k in range(lanes)]
         self.most = max(hi - lo for lane in self.lanes for lo, hi in lane)
         # the slots a block cuts from arrays already whole: data, and what depends on it alone
-        self.cut = [s for s in rows if where[s] == _PRE and np.ndim(mem[s]) and
+        made = {step[1] for step in inside}
+        self.cut = [s for s in rows if s not in made and np.ndim(mem[s]) and
                     np.shape(mem[s])[0] == m]
         self.whole = {}  # a row step's output wanted whole after: whole arrays, rows filled in
         last = {}

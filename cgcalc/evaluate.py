@@ -222,7 +222,13 @@ class Tape:
             mem[i] = inputs[k]
         plan = buffers.get("blocks") if buffers is not None and self.row_slots else None
         if plan:
-            return plan.run(mem)
+            try:
+                return plan.run(mem)
+            except (ValueError, TypeError):  # a step that would not fill a block's array:
+                buffers["blocks"] = False     # whole runs from now on, as the first was
+                mem = template.copy()
+                for i, k in self.var_slots:
+                    mem[i] = inputs[k]
         with self.np.errstate(all="ignore"):
             if buffers is None:
                 _execute(self.steps, mem)

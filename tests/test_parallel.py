@@ -255,11 +255,12 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     data = (X, (X[:, :1] * X[:, 1:] > 0).astype(float))
     options = {**net.options, "epochs": 30, "rate": 0.5, "batch": batch}
     entered, lanes = [], []
-    real, real_lane = parallel.one_blas_thread, chunks.Blocks._lane
+    real, real_run = parallel.one_blas_thread, chunks.Blocks.run
     monkeypatch.setattr(parallel, "one_blas_thread", lambda: entered.append(1) or real())
-    monkeypatch.setattr(chunks.Blocks, "_lane", lambda self, k, mem: lanes.append(
-        (parallel.bands(), len(self.lanes))) or real_lane(self, k, mem))
+    monkeypatch.setattr(chunks.Blocks, "run", lambda self, mem: lanes.append(
+        (parallel.bands(), len(self.lanes))) or real_run(self, mem))
     monkeypatch.setattr(parallel, "SPLIT", 256)
+    monkeypatch.setattr(chunks, "BLOCK_ENTRIES", 4096)  # blocks of 96 rows: 8 of them
     for name in parallel._ONE_THREAD_ENV:
         monkeypatch.delenv(name, raising=False)
     before = _blas_threads()
@@ -268,7 +269,7 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     large = batch is None and rows > 2 * parallel.ALIGN
     assert len(entered) == large
     if large:  # every epoch after the first, in lanes: on both cores where the BLAS is aside
-        assert len(lanes) == 29 * max(k for _, k in lanes)
+        assert len(lanes) == 29 and {k for _, k in lanes} == {chunks.LANES}
         assert {b for b, _ in lanes} == {1 if before is None else 2}
     else:
         assert batch is not None or not lanes or {b for b, _ in lanes} == {1}
