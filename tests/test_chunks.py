@@ -67,13 +67,14 @@ def data_for(net, cost, rows, seed=0):
 
 
 def close(got, want):
-    """Equal but for rounding: within 1e-11 of the largest entry (a block's share of a sum
+    """Equal but for rounding: within 1e-12 of the largest entry (a block's share of a sum
     is added in another order than the whole product's)."""
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape
     assert np.all(np.isfinite(got) == np.isfinite(want))
     scale = max(1.0, float(np.max(np.abs(want[np.isfinite(want)]), initial=0.0)))
-    assert np.max(np.abs(np.where(np.isfinite(want), got - want, 0)), initial=0.0) <= 1e-11 * scale
+    off = np.abs(np.where(np.isfinite(want), got - want, 0))
+    assert np.max(off, initial=0.0) <= 1e-12 * scale
 
 
 def runs(tape, net, data, seeds, check_plan=True):
