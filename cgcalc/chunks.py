@@ -30,6 +30,11 @@ import math
 from . import parallel
 
 BLOCK_ENTRIES = 1 << 16  # numbers in the widest of a block's arrays: 512 KB, in a core's cache
+# rows a block must have at least: fewer, and each block's matrix products read the weights
+# for too little work, and its shares of the weights' gradients are as large as the block
+# (a 2-512-512-1 net at 8,192 rows, 96 rows a block: 1.2-1.6x slower than whole; 2-2048-2048-1,
+# 32 rows a block, 2x slower; 2-256-256-1, 224 rows a block, faster)
+LEAST_ROWS = 128
 LANES = 4  # blocks are grouped into this many lanes, whatever the cores (see above)
 _PRE, _BLOCK, _POST = 0, 1, 2  # where a slot is computed: before the blocks, in them, after
 
@@ -74,9 +79,10 @@ def blocks(tape, mem, np):
     m = max((shape[0] for shape in shapes if shape), default=0)  # (others broadcast: 1 row)
     if any(np.shape(mem[s])[:1] != (m,) for s in wanted if where[s] == _BLOCK):
         return None  # (a row step's output wanted whole that is not one row per row)
-    widest = max(math.prod(shape[1:]) for shape in shapes)
-    per_block = max(parallel.ALIGN,
-                    BLOCK_ENTRIES // max(1, widest) // parallel.ALIGN * parallel.ALIGN)
+    widest = max(1, max(math.prod(shape[1:]) for shape in shapes))
+    if BLOCK_ENTRIES // widest < LEAST_ROWS:
+        return None  # rows too wide for blocks that both fit the cache and pay
+    per_block = max(parallel.ALIGN, BLOCK_ENTRIES // widest // parallel.ALIGN * parallel.ALIGN)
     n = -(-m // per_block)
     if n < 2:
         return None  # one block is the whole run

@@ -94,6 +94,7 @@ def runs(tape, net, data, seeds, check_plan=True):
 def small_blocks(monkeypatch):
     """Blocks of 32 rows (the least), so a few hundred rows make many blocks and every lane."""
     monkeypatch.setattr(chunks, "BLOCK_ENTRIES", 1)
+    monkeypatch.setattr(chunks, "LEAST_ROWS", 0)
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     monkeypatch.setattr(parallel, "_POOL", None)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # lanes on both cores, whatever the BLAS
@@ -363,3 +364,22 @@ def test_ctrl_c_while_blocks_run_on_both_cores_saves_the_params_reached(delay, t
     doc = json.loads(save.read_text(), parse_constant=lambda c: pytest.fail(c))
     assert np.array(doc["W2"]).shape == (65, 64) and np.all(np.isfinite(doc["W2"]))
     assert sorted(q.name for q in tmp_path.iterdir()) == ["big.net", "p.json", "points.csv"]
+
+
+@pytest.mark.parametrize("width, blocked", [(64, True), (200, True), (600, False)])
+def test_rows_too_wide_for_a_block_that_pays_run_whole(width, blocked):
+    """Blocks of at least LEAST_ROWS rows that fit BLOCK_ENTRIES numbers: a layer of 600 units
+    would leave blocks of under 128 rows, whose products and gradients' shares cost more
+    than the cache saves; such a tape runs whole."""
+    text = BIG_FILE.replace("64", str(width)).replace("65", str(width + 1))
+    net = Network(text.replace('data "points.csv"\n', ""), "wide.net")
+    data = data_for(net, "ce", 2000)
+    (_, grads, _), _ = backprop.train_tapes(net)
+    whole, got, plan = runs(grads, net, data, [0, 1])
+    assert bool(plan) == blocked
+    if blocked:
+        rows = max(hi - lo for lane in plan.lanes for lo, hi in lane)
+        assert chunks.LEAST_ROWS <= rows and rows * (width + 1) <= chunks.BLOCK_ENTRIES
+    for w, b in zip(whole, got):
+        for x, y in zip(b, w):
+            close(x, y)

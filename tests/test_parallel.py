@@ -261,6 +261,7 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
         (parallel.bands(), len(self.lanes))) or real_run(self, mem))
     monkeypatch.setattr(parallel, "SPLIT", 256)
     monkeypatch.setattr(chunks, "BLOCK_ENTRIES", 4096)  # blocks of 96 rows: 8 of them
+    monkeypatch.setattr(chunks, "LEAST_ROWS", 0)
     for name in parallel._ONE_THREAD_ENV:
         monkeypatch.delenv(name, raising=False)
     before = _blas_threads()
