@@ -3,10 +3,13 @@
 1. `cgcalc train examples/xor.net --epochs 20000`, whole process, beside a plain Python script
    that runs the textbook backprop loop for the same net, seed and epochs.
 2. A 2-64-64-1 network on 10,000 generated points: time per epoch of cgcalc's compiled tape
-   beside the hand-written loop (in process, so start-up does not count).
+   beside the hand-written loop (in process, so start-up does not count), and of cgcalc's tape
+   run whole (no blocks of rows: cgcalc/rowblocks.py).
 
     python3 bench/train.py [--epochs 20000] [--big-epochs 200] [--rounds 3]
     python3 bench/train.py --python /path/to/other/venv/bin/python   # part 1 with another cgcalc
+    python3 bench/train.py --units 512 --rows 8192 --big-epochs 6    # other sizes of part 2
+    python3 bench/train.py --units 512 --rows 8192 --least-rows 32   # blocks of 96 rows
 """
 
 from __future__ import annotations
@@ -48,9 +51,9 @@ print(cost)
 BIG_NET = """
 input  X[2]
 target y[1]
-param  W1[3, 64] ~ normal(0, 0.5)
-param  W2[65, 64] ~ normal(0, 0.2)
-param  W3[65, 1] ~ normal(0, 0.2)
+param  W1[3, UNITS] ~ normal(0, 0.5)
+param  W2[UNITS1, UNITS] ~ normal(0, 0.2)
+param  W3[UNITS1, 1] ~ normal(0, 0.2)
 H1 = tanh([X, 1] @ W1)
 H2 = tanh([H1, 1] @ W2)
 P  = sigmoid([H2, 1] @ W3)
@@ -104,6 +107,10 @@ def main():
     ap.add_argument("--epochs", type=int, default=20000)
     ap.add_argument("--big-epochs", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3, help="turns of part 2 (the best is kept)")
+    ap.add_argument("--units", type=int, default=64, help="units of each hidden layer, part 2")
+    ap.add_argument("--rows", type=int, default=10_000, help="rows of data, part 2")
+    ap.add_argument("--least-rows", type=int, default=None,
+                    help="the fewest rows a block may have (cgcalc/rowblocks.py's LEAST_ROWS)")
     ap.add_argument("--python", default=sys.executable,
                     help="the python whose cgcalc part 1 runs (another install, to compare)")
     a = ap.parse_args()
@@ -132,36 +139,51 @@ def main():
               f"{e_cg * 1e6:6.1f} us   ratio {e_cg / e_hand:.2f}")
 
         rng = np.random.default_rng(0)
-        X = rng.uniform(-1, 1, (10_000, 2))
+        X = rng.uniform(-1, 1, (a.rows, 2))
         y = (np.sin(3 * X[:, :1]) * np.cos(2 * X[:, 1:]) > 0).astype(float)
         np.savetxt(os.path.join(tmp, "points.csv"), np.hstack([X, y]), delimiter=",")
         path = os.path.join(tmp, "big.net")
+        text = BIG_NET.replace("UNITS1", str(a.units + 1)).replace("UNITS", str(a.units))
         with open(path, "w") as fh:
-            fh.write(BIG_NET)
+            fh.write(text)
         from cgcalc.net import Network
         from cgcalc.net.data import file_data
         from cgcalc.net.params import initial_params
         from cgcalc.net.train import train
 
-        net = Network(BIG_NET, path)
+        from cgcalc import rowblocks
+
+        if a.least_rows is not None:
+            rowblocks.LEAST_ROWS = a.least_rows
+        net = Network(text, path)
         data = file_data(net)
         start = initial_params(net, 0)
         options = {**net.options, "epochs": a.big_epochs, "rate": 0.5}
-        t_cg = t_hand = math.inf
+        t_cg = t_hand = t_whole = math.inf
+        plan = rowblocks.plan
         for _ in range(a.rounds):  # taken in turns, the best of each: other work only adds time
             t = time.perf_counter()
             r = train(net, {k: v.copy() for k, v in start.items()}, data, options)
             t_cg = min(t_cg, time.perf_counter() - t)
+            rowblocks.plan = lambda *args: None  # the tape run whole
+            try:
+                t = time.perf_counter()
+                train(net, {k: v.copy() for k, v in start.items()}, data, options)
+                t_whole = min(t_whole, time.perf_counter() - t)
+            finally:
+                rowblocks.plan = plan
             t = time.perf_counter()
             W = big_by_hand(X, y, *(start[k].copy() for k in ("W1", "W2", "W3")), a.big_epochs,
                             0.5)
             t_hand = min(t_hand, time.perf_counter() - t)
         same = np.allclose(W[2], r.params["W3"], rtol=1e-6, atol=1e-9)
-        print(f"2. 2-64-64-1 on 10,000 points, {a.big_epochs} epochs, best of {a.rounds} "
-              "turns (tape compiled once)")
+        print(f"2. 2-{a.units}-{a.units}-1 on {a.rows:,} points, {a.big_epochs} epochs, best of "
+              f"{a.rounds} turns (tape compiled once)")
         print(f"   hand-written numpy  {t_hand / a.big_epochs * 1000:7.2f} ms/epoch")
         print(f"   cgcalc              {t_cg / a.big_epochs * 1000:7.2f} ms/epoch   "
               f"ratio {t_cg / t_hand:.2f}   same params: {'yes' if same else 'NO'}")
+        print(f"   cgcalc, tape whole  {t_whole / a.big_epochs * 1000:7.2f} ms/epoch   "
+              f"ratio {t_whole / t_hand:.2f}")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ class Tape:
     (op name -> a function of the op's inputs, taking ``out=`` where it has ``writes_into``)
     takes the place of ops' own functions (training's tanh: ``net/backprop.py``); not of the
     ops the tape writes its own way (``_SPECIAL``). ``rows`` names the nodes whose first axis
-    is a batch's rows: a training run then goes a block of rows at a time (cgcalc/chunks.py).
+    is a batch's rows: a training run then goes a block of rows at a time (cgcalc/rowblocks.py).
     """
 
     def __init__(self, order, outputs, variables, static=(), functions=None, rows=()):
@@ -212,18 +212,22 @@ class Tape:
 
     def run_prepared(self, template, inputs, buffers=None):
         """Run the steps that depend on ``inputs``. With ``buffers`` (a dict kept by the caller
-        between runs of the same shapes, as in training), each step writes into the array it
-        made last time instead of a new one: large arrays then skip the allocator's fresh pages
-        (measured in bench/train.py), and large steps run in bands of rows on every core when
-        the BLAS is set aside (cgcalc/parallel.py). The outputs are only valid until the next
-        such run."""
+        between runs of the same shapes, as in training), a tape that knows its batch's rows
+        (``rows``) runs whole the first time, and from then on a block of rows at a time
+        (cgcalc/rowblocks.py: the plan is kept in ``buffers["blocks"]``, False where blocks do
+        not suit, or once a block's step has failed). Otherwise each step writes into the
+        array it made last time instead of a new one: large arrays then skip the allocator's
+        fresh pages (measured in bench/train.py), and large steps run in bands of rows on
+        every core when the BLAS is set aside (cgcalc/parallel.py). The outputs are only valid
+        until the next such run."""
         mem = template.copy()
         for i, k in self.var_slots:
             mem[i] = inputs[k]
         plan = buffers.get("blocks") if buffers is not None and self.row_slots else None
         if plan:
             try:
-                return plan.run(mem)
+                with self.np.errstate(all="ignore"):
+                    return plan.run(mem)
             except (ValueError, TypeError):  # a step that would not fill a block's array:
                 buffers["blocks"] = False     # whole runs from now on, as the first was
                 mem = template.copy()
@@ -236,9 +240,9 @@ class Tape:
                 _execute_into(self.steps, mem, buffers, self.np)
         if plan is None and buffers is not None and self.row_slots:
             # sized by this whole run, later runs go a block of rows at a time
-            from .chunks import blocks
+            from .rowblocks import plan as blocks_of
 
-            plan = buffers["blocks"] = blocks(self, mem, self.np) or False
+            plan = buffers["blocks"] = blocks_of(self, mem, self.np) or False
             if plan:  # the whole run's arrays are not needed again
                 for k in [k for k in buffers if k != "blocks"]:
                     del buffers[k]
@@ -277,14 +281,13 @@ def _execute_into(steps, mem, buffers, np):
     from . import parallel
 
     bands, products = parallel.bands() > 1, parallel.product_bands() > 1
-    ufunc, matmul = np.ufunc, np.matmul
     run: list = []  # steps that run in bands, waiting to run together (see _run)
     for step in steps:
         fn, out, get, single, free = step
         buf = buffers.get(out)
         if buf is not None:  # only steps that fill a given array have one (below)
             args = (get(mem),) if single else get(mem)
-            cut = _how_cut(fn, matmul)
+            cut = parallel.how_cut(fn, np)
             is_mm = cut == "product"
             if cut and (products if is_mm else bands) and \
                     parallel.worth_bands(args, buf, is_mm, fn if is_mm else None):
@@ -306,18 +309,11 @@ def _execute_into(steps, mem, buffers, np):
             _run(run, mem, buffers)
         r = fn(get(mem)) if single else fn(*get(mem))
         mem[out] = r
-        if (fn.__class__ is ufunc or getattr(fn, "writes_into", False)) and \
-                getattr(r, "ndim", 0) and \
-                (r.size > 4096 or _how_cut(fn, matmul) == "product"):
+        if parallel.fills(fn, np) and getattr(r, "ndim", 0) and \
+                (r.size > 4096 or parallel.how_cut(fn, np) == "product"):
             buffers[out] = r  # a ufunc, or a value that fills a given array (see _ProductCols)
     if run:
         _run(run, mem, buffers)
-
-
-def _how_cut(fn, matmul):
-    """How a step may be cut into bands: "rows" (elementwise, a join: its inputs' rows), as a
-    matrix product ("product": its left factor's rows), or not at all (None)."""
-    return getattr(fn, "bands", "product" if fn is matmul else "rows")
 
 
 def _joins(run, args, out, matmul, np, parallel):
@@ -451,7 +447,7 @@ class _TransposedProduct:
         return args[:1]  # the transpose's input
 
     def in_blocks(self, a, g, out=None):
-        """One block's share: its rows of ``A' @ G``, whole (cgcalc/chunks.py)."""
+        """One block's share: its rows of ``A' @ G``, whole (cgcalc/rowblocks.py)."""
         return self.np.matmul(a.T, g, out=out)
 
     in_blocks.writes_into = True

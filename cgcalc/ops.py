@@ -70,11 +70,12 @@ class Op:
         # where the input makes the value or its slope jump (abs, relu at 0): a finite
         # difference must not step across it (cgcalc check)
         self.bends_at = bends_at
-        # how it treats a batch's rows, for training's blocks of rows (cgcalc/chunks.py):
+        # how it treats a batch's rows, for training's blocks of rows (cgcalc/rowblocks.py):
         # "local", each output row made from the same rows of the inputs (every elementwise
-        # op); "sums", that and, where the output has no rows, their sum (so the sums of
-        # blocks of rows add up to it); "shape", only the input's shape is read; None, none
-        # of these (such a tape runs whole)
+        # op; a matrix product, from its left factor's); "sums", that where the output has
+        # rows, and where it has none, a sum over them (so blocks' shares add up to it);
+        # "shape", only the input's shape is read; None, none of these (a cost's mean runs
+        # after the blocks, on its inputs whole; a row step of that kind, a tape runs whole)
         self.rows = "local" if elementwise else rows
         self._bound: dict = {}
 

@@ -223,6 +223,24 @@ def _find_openblas():
     return None
 
 
+def fills(fn, np) -> bool:
+    """Whether a step's function takes ``out=`` and fills it row by row: a ufunc, or an op's
+    value marked ``writes_into``."""
+    return fn.__class__ is np.ufunc or getattr(fn, "writes_into", False)
+
+
+def how_cut(fn, np):
+    """How a step may be cut by rows: "rows" (elementwise, a join: its inputs' rows), as a
+    matrix product ("product": its left factor's rows), or not at all (None)."""
+    return getattr(fn, "bands", "product" if fn is np.matmul else "rows")
+
+
+def for_whole(fn, size):
+    """The function a step of ``size`` entries runs, chosen once by the whole step's size (its
+    ``for_size``) where the step runs cut: each part then computes what the whole would."""
+    return fn.for_size(size) if hasattr(fn, "for_size") else fn
+
+
 def worth_bands(args, out, matmul, fn=None) -> bool:
     """Whether a step into ``out`` from ``args`` is large enough to cut into bands of rows,
     and cut the way :func:`in_bands` cuts (inputs with the output's rows and dimensions are
@@ -267,8 +285,8 @@ def run_in_bands(steps):
     k = len(cuts) - 1
     # a function that chooses by the whole step's size (its for_size) chooses here, once: the
     # bands then compute what the whole step would
-    plan = [(fn.for_size(out.size) if hasattr(fn, "for_size") else fn, args, out,
-             _cut(args, out, matmul)) for fn, args, out, matmul in steps]
+    plan = [(for_whole(fn, out.size), args, out, _cut(args, out, matmul))
+            for fn, args, out, matmul in steps]
 
     def band(lo, hi):
         with np.errstate(all="ignore"):  # numpy's error state is each thread's own

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1] / "cgcalc"
 LAYERS = [
     ["errors", "arraymath", "syntax"],
     ["limits", "scalar", "lalr", "walk", "ops", "precedence", "parallel"],
-    ["grammars", "files", "rows", "codegen", "chunks"],
+    ["grammars", "files", "rows", "codegen", "rowblocks"],
     ["parse"],
     ["graph"],
     ["simplify", "evaluate"],

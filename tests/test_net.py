@@ -616,13 +616,13 @@ def test_predict_compiles_one_tape_for_all_its_chunks_of_rows(tmp_path, monkeypa
 @pytest.mark.parametrize("rows", [1, 1637, 3001])
 def test_large_steps_shared_by_the_cores_give_the_same_numbers_bit_for_bit(cores, rows,
                                                                            monkeypatch):
-    """Where blocks of rows do not suit a training tape (cgcalc/chunks.py), its large steps run
+    """Where blocks of rows do not suit a training tape (cgcalc/rowblocks.py), its large steps run
     in bands of rows on every core, the BLAS on one thread meanwhile: the gradients are those
     of one thread, bit for bit (uneven bands, a row b that broadcasts, a number, a join,
     matrix products cut by their left factor's rows)."""
-    from cgcalc import chunks
+    from cgcalc import rowblocks
 
-    monkeypatch.setattr(chunks, "blocks", lambda *a: None)
+    monkeypatch.setattr(rowblocks, "plan", lambda *a: None)
     text = """input  X[2]
 target y[1]
 param  W1[3, 48] ~ normal(0, 0.5)

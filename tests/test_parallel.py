@@ -244,7 +244,7 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     BLAS on one thread meanwhile, its count restored after, Ctrl-C included); minibatches and
     small arrays keep the BLAS's threads. Either way the params are those of one thread,
     bit for bit."""
-    from cgcalc import chunks
+    from cgcalc import rowblocks
 
     cores(2)
     path = tmp_path / "big.net"
@@ -255,13 +255,13 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     data = (X, (X[:, :1] * X[:, 1:] > 0).astype(float))
     options = {**net.options, "epochs": 30, "rate": 0.5, "batch": batch}
     entered, lanes = [], []
-    real, real_run = parallel.one_blas_thread, chunks.Blocks.run
+    real, real_run = parallel.one_blas_thread, rowblocks.Blocks.run
     monkeypatch.setattr(parallel, "one_blas_thread", lambda: entered.append(1) or real())
-    monkeypatch.setattr(chunks.Blocks, "run", lambda self, mem: lanes.append(
+    monkeypatch.setattr(rowblocks.Blocks, "run", lambda self, mem: lanes.append(
         (parallel.bands(), len(self.lanes))) or real_run(self, mem))
     monkeypatch.setattr(parallel, "SPLIT", 256)
-    monkeypatch.setattr(chunks, "BLOCK_ENTRIES", 4096)  # blocks of 96 rows: 8 of them
-    monkeypatch.setattr(chunks, "LEAST_ROWS", 0)
+    monkeypatch.setattr(rowblocks, "BLOCK_ENTRIES", 4096)  # blocks of 96 rows: 8 of them
+    monkeypatch.setattr(rowblocks, "LEAST_ROWS", 0)
     for name in parallel._ONE_THREAD_ENV:
         monkeypatch.delenv(name, raising=False)
     before = _blas_threads()
@@ -270,10 +270,10 @@ def test_training_sets_the_blas_aside_only_for_full_batches_of_large_arrays(rows
     large = batch is None and rows > 2 * parallel.ALIGN
     assert len(entered) == large
     if large:  # every epoch after the first, in lanes: on both cores where the BLAS is aside
-        assert len(lanes) == 29 and {k for _, k in lanes} == {chunks.LANES}
+        assert len(lanes) == 29 and {k for _, k in lanes} == {rowblocks.LANES}
         assert {b for b, _ in lanes} == {1 if before is None else 2}
-    else:
-        assert batch is not None or not lanes or {b for b, _ in lanes} == {1}
+    else:  # minibatches run whole; 40 rows make one block, which is the whole run
+        assert not lanes
     assert _blas_threads() == before
     with monkeypatch.context() as m:  # the same run without bands
         m.setattr(parallel, "bands", lambda: 1)
@@ -750,9 +750,9 @@ C = cross_entropy(P, y)
 output P
 minimize C
 """
-    from cgcalc import chunks
+    from cgcalc import rowblocks
 
-    monkeypatch.setattr(chunks, "blocks", lambda *a: None)  # (the tapes blocks do not suit)
+    monkeypatch.setattr(rowblocks, "plan", lambda *a: None)  # (the tapes blocks do not suit)
     net = Network(text, "big.net")  # W2's gradient [H1, 1]' @ d2: 81 rows, 5,184 entries
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (300, 2))

@@ -152,8 +152,8 @@ def train(net: Network, params, data, options, rng=None, progress=None):
                         grads = small.run(env) if small is not None else None
                         if grads is None:
                             grads = grads_only.run_prepared(grads_data, env, buffers)
-                        if not buffers:  # nothing large enough to be worth keeping: plain runs
-                            buffers = None
+                        if not buffers or list(buffers) == ["blocks"] and not buffers["blocks"]:
+                            buffers = None  # nothing worth keeping (no blocks, no large array)
                     for k, (value, grad) in enumerate(zip(arrays, grads)):
                         opt.step(value, grad, k)
                 else:

@@ -36,10 +36,12 @@ BLOCK_ENTRIES = 1 << 16  # numbers in the widest of a block's arrays: 512 KB, in
 # 32 rows a block, 2x slower; 2-256-256-1, 224 rows a block, faster)
 LEAST_ROWS = 128
 LANES = 4  # blocks are grouped into this many lanes, whatever the cores (see above)
-_PRE, _BLOCK, _POST = 0, 1, 2  # where a slot is computed: before the blocks, in them, after
+# when a slot's value is ready: before the blocks; in each block (its rows); after the blocks
+# (a sum over the rows, which the blocks add up, and what reads one)
+_PRE, _BLOCK, _POST = 0, 1, 2
 
 
-def blocks(tape, mem, np):
+def plan(tape, mem, np):
     """The tape's steps as :class:`Blocks`, sized by ``mem`` (the slots of a whole run), or
     None where they cannot run a block of rows at a time."""
     rows = tape.row_slots
@@ -55,7 +57,7 @@ def blocks(tape, mem, np):
         if out in rows:
             if after or rule not in ("local", "sums"):
                 return None  # a row step that needs every row first
-            if fn is np.matmul or getattr(fn, "bands", None) == "product":
+            if parallel.how_cut(fn, np) == "product":
                 if not rin[0] or rin[1]:
                     return None  # (a product is local in its left factor's rows only)
             where[out] = _BLOCK
@@ -82,8 +84,7 @@ def blocks(tape, mem, np):
     widest = max(1, max(math.prod(shape[1:]) for shape in shapes))
     if BLOCK_ENTRIES // widest < LEAST_ROWS:
         return None  # rows too wide for blocks that both fit the cache and pay
-    per_block = max(parallel.ALIGN, BLOCK_ENTRIES // widest // parallel.ALIGN * parallel.ALIGN)
-    n = -(-m // per_block)
+    n = -(-m // max(parallel.ALIGN, BLOCK_ENTRIES // widest))  # (fewer rows: Python's cost)
     if n < 2:
         return None  # one block is the whole run
     if n > LANES:  # as many blocks in each lane (the cores' shares even)
@@ -107,16 +108,17 @@ def _on_shapes(step, args, rin, mem, np):
 
 class Blocks:
     """The plan: steps before the blocks (``pre``: they read no rows), the steps each block
-    runs (``inside``: row steps, and the sums of rows), and steps after (``post``: what reads
-    a sum). Built once per tape and shapes; :meth:`run` runs an epoch."""
+    runs (``inside``: row steps, and each block's share of a sum over the rows), and steps
+    after (``post``: what reads a sum, or needs every row). Built once per tape and shapes;
+    :meth:`run` runs an epoch."""
 
     def __init__(self, tape, mem, np, starts, pre, inside, post, sums, wanted):
         self.np, m, n = np, starts[-1], len(starts) - 1
         self.pre, self.post, self.outputs = pre, post, tape.outputs
         rows = tape.row_slots
         lanes = min(LANES, n)
-        self.lanes = [list(zip(starts[n * k // lanes:n * (k + 1) // lanes + 1],
-                               starts[n * k // lanes + 1:n * (k + 1) // lanes + 1]))
+        self.lanes = [[(starts[j], starts[j + 1]) for j in range(n * k // lanes,
+                                                                 n * (k + 1) // lanes)]
                       for k in range(lanes)]
         self.most = max(hi - lo for lane in self.lanes for lo, hi in lane)
         # the slots a block cuts from arrays already whole: data, and what depends on it alone
@@ -124,24 +126,20 @@ class Blocks:
         self.cut = [s for s in rows if s not in made and np.ndim(mem[s]) and
                     np.shape(mem[s])[0] == m]
         self.whole = {}  # a row step's output wanted whole after: whole arrays, rows filled in
-        last = {}
-        for i, (fn, out, get, single, free) in enumerate(inside):
-            for a in tape.step_args[out]:
-                last[a] = i
         # each block's steps: (function, slot, inputs, single, how, fills): how is "sum",
         # "whole" (into self.whole's rows), a buffer's number (into the lane's buffer of that
         # number) or None (a new array, or a view of its inputs). A buffer goes to a later
-        # step once no slot that may point into it (its own, views of it) is used again.
+        # step once no slot that may point into it (its own, views of it) is used again: the
+        # tape's ``free`` says where a slot is used for the last time (a slot with a buffer
+        # is read by block steps alone: what later steps read is wanted whole).
         self.steps, shapes, free_bufs = [], [], []
         holds: dict = {}  # slot -> the buffers its array may point into
         holders: dict = {}  # buffer -> how many slots still to be used point into it
-        for i, (fn, out, get, single, free) in enumerate(inside):
+        for fn, out, get, single, free in inside:
             args = tape.step_args[out]
-            fn = getattr(fn, "in_blocks", fn)
-            if hasattr(fn, "for_size"):  # chosen by the whole step's size, as bands choose
-                fn = fn.for_size(np.size(mem[out]))
+            fn = parallel.for_whole(getattr(fn, "in_blocks", fn), np.size(mem[out]))
             shape = np.shape(mem[out])
-            fills = fn.__class__ is np.ufunc or getattr(fn, "writes_into", False)
+            fills = parallel.fills(fn, np)
             if out in sums:
                 how = "sum"
             elif out in wanted:
@@ -163,10 +161,7 @@ class Blocks:
             for k in holds.get(out, ()):
                 holders[k] = holders.get(k, 0) + 1
             self.steps.append((fn, out, get, single, how, fills))
-            done = [a for a in set(args) if last.get(a) == i]
-            if last.get(out) is None:
-                done.append(out)  # (used by no later block step)
-            for a in done:  # uses over: the buffers no slot to be used points into are free
+            for a in free:  # uses over: the buffers no slot to be used points into are free
                 for k in holds.pop(a, ()):
                     holders[k] -= 1
                     if holders[k] == 0:
@@ -189,13 +184,10 @@ class Blocks:
             totals[k] = self._lane(k, mem)
 
         parallel.share(lane, range(len(lanes)), min(parallel.bands(), len(lanes)))
-        for s in self.sums:  # the lanes' totals, added in their order
-            r = totals[0][s]
-            if len(lanes) > 1:
-                r = np.add(r, totals[1][s], out=self.totals[s])
-                for t in totals[2:]:
-                    np.add(r, t[s], out=r)
-            mem[s] = r
+        for s in self.sums:  # the lanes' totals, added in their order (two lanes at least)
+            r = mem[s] = np.add(totals[0][s], totals[1][s], out=self.totals[s])
+            for t in totals[2:]:
+                np.add(r, t[s], out=r)
         for out, buf in self.whole.items():
             mem[out] = buf
         for fn, out, get, single, free in self.post:
@@ -232,12 +224,12 @@ class Blocks:
                             total[out] = fn(*args, out=sums[out][0])
                         else:
                             np.add(had, fn(*args, out=sums[out][1]), out=had)
-                    elif how == "whole":
-                        w = whole[out][lo:hi]
+                    elif how == "whole":  # (its rows of the whole array: never a buffer's)
+                        w = b[out] = whole[out][lo:hi]
                         if fills:
-                            b[out] = fn(*args, out=w)
+                            fn(*args, out=w)
                         else:
-                            w[...] = b[out] = fn(*args)
+                            w[...] = fn(*args)
                     else:
                         b[out] = fn(*args, out=bufs[how][:r])
         return total
