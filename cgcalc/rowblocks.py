@@ -78,6 +78,8 @@ def plan(tape, mem, np):
     if not inside:
         return None
     shapes = [np.shape(mem[s]) for s in rows if where[s] == _BLOCK]
+    if not shapes:
+        return None  # nothing made row by row: sums of the data's rows alone
     m = max((shape[0] for shape in shapes if shape), default=0)  # (others broadcast: 1 row)
     if any(np.shape(mem[s])[:1] != (m,) for s in wanted if where[s] == _BLOCK):
         return None  # (a row step's output wanted whole that is not one row per row)

@@ -204,6 +204,24 @@ C = mse(Q, y) + mse(T * Q, y)
 minimize C
 """
 
+ONLY_SUMS_OF_THE_DATA = """input X[2]
+target y[1]
+param b[1, 1] ~ normal(0, 0.5)
+C = -mean(y * b) + sum(b * b)
+minimize C
+"""
+
+A_SLICE_ALSO_WANTED_WHOLE = """input X[1]
+target y[1]
+param W[1, 40] ~ normal(0, 0.5)
+param U[20, 40] ~ normal(0, 0.3)
+param V[40, 1] ~ normal(0, 0.3)
+Z = tanh(X @ W) * 2
+A = cols(Z, 0, 20)
+C = mse(tanh(A @ U) @ V, y) + mean(A)
+minimize C
+"""
+
 ROW_STEP_AFTER_A_MEAN = """input X[2]
 target y[1]
 param A[3, 5] ~ normal(0, 1)
@@ -216,22 +234,26 @@ minimize C
 """
 
 
-@pytest.mark.parametrize("text, blocked", [(JOINED_THEN_ELEMENTWISE, True),
-                                           (COLUMNS_READ_BY_THE_COST, True),
-                                           (ROW_STEP_AFTER_A_MEAN, False),
-                                           (A_TRANSPOSE_OF_ROWS, False)])
+@pytest.mark.parametrize("text, blocked", [(JOINED_THEN_ELEMENTWISE, (True, True)),
+                                           (COLUMNS_READ_BY_THE_COST, (True, True)),
+                                           (A_SLICE_ALSO_WANTED_WHOLE, (True, True)),
+                                           (ONLY_SUMS_OF_THE_DATA, (True, False)),
+                                           (ROW_STEP_AFTER_A_MEAN, (False, False)),
+                                           (A_TRANSPOSE_OF_ROWS, (False, False))])
 def test_views_of_buffers_and_steps_blocks_cannot_take(text, blocked, small_blocks):
     """A gradient through ``tanh([H, X @ B])`` reads columns of the tanh's gradient (a
     view of a block's buffer: the buffer is not given to a later step while the view is
     used; nor while a view of one, ``cols(Z, 1, 2)``, is read by the cost, its rows kept
-    whole). A row step after a mean over every row, or the gradient through ``H'`` (rows made
-    from columns), cannot run in blocks: the tape runs whole, and is right."""
+    whole; nor ``cols(Z, 0, 20)`` read by a mean and by later block steps). A row step after a
+    mean over every row, or the gradient through ``H'`` (rows made from columns), cannot run
+    in blocks, and a tape whose blocks would only sum the data's rows has none: the tape runs
+    whole, and is right."""
     net = Network(text, "t.net")
     data = data_for(net, "mse", 300)
     (full, grads, _), _ = backprop.train_tapes(net)
-    for tape in (full, grads):
+    for tape, blocks in zip((full, grads), blocked):  # (the cost's tape and the gradients')
         whole, got, plan = runs(tape, net, data, [0, 1, 2])
-        assert bool(plan) == blocked
+        assert bool(plan) == blocks
         for w, b in zip(whole, got):
             for x, y in zip(b, w):
                 close(x, y)
