@@ -9,7 +9,7 @@
     python3 bench/train.py [--epochs 20000] [--big-epochs 200] [--rounds 3]
     python3 bench/train.py --python /path/to/other/venv/bin/python   # part 1 with another cgcalc
     python3 bench/train.py --units 512 --rows 8192 --big-epochs 6    # other sizes of part 2
-    python3 bench/train.py --units 512 --rows 8192 --least-rows 32   # blocks of 96 rows
+    python3 bench/train.py --units 1024 --rows 8192 --least-rows 32  # blocks of 63 rows
 """
 
 from __future__ import annotations

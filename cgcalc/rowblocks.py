@@ -30,11 +30,11 @@ import math
 from . import parallel
 
 BLOCK_ENTRIES = 1 << 16  # numbers in the widest of a block's arrays: 512 KB, in a core's cache
-# rows a block must have at least: fewer, and each block's matrix products read the weights
-# for too little work, and its shares of the weights' gradients are as large as the block
-# (a 2-512-512-1 net at 8,192 rows, 96 rows a block: 1.2-1.6x slower than whole; 2-2048-2048-1,
-# 32 rows a block, 2x slower; 2-256-256-1, 224 rows a block, faster)
-LEAST_ROWS = 128
+# (rows of more than 256 numbers make larger blocks: LEAST_ROWS)
+# rows a block has at least, however wide its rows: with fewer, each block's matrix products
+# read the weights for too little work (`bench/train.py --units 1024 --rows 8192`: an epoch in
+# blocks of 256 rows 747 ms, the tape whole 745 ms; in blocks of 63 rows, 875 ms)
+LEAST_ROWS = 256
 LANES = 4  # blocks are grouped into this many lanes, whatever the cores (see above)
 # when a slot's value is ready: before the blocks; in each block (its rows); after the blocks
 # (a sum over the rows, which the blocks add up, and what reads one)
@@ -84,9 +84,7 @@ def plan(tape, mem, np):
     if any(np.shape(mem[s])[:1] != (m,) for s in wanted if where[s] == _BLOCK):
         return None  # (a row step's output wanted whole that is not one row per row)
     widest = max(1, max(math.prod(shape[1:]) for shape in shapes))
-    if BLOCK_ENTRIES // widest < LEAST_ROWS:
-        return None  # rows too wide for blocks that both fit the cache and pay
-    n = -(-m // max(parallel.ALIGN, BLOCK_ENTRIES // widest))  # (fewer rows: Python's cost)
+    n = -(-m // max(1, LEAST_ROWS, BLOCK_ENTRIES // widest))
     if n < 2:
         return None  # one block is the whole run
     if n > LANES:  # as many blocks in each lane (the cores' shares even)

@@ -98,7 +98,7 @@ def small_blocks(monkeypatch):
     """Blocks of 32 rows (the least), so a few hundred rows make many blocks and every lane;
     a pool of threads of the test's own (as many as the most cores it asks for)."""
     monkeypatch.setattr(rowblocks, "BLOCK_ENTRIES", 1)
-    monkeypatch.setattr(rowblocks, "LEAST_ROWS", 0)
+    monkeypatch.setattr(rowblocks, "LEAST_ROWS", parallel.ALIGN)
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     monkeypatch.setattr(parallel, "_POOL", parallel._Pool(4))
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # lanes on both cores, whatever the BLAS
@@ -416,20 +416,20 @@ def test_ctrl_c_while_blocks_run_on_both_cores_saves_the_params_reached(delay, t
     assert sorted(q.name for q in tmp_path.iterdir()) == ["big.net", "p.json", "points.csv"]
 
 
-@pytest.mark.parametrize("width, blocked", [(64, True), (200, True), (600, False)])
-def test_rows_too_wide_for_a_block_that_pays_run_whole(width, blocked):
-    """Blocks of at least LEAST_ROWS rows that fit BLOCK_ENTRIES numbers: a layer of 600 units
-    would leave blocks of under 128 rows, whose products and gradients' shares cost more
-    than the cache saves; such a tape runs whole."""
+@pytest.mark.parametrize("width", [64, 200, 600])
+def test_blocks_are_as_many_rows_as_fit_the_cache_and_never_fewer_than_least_rows(width):
+    """Blocks of BLOCK_ENTRIES numbers in their widest array, but never fewer than LEAST_ROWS
+    rows (a layer of 600 units: 109 rows would fit; each block's products would read the
+    weights for too little work). The numbers are the whole tape's either way."""
     text = BIG_FILE.replace("64", str(width)).replace("65", str(width + 1))
     net = Network(text.replace('data "points.csv"\n', ""), "wide.net")
-    data = data_for(net, "ce", 2000)
+    data = data_for(net, "ce", 3000)
     (_, grads, _), _ = backprop.train_tapes(net)
     whole, got, plan = runs(grads, net, data, [0, 1])
-    assert bool(plan) == blocked
-    if blocked:
-        rows = max(hi - lo for lane in plan.lanes for lo, hi in lane)
-        assert rowblocks.LEAST_ROWS <= rows and rows * (width + 1) <= rowblocks.BLOCK_ENTRIES
+    rows = [hi - lo for lane in plan.lanes for lo, hi in lane]
+    fit = rowblocks.BLOCK_ENTRIES // (width + 1)
+    assert min(rows) >= min(max(rowblocks.LEAST_ROWS, fit), 3000) * 0.75  # (as many a lane)
+    assert max(rows) <= max(rowblocks.LEAST_ROWS, fit)
     for w, b in zip(whole, got):
         for x, y in zip(b, w):
             close(x, y)
