@@ -149,7 +149,7 @@ def test_training_in_blocks_gives_the_same_params_on_any_number_of_cores(monkeyp
     blas = parallel._openblas()
     if blas is None:
         pytest.skip("numpy's BLAS here cannot be asked for its threads")
-    net = Network(BIG_FILE.replace('data "points.csv"\n', ""), "big.net")
+    net = big_net()
     data = data_for(net, "ce", 3000)
     options = {**net.options, "epochs": 12, "rate": 0.5}
     start = initial_params(net, 0)
@@ -276,18 +276,7 @@ def test_blocks_keep_a_few_small_arrays(monkeypatch):
     """10,000 rows of a 2-64-64-1 network: blocks of under 1,024 rows, a lane's arrays used
     again by later steps (a handful, not one per step), nothing of m rows kept but what is
     wanted whole."""
-    text = """input X[2]
-target y[1]
-param W1[3, 64] ~ normal(0, 0.5)
-param W2[65, 64] ~ normal(0, 0.2)
-param W3[65, 1] ~ normal(0, 0.2)
-H1 = tanh([X, 1] @ W1)
-H2 = tanh([H1, 1] @ W2)
-P = sigmoid([H2, 1] @ W3)
-C = cross_entropy(P, y)
-minimize C
-"""
-    net = Network(text, "big.net")
+    net = big_net()
     data = data_for(net, "ce", 10_000)
     (full, grads, _), _ = backprop.train_tapes(net)
     _, _, plan = runs(grads, net, data, [0, 1])
@@ -384,6 +373,12 @@ train epochs=100000000 rate=0.5 seed=0
 """
 
 
+def big_net(units=64):
+    """BIG_FILE's network with ``units`` in each hidden layer, no data file."""
+    text = BIG_FILE.replace('data "points.csv"\n', "")
+    return Network(text.replace("64", str(units)).replace("65", str(units + 1)), "big.net")
+
+
 @pytest.mark.parametrize("delay", [1.0, 1.6, 2.3])
 def test_ctrl_c_while_blocks_run_on_both_cores_saves_the_params_reached(delay, tmp_path):
     import json
@@ -421,8 +416,7 @@ def test_blocks_are_as_many_rows_as_fit_the_cache_and_never_fewer_than_least_row
     """Blocks of BLOCK_ENTRIES numbers in their widest array, but never fewer than LEAST_ROWS
     rows (a layer of 600 units: 109 rows would fit; each block's products would read the
     weights for too little work). The numbers are the whole tape's either way."""
-    text = BIG_FILE.replace("64", str(width)).replace("65", str(width + 1))
-    net = Network(text.replace('data "points.csv"\n', ""), "wide.net")
+    net = big_net(width)
     data = data_for(net, "ce", 3000)
     (_, grads, _), _ = backprop.train_tapes(net)
     whole, got, plan = runs(grads, net, data, [0, 1])
