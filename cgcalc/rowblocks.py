@@ -26,6 +26,7 @@ rows made from columns, as the gradient through ``H'`` is) runs whole, in bands 
 from __future__ import annotations
 
 import math
+import threading
 
 from . import parallel
 
@@ -169,8 +170,9 @@ class Blocks:
         self.buffer_shapes = shapes
         self.sums = sorted(sums)
         self.sum_shapes = {s: np.shape(mem[s]) for s in self.sums}
-        self.lane_buffers = [None] * len(self.lanes)
+        self.lane_sums = [None] * len(self.lanes)  # each lane's own sums (added in order)
         self.totals = {s: np.empty(shape) for s, shape in self.sum_shapes.items()}
+        self._thread = threading.local()  # .arrays: a thread's block buffers and shares
 
     def run(self, mem):
         """One run into ``mem`` (the tape's slots, the static ones filled in); the outputs."""
@@ -197,12 +199,14 @@ class Blocks:
     def _lane(self, k, mem):
         """The blocks of lane ``k``, one after another; the lane's sums of rows."""
         np = self.np
-        bufs = self.lane_buffers[k]
-        if bufs is None:  # the lane's own arrays: its blocks' buffers, its sums and a share
-            bufs = self.lane_buffers[k] = (
-                [np.empty(s) for s in self.buffer_shapes],
-                {s: (np.empty(shape), np.empty(shape)) for s, shape in self.sum_shapes.items()})
-        bufs, sums = bufs
+        sums = self.lane_sums[k]
+        if sums is None:
+            sums = self.lane_sums[k] = {s: np.empty(x) for s, x in self.sum_shapes.items()}
+        mine = getattr(self._thread, "arrays", None)
+        if mine is None:  # the thread's own (it runs a lane at a time): buffers, and a share
+            mine = self._thread.arrays = ([np.empty(s) for s in self.buffer_shapes],
+                                          {s: np.empty(x) for s, x in self.sum_shapes.items()})
+        bufs, shares = mine
         total: dict = {}
         whole = self.whole
         with np.errstate(all="ignore"):  # numpy's error state is each thread's own
@@ -221,9 +225,9 @@ class Blocks:
                             part = np.array(fn(*args))  # (its own: added to in place)
                             total[out] = part if had is None else np.add(had, part, out=had)
                         elif had is None:
-                            total[out] = fn(*args, out=sums[out][0])
+                            total[out] = fn(*args, out=sums[out])
                         else:
-                            np.add(had, fn(*args, out=sums[out][1]), out=had)
+                            np.add(had, fn(*args, out=shares[out]), out=had)
                     elif how == "whole":  # (its rows of the whole array: never a buffer's)
                         w = b[out] = whole[out][lo:hi]
                         if fills:
