@@ -73,7 +73,9 @@ class CgcalcError(ValueError):
 
     def _source_line(self):
         """The faulty line as the lexer counts lines (by newlines alone), control characters
-        shown as '?' so that no byte of the input reaches the terminal as a command."""
+        shown as '?' so that no byte of the input reaches the terminal as a command, and lone
+        surrogates (bytes that were not UTF-8, or a Python string's own) as '?' so that the
+        message can be printed and the caret stays under its character."""
         if self.line is None or self.source is None:
             return None
         if self._one_line:
@@ -84,8 +86,8 @@ class CgcalcError(ValueError):
                 return None
             text = all_lines[self.line - 1]
         text = text.rstrip("\r\n").replace("\t", " ")
-        return "".join("?" if (ch < " " or "\x7f" <= ch < "\xa0" or ch in "\u2028\u2029")
-                       else ch for ch in text)
+        return "".join("?" if (ch < " " or "\x7f" <= ch < "\xa0" or ch in "\u2028\u2029" or
+                               "\ud800" <= ch <= "\udfff") else ch for ch in text)
 
     def __str__(self) -> str:
         return self.render(prefix="")

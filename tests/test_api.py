@@ -582,3 +582,16 @@ def test_wrt_that_is_no_name_nor_list_of_names_says_so(wrt):
     f = cgcalc.function("x*y")
     with pytest.raises(cgcalc.CgcalcError, match="wrt is a variable's name or a list of names"):
         f.grad(x=1.0, y=2.0, wrt=wrt)
+
+
+@pytest.mark.parametrize("text", ["x\ud800", "\udfff + x", "a = x\nb = a \udc80\nb",
+                                  "2 * (x \udcff)"])
+def test_an_error_with_a_lone_surrogate_in_the_program_can_be_printed(text):
+    """A lone surrogate (a Python string's own, or a byte that was not UTF-8) in the source
+    line is shown as '?': the message encodes as UTF-8, so print() works, and the caret stays
+    under its character."""
+    with pytest.raises(cgcalc.CgcalcError) as info:
+        cgcalc.function(text).grad(x=1.0)
+    message = str(info.value)
+    message.encode("utf-8")  # no UnicodeEncodeError
+    assert "?" in message.splitlines()[1]
