@@ -311,7 +311,16 @@ def _array(name, value, np, most):
     """``value`` as a float array, or CgcalcError naming ``name``: a number, or (nested)
     lists, tuples and arrays of them, all rows the same length, at most MAX_DIMS dimensions
     and ``most`` entries; real numbers only (Python's, numpy's, also in an array of objects),
-    no complex numbers, strings, dates or records, none too large for a float."""
+    no complex numbers, strings, dates or records, none too large for a float; no bytes
+    (a bytearray would read as the numbers of its bytes) and no masked array (its mask would
+    be dropped, and the entries under it computed)."""
+    if isinstance(value, (bytes, bytearray)) or \
+            isinstance(value, memoryview) and value.format in ("B", "b", "c"):
+        raise CgcalcError(f"{name}: {_shown(value)} is bytes, not a number or an array of "
+                          f"numbers")
+    if isinstance(value, np.ma.MaskedArray):
+        raise CgcalcError(f"{name}: a masked array (its mask would be lost): give "
+                          f"value.filled(np.nan) or value.compressed()")
     try:
         a = np.asarray(value)
     except Exception as exc:  # ragged or too deeply nested lists; an object that fails

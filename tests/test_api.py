@@ -511,6 +511,11 @@ def _cases():
                                            r"\(40, 40\) \(1,600 points\), more than the limit"),
         "shapes that do not broadcast": (np.ones(3), r"do not broadcast together: x \(3,\), "
                                          r"y \(40,\)"),
+        "bytes": (b"abc", r"x: b'abc' is bytes, not a number"),
+        "bytearray": (bytearray(b"abc"), r"x: bytearray\(b'abc'\) is bytes, not a number"),
+        "memoryview of bytes": (memoryview(b"ab"), r"x: .* is bytes, not a number"),
+        "masked array": (np.ma.masked_array([1.0, 2.0], mask=[0, 1]),
+                         r"x: a masked array \(its mask would be lost\)"),
     }
     y_for = {"broadcast past the entry limit": np.ones(40),
              "shapes that do not broadcast": np.ones(40)}
