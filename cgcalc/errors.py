@@ -13,6 +13,17 @@ FAILURE = 1  # a run that failed for another reason: domain errors, checks out o
 MESSAGE_MAX = 400  # characters of a message; the middle of a longer one is left out
 
 
+def lone_cr_as_lf(text: str) -> str:
+    """``text`` with each CR that ends a line alone (an old Mac file, or text so written) read
+    as LF: LF, CRLF and a lone CR each end a line, in a file, an argument or the API's text
+    alike, and the lines (and their numbers) are the same (one character for another)."""
+    if "\r" not in text:
+        return text
+    import re
+
+    return re.sub(r"\r(?!\n)", "\n", text)
+
+
 def source_lines(text: str) -> list[str]:
     r"""The lines of ``text`` as the lexer counts them: split at newlines alone (str.splitlines
     would also break at form feeds, \x85 and \u2028, and then name lines the lexer does not),

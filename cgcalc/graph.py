@@ -12,7 +12,7 @@ from functools import partial
 from itertools import repeat
 
 from . import ops
-from .errors import CgcalcError, suggest
+from .errors import CgcalcError, lone_cr_as_lf, suggest
 from .parse import CALL, INDEX, NAME, NUMBER
 from .walk import topological
 
@@ -549,6 +549,7 @@ def parse(text: str, filename: str | None = None) -> Graph:
     """Text -> Graph: parse, then build (both at once, where the fast parser knows the text)."""
     from .parse import parse_program
 
+    text = lone_cr_as_lf(text)
     graph = build_direct(text, filename)
     if graph is not None:
         return graph

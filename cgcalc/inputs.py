@@ -7,13 +7,12 @@ import os
 import re
 import stat
 
-from .errors import CgcalcError, suggest
+from .errors import CgcalcError, lone_cr_as_lf, suggest
 from .files import names_closed_stdin, read_bytes
 from .syntax import NUMBER_TEXT
 
 
 FILE_SUFFIXES = (".net", ".cg", ".txt", ".expr", ".csv", ".json")
-_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def read_source(arg: str, network=False) -> tuple[str, str]:
@@ -119,8 +118,7 @@ def decode(data: bytes, name: str) -> str:
     if isinstance(data, str):
         return data
     try:
-        text = data.decode("utf-8-sig")
-        return _LONE_CR.sub("\n", text) if "\r" in text else text
+        return lone_cr_as_lf(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         before = data[:exc.start]
         line = before.count(b"\n") + 1

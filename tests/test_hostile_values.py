@@ -782,6 +782,23 @@ def test_a_program_whose_lines_end_in_cr_alone_is_placed_by_its_lines(tmp_path):
     assert ":5:" in r.output.splitlines()[0] and "+ 1" in r.output, r.output
 
 
+def test_a_cr_alone_ends_a_line_in_an_argument_and_in_the_apis_text_as_in_a_file():
+    """The same program given as an argument, to cgcalc.function and to a Network, with lines
+    ended by a CR alone: read as in a file (it was "unexpected 'b'" on line 1)."""
+    import cgcalc
+    from cgcalc.net import Network
+
+    text = "a = x\rb = a*2\r\rb + 1"
+    r = CliRunner().invoke(main, ["diff", text, "--format", "plain"])
+    assert r.exit_code == 0 and r.output == "d/dx = 2\n", r.output
+    assert cgcalc.function(text).grad(x=1.0) == {"x": 2.0}
+    r = CliRunner().invoke(main, ["diff", "a = x\rb = a*2\r\rc = (b\r+ 1", "--format",
+                                  "plain"])
+    assert r.exit_code == 2 and ":5:" in r.output.splitlines()[0], r.output
+    net = (ROOT / "examples" / "xor.net").read_text()
+    assert Network(net.replace("\n", "\r"), "x.net").params == Network(net, "x.net").params
+
+
 # -- exact numbers past the floats ----------------------------------------------------------------
 
 # x^(2^1030): the simplifier's exponent is an exact integer of 311 digits, past what a float holds

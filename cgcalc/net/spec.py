@@ -4,7 +4,7 @@ expression language's own (grammar/expr.lark, built by cgcalc/parse.py's callbac
 
 from __future__ import annotations
 
-from ..errors import CgcalcError
+from ..errors import CgcalcError, lone_cr_as_lf
 from ..parse import Pos, Statement, ToAst, _syntax_error
 
 
@@ -148,6 +148,7 @@ def parse_spec(text: str, filename: str) -> Spec:
 
     if not text.strip():
         raise CgcalcError("empty network file", source=text, filename=filename)
+    text = lone_cr_as_lf(text)
     p = parser("net", lexer="contextual")
     try:
         spec = p.parse(text, ToSpec)
