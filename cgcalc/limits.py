@@ -35,10 +35,11 @@ def limit(name: str) -> int:
     text = os.environ.get(name)
     if not text:
         return DEFAULTS[name]
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise CgcalcError(f"{name}={text!r} is not a whole number") from None
+    digits = text.strip().replace("_", "")
+    if not (digits.isascii() and digits.isdigit()) or text.strip().startswith("_"):
+        # (int() would also take other scripts' digits: ١٠ for 10)
+        raise CgcalcError(f"{name}={text!r} is not a whole number (digits 0-9)")
+    value = int(digits)
     if value < 1:
         raise CgcalcError(f"{name} must be at least 1, not {value}")
     return value

@@ -292,3 +292,23 @@ def test_first_derivatives_in_more_variables_than_the_order_bound_are_given(args
     r = CliRunner().invoke(main, [args[0], str(work / args[1]), *args[2:]])
     assert r.exit_code == 0, r.output[-600:]
     assert "x10000" in r.output
+
+
+@pytest.mark.parametrize("text, value", [("1000", 1000), (" 1_000 ", 1000), ("7", 7),
+                                         ("١٠", None), ("1e3", None), ("abc", None),
+                                         ("_100", None), ("-5", None), ("0", None),
+                                         ("１０", None), ("10.0", None)])
+def test_a_limit_in_the_environment_is_digits_0_to_9(text, value, monkeypatch):
+    """A limit's environment variable is read as cgcalc reads whole numbers everywhere: ASCII
+    digits (underscores between them), at least 1; other scripts' digits (int() takes ١٠ for
+    10), a sign, an exponent are refused with a message naming the variable."""
+    from cgcalc import limits
+    from cgcalc.errors import CgcalcError
+
+    monkeypatch.setattr(limits, "_override", {})
+    monkeypatch.setenv("CGCALC_MAX_ENTRIES", text)
+    if value is not None:
+        assert limits.limit("CGCALC_MAX_ENTRIES") == value
+        return
+    with pytest.raises(CgcalcError, match="CGCALC_MAX_ENTRIES"):
+        limits.limit("CGCALC_MAX_ENTRIES")
