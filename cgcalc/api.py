@@ -90,13 +90,15 @@ class Function:
                     raise TypeError
                 names = tuple(wrt)
             except TypeError:
-                raise CgcalcError(f"wrt is a variable's name or a list of names, not "
-                                  f"{wrt!r}") from None
+                raise CgcalcError(
+                    f"wrt is a variable's name or a list of names, not {wrt!r}",
+                    hint="a variable named wrt is given by position, in the order of "
+                         ".variables" if "wrt" in self._known else None) from None
         for n in names:
             if not isinstance(n, str) or n not in self._known:
                 raise CgcalcError(f"{n!r} is not a variable (variables: "
                                   f"{', '.join(self.variables) or 'none'})")
-        return names
+        return tuple(str(n) for n in names)  # (numpy's strings are str too: the keys are str)
 
     def tape(self, wrt=None):
         """The compiled tape computing [value, d/dwrt...]: the one kept for this wrt, if any,

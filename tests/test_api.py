@@ -600,3 +600,14 @@ def test_an_error_with_a_lone_surrogate_in_the_program_can_be_printed(text):
     message = str(info.value)
     message.encode("utf-8")  # no UnicodeEncodeError
     assert "?" in message.splitlines()[1]
+
+
+def test_wrt_as_numpy_strings_gives_str_keys_and_a_variable_named_wrt_goes_by_position():
+    g = cgcalc.function("x*y")
+    for wrt in (np.array(["x"]), np.str_("x"), [np.str_("x")]):
+        r = g.grad(x=1.0, y=2.0, wrt=wrt)
+        assert r == {"x": 2.0} and all(type(k) is str for k in r)
+    f = cgcalc.function("wrt*2 + y")
+    assert f.grad(3.0, 1.0) == {"wrt": 2.0, "y": 1.0}
+    with pytest.raises(cgcalc.CgcalcError, match="given by position"):
+        f.grad(wrt=3.0, y=1.0)
