@@ -264,9 +264,21 @@ class Network:
 
     def _check_classes(self, where):
         """A softmax of one column is 1 on every row (its cross-entropy 0 whatever the params,
-        its class always the first): a classifier needs two classes or more."""
+        its class always the first): a classifier needs two classes or more. The targets of
+        softmax_cross_entropy are the rows of a declared target or input (or one step of
+        one, ``y[t]``): those rows are checked to be distributions as they are read, which
+        its derivative ``(softmax(Z) - Y)/m`` needs (of ``2*Y`` it would be wrong)."""
         roots = [self.cost] + ([self.output] if self.output is not None else [])
+        declared = {self.var_nodes[v] for v in self.inputs + self.targets}
         for n in topological(roots):
+            if n.op == "softmax_cross_entropy" and not _rows_of(n.args[1], declared):
+                line, col, width = where.get(n, (1, 1, 1))
+                raise CgcalcError("softmax_cross_entropy takes its targets as declared (a "
+                                  "target or input, or one step of one): rows made by an "
+                                  "expression are not known to be distributions, which its "
+                                  "derivative (softmax(Z) - Y)/m needs", source=self.source,
+                                  filename=self.filename, line=line, column=col, width=width,
+                                  hint="write the cost out: -sum(T * log_softmax(Z))/m")
             if n.op in CLASSES and self.builder.shape_of(n.args[0])[-1] == 1:
                 line, col, width = where.get(n, (1, 1, 1))
                 raise CgcalcError(f"{n.op} over one column: a classifier needs at least 2 "
@@ -321,3 +333,12 @@ class Network:
 def _statement_text(source, line):
     lines = source_lines(source)
     return lines[line - 1].split("#")[0].strip() if 1 <= line <= len(lines) else ""
+
+
+def _rows_of(node, declared):
+    """Whether ``node`` is a declared row (one of ``declared``) or one step of one (``y[t]``, a
+    slice of whole columns)."""
+    if node in declared:
+        return True
+    return node.op == "cols" and node.args[0] in declared and all(
+        a.op == "const" and a.value == int(a.value) for a in node.args[1:])
