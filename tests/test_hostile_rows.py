@@ -471,3 +471,22 @@ def test_the_terminal_table_never_sends_the_inputs_control_characters(text, colo
     read = text.replace("\r", "\n")  # a line end in a quoted field, as the csv module reads it
     escaped = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", read)
     assert shown.count(escaped) == 2, repr(r.stdout)
+
+
+@pytest.mark.parametrize("header, refused_at", [("y,X1,X2", 1), ("X1,X2,X1", 7), ("X2,X1,y", 1),
+                                                ("x1,x2,Y", None), ("a,b,c", None),
+                                                ("X1,X2,y", None), ("in1,in2,out", None)])
+def test_a_data_files_header_never_names_one_column_for_another(header, refused_at, tmp_path):
+    """A network's data file is read by place, its header free to label the columns its own
+    way; but a header that gives a column another column's name (y first, a name twice) was
+    read by place all the same: y's values taken as X1's. Refused at that name."""
+    (tmp_path / "t.net").write_text("input X[2]\ntarget y[1]\nparam w[3, 1] ~ normal(0, 0.5)\n"
+                                    "A = sigmoid([X, 1] @ w)\nC = cross_entropy(A, y)\n"
+                                    "minimize C\ndata \"d.csv\"\n")
+    (tmp_path / "d.csv").write_text(f"{header}\n1,0,0\n0,0,1\n")
+    r = CliRunner().invoke(main, ["train", str(tmp_path / "t.net"), "--epochs", "1", "-q"])
+    if refused_at is None:
+        assert r.exit_code == 0, r.output
+        return
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"error: {tmp_path / 'd.csv'}:1:{refused_at}: the header names")

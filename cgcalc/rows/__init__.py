@@ -163,8 +163,7 @@ class RowReader:
                 raise self.lines.fail(f"the header names {len(cells)} columns; the rows have "
                                       f"{len(self.names)} ({', '.join(self.names)})", text, 1,
                                       len(text), line=line)
-            if self.named_in_order:
-                self._names_in_order(cells, line, text)
+            self._names_in_order(cells, line, text)
             self.columns, self.header_text = cells, text
             self._pending = rest
             return True
@@ -205,8 +204,17 @@ class RowReader:
             raise self.lines.fail(msg, text, column, max(1, len(c)), line=line, hint=hint)
 
     def _names_in_order(self, cells, line, text):
-        """A header row of data rows read by place names each column as it is read."""
-        k = next((k for k, (c, v) in enumerate(zip(cells, self.names)) if c != v), None)
+        """A header row of data rows read by place names each column as it is read: with
+        ``named_in_order``, by its very name; else (a network's data file, whose header may
+        label its columns its own way: ``x1`` for ``X1``) no column has the name of another
+        one (letter case aside: ``y,X1,X2`` for X1, X2, y would read y as X1)."""
+        if self.named_in_order:
+            k = next((k for k, (c, v) in enumerate(zip(cells, self.names)) if c != v), None)
+        else:
+            place = {v.casefold(): k for k, v in reversed(list(enumerate(self.names)))}
+            k = next((k for k, c in enumerate(cells)
+                      if place.get(c.casefold(), k) != k or
+                      c.casefold() in (d.casefold() for d in cells[:k])), None)
         if k is not None:
             listed = ", ".join(self.names)
             raise self.lines.fail(f"the header names {cells[k]!r} where {self.names[k]!r} is "
