@@ -1090,3 +1090,38 @@ data {
     assert r.exit_code == 1, r.output
     doc = json.loads(r.stdout)
     assert not doc["ok"] and "not_by_differences" not in doc, doc
+
+
+ZERO_NET = """input  X[2]
+target y[1]
+param  w[3, 1] ~ normal(0, 0.5)
+A = LAYER
+C = cross_entropy(A, y)
+output A
+minimize C
+data {
+  0 0 -> 0
+  0 1 -> 0
+  1 0 -> 0
+  1 1 -> 1
+}
+"""
+
+
+@pytest.mark.parametrize("layer", ["sigmoid(0*([X, 1] @ w))", "sigmoid([X, 1] @ w * 0)",
+                                   "sigmoid([X, 1] @ w - [X, 1] @ w)",
+                                   "sigmoid([X, 1] @ w) * 0 + 0.5",
+                                   "sigmoid(([X, 1] @ w) / ([X, 1] @ w) - 1)"])
+@pytest.mark.parametrize("command", [["diff", "--format", "plain"], ["check"],
+                                     ["train", "--epochs", "3", "-q", "--format", "json"],
+                                     ["graph", "--format", "dot"]])
+def test_an_array_that_simplifies_to_a_number_keeps_its_shape(layer, command, tmp_path):
+    """0*(X @ w), A - A: the simplifier's number stood where an array was, and the matrix
+    product or join it fed failed (an internal error in diff, check, train, graph). It is
+    zeros (or the number repeated) of the array's shape: the derivative is zeros(3, 1)."""
+    path = tmp_path / "z.net"
+    path.write_text(ZERO_NET.replace("LAYER", layer))
+    r = CliRunner().invoke(main, [command[0], str(path), *command[1:]])
+    assert r.exit_code == 0, r.output
+    if command[0] == "diff":
+        assert "dC/dw = zeros(3, 1)" in r.output or "[[0.0], [0.0], [0.0]]" in r.output, r.output

@@ -60,8 +60,8 @@ class ArraySimplifier(Simplifier):
             shapes = [self.shape_of(t) for t in rest]
             if any(self.shape_of(z) not in shapes for z in zeros):
                 return super().add(terms)  # a zeros term that broadcasts the others: keep it
-            return super().add(rest)
-        return super().add(terms)
+            return self._shaped(super().add(rest), rest)
+        return self._shaped(super().add(terms), terms)
 
     def divides_like(self, safe) -> bool:
         """safe(P) and safe(1 - P) divide like P and 1 - P for a probability P (a sigmoid's or
@@ -83,7 +83,29 @@ class ArraySimplifier(Simplifier):
                 zero = None
             if zero is not None:
                 return zero
-        return super().mul(factors)
+        return self._shaped(super().mul(factors), factors)
+
+    def _shaped(self, node, parts):
+        """A sum or product of arrays that came to a number (``0*A``, ``A - A``) as that
+        number in their shape: zeros(rows, k) for 0, like(c, A) for another, so that what it
+        feeds (a matrix product, a join) keeps its shapes (a scalar there was an internal
+        error)."""
+        if node.op != "const":
+            return node
+        from ..arraymath import ShapeError, broadcast
+
+        try:
+            shape = broadcast(*[self.shape_of(p) for p in parts])
+        except ShapeError:
+            return node
+        if shape == ():
+            return node
+        if node.value == 0:
+            zero = self._zeros(shape)
+            if zero is not None:
+                return zero
+        full = next((p for p in parts if self.shape_of(p) == shape), None)
+        return node if full is None else self.b.like(node, full)
 
     def _zeros(self, shape):
         """The node zeros(rows, k) of ``shape``, or None for a shape it cannot have."""
