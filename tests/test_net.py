@@ -1125,3 +1125,24 @@ def test_an_array_that_simplifies_to_a_number_keeps_its_shape(layer, command, tm
     assert r.exit_code == 0, r.output
     if command[0] == "diff":
         assert "dC/dw = zeros(3, 1)" in r.output or "[[0.0], [0.0], [0.0]]" in r.output, r.output
+
+
+@pytest.mark.parametrize("output, shape", [("w", "3x1"), ("C", "scalar"), ("Q", "scalar"),
+                                           ("Xt", "2xm"), ("S", "2xm")])
+@pytest.mark.parametrize("command", ["train", "predict", "diff"])
+def test_an_output_without_a_row_per_data_row_is_refused_at_its_line(output, shape, command,
+                                                                      tmp_path):
+    """Predictions are a row per data row: an output of another shape (a param, the cost, a
+    transpose) was an internal error in train's table and in predict."""
+    text = ZERO_NET.replace("LAYER", "sigmoid([X, 1] @ w)").replace(
+        "output A", f"Q = sum(X)\nXt = X'\nS = softmax(X')\noutput {output}")
+    path = tmp_path / "o.net"
+    path.write_text(text)
+    (tmp_path / "p.json").write_text('{"w": [[0.5], [0.5], [0.5]]}')
+    args = {"train": ["--epochs", "2", "-q", "--format", "plain"],
+            "predict": ["--params", str(tmp_path / "p.json"), "--points", "-"],
+            "diff": ["--format", "plain"]}[command]
+    r = CliRunner().invoke(main, [command, str(path), *args], input="0 1\n")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"error: {path}:9:8: the output {output!r} must have a row per "
+                               f"data row (m x k), not {shape}"), r.stderr

@@ -135,6 +135,13 @@ class Network:
             raise self._fail(f"the cost {self.cost_name!r} must be a number, not "
                              f"{arraymath.show(b.shape_of(self.cost))}; use sum, mean or a cost "
                              f"function", spec.minimize)
+        out_shape = b.shape_of(self.output) if self.output is not None else None
+        if out_shape is not None and (len(out_shape) != 2 or out_shape[0] != BATCH):
+            # (predictions are a row per data row, the output's columns beside the inputs)
+            raise self._fail(f"the output {self.output_name!r} must have a row per data row "
+                             f"(m x k), not {arraymath.show(out_shape)}", spec.output,
+                             hint="output names what the network predicts for each row, "
+                                  "such as its last layer")
         # the graph the derivatives are taken on ends at the cost
         self.graph = Graph(b, self.cost, source=text, filename=filename, names=program.names,
                            where=program.where, variables=program.variables,
