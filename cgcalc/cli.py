@@ -108,6 +108,13 @@ class _Group(click.Group):
         except CgcalcError as e:
             click.echo(e.render(), err=True)
             sys.exit(e.status)
+        except MemoryError as e:  # the limits bound each array, not what a run holds at once
+            _quiet_stdout()
+            said = f" ({e})" if str(e) else ""
+            click.echo(f"error: out of memory{said}: the run needs more memory than this "
+                       f"process may have\n  hint: fewer rows (or --batch for training), "
+                       f"smaller layers, or more memory", err=True)
+            sys.exit(1)
         except OSError as e:  # reads are checked where they happen: this is the output failing
             if e.errno == errno.EPIPE:  # the reader went away (`| head`): nothing to say
                 _quiet_stdout()
