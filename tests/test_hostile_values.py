@@ -914,3 +914,27 @@ def test_check_of_a_network_with_a_curved_cost(equation, a, b, tmp_path):
                                   str(tmp_path / "p.json"), "--format", "json"])
     doc = json.loads(r.output.splitlines()[0])
     assert r.exit_code == 0 and doc["ok"], r.output
+
+
+@pytest.mark.parametrize("number, shown", [("1" + "0" * 400 + ".5", "… (403 characters)"),
+                                           ("1" + "0" * 500, "… (501 digits)"),
+                                           ("1e400", "1e400")])
+def test_a_number_too_large_is_shown_cut_with_its_length(number, shown, tmp_path):
+    """A number of 403 characters was shown as its first 40 with nothing to say so: it read as
+    1e39, "too large for a float"."""
+    p = tmp_path / "p.json"
+    p.write_text('{"theta1": [[%s, 0], [0, 0], [0, 0]], "theta2": [[0], [0], [0]]}' % number)
+    r = CliRunner().invoke(main, ["predict", str(ROOT / "examples" / "xor.net"), "--params",
+                                  str(p)])
+    assert r.exit_code == 2, r.output
+    first = r.stderr.splitlines()[0]
+    assert first.endswith(f"{shown} is too large for a float"), first
+
+
+def test_an_empty_data_file_is_named_once(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "e.net").write_text("input X[2]\ntarget y[1]\nparam w[3, 1] ~ normal(0, 0.5)\n"
+                                    "A = sigmoid([X, 1] @ w)\nC = cross_entropy(A, y)\n"
+                                    "minimize C\ndata \"empty.csv\"\n")
+    r = CliRunner().invoke(main, ["train", str(tmp_path / "e.net")])
+    assert r.exit_code == 2 and r.stderr == f"error: {tmp_path / 'empty.csv'}: no data rows\n"

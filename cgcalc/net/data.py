@@ -58,7 +58,7 @@ def rows_data(net: Network, stream, name, first_line=1, named_in_order=False):
                        first_line=first_line, named_in_order=named_in_order)
     table = read_all(checked(net, reader), "the data table")  # targets a cost can take
     if not len(table):
-        raise CgcalcError(f"no data rows in {name}", filename=name)
+        raise CgcalcError("no data rows", filename=name)
     check_sizes(net, len(table))
     return table[:, :n_in], table[:, n_in:]
 

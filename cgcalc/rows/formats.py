@@ -362,13 +362,15 @@ def _no_constant(name):
 def _finite_float(text):
     v = float(text)
     if v in (float("inf"), float("-inf")):
-        raise JsonProblem(f"{text[:40]} is too large for a float", text)
+        shown = text if len(text) <= 40 else f"{text[:20]}… ({len(text)} characters)"
+        raise JsonProblem(f"{shown} is too large for a float", text)
     return v
 
 
 def _finite_int(text):
     if len(text) > 400 or not fits_float(int(text)):
-        raise JsonProblem(f"{text[:20]}… is too large for a float", text)
+        shown = text if len(text) <= 40 else f"{text[:20]}… ({len(text)} digits)"
+        raise JsonProblem(f"{shown} is too large for a float", text)
     return int(text)
 
 
