@@ -1146,3 +1146,25 @@ def test_an_output_without_a_row_per_data_row_is_refused_at_its_line(output, sha
     assert r.exit_code == 2, r.output
     assert r.stderr.startswith(f"error: {path}:9:8: the output {output!r} must have a row per "
                                f"data row (m x k), not {shape}"), r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["plain", "rich", "json"])
+def test_check_says_when_no_entry_was_checked_by_finite_differences(fmt):
+    """Every entry excused from differences (a saturated sigmoid): "ok" said nothing was
+    compared with the cost itself; it says forward mode alone agreed (JSON: by_differences)."""
+    import io
+
+    from cgcalc.render.check import check_render
+
+    rows = [("W", (0, 0), 0.5, 0.5, None), ("W", (0, 1), -1.0, -1.0, None)]
+    out = io.StringIO()
+    assert check_render(rows, fmt, out, 1e-9, 1e-6, {("W", (0, 0)): "why"}) is True
+    if fmt == "json":
+        doc = json.loads(out.getvalue())
+        assert doc["ok"] is True and doc["by_differences"] == 0
+    else:
+        assert "ok by forward mode alone: no entry could be checked by finite differences" in \
+            out.getvalue()
+    out = io.StringIO()
+    check_render([("W", (0, 0), 0.5, 0.5, 0.5)], fmt, out, 1e-9, 1e-6)
+    assert "forward mode alone" not in out.getvalue()

@@ -30,8 +30,11 @@ def check_render(rows, fmt, out, rel_tol, fd_tol, unchecked=None):
     why}), and the verdict."""
     worst, ok = check_summary(rows, rel_tol, fd_tol)
     unchecked = unchecked or {}
+    compared = sum(num is not None for *_, num in rows)  # entries finite differences checked
+    verdict = "out of tolerance" if not ok else "ok" if compared or not rows else \
+        "ok by forward mode alone: no entry could be checked by finite differences"
     if fmt == "json":
-        doc = {"ok": ok, "checked": len(rows),
+        doc = {"ok": ok, "checked": len(rows), "by_differences": compared,
                "tolerance": {"forward": rel_tol, "finite_differences": fd_tol},
                "worst": [{"param": p, "index": list(i), "reverse": json_num(r),
                           "forward": json_num(f), "numeric": json_num(n),
@@ -59,7 +62,7 @@ def check_render(rows, fmt, out, rel_tol, fd_tol, unchecked=None):
         con.print(t)
         if unchecked:
             con.print(_unchecked_text(unchecked), markup=False, highlight=False)
-        con.print("[bold green]ok[/]" if ok else "[bold red]out of tolerance[/]")
+        con.print(f"[bold {'green' if ok else 'red'}]{verdict}[/]")
         return ok
     out.write("param\tentry\treverse\tforward\tnumeric\terr_forward\terr_numeric\n")
     for p, i, r, f, ef, en, n in worst:
@@ -67,7 +70,7 @@ def check_render(rows, fmt, out, rel_tol, fd_tol, unchecked=None):
                   f"{'-' if en is None else format(en, '.3e')}\n")
     if unchecked:
         out.write(_unchecked_text(unchecked) + "\n")
-    out.write("ok\n" if ok else "out of tolerance\n")
+    out.write(verdict + "\n")
     return ok
 
 
