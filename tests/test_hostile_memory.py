@@ -318,12 +318,12 @@ def test_a_limit_in_the_environment_is_digits_0_to_9(text, value, monkeypatch):
 def test_running_out_of_memory_is_said_as_such(command, monkeypatch):
     """The limits bound each array, not all a run holds at once: a MemoryError (numpy's
     "Unable to allocate") was an internal error; it is "out of memory", exit 1, with a hint."""
-    import numpy as np
+    from cgcalc.net.model import Network
 
     def no_memory(*args, **kw):
         raise MemoryError("Unable to allocate 305. MiB for an array")
 
-    monkeypatch.setattr(np, "tanh", no_memory)  # (every network run computes a tanh)
+    monkeypatch.setattr(Network, "__init__", no_memory)  # (every command reads the network)
     monkeypatch.setattr("cgcalc.limits._override", {})
     net = ROOT / "examples" / "first.net"
     r = CliRunner().invoke(main, [command[0], str(net), *command[1:]])
