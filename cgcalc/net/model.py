@@ -278,7 +278,7 @@ class Network:
         roots = [self.cost] + ([self.output] if self.output is not None else [])
         declared = {self.var_nodes[v] for v in self.inputs + self.targets}
         for n in topological(roots):
-            if n.op == "softmax_cross_entropy" and not _rows_of(n.args[1], declared):
+            if n.op == "softmax_cross_entropy" and not declared_rows(n.args[1], declared):
                 line, col, width = where.get(n, (1, 1, 1))
                 raise CgcalcError("softmax_cross_entropy takes its targets as declared (a "
                                   "target or input, or one step of one): rows made by an "
@@ -342,10 +342,13 @@ def _statement_text(source, line):
     return lines[line - 1].split("#")[0].strip() if 1 <= line <= len(lines) else ""
 
 
-def _rows_of(node, declared):
-    """Whether ``node`` is a declared row (one of ``declared``) or one step of one (``y[t]``, a
-    slice of whole columns)."""
+def declared_rows(node, declared):
+    """(the declared node, slice of its columns) where ``node`` is a declared row (one of
+    ``declared``: the whole of it) or one step of one (``y[t]``, a slice of whole columns);
+    else None."""
     if node in declared:
-        return True
-    return node.op == "cols" and node.args[0] in declared and all(
-        a.op == "const" and a.value == int(a.value) for a in node.args[1:])
+        return node, slice(None)
+    if node.op == "cols" and node.args[0] in declared and all(
+            a.op == "const" and a.value == int(a.value) for a in node.args[1:]):
+        return node.args[0], slice(int(node.args[1].value), int(node.args[2].value))
+    return None

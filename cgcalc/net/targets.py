@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..errors import CgcalcError, source_lines
 from ..rows.formats import cell_column
+from .model import declared_rows
 
 BETWEEN_0_AND_1 = ("cross_entropy", "softmax_cross_entropy")
 DISTRIBUTION = "softmax_cross_entropy"
@@ -46,12 +47,8 @@ def rules(net) -> list[Rule]:
 
 def _columns(node, columns):
     """The data columns ``node`` is: a declared row, or a slice of one (``y[t]``)."""
-    if node in columns:
-        return columns[node]
-    if node.op == "cols" and node.args[0] in columns and all(
-            a.op == "const" and a.value == int(a.value) for a in node.args[1:]):
-        return columns[node.args[0]][int(node.args[1].value):int(node.args[2].value)]
-    return None
+    found = declared_rows(node, columns)
+    return None if found is None else columns[found[0]][found[1]]
 
 
 def checked(net, reader):
