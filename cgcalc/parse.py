@@ -165,6 +165,8 @@ def _syntax_error(u, errors, text, filename):
     if isinstance(u, errors.UnexpectedCharacters):
         ch = text[u.pos_in_stream] if u.pos_in_stream < len(text) else ""
         msg = f"unexpected character {ch!r}"
+        if ch == "{" and "}" not in text[u.pos_in_stream:]:  # a network's data block
+            msg = "this '{' is never closed: a data block ends with '}'"
     elif isinstance(u, errors.UnexpectedToken):
         tok = u.token
         expected = set(getattr(u, "accepts", None) or u.expected)

@@ -612,3 +612,15 @@ def test_runs_that_fail_exit_1_with_a_message(args, words, work):
     assert r.exit_code == 1, (r.exit_code, r.stderr)
     assert r.stderr.startswith("error:") and words in r.stderr.splitlines()[0], r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+
+
+@pytest.mark.parametrize("tail", ["data {\n 1 -> 2\n 2 -> 3\n", "data {", "data {\n 1 -> 2 ]\n"])
+def test_a_data_block_never_closed_says_so_at_its_brace(tail, work):
+    """An unclosed data block was "unexpected character '{'": it names the brace and the '}'
+    that is missing."""
+    path = work / "open.net"
+    path.write_text("input X[1]\ntarget y[1]\nparam w[2, 1] ~ normal(0, 1)\nA = [X, 1] @ w\n"
+                    "C = mse(A, y)\nminimize C\n" + tail)
+    r = run("train", path)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"error: {path}:7:6: this '{{' is never closed"), r.stderr
