@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import threading
 import weakref
 from contextlib import contextmanager
@@ -320,7 +321,8 @@ def _array(name, value, np, most):
             isinstance(value, memoryview) and value.format in ("B", "b", "c"):
         raise CgcalcError(f"{name}: {_shown(value)} is bytes, not a number or an array of "
                           f"numbers")
-    if isinstance(value, np.ma.MaskedArray):
+    ma = sys.modules.get("numpy.ma")  # (not imported: no value is a masked array)
+    if ma is not None and isinstance(value, ma.MaskedArray):
         raise CgcalcError(f"{name}: a masked array (its mask would be lost): give "
                           f"value.filled(np.nan) or value.compressed()")
     try:
