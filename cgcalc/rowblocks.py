@@ -1,13 +1,11 @@
 """Training's tape run a block of rows at a time.
 
 A full batch's steps each pass over arrays of m rows: at 10,000 rows and 64 columns each is
-5 MB, and the steps of one epoch hold some fourteen of them, more than the processor's caches,
-so every step reads its inputs back from memory (the 2-64-64-1 net of bench/train.py, its
-steps timed one by one: a square of 10,000 x 64 numbers, 0.11 ms alone, took 0.3-0.4 ms inside
-the epoch). Most of a network's
-steps, though, make each row of their output from the same rows of their inputs (an
-elementwise step, ``[H, 1]``, ``A @ W``: the table's ``rows`` in cgcalc/ops.py), and the rest
-sum over the rows (``A' @ G``, the gradients of the weights). So the rows are cut into blocks
+5 MB, and the steps of one epoch hold more of them than the processor's caches do, so run
+whole, every step reads its inputs back from memory (bench/train.py prints the tape run whole
+beside it). Most of a network's steps, though, make each row of their output from the same
+rows of their inputs (an elementwise step, ``[H, 1]``, ``A @ W``: the table's ``rows`` in
+cgcalc/ops.py), and the rest sum over the rows (``A' @ G``, the gradients of the weights). So the rows are cut into blocks
 of about a thousand, and each block goes through every row step while its numbers are still
 in the cache, into a few small arrays used again and again; what sums over the rows sums each
 block's share into the total.
